@@ -1,0 +1,94 @@
+"""API tokens: created once, shown once, stored only as a SHA-256 hash; listed and revoked.
+
+Roles: `admin` (everything, plus funds, projects, accounts, tokens, periods), `officer` (records
+operations), `auditor` (reads and exports, never writes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, insert, select, update
+
+from ledger.errors import AlreadyExists, InvalidEntry, NotFound
+from ledger.tables import api_tokens
+
+__all__ = ["ROLES", "TokenInfo", "authenticate", "create_token", "list_tokens", "revoke_token"]
+
+ROLES = ("admin", "officer", "auditor")
+PREFIX = "hq_"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    id: str
+    name: str
+    role: str
+    created_at: str
+    revoked_at: str | None
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(engine: Engine, *, role: str, name: str) -> str:
+    """Create a token and return it; only its hash is kept.
+
+    Raises:
+        InvalidEntry: unknown role or empty name; AlreadyExists: the name is taken.
+    """
+    if role not in ROLES:
+        raise InvalidEntry(f"role must be one of {', '.join(ROLES)}", field="role")
+    if not name.strip():
+        raise InvalidEntry("a token needs a name", field="name")
+    token = PREFIX + secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        if conn.execute(select(api_tokens.c.id).where(api_tokens.c.name == name)).first():
+            raise AlreadyExists(f"a token named {name!r} exists", field="name")
+        conn.execute(
+            insert(api_tokens).values(
+                id=str(uuid.uuid4()),
+                name=name.strip(),
+                role=role,
+                token_hash=_hash(token),
+                created_at=dt.datetime.now(dt.UTC).isoformat(),
+            )
+        )
+    return token
+
+
+def list_tokens(engine: Engine) -> list[TokenInfo]:
+    """Every token ever created (without secrets), oldest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(api_tokens).order_by(api_tokens.c.created_at))
+        return [TokenInfo(r.id, r.name, r.role, r.created_at, r.revoked_at) for r in rows]
+
+
+def revoke_token(engine: Engine, name: str) -> None:
+    """Revoke a token by name. Raises: NotFound."""
+    with engine.begin() as conn:
+        done = conn.execute(
+            update(api_tokens)
+            .where(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=dt.datetime.now(dt.UTC).isoformat())
+        )
+        if done.rowcount == 0:
+            raise NotFound(f"no active token named {name!r}", field="name")
+
+
+def authenticate(engine: Engine, token: str) -> TokenInfo | None:
+    """The active token's info, or None (unknown, malformed or revoked)."""
+    if not token.startswith(PREFIX) or len(token) > 200:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(api_tokens).where(api_tokens.c.token_hash == _hash(token))
+        ).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return TokenInfo(row.id, row.name, row.role, row.created_at, row.revoked_at)

@@ -1,0 +1,115 @@
+"""The chart of accounts (民间非营利组织会计制度 codes, with ASC 958 labels beside them).
+
+Invariants owned here:
+- An account code never changes meaning: codes and names are fixed once seeded; accounts are
+  opened and closed, never deleted or renamed (the database refuses both).
+- Cash is kept per currency: `1002-CNY`, `1002-HKD`, ... each holds one currency only.
+- Each account has a type and a normal side; debits are positive, credits negative, and the
+  normal side only decides how a balance is *shown*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ledger.money import EXPONENTS
+
+__all__ = [
+    "CASH_PREFIX",
+    "CHART",
+    "Account",
+    "AccountType",
+    "NormalSide",
+    "cash_account",
+    "chart",
+]
+
+
+class AccountType(StrEnum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    NET_ASSETS = "net_assets"
+    REVENUE = "revenue"
+    EXPENSE = "expense"
+
+
+class NormalSide(StrEnum):
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+
+NORMAL_SIDE = {
+    AccountType.ASSET: NormalSide.DEBIT,
+    AccountType.EXPENSE: NormalSide.DEBIT,
+    AccountType.LIABILITY: NormalSide.CREDIT,
+    AccountType.NET_ASSETS: NormalSide.CREDIT,
+    AccountType.REVENUE: NormalSide.CREDIT,
+}
+
+CASH_PREFIX = "1002-"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One account of the chart; `currency` is set only for per-currency cash accounts."""
+
+    code: str
+    name_cn: str
+    name_us: str
+    type: AccountType
+    currency: str | None = None
+    is_open: bool = True
+
+    @property
+    def normal_side(self) -> NormalSide:
+        return NORMAL_SIDE[self.type]
+
+    @property
+    def is_cash(self) -> bool:
+        return self.code.startswith(CASH_PREFIX)
+
+
+def cash_account(currency: str) -> str:
+    """The code of the cash account that holds `currency`, e.g. `1002-HKD`."""
+    return f"{CASH_PREFIX}{currency}"
+
+
+_BASE: tuple[Account, ...] = (
+    Account("1122", "其他应收款—认捐", "Pledges receivable", AccountType.ASSET),
+    Account("1201", "存货—受赠物资", "In-kind inventory", AccountType.ASSET),
+    Account("1501", "固定资产", "Property and equipment", AccountType.ASSET),
+    Account("1701", "受托代理资产", "Agency (pass-through) assets", AccountType.ASSET),
+    Account("1901", "基金间往来", "Interfund receivable / payable", AccountType.ASSET),
+    Account("2203", "预收账款", "Refundable advances", AccountType.LIABILITY),
+    Account("2209", "其他应付款—助学金", "Grants (scholarships) payable", AccountType.LIABILITY),
+    Account("2601", "受托代理负债", "Agency liabilities", AccountType.LIABILITY),
+    Account(
+        "3101", "非限定性净资产", "Net assets without donor restrictions", AccountType.NET_ASSETS
+    ),
+    Account("3102", "限定性净资产", "Net assets with donor restrictions", AccountType.NET_ASSETS),
+    Account(
+        "4101-U",
+        "捐赠收入—非限定性",
+        "Contributions without donor restrictions",
+        AccountType.REVENUE,
+    ),
+    Account(
+        "4101-R", "捐赠收入—限定性", "Contributions with donor restrictions", AccountType.REVENUE
+    ),
+    Account("5101", "业务活动成本", "Program expenses", AccountType.EXPENSE),
+    Account("5201", "管理费用", "Management and general", AccountType.EXPENSE),
+    Account("5301", "筹资费用", "Fundraising, bank fees and FX losses", AccountType.EXPENSE),
+)
+
+
+def chart() -> tuple[Account, ...]:
+    """The seeded chart: one cash account per supported currency, then the base accounts."""
+    cash = tuple(
+        Account(cash_account(c), f"银行存款—{c}", f"Cash and bank ({c})", AccountType.ASSET, c)
+        for c in EXPONENTS
+    )
+    return cash + _BASE
+
+
+CHART: dict[str, Account] = {a.code: a for a in chart()}

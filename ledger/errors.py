@@ -1,0 +1,212 @@
+"""The one error tree of the books.
+
+Every failure the ledger reports is a `LedgerError` with a stable machine `code` (the API maps
+codes to HTTP statuses in one place; the CLI prints the message on one line). The tree::
+
+    LedgerError
+    ├── InvalidAmount            an amount string or integer that is not money
+    │   ├── FloatAmount          a float was given where a decimal string was required
+    │   ├── NotANumber           NaN / Infinity / garbage text
+    │   ├── ExponentNotation     "1e3" and friends
+    │   ├── TooManyDecimals      more decimals than the currency has
+    │   ├── NonPositiveAmount    zero or negative where only a positive amount means anything
+    │   └── AmountTooLarge       above the documented ceiling (`ledger.money.MAX_MINOR`)
+    ├── UnknownCurrency          not an ISO-4217 code we keep books in
+    ├── CurrencyMismatch         arithmetic or a posting mixing two currencies
+    ├── InvalidEntry             a journal entry that cannot be posted as it is
+    │   └── UnbalancedEntry      does not sum to zero per fund and currency
+    ├── InsufficientFunds        the fund's cash in that currency would go below zero
+    ├── Overpayment              a pledge payment or scholarship payout beyond what is owed
+    ├── UnknownAccount / UnknownFund / UnknownProject / UnknownDonor / UnknownBeneficiary
+    ├── NotFound                 any other missing thing (entry, pledge, award)
+    ├── AccountClosed            posting to a closed account
+    ├── PeriodClosed             an entry dated inside a closed period
+    ├── AlreadyReversed          a second reversal of the same entry
+    ├── AlreadyExists            a fund/project/donor code that is taken
+    └── IdempotencyConflict      the same client key with different content
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccountClosed",
+    "AlreadyExists",
+    "AlreadyReversed",
+    "AmountTooLarge",
+    "CurrencyMismatch",
+    "ExponentNotation",
+    "FloatAmount",
+    "IdempotencyConflict",
+    "InsufficientFunds",
+    "InvalidAmount",
+    "InvalidEntry",
+    "LedgerError",
+    "NonPositiveAmount",
+    "NotANumber",
+    "NotFound",
+    "Overpayment",
+    "PeriodClosed",
+    "TooManyDecimals",
+    "UnbalancedEntry",
+    "UnknownAccount",
+    "UnknownBeneficiary",
+    "UnknownCurrency",
+    "UnknownDonor",
+    "UnknownFund",
+    "UnknownProject",
+]
+
+
+class LedgerError(Exception):
+    """Raised for any failure of the books; `code` is stable and machine-readable."""
+
+    code = "ledger_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidAmount(LedgerError):
+    """Raised when an amount is not a valid money amount."""
+
+    code = "invalid_amount"
+
+
+class FloatAmount(InvalidAmount):
+    """Raised when a binary float is given for money; amounts are decimal strings."""
+
+    code = "float_amount"
+
+
+class NotANumber(InvalidAmount):
+    """Raised when an amount is NaN, Infinity or not a number at all."""
+
+    code = "not_a_number"
+
+
+class ExponentNotation(InvalidAmount):
+    """Raised when an amount is written with an exponent ("1e3")."""
+
+    code = "exponent_notation"
+
+
+class TooManyDecimals(InvalidAmount):
+    """Raised when an amount has more decimals than its currency allows."""
+
+    code = "too_many_decimals"
+
+
+class NonPositiveAmount(InvalidAmount):
+    """Raised when zero or a negative amount is given where only a positive one makes sense."""
+
+    code = "non_positive_amount"
+
+
+class AmountTooLarge(InvalidAmount):
+    """Raised when an amount is above the ledger's documented ceiling."""
+
+    code = "amount_too_large"
+
+
+class UnknownCurrency(LedgerError):
+    """Raised when a currency is not an ISO-4217 code the books are kept in."""
+
+    code = "unknown_currency"
+
+
+class CurrencyMismatch(LedgerError):
+    """Raised when two currencies are mixed in one sum or comparison."""
+
+    code = "currency_mismatch"
+
+
+class InvalidEntry(LedgerError):
+    """Raised when a journal entry or a command cannot be posted as it is."""
+
+    code = "invalid_entry"
+
+
+class UnbalancedEntry(InvalidEntry):
+    """Raised when an entry does not sum to zero per fund and per currency."""
+
+    code = "unbalanced_entry"
+
+
+class InsufficientFunds(LedgerError):
+    """Raised when a payment would take a fund's cash in a currency below zero."""
+
+    code = "insufficient_funds"
+
+
+class Overpayment(LedgerError):
+    """Raised when a payment exceeds what is still owed on a pledge or an award."""
+
+    code = "overpayment"
+
+
+class NotFound(LedgerError):
+    """Raised when an entry, pledge, award or other record does not exist."""
+
+    code = "not_found"
+
+
+class UnknownAccount(NotFound):
+    """Raised when an account code is not in the chart of accounts."""
+
+    code = "unknown_account"
+
+
+class UnknownFund(NotFound):
+    """Raised when a fund code does not exist."""
+
+    code = "unknown_fund"
+
+
+class UnknownProject(NotFound):
+    """Raised when a project code does not exist."""
+
+    code = "unknown_project"
+
+
+class UnknownDonor(NotFound):
+    """Raised when a donor id does not exist."""
+
+    code = "unknown_donor"
+
+
+class UnknownBeneficiary(NotFound):
+    """Raised when a beneficiary pseudonym does not exist."""
+
+    code = "unknown_beneficiary"
+
+
+class AccountClosed(LedgerError):
+    """Raised when posting to an account that has been closed."""
+
+    code = "account_closed"
+
+
+class PeriodClosed(LedgerError):
+    """Raised when an entry is dated inside a closed period."""
+
+    code = "period_closed"
+
+
+class AlreadyReversed(LedgerError):
+    """Raised when an entry that was already reversed (or is itself a reversal) is reversed."""
+
+    code = "already_reversed"
+
+
+class AlreadyExists(LedgerError):
+    """Raised when creating a fund, project, donor or account whose code is taken."""
+
+    code = "already_exists"
+
+
+class IdempotencyConflict(LedgerError):
+    """Raised when an idempotency key is reused with different content."""
+
+    code = "idempotency_conflict"

@@ -1,0 +1,531 @@
+"""Reading and writing the books' tables (SQLAlchemy Core, 2.0-style `select()`).
+
+Invariants owned here:
+- The repository never commits; the unit of work owns the transaction.
+- Journal rows are only ever INSERTed; `balances` rows are upserted with deltas.
+- Reads of a current balance touch the `balances` table only (one indexed row per key), never
+  the journal; balances *as of* a past date are summed from postings with an index on
+  (account, fund, currency, occurred_on).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ledger import tables as t
+from ledger.accounts import Account, AccountType
+from ledger.entries import EntryKind, PostedEntry, Posting
+from ledger.model import Award, Beneficiary, Donor, DonorKind, Fund, Pledge, Project
+
+__all__ = ["BalanceKey", "SqlRepository"]
+
+BalanceKey = tuple[str, str, str, str, str]  # account, fund, currency, project, ref
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _date(s: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(s) if s else None
+
+
+class SqlRepository:
+    """All SQL of the books, over one connection inside a transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- chain head ------------------------------------------------------------------------
+    def lock_head(self) -> tuple[int, str]:
+        """Lock the chain head (row lock on PostgreSQL) and return (sequence, hash)."""
+        query = select(t.chain_head.c.sequence, t.chain_head.c.hash).where(t.chain_head.c.id == 1)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).one()
+        return int(row.sequence), str(row.hash)
+
+    def head(self) -> tuple[int, str]:
+        """The chain head (sequence, hash) without locking it."""
+        row = self.conn.execute(select(t.chain_head.c.sequence, t.chain_head.c.hash)).one()
+        return int(row.sequence), str(row.hash)
+
+    def set_head(self, sequence: int, hash_: str) -> None:
+        self.conn.execute(
+            update(t.chain_head).where(t.chain_head.c.id == 1).values(sequence=sequence, hash=hash_)
+        )
+
+    # -- accounts --------------------------------------------------------------------------
+    def get_account(self, code: str) -> Account | None:
+        row = self.conn.execute(select(t.accounts).where(t.accounts.c.code == code)).first()
+        return None if row is None else self._account(row)
+
+    def list_accounts(self) -> list[Account]:
+        rows = self.conn.execute(select(t.accounts).order_by(t.accounts.c.code))
+        return [self._account(r) for r in rows]
+
+    @staticmethod
+    def _account(row: Any) -> Account:
+        return Account(
+            row.code, row.name_cn, row.name_us, AccountType(row.type), row.currency, row.is_open
+        )
+
+    def set_account_open(self, code: str, is_open: bool, at: str) -> None:
+        self.conn.execute(
+            update(t.accounts)
+            .where(t.accounts.c.code == code)
+            .values(is_open=is_open, closed_at=None if is_open else at)
+        )
+
+    def add_account(self, account: Account, at: str) -> None:
+        self.conn.execute(
+            insert(t.accounts).values(
+                code=account.code,
+                name_cn=account.name_cn,
+                name_us=account.name_us,
+                type=account.type.value,
+                normal_side=account.normal_side.value,
+                currency=account.currency,
+                is_open=True,
+                opened_at=at,
+            )
+        )
+
+    # -- funds, donors, projects, beneficiaries -----------------------------------------------
+    def get_fund(self, code: str) -> Fund | None:
+        row = self.conn.execute(select(t.funds).where(t.funds.c.code == code)).first()
+        return (
+            None
+            if row is None
+            else Fund(row.code, row.name, row.restricted, row.purpose, row.is_open)
+        )
+
+    def list_funds(self) -> list[Fund]:
+        rows = self.conn.execute(select(t.funds).order_by(t.funds.c.code))
+        return [Fund(r.code, r.name, r.restricted, r.purpose, r.is_open) for r in rows]
+
+    def add_fund(self, fund: Fund, at: str) -> None:
+        self.conn.execute(
+            insert(t.funds).values(
+                code=fund.code,
+                name=fund.name,
+                restricted=fund.restricted,
+                purpose=fund.purpose,
+                is_open=fund.is_open,
+                created_at=at,
+            )
+        )
+
+    def get_donor(self, donor_id: str) -> Donor | None:
+        row = self.conn.execute(select(t.donors).where(t.donors.c.id == donor_id)).first()
+        return None if row is None else self._donor(row)
+
+    @staticmethod
+    def _donor(r: Any) -> Donor:
+        return Donor(r.id, DonorKind(r.kind), r.name, r.language, r.anonymous, r.region)
+
+    def list_donors(self, after: str | None, limit: int) -> list[Donor]:
+        query = select(t.donors).order_by(t.donors.c.id).limit(limit)
+        if after:
+            query = query.where(t.donors.c.id > after)
+        return [self._donor(r) for r in self.conn.execute(query)]
+
+    def add_donor(self, donor: Donor, at: str) -> None:
+        self.conn.execute(
+            insert(t.donors).values(
+                id=donor.id,
+                kind=donor.kind.value,
+                name=donor.name,
+                language=donor.language,
+                anonymous=donor.anonymous,
+                region=donor.region,
+                created_at=at,
+            )
+        )
+
+    def get_project(self, code: str) -> Project | None:
+        row = self.conn.execute(select(t.projects).where(t.projects.c.code == code)).first()
+        return None if row is None else self._project(row)
+
+    @staticmethod
+    def _project(r: Any) -> Project:
+        return Project(r.code, r.name, r.fund, r.county, r.town, r.budget_minor, r.currency)
+
+    def list_projects(self, fund: str | None = None) -> list[Project]:
+        query = select(t.projects).order_by(t.projects.c.code)
+        if fund:
+            query = query.where(t.projects.c.fund == fund)
+        return [self._project(r) for r in self.conn.execute(query)]
+
+    def add_project(self, p: Project, at: str) -> None:
+        self.conn.execute(
+            insert(t.projects).values(
+                code=p.code,
+                name=p.name,
+                fund=p.fund,
+                county=p.county,
+                town=p.town,
+                budget_minor=p.budget_minor,
+                currency=p.currency,
+                created_at=at,
+            )
+        )
+
+    def get_beneficiary(self, pseudonym: str) -> Beneficiary | None:
+        row = self.conn.execute(
+            select(t.beneficiaries).where(t.beneficiaries.c.id == pseudonym)
+        ).first()
+        return None if row is None else Beneficiary(row.id, row.cohort, row.county)
+
+    def list_beneficiaries(self) -> list[Beneficiary]:
+        rows = self.conn.execute(select(t.beneficiaries).order_by(t.beneficiaries.c.id))
+        return [Beneficiary(r.id, r.cohort, r.county) for r in rows]
+
+    def add_beneficiary(self, b: Beneficiary, key: bytes, ciphertext: bytes, at: str) -> None:
+        self.conn.execute(
+            insert(t.beneficiaries).values(id=b.id, cohort=b.cohort, county=b.county, created_at=at)
+        )
+        self.conn.execute(
+            insert(t.beneficiary_personal).values(
+                beneficiary_id=b.id, key=key, ciphertext=ciphertext
+            )
+        )
+
+    def personal_record(self, pseudonym: str) -> tuple[bytes | None, bytes] | None:
+        row = self.conn.execute(
+            select(t.beneficiary_personal).where(
+                t.beneficiary_personal.c.beneficiary_id == pseudonym
+            )
+        ).first()
+        return None if row is None else (row.key, row.ciphertext)
+
+    def destroy_personal_key(self, pseudonym: str) -> None:
+        self.conn.execute(
+            update(t.beneficiary_personal)
+            .where(t.beneficiary_personal.c.beneficiary_id == pseudonym)
+            .values(key=None)
+        )
+
+    # -- pledges and awards --------------------------------------------------------------------
+    def add_pledge(self, p: Pledge, at: str) -> None:
+        self.conn.execute(
+            insert(t.pledges).values(
+                id=p.id,
+                donor_id=p.donor_id,
+                fund=p.fund,
+                amount_minor=p.amount_minor,
+                currency=p.currency,
+                due_on=_iso(p.due_on),
+                conditional=p.conditional,
+                entry_id=p.entry_id,
+                created_at=at,
+            )
+        )
+
+    def get_pledge(self, pledge_id: str) -> Pledge | None:
+        row = self.conn.execute(select(t.pledges).where(t.pledges.c.id == pledge_id)).first()
+        if row is None:
+            return None
+        return Pledge(
+            row.id,
+            row.donor_id,
+            row.fund,
+            row.amount_minor,
+            row.currency,
+            _date(row.due_on),
+            row.conditional,
+            row.entry_id,
+        )
+
+    def list_pledges(self, fund: str | None = None) -> list[Pledge]:
+        query = select(t.pledges).order_by(t.pledges.c.created_at, t.pledges.c.id)
+        if fund:
+            query = query.where(t.pledges.c.fund == fund)
+        return [
+            Pledge(
+                r.id,
+                r.donor_id,
+                r.fund,
+                r.amount_minor,
+                r.currency,
+                _date(r.due_on),
+                r.conditional,
+                r.entry_id,
+            )
+            for r in self.conn.execute(query)
+        ]
+
+    def add_award(self, a: Award, at: str) -> None:
+        self.conn.execute(
+            insert(t.award_table).values(
+                id=a.id,
+                fund=a.fund,
+                beneficiary_id=a.beneficiary_id,
+                amount_minor=a.amount_minor,
+                currency=a.currency,
+                term=a.term,
+                entry_id=a.entry_id,
+                created_at=at,
+            )
+        )
+
+    def get_award(self, award_id: str) -> Award | None:
+        row = self.conn.execute(select(t.award_table).where(t.award_table.c.id == award_id)).first()
+        if row is None:
+            return None
+        return Award(
+            row.id,
+            row.fund,
+            row.beneficiary_id,
+            row.amount_minor,
+            row.currency,
+            row.term,
+            row.entry_id,
+        )
+
+    # -- periods and idempotency ---------------------------------------------------------------
+    def closed_periods(self) -> set[str]:
+        return set(self.conn.scalars(select(t.closed_periods.c.period)))
+
+    def close_period(self, period: str, at: str, by: str) -> None:
+        self.conn.execute(
+            insert(t.closed_periods).values(period=period, closed_at=at, closed_by=by)
+        )
+
+    def idempotency_record(self, key: str) -> Any:
+        return self.conn.execute(select(t.idempotency).where(t.idempotency.c.key == key)).first()
+
+    def add_idempotency_records(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(insert(t.idempotency), list(rows))
+
+    # -- balances ------------------------------------------------------------------------------
+    def balance_row(self, key: BalanceKey) -> tuple[int, int]:
+        """Current (amount, functional) of one balance key; (0, 0) if it was never posted to."""
+        account, fund, currency, project, ref = key
+        b = t.balances.c
+        row = self.conn.execute(
+            select(b.amount, b.functional).where(
+                b.account == account,
+                b.fund == fund,
+                b.currency == currency,
+                b.project == project,
+                b.ref == ref,
+            )
+        ).first()
+        return (0, 0) if row is None else (int(row.amount), int(row.functional))
+
+    def balances_where(self, **filters: str) -> list[Any]:
+        b = t.balances.c
+        conditions = [getattr(b, name) == value for name, value in filters.items()]
+        return list(self.conn.execute(select(t.balances).where(and_(True, *conditions))))
+
+    def apply_balance_deltas(self, deltas: dict[BalanceKey, list[int]]) -> None:
+        """Add (amount, functional) deltas to the balance rows, creating missing rows."""
+        if not deltas:
+            return
+        rows = [
+            {
+                "account": k[0],
+                "fund": k[1],
+                "currency": k[2],
+                "project": k[3],
+                "ref": k[4],
+                "amount": v[0],
+                "functional": v[1],
+            }
+            for k, v in deltas.items()
+        ]
+        builder = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = builder(t.balances)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["account", "fund", "currency", "project", "ref"],
+            set_={
+                "amount": t.balances.c.amount + stmt.excluded.amount,
+                "functional": t.balances.c.functional + stmt.excluded.functional,
+            },
+        )
+        self.conn.execute(stmt, rows)
+
+    def balance_as_of(
+        self,
+        as_of: dt.date,
+        *,
+        account: str | None = None,
+        fund: str | None = None,
+        project: str | None = None,
+        currency: str | None = None,
+    ) -> list[Any]:
+        """Sums of postings dated on or before `as_of`, grouped by account, fund and currency."""
+        p = t.postings.c
+        query = (
+            select(
+                p.account,
+                p.fund,
+                p.currency,
+                func.sum(p.amount).label("amount"),
+                func.sum(p.functional).label("functional"),
+            )
+            .where(p.occurred_on <= as_of.isoformat())
+            .group_by(p.account, p.fund, p.currency)
+        )
+        if account:
+            query = query.where(p.account == account)
+        if fund:
+            query = query.where(p.fund == fund)
+        if project:
+            query = query.where(p.project == project)
+        if currency:
+            query = query.where(p.currency == currency)
+        return list(self.conn.execute(query))
+
+    # -- the journal ---------------------------------------------------------------------------
+    def insert_journal(
+        self, entry_rows: Sequence[dict[str, Any]], posting_rows: Sequence[dict[str, Any]]
+    ) -> None:
+        """Insert postings first, then headers (whose trigger checks the balance)."""
+        if posting_rows:
+            self.conn.execute(insert(t.postings), list(posting_rows))
+        if entry_rows:
+            self.conn.execute(insert(t.journal_entries), list(entry_rows))
+
+    def get_entry(self, entry_id: str) -> PostedEntry | None:
+        row = self.conn.execute(
+            select(t.journal_entries).where(t.journal_entries.c.id == entry_id)
+        ).first()
+        return None if row is None else self._entries([row])[0]
+
+    def get_entry_by_sequence(self, sequence: int) -> PostedEntry | None:
+        row = self.conn.execute(
+            select(t.journal_entries).where(t.journal_entries.c.sequence == sequence)
+        ).first()
+        return None if row is None else self._entries([row])[0]
+
+    def reversal_of(self, entry_id: str) -> str | None:
+        return self.conn.scalar(
+            select(t.journal_entries.c.id).where(t.journal_entries.c.reverses == entry_id)
+        )
+
+    def list_entries(
+        self,
+        *,
+        after_sequence: int = 0,
+        limit: int = 50,
+        fund: str | None = None,
+        project: str | None = None,
+        party: str | None = None,
+        kind: str | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+    ) -> list[PostedEntry]:
+        e = t.journal_entries.c
+        query = select(t.journal_entries).where(e.sequence > after_sequence)
+        if kind:
+            query = query.where(e.kind == kind)
+        if date_from:
+            query = query.where(e.occurred_on >= date_from.isoformat())
+        if date_to:
+            query = query.where(e.occurred_on <= date_to.isoformat())
+        p = t.postings.c
+        for column, value in (("fund", fund), ("project", project), ("party", party)):
+            if value:
+                query = query.where(e.id.in_(select(p.entry_id).where(getattr(p, column) == value)))
+        query = query.order_by(e.sequence).limit(limit)
+        return self._entries(list(self.conn.execute(query)))
+
+    def _entries(self, rows: Sequence[Any]) -> list[PostedEntry]:
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+        lines: dict[str, list[Posting]] = {i: [] for i in ids}
+        p = t.postings.c
+        for pr in self.conn.execute(
+            select(t.postings).where(p.entry_id.in_(ids)).order_by(p.entry_id, p.line)
+        ):
+            lines[pr.entry_id].append(_posting(pr))
+        return [_posted(r, tuple(lines[r.id])) for r in rows]
+
+    def iter_journal(self, batch: int = 5000) -> Iterator[tuple[Any, list[Any]]]:
+        """Every entry row with its posting rows, in sequence order, streamed in batches."""
+        last = 0
+        e, p = t.journal_entries.c, t.postings.c
+        while True:
+            heads = list(
+                self.conn.execute(
+                    select(t.journal_entries)
+                    .where(e.sequence > last)
+                    .order_by(e.sequence)
+                    .limit(batch)
+                )
+            )
+            if not heads:
+                return
+            lo, hi = heads[0].sequence, heads[-1].sequence
+            grouped: dict[str, list[Any]] = {h.id: [] for h in heads}
+            for pr in self.conn.execute(
+                select(t.postings)
+                .where(p.sequence >= lo, p.sequence <= hi)
+                .order_by(p.sequence, p.line)
+            ):
+                grouped.setdefault(pr.entry_id, []).append(pr)
+            for h in heads:
+                yield h, grouped.get(h.id, [])
+            last = hi
+
+    def journal_sums(self) -> Iterable[Any]:
+        """Sums of all postings per balance key, for checking `balances` against the journal."""
+        p = t.postings.c
+        return self.conn.execute(
+            select(
+                p.account,
+                p.fund,
+                p.currency,
+                p.project,
+                p.ref,
+                func.sum(p.amount).label("amount"),
+                func.sum(p.functional).label("functional"),
+            ).group_by(p.account, p.fund, p.currency, p.project, p.ref)
+        )
+
+    def all_balances(self) -> Iterable[Any]:
+        return self.conn.execute(select(t.balances))
+
+
+def _posting(r: Any) -> Posting:
+    return Posting(
+        r.account,
+        r.fund,
+        int(r.amount),
+        r.currency,
+        int(r.functional),
+        r.project,
+        r.party,
+        r.functional_class,
+        r.ref,
+    )
+
+
+def _posted(r: Any, lines: tuple[Posting, ...]) -> PostedEntry:
+    return PostedEntry(
+        id=r.id,
+        sequence=int(r.sequence),
+        kind=EntryKind(r.kind),
+        occurred_on=dt.date.fromisoformat(r.occurred_on),
+        recorded_at=r.recorded_at,
+        period=r.period,
+        postings=lines,
+        memo=r.memo,
+        maker=r.maker,
+        reverses=r.reverses,
+        data=json.loads(r.data),
+        prev_hash=r.prev_hash,
+        hash=r.hash,
+        leaf_hash=r.leaf_hash,
+    )

@@ -1,0 +1,424 @@
+"""SQLAlchemy Core tables of the books, and the triggers that guard them.
+
+Invariants owned here (enforced by the database itself, on SQLite and PostgreSQL):
+- `journal_entries` and `postings` are append-only: UPDATE and DELETE (and TRUNCATE on
+  PostgreSQL) raise. Corrections are reversal entries.
+- An entry's postings are inserted first and its header last; inserting the header checks that
+  the entry has at least two postings, that they sum to zero per fund and currency, and that
+  their CNY values sum to zero per fund. No line can be added to an entry once its header exists.
+- `reverses` is unique: an entry is reversed at most once.
+- Accounts are never deleted and never renamed; only `is_open` / `closed_at` change.
+- `balances` is derived state kept current in the same transaction as every posting;
+  `ledger.integrity` checks it against the journal.
+- Dates are ISO-8601 strings (`YYYY-MM-DD`), timestamps ISO-8601 UTC with microseconds: they sort
+  as text and read the same on both engines.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "JOURNAL_TABLES",
+    "accounts",
+    "award_table",
+    "balances",
+    "beneficiaries",
+    "beneficiary_personal",
+    "chain_head",
+    "closed_periods",
+    "donors",
+    "funds",
+    "idempotency",
+    "install_triggers",
+    "journal_entries",
+    "metadata",
+    "pledges",
+    "postings",
+    "projects",
+]
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("code", String(20), primary_key=True),
+    Column("name_cn", String(100), nullable=False),
+    Column("name_us", String(120), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("normal_side", String(6), nullable=False),
+    Column("currency", String(3)),
+    Column("is_open", Boolean, nullable=False, default=True),
+    Column("opened_at", String(32), nullable=False),
+    Column("closed_at", String(32)),
+)
+
+funds = Table(
+    "funds",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("restricted", Boolean, nullable=False),
+    Column("purpose", Text, nullable=False, default=""),
+    Column("is_open", Boolean, nullable=False, default=True),
+    Column("created_at", String(32), nullable=False),
+)
+
+donors = Table(
+    "donors",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("language", String(10), nullable=False),
+    Column("anonymous", Boolean, nullable=False),
+    Column("region", String(60), nullable=False, default=""),
+    Column("created_at", String(32), nullable=False),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("fund", String(40), nullable=False, index=True),
+    Column("county", String(60), nullable=False),
+    Column("town", String(60), nullable=False, default=""),
+    Column("budget_minor", BigInteger, nullable=False, default=0),
+    Column("currency", String(3), nullable=False, default="CNY"),
+    Column("created_at", String(32), nullable=False),
+)
+
+beneficiaries = Table(
+    "beneficiaries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("cohort", String(60), nullable=False),
+    Column("county", String(60), nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+# Personal data of a beneficiary: encrypted with a key of their own (kept in `key`), so that
+# destroying the key erases the person without touching the append-only books.
+beneficiary_personal = Table(
+    "beneficiary_personal",
+    metadata,
+    Column("beneficiary_id", String(40), primary_key=True),
+    Column("key", LargeBinary),
+    Column("ciphertext", LargeBinary, nullable=False),
+)
+
+pledges = Table(
+    "pledges",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("donor_id", String(40), nullable=False, index=True),
+    Column("fund", String(40), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("due_on", String(10)),
+    Column("conditional", Boolean, nullable=False),
+    Column("entry_id", String(40)),
+    Column("created_at", String(32), nullable=False),
+)
+
+award_table = Table(
+    "scholarship_awards",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("fund", String(40), nullable=False),
+    Column("beneficiary_id", String(40), nullable=False, index=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("term", String(40), nullable=False),
+    Column("entry_id", String(40), nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("sequence", BigInteger, nullable=False, unique=True),
+    Column("kind", String(30), nullable=False),
+    Column("occurred_on", String(10), nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("memo", Text, nullable=False, default=""),
+    Column("maker", String(100), nullable=False),
+    Column("reverses", String(40), unique=True),
+    Column("data", Text, nullable=False, default="{}"),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("leaf_hash", String(64), nullable=False),
+    Index("ix_entries_occurred_on", "occurred_on"),
+    Index("ix_entries_kind", "kind"),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("entry_id", String(40), primary_key=True),
+    Column("line", Integer, primary_key=True),
+    Column("sequence", BigInteger, nullable=False),
+    Column("occurred_on", String(10), nullable=False),
+    Column("account", String(20), nullable=False),
+    Column("fund", String(40), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("functional", BigInteger, nullable=False),
+    Column("project", String(40), nullable=False, default=""),
+    Column("party", String(40), nullable=False, default=""),
+    Column("functional_class", String(20), nullable=False, default=""),
+    Column("ref", String(40), nullable=False, default=""),
+    CheckConstraint("amount <> 0", name="ck_postings_no_zero_leg"),
+    Index("ix_postings_account_fund", "account", "fund", "currency", "occurred_on"),
+    Index("ix_postings_fund_date", "fund", "occurred_on"),
+    Index("ix_postings_project", "project"),
+    Index("ix_postings_party", "party"),
+    Index("ix_postings_sequence", "sequence"),
+)
+
+balances = Table(
+    "balances",
+    metadata,
+    Column("account", String(20), primary_key=True),
+    Column("fund", String(40), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("project", String(40), primary_key=True),
+    Column("ref", String(40), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("functional", BigInteger, nullable=False),
+    Index("ix_balances_fund", "fund"),
+    Index("ix_balances_project", "project"),
+)
+
+# One row, id = 1: the head of the hash chain. Every writer locks it first, so sequence numbers
+# are gapless and balance checks are race-free on both engines.
+chain_head = Table(
+    "chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sequence", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+closed_periods = Table(
+    "closed_periods",
+    metadata,
+    Column("period", String(7), primary_key=True),
+    Column("closed_at", String(32), nullable=False),
+    Column("closed_by", String(100), nullable=False),
+)
+
+idempotency = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("operation", String(40), nullable=False),
+    Column("entry_id", String(40)),
+    Column("object_id", String(40)),
+    Column("created_at", String(32), nullable=False),
+    UniqueConstraint("key", name="uq_idempotency_key"),
+)
+
+# -- the outer layers' tables (one metadata, one migration history) --------------------------
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("target", String(200), nullable=False, default=""),
+    Column("request_id", String(64), nullable=False, default=""),
+    Column("idempotency_key", String(200), nullable=False, default=""),
+    Column("client", String(64), nullable=False, default=""),
+    Column("outcome", String(20), nullable=False),
+    Column("status", Integer, nullable=False, default=0),
+    Column("detail", Text, nullable=False, default=""),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_events_at", "at"),
+    Index("ix_audit_events_actor", "actor"),
+)
+
+receipt_counters = Table(
+    "receipt_counters",
+    metadata,
+    Column("series", String(10), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("last", BigInteger, nullable=False),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("serial", String(40), primary_key=True),
+    Column("entry_id", String(40), index=True),
+    Column("donor_id", String(40), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("issued_at", String(32), nullable=False),
+    Column("replaces_serial", String(40)),
+    Column("fiscal_code", String(60)),
+    Column("fiscal_number", String(60)),
+    Column("data", Text, nullable=False, default="{}"),
+)
+
+receipt_voids = Table(
+    "receipt_voids",
+    metadata,
+    Column("serial", String(40), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("voided_at", String(32), nullable=False),
+    Column("voided_by", String(100), nullable=False),
+    Column("replacement_serial", String(40)),
+)
+
+receipt_links = Table(
+    "receipt_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("serial", String(40), nullable=False, index=True),
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", String(64), nullable=False),
+    Column("signed_text", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+JOURNAL_TABLES = (
+    "journal_entries",
+    "postings",
+    "closed_periods",
+    "audit_events",
+    "receipts",
+    "receipt_voids",
+    "checkpoints",
+)
+
+_BALANCE_CHECK = """
+    (SELECT COUNT(*) FROM postings WHERE entry_id = NEW.id) < 2
+    OR EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id
+               GROUP BY fund, currency HAVING SUM(amount) <> 0)
+    OR EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id
+               GROUP BY fund HAVING SUM(functional) <> 0)
+"""
+
+_SQLITE_TRIGGERS = [
+    *[
+        f"""CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t}
+            BEGIN SELECT RAISE(ABORT, 'append-only: {op} on {t} is forbidden'); END"""
+        for t in JOURNAL_TABLES
+        for op in ("UPDATE", "DELETE")
+    ],
+    f"""CREATE TRIGGER IF NOT EXISTS journal_entries_balanced BEFORE INSERT ON journal_entries
+        WHEN {_BALANCE_CHECK}
+        BEGIN SELECT RAISE(ABORT, 'unbalanced entry: postings must sum to zero per fund and
+        currency'); END""",
+    """CREATE TRIGGER IF NOT EXISTS postings_sealed BEFORE INSERT ON postings
+        WHEN EXISTS (SELECT 1 FROM journal_entries WHERE id = NEW.entry_id)
+        BEGIN SELECT RAISE(ABORT, 'append-only: entry is already posted'); END""",
+    """CREATE TRIGGER IF NOT EXISTS accounts_no_delete BEFORE DELETE ON accounts
+        BEGIN SELECT RAISE(ABORT, 'accounts are closed, never deleted'); END""",
+    """CREATE TRIGGER IF NOT EXISTS accounts_no_rename BEFORE UPDATE ON accounts
+        WHEN NEW.code <> OLD.code OR NEW.name_cn <> OLD.name_cn OR NEW.name_us <> OLD.name_us
+             OR NEW.type <> OLD.type OR NEW.normal_side <> OLD.normal_side
+        BEGIN SELECT RAISE(ABORT, 'accounts are never renamed'); END""",
+]
+
+_PG_TRIGGERS = [
+    """CREATE OR REPLACE FUNCTION huiquan_append_only() RETURNS trigger AS $$
+       BEGIN
+         RAISE EXCEPTION 'append-only: % on % is forbidden', TG_OP, TG_TABLE_NAME
+           USING ERRCODE = 'restrict_violation';
+       END $$ LANGUAGE plpgsql""",
+    f"""CREATE OR REPLACE FUNCTION huiquan_entry_balanced() RETURNS trigger AS $$
+       BEGIN
+         IF {_BALANCE_CHECK} THEN
+           RAISE EXCEPTION 'unbalanced entry %: postings must sum to zero per fund and currency',
+             NEW.id USING ERRCODE = 'check_violation';
+         END IF;
+         RETURN NEW;
+       END $$ LANGUAGE plpgsql""",
+    """CREATE OR REPLACE FUNCTION huiquan_postings_sealed() RETURNS trigger AS $$
+       BEGIN
+         IF EXISTS (SELECT 1 FROM journal_entries WHERE id = NEW.entry_id) THEN
+           RAISE EXCEPTION 'append-only: entry % is already posted', NEW.entry_id
+             USING ERRCODE = 'restrict_violation';
+         END IF;
+         RETURN NEW;
+       END $$ LANGUAGE plpgsql""",
+    """CREATE OR REPLACE FUNCTION huiquan_accounts_guard() RETURNS trigger AS $$
+       BEGIN
+         IF TG_OP = 'DELETE' THEN
+           RAISE EXCEPTION 'accounts are closed, never deleted'
+             USING ERRCODE = 'restrict_violation';
+         END IF;
+         IF NEW.code <> OLD.code OR NEW.name_cn <> OLD.name_cn OR NEW.name_us <> OLD.name_us
+            OR NEW.type <> OLD.type OR NEW.normal_side <> OLD.normal_side THEN
+           RAISE EXCEPTION 'accounts are never renamed' USING ERRCODE = 'restrict_violation';
+         END IF;
+         RETURN NEW;
+       END $$ LANGUAGE plpgsql""",
+    *[
+        f"""CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t}
+            FOR EACH ROW EXECUTE FUNCTION huiquan_append_only()"""
+        for t in JOURNAL_TABLES
+    ],
+    *[
+        f"""CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t}
+            FOR EACH STATEMENT EXECUTE FUNCTION huiquan_append_only()"""
+        for t in JOURNAL_TABLES
+    ],
+    """CREATE TRIGGER journal_entries_balanced BEFORE INSERT ON journal_entries
+       FOR EACH ROW EXECUTE FUNCTION huiquan_entry_balanced()""",
+    """CREATE TRIGGER postings_sealed BEFORE INSERT ON postings
+       FOR EACH ROW EXECUTE FUNCTION huiquan_postings_sealed()""",
+    """CREATE TRIGGER accounts_guard BEFORE UPDATE OR DELETE ON accounts
+       FOR EACH ROW EXECUTE FUNCTION huiquan_accounts_guard()""",
+]
+
+
+def install_triggers(conn: Connection) -> None:
+    """Create the append-only, balance and account guards for the connection's engine."""
+    statements = _PG_TRIGGERS if conn.dialect.name == "postgresql" else _SQLITE_TRIGGERS
+    for statement in statements:
+        if conn.dialect.name == "postgresql":
+            # psycopg reads '%' as a placeholder marker; PL/pgSQL needs it literally.
+            statement = statement.replace("%", "%%")
+        conn.exec_driver_sql(statement)

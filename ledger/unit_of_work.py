@@ -1,0 +1,268 @@
+"""The unit of work: one database transaction in which entries are numbered, chained and posted.
+
+Invariants owned here:
+- A writing unit of work locks the chain head before it reads anything (`BEGIN IMMEDIATE` on
+  SQLite, `SELECT ... FOR UPDATE` on PostgreSQL). Writers are therefore serialised, which makes
+  sequence numbers gapless and every "would this overdraw the fund?" check race-free.
+- Balances are read through the unit of work, which overlays what this transaction has already
+  posted but not yet flushed; journal rows are flushed in batches (executemany) and always
+  before commit. Nothing is visible to others until `commit`; leaving without commit rolls back.
+- `post` assigns the next sequence number, the timestamp, the period and the hashes; it does not
+  decide whether an entry is *allowed* (that is the services' job); it only refuses an entry that
+  does not balance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Connection, Engine
+
+from ledger.chain import canonical_bytes, canonical_object, chain_hash, leaf_hash_hex
+from ledger.entries import JournalEntry, PostedEntry, check_balanced
+from ledger.repository import BalanceKey, SqlRepository
+
+__all__ = ["Clock", "UnitOfWork", "read_only", "utc_now"]
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UnitOfWork:
+    """A writing transaction over the books. Use as a context manager; call `commit()`."""
+
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now, flush_every: int = 2000) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.flush_every = flush_every
+        self._conn: Connection | None = None
+        self._repo: SqlRepository | None = None
+
+    def __enter__(self) -> Self:
+        conn = self.engine.connect()
+        conn.execution_options(huiquan_write=True)
+        conn.begin()
+        self._conn = conn
+        self._repo = SqlRepository(conn)
+        self.sequence, self.head_hash = self._repo.lock_head()
+        self._start_sequence = self.sequence
+        self._deltas: dict[BalanceKey, list[int]] = defaultdict(lambda: [0, 0])
+        self._overlay: dict[BalanceKey, list[int]] = {}
+        self._entry_rows: list[dict[str, Any]] = []
+        self._posting_rows: list[dict[str, Any]] = []
+        self._idem_rows: list[dict[str, Any]] = []
+        self.pending_keys: dict[str, dict[str, Any]] = {}
+        self.posted: dict[str, PostedEntry] = {}
+        self.reversed_ids: set[str] = set()
+        self._closed: set[str] | None = None
+        self.committed = False
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            if not self.committed:
+                conn.rollback()
+        finally:
+            conn.close()
+            self._conn = None
+
+    @property
+    def repo(self) -> SqlRepository:
+        if self._repo is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._repo
+
+    def now(self) -> str:
+        return self.clock().astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+    def today(self) -> dt.date:
+        return self.clock().astimezone(dt.UTC).date()
+
+    # -- balances through the overlay ---------------------------------------------------------
+    def balance(self, key: BalanceKey) -> tuple[int, int]:
+        """The current (amount, functional) of a balance key, including unflushed postings."""
+        cached = self._overlay.get(key)
+        if cached is None:
+            cached = list(self.repo.balance_row(key))
+            self._overlay[key] = cached
+        return cached[0], cached[1]
+
+    def closed_periods(self) -> set[str]:
+        if self._closed is None:
+            self._closed = self.repo.closed_periods()
+        return self._closed
+
+    # -- posting -----------------------------------------------------------------------------
+    def post(
+        self, entry: JournalEntry, *, idempotency: Mapping[str, Any] | None = None
+    ) -> PostedEntry:
+        """Number, chain and queue one entry; return it as posted.
+
+        Raises:
+            UnbalancedEntry, InvalidEntry: when the postings cannot form an entry.
+        """
+        check_balanced(entry.postings)
+        for p in entry.postings:
+            self.balance((p.account, p.fund, p.currency, p.project, p.ref))
+        sequence = self.sequence + 1
+        entry_id = str(uuid.uuid4())
+        recorded_at = self.now()
+        occurred = entry.occurred_on.isoformat()
+        period = occurred[:7]
+        data = dict(entry.data)
+        canonical = canonical_bytes(
+            canonical_object(
+                entry_id=entry_id,
+                sequence=sequence,
+                kind=entry.kind.value,
+                occurred_on=occurred,
+                recorded_at=recorded_at,
+                period=period,
+                memo=entry.memo,
+                maker=entry.maker,
+                reverses=entry.reverses,
+                data=data,
+                postings=entry.postings,
+            )
+        )
+        digest = chain_hash(self.head_hash, canonical)
+        posted = PostedEntry(
+            id=entry_id,
+            sequence=sequence,
+            kind=entry.kind,
+            occurred_on=entry.occurred_on,
+            recorded_at=recorded_at,
+            period=period,
+            postings=entry.postings,
+            memo=entry.memo,
+            maker=entry.maker,
+            reverses=entry.reverses,
+            data=data,
+            prev_hash=self.head_hash,
+            hash=digest,
+            leaf_hash=leaf_hash_hex(canonical),
+        )
+        self._queue(posted, canonical)
+        if idempotency is not None:
+            row = {
+                **idempotency,
+                "entry_id": idempotency.get("entry_id", entry_id),
+                "created_at": recorded_at,
+            }
+            self.remember_key(row)
+        return posted
+
+    def remember_key(self, row: dict[str, Any]) -> None:
+        """Queue an idempotency record (key, fingerprint, operation, entry_id, object_id)."""
+        row.setdefault("created_at", self.now())
+        self.pending_keys[row["key"]] = row
+        self._idem_rows.append(row)
+
+    def _queue(self, posted: PostedEntry, canonical: bytes) -> None:
+        self.sequence, self.head_hash = posted.sequence, posted.hash
+        self.posted[posted.id] = posted
+        if posted.reverses:
+            self.reversed_ids.add(posted.reverses)
+        occurred = posted.occurred_on.isoformat()
+        for line, p in enumerate(posted.postings, 1):
+            key = (p.account, p.fund, p.currency, p.project, p.ref)
+            self._overlay[key][0] += p.amount
+            self._overlay[key][1] += p.functional
+            delta = self._deltas[key]
+            delta[0] += p.amount
+            delta[1] += p.functional
+            self._posting_rows.append(
+                {
+                    "entry_id": posted.id,
+                    "line": line,
+                    "sequence": posted.sequence,
+                    "occurred_on": occurred,
+                    "account": p.account,
+                    "fund": p.fund,
+                    "amount": p.amount,
+                    "currency": p.currency,
+                    "functional": p.functional,
+                    "project": p.project,
+                    "party": p.party,
+                    "functional_class": p.functional_class,
+                    "ref": p.ref,
+                }
+            )
+        self._entry_rows.append(
+            {
+                "id": posted.id,
+                "sequence": posted.sequence,
+                "kind": posted.kind.value,
+                "occurred_on": occurred,
+                "recorded_at": posted.recorded_at,
+                "period": posted.period,
+                "memo": posted.memo,
+                "maker": posted.maker,
+                "reverses": posted.reverses,
+                "data": json.dumps(posted.data, sort_keys=True, ensure_ascii=False),
+                "prev_hash": posted.prev_hash,
+                "hash": posted.hash,
+                "leaf_hash": posted.leaf_hash,
+            }
+        )
+        if len(self._entry_rows) >= self.flush_every:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write queued journal rows, balance deltas and idempotency records (no commit)."""
+        repo = self.repo
+        repo.insert_journal(self._entry_rows, self._posting_rows)
+        repo.apply_balance_deltas(dict(self._deltas))
+        repo.add_idempotency_records(self._idem_rows)
+        self._entry_rows, self._posting_rows, self._idem_rows = [], [], []
+        self._deltas.clear()
+        if len(self.posted) > 50_000:
+            self.posted.clear()
+
+    def entry(self, entry_id: str) -> PostedEntry | None:
+        """An entry posted in this transaction or before."""
+        return self.posted.get(entry_id) or self.repo.get_entry(entry_id)
+
+    def commit(self) -> None:
+        """Flush everything, move the chain head and commit the transaction."""
+        self.flush()
+        if self.sequence != self._start_sequence:
+            self.repo.set_head(self.sequence, self.head_hash)
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open")
+        self._conn.commit()
+        self.committed = True
+
+
+class read_only:
+    """A read transaction: a repository over a connection that is never committed."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> SqlRepository:
+        self._conn = self.engine.connect()
+        return SqlRepository(self._conn)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            self._conn.rollback()
+            self._conn.close()
