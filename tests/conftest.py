@@ -1,0 +1,108 @@
+"""Shared fixtures: a fresh, migrated and seeded database per test, on SQLite or PostgreSQL.
+
+The engine is chosen by `HUIQUAN_TEST_DB` (`sqlite`, the default, or `postgresql`, which uses
+`HUIQUAN_TEST_DATABASE_URL`, default `postgresql+psycopg://postgres@127.0.0.1:5432/test`).
+On PostgreSQL each xdist worker gets its own database, migrated once; between tests every table
+is emptied with triggers suspended (`session_replication_role = replica`, a superuser-only switch
+that the service never uses) and the chart is seeded again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from ledger import tables
+from ledger.db import init_books, make_engine, seed
+from ledger.unit_of_work import UnitOfWork
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def engine_kind() -> str:
+    return os.environ.get("HUIQUAN_TEST_DB", "sqlite")
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    base = make_url(os.environ.get("HUIQUAN_TEST_DATABASE_URL", DEFAULT_PG))
+    name = f"{base.database}_{_worker()}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = base.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    init_books(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "books.db"
+    engine = make_engine(f"sqlite:///{path}")
+    init_books(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+def _reset_pg(engine: Engine) -> None:
+    names = ", ".join(t.name for t in tables.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        conn.exec_driver_sql(f"TRUNCATE {names}")
+    seed(engine)
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh, migrated and seeded database for this test."""
+    if engine_kind() == "postgresql":
+        url: str = request.getfixturevalue("pg_url")
+        engine = make_engine(url)
+        _reset_pg(engine)
+        engine.dispose()
+        yield url
+        return
+    template: Path = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "books.db"
+    shutil.copyfile(template, path)
+    yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def uow(engine: Engine) -> Iterator[UnitOfWork]:
+    """An open writing unit of work (the test commits when it wants to)."""
+    with UnitOfWork(engine) as unit:
+        yield unit
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if engine_kind() == "postgresql":
+        return
+    # PostgreSQL-only tests are deselected (not skipped) here: they run in the PostgreSQL pass.
+    deselected = [item for item in items if "postgres_only" in item.keywords]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if "postgres_only" not in item.keywords]

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.chain import GENESIS, canonical_bytes, canonical_object, chain_hash
+from ledger.entries import Posting, check_balanced, reversal_postings, validate
+from ledger.errors import InvalidEntry, UnbalancedEntry
+
+
+def p(account: str, amount: int, fund: str = "F", currency: str = "CNY", functional=None):
+    return Posting(account, fund, amount, currency, amount if functional is None else functional)
+
+
+def test_a_balanced_entry_has_no_findings():
+    assert validate([p("1002-CNY", 100), p("4101-R", -100)]) == []
+
+
+def test_an_entry_that_balances_overall_but_not_per_fund_is_refused():
+    findings = validate([p("1002-CNY", 100, "A"), p("4101-R", -100, "B")])
+    assert any("fund A" in f for f in findings)
+    assert any("fund B" in f for f in findings)
+
+
+def test_an_entry_that_balances_in_cny_value_but_not_per_currency_is_refused():
+    lines = [p("1002-HKD", 100, currency="HKD", functional=92), p("4101-R", -92)]
+    try:
+        check_balanced(lines)
+    except UnbalancedEntry as e:
+        assert "HKD" in str(e)
+    else:
+        raise AssertionError("should not balance")
+
+
+def test_one_line_and_zero_lines_are_invalid():
+    for lines in ([p("1002-CNY", 100)], [p("1002-CNY", 0), p("4101-R", 0)]):
+        try:
+            check_balanced(lines)
+        except InvalidEntry:
+            pass
+        else:
+            raise AssertionError(lines)
+
+
+def test_every_finding_is_reported_at_once():
+    findings = validate([p("1002-CNY", 0, fund=""), p("X", 5, currency="XXX")])
+    assert len(findings) >= 3
+
+
+def test_a_reversal_nets_the_original_to_zero():
+    original = (p("5101", 500), p("1002-CNY", -500))
+    both = original + reversal_postings(original)
+    assert sum(x.amount for x in both) == 0
+    assert [x.amount for x in reversal_postings(original)] == [-500, 500]
+
+
+_text = st.text(max_size=20)
+_value = st.recursive(
+    st.none() | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1) | _text,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(alphabet="abcdefghij_", max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(alphabet="abcdefghijklmnop_", max_size=10), _value, max_size=6))
+def test_canonical_bytes_equal_the_rfc8785_reference_for_ledger_objects(obj):
+    assert canonical_bytes(obj) == rfc8785.dumps(obj)
+
+
+def test_the_chain_hash_depends_on_the_previous_hash_and_the_content():
+    obj = canonical_object(
+        entry_id="e1",
+        sequence=1,
+        kind="donation",
+        occurred_on="2026-03-01",
+        recorded_at="2026-03-01T00:00:00+00:00",
+        period="2026-03",
+        memo="",
+        maker="m",
+        reverses=None,
+        data={"cny_minor": 100},
+        postings=[p("1002-CNY", 100), p("4101-R", -100)],
+    )
+    blob = canonical_bytes(obj)
+    h = chain_hash(GENESIS, blob)
+    assert len(h) == 64
+    assert chain_hash("1" * 64, blob) != h
+    assert chain_hash(GENESIS, blob.replace(b"100", b"101")) != h
