@@ -65,6 +65,7 @@ class UnitOfWork:
         self.reversed_ids: set[str] = set()
         self._closed: set[str] | None = None
         self.committed = False
+        self._before_commit: list[Callable[[UnitOfWork], None]] = []
         return self
 
     def __exit__(
@@ -240,8 +241,26 @@ class UnitOfWork:
         """An entry posted in this transaction or before."""
         return self.posted.get(entry_id) or self.repo.get_entry(entry_id)
 
+    @property
+    def connection(self) -> Connection:
+        """The transaction's connection, for outer layers that write in the same transaction."""
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._conn
+
+    def before_commit(self, callback: Callable[[UnitOfWork], None]) -> None:
+        """Run `callback(self)` inside the transaction, just before it commits.
+
+        Outer layers use this to write their own rows (audit events, receipts) atomically with
+        the entries; the chain-head lock is held, so they may number their rows gaplessly too.
+        """
+        self._before_commit.append(callback)
+
     def commit(self) -> None:
-        """Flush everything, move the chain head and commit the transaction."""
+        """Flush everything, run the before-commit callbacks, move the chain head and commit."""
+        self.flush()
+        for callback in self._before_commit:
+            callback(self)
         self.flush()
         if self.sequence != self._start_sequence:
             self.repo.set_head(self.sequence, self.head_hash)
