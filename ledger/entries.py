@@ -5,8 +5,9 @@ Invariants owned here:
   credit negative, never zero. `functional` is the same amount in CNY minor units (equal to
   `amount` for CNY postings).
 - A journal entry has at least two postings and **sums to zero per fund and per currency**, and
-  its functional (CNY) amounts sum to zero per fund. `validate` returns every finding at once;
-  `check_balanced` raises the first as `UnbalancedEntry`.
+  its functional (CNY) amounts sum to zero per fund and currency too (so the CNY trial balance
+  is zero and no currency's CNY value leaks into another's). `validate` returns every finding
+  at once; `check_balanced` raises them together as `UnbalancedEntry`.
 - A posted entry never changes; corrections are reversals (`reversal_postings`) that swap every
   posting's sign and point back at the original.
 """
@@ -132,7 +133,7 @@ def validate(postings: Iterable[Posting]) -> list[str]:
     if len(lines) < 2:
         findings.append("an entry needs at least two postings")
     per_currency: dict[tuple[str, str], int] = defaultdict(int)
-    per_fund: dict[str, int] = defaultdict(int)
+    per_value: dict[tuple[str, str], int] = defaultdict(int)
     for n, p in enumerate(lines, 1):
         if p.currency not in EXPONENTS:
             findings.append(f"line {n}: unknown currency {p.currency!r}")
@@ -151,16 +152,19 @@ def validate(postings: Iterable[Posting]) -> list[str]:
         if not p.fund:
             findings.append(f"line {n}: every posting names a fund")
         per_currency[(p.fund, p.currency)] += p.amount
-        per_fund[p.fund] += p.functional
+        per_value[(p.fund, p.currency)] += p.functional
     for (fund, currency), total in sorted(per_currency.items()):
         if total:
             findings.append(
                 f"fund {fund} does not balance in {currency}: off by "
                 f"{format_minor(total, currency)}"
             )
-    for fund, total in sorted(per_fund.items()):
-        if total and all(total_c == 0 for (f, _), total_c in per_currency.items() if f == fund):
-            findings.append(f"fund {fund} does not balance in CNY value: off by {total} fen")
+    for (fund, currency), total in sorted(per_value.items()):
+        if total and not per_currency[(fund, currency)]:
+            findings.append(
+                f"fund {fund} does not balance in CNY value of its {currency} lines: off by "
+                f"{total} fen"
+            )
     return findings
 
 

@@ -388,13 +388,23 @@ class SqlRepository:
 
     # -- the journal ---------------------------------------------------------------------------
     def insert_journal(
-        self, entry_rows: Sequence[dict[str, Any]], posting_rows: Sequence[dict[str, Any]]
+        self, entry_rows: Sequence[tuple[Any, ...]], posting_rows: Sequence[tuple[Any, ...]]
     ) -> None:
-        """Insert postings first, then headers (whose trigger checks the balance)."""
-        if posting_rows:
-            self.conn.execute(insert(t.postings), list(posting_rows))
-        if entry_rows:
-            self.conn.execute(insert(t.journal_entries), list(entry_rows))
+        """Insert postings first, then headers (whose trigger checks the balance).
+
+        Rows are tuples in the tables' column order, handed straight to the driver's
+        executemany: they are plain strings and integers already, and this is the hot path of
+        every import.
+        """
+        for table, rows in ((t.postings, posting_rows), (t.journal_entries, entry_rows)):
+            if rows:
+                self.conn.exec_driver_sql(self._insert_sql(table), list(rows))
+
+    def _insert_sql(self, table: Any) -> str:
+        columns = [c.name for c in table.columns]
+        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+        marks = ", ".join([mark] * len(columns))
+        return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
 
     def get_entry(self, entry_id: str) -> PostedEntry | None:
         row = self.conn.execute(

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ledger.accounts import CASH_PREFIX, cash_account
+from ledger.accounts import CASH_PREFIX, Account, cash_account
 from ledger.chain import canonical_bytes
 from ledger.entries import (
     EntryKind,
@@ -152,7 +152,7 @@ def _replayed_entry(uow: UnitOfWork, replay: _Replay) -> PostedEntry:
 
 # -- lookups and guards -----------------------------------------------------------------------
 def _fund(uow: UnitOfWork, code: str) -> Fund:
-    fund = uow.repo.get_fund(code)
+    fund: Fund | None = uow.cached("fund", code, uow.repo.get_fund)
     if fund is None:
         raise UnknownFund(f"no fund {code!r}", field="fund")
     if not fund.is_open:
@@ -161,14 +161,14 @@ def _fund(uow: UnitOfWork, code: str) -> Fund:
 
 
 def _donor(uow: UnitOfWork, donor_id: str) -> Donor:
-    donor = uow.repo.get_donor(donor_id)
+    donor: Donor | None = uow.cached("donor", donor_id, uow.repo.get_donor)
     if donor is None:
         raise UnknownDonor(f"no donor {donor_id!r}", field="donor_id")
     return donor
 
 
 def _project(uow: UnitOfWork, code: str) -> Project:
-    project = uow.repo.get_project(code)
+    project: Project | None = uow.cached("project", code, uow.repo.get_project)
     if project is None:
         raise UnknownProject(f"no project {code!r}", field="project")
     return project
@@ -184,7 +184,7 @@ def _check_date(uow: UnitOfWork, on: dt.date, field: str = "date") -> None:
 
 def _check_accounts(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
     for code in {p.account for p in postings}:
-        account = uow.repo.get_account(code)
+        account: Account | None = uow.cached("account", code, uow.repo.get_account)
         if account is None:
             raise UnknownAccount(f"no account {code!r}", field="account")
         if not account.is_open:
@@ -408,6 +408,7 @@ def open_account(uow: UnitOfWork, code: str) -> None:
     if uow.repo.get_account(code) is None:
         raise UnknownAccount(f"no account {code!r}", field="account")
     uow.repo.set_account_open(code, True, uow.now())
+    uow.forget("account", code)
 
 
 def close_account(uow: UnitOfWork, code: str) -> None:
@@ -415,6 +416,7 @@ def close_account(uow: UnitOfWork, code: str) -> None:
     if uow.repo.get_account(code) is None:
         raise UnknownAccount(f"no account {code!r}", field="account")
     uow.repo.set_account_open(code, False, uow.now())
+    uow.forget("account", code)
 
 
 def close_period(uow: UnitOfWork, period: str, *, by: str = "system") -> str:

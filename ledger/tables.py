@@ -4,8 +4,8 @@ Invariants owned here (enforced by the database itself, on SQLite and PostgreSQL
 - `journal_entries` and `postings` are append-only: UPDATE and DELETE (and TRUNCATE on
   PostgreSQL) raise. Corrections are reversal entries.
 - An entry's postings are inserted first and its header last; inserting the header checks that
-  the entry has at least two postings, that they sum to zero per fund and currency, and that
-  their CNY values sum to zero per fund. No line can be added to an entry once its header exists.
+  the entry has at least two postings and that they sum to zero per fund and currency, both in
+  that currency and in CNY value. No line can be added to an entry once its header exists.
 - `reverses` is unique: an entry is reversed at most once.
 - Accounts are never deleted and never renamed; only `is_open` / `closed_at` change.
 - `balances` is derived state kept current in the same transaction as every posting;
@@ -331,12 +331,12 @@ JOURNAL_TABLES = (
     "checkpoints",
 )
 
+# One indexed range scan per entry: the second line must exist, and every (fund, currency)
+# group must sum to zero both in its own currency and in CNY value.
 _BALANCE_CHECK = """
-    (SELECT COUNT(*) FROM postings WHERE entry_id = NEW.id) < 2
+    NOT EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id AND line = 2)
     OR EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id
-               GROUP BY fund, currency HAVING SUM(amount) <> 0)
-    OR EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id
-               GROUP BY fund HAVING SUM(functional) <> 0)
+               GROUP BY fund, currency HAVING SUM(amount) <> 0 OR SUM(functional) <> 0)
 """
 
 _SQLITE_TRIGGERS = [

@@ -57,8 +57,8 @@ class UnitOfWork:
         self._start_sequence = self.sequence
         self._deltas: dict[BalanceKey, list[int]] = defaultdict(lambda: [0, 0])
         self._overlay: dict[BalanceKey, list[int]] = {}
-        self._entry_rows: list[dict[str, Any]] = []
-        self._posting_rows: list[dict[str, Any]] = []
+        self._entry_rows: list[tuple[Any, ...]] = []
+        self._posting_rows: list[tuple[Any, ...]] = []
         self._idem_rows: list[dict[str, Any]] = []
         self.pending_keys: dict[str, dict[str, Any]] = {}
         self.posted: dict[str, PostedEntry] = {}
@@ -66,6 +66,7 @@ class UnitOfWork:
         self._closed: set[str] | None = None
         self.committed = False
         self._before_commit: list[Callable[[UnitOfWork], None]] = []
+        self._cache: dict[tuple[str, str], Any] = {}
         return self
 
     def __exit__(
@@ -104,6 +105,22 @@ class UnitOfWork:
             cached = list(self.repo.balance_row(key))
             self._overlay[key] = cached
         return cached[0], cached[1]
+
+    def cached(self, kind: str, key: str, load: Callable[[str], Any]) -> Any:
+        """Reference data (accounts, funds, donors, projects) read once per unit of work.
+
+        Found records are kept; misses are not, so a record created later in the same unit of
+        work is seen. Services that change a record call `forget`.
+        """
+        hit = self._cache.get((kind, key))
+        if hit is None:
+            hit = load(key)
+            if hit is not None:
+                self._cache[(kind, key)] = hit
+        return hit
+
+    def forget(self, kind: str, key: str) -> None:
+        self._cache.pop((kind, key), None)
 
     def closed_periods(self) -> set[str]:
         if self._closed is None:
@@ -189,39 +206,41 @@ class UnitOfWork:
             delta = self._deltas[key]
             delta[0] += p.amount
             delta[1] += p.functional
+            # Column order of `ledger.tables.postings` (see SqlRepository.insert_journal).
             self._posting_rows.append(
-                {
-                    "entry_id": posted.id,
-                    "line": line,
-                    "sequence": posted.sequence,
-                    "occurred_on": occurred,
-                    "account": p.account,
-                    "fund": p.fund,
-                    "amount": p.amount,
-                    "currency": p.currency,
-                    "functional": p.functional,
-                    "project": p.project,
-                    "party": p.party,
-                    "functional_class": p.functional_class,
-                    "ref": p.ref,
-                }
+                (
+                    posted.id,
+                    line,
+                    posted.sequence,
+                    occurred,
+                    p.account,
+                    p.fund,
+                    p.amount,
+                    p.currency,
+                    p.functional,
+                    p.project,
+                    p.party,
+                    p.functional_class,
+                    p.ref,
+                )
             )
+        # Column order of `ledger.tables.journal_entries`.
         self._entry_rows.append(
-            {
-                "id": posted.id,
-                "sequence": posted.sequence,
-                "kind": posted.kind.value,
-                "occurred_on": occurred,
-                "recorded_at": posted.recorded_at,
-                "period": posted.period,
-                "memo": posted.memo,
-                "maker": posted.maker,
-                "reverses": posted.reverses,
-                "data": json.dumps(posted.data, sort_keys=True, ensure_ascii=False),
-                "prev_hash": posted.prev_hash,
-                "hash": posted.hash,
-                "leaf_hash": posted.leaf_hash,
-            }
+            (
+                posted.id,
+                posted.sequence,
+                posted.kind.value,
+                occurred,
+                posted.recorded_at,
+                posted.period,
+                posted.memo,
+                posted.maker,
+                posted.reverses,
+                json.dumps(posted.data, sort_keys=True, ensure_ascii=False),
+                posted.prev_hash,
+                posted.hash,
+                posted.leaf_hash,
+            )
         )
         if len(self._entry_rows) >= self.flush_every:
             self.flush()
