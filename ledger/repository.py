@@ -489,6 +489,31 @@ class SqlRepository:
                 yield h, grouped.get(h.id, [])
             last = hi
 
+    def iter_journal_raw(self, batch: int = 20_000) -> Iterator[tuple[Any, list[Any]]]:
+        """Every entry as a plain tuple in column order, with its postings' tuples, streamed.
+
+        Two ordered streams (entries by sequence; postings by sequence and line) are merged in
+        one pass; each stream is read with a server-side cursor where the engine has one.
+        """
+        e_cols = ", ".join(c.name for c in t.journal_entries.columns)
+        p_cols = (
+            "line, sequence, occurred_on, account, fund, amount, currency, functional, "
+            "project, party, functional_class, ref"
+        )
+        conn = self.conn.execution_options(stream_results=True, yield_per=batch)
+        heads = conn.exec_driver_sql(f"SELECT {e_cols} FROM journal_entries ORDER BY sequence")
+        lines = conn.exec_driver_sql(f"SELECT {p_cols} FROM postings ORDER BY sequence, line")
+        pending = next(lines, None)
+        for head in heads:
+            seq = head[1]
+            group = []
+            while pending is not None and pending[1] < seq:
+                pending = next(lines, None)  # postings without an entry: caught by balances
+            while pending is not None and pending[1] == seq:
+                group.append(tuple(pending))
+                pending = next(lines, None)
+            yield tuple(head), group
+
     def journal_sums(self) -> Iterable[Any]:
         """Sums of all postings per balance key, for checking `balances` against the journal."""
         p = t.postings.c

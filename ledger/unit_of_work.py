@@ -15,7 +15,6 @@ Invariants owned here:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -24,7 +23,7 @@ from typing import Any, Self
 
 from sqlalchemy import Connection, Engine
 
-from ledger.chain import canonical_bytes, canonical_object, chain_hash, leaf_hash_hex
+from ledger.chain import canonical_data, canonical_entry_bytes, chain_hash, leaf_hash_hex
 from ledger.entries import JournalEntry, PostedEntry, check_balanced
 from ledger.repository import BalanceKey, SqlRepository
 
@@ -145,20 +144,32 @@ class UnitOfWork:
         occurred = entry.occurred_on.isoformat()
         period = occurred[:7]
         data = dict(entry.data)
-        canonical = canonical_bytes(
-            canonical_object(
-                entry_id=entry_id,
-                sequence=sequence,
-                kind=entry.kind.value,
-                occurred_on=occurred,
-                recorded_at=recorded_at,
-                period=period,
-                memo=entry.memo,
-                maker=entry.maker,
-                reverses=entry.reverses,
-                data=data,
-                postings=entry.postings,
-            )
+        data_json = canonical_data(data)
+        canonical = canonical_entry_bytes(
+            entry_id,
+            sequence,
+            entry.kind.value,
+            occurred,
+            recorded_at,
+            period,
+            entry.memo,
+            entry.maker,
+            entry.reverses,
+            data_json,
+            [
+                (
+                    p.account,
+                    p.fund,
+                    p.amount,
+                    p.currency,
+                    p.functional,
+                    p.project,
+                    p.party,
+                    p.functional_class,
+                    p.ref,
+                )
+                for p in entry.postings
+            ],
         )
         digest = chain_hash(self.head_hash, canonical)
         posted = PostedEntry(
@@ -177,7 +188,7 @@ class UnitOfWork:
             hash=digest,
             leaf_hash=leaf_hash_hex(canonical),
         )
-        self._queue(posted, canonical)
+        self._queue(posted, data_json)
         if idempotency is not None:
             row = {
                 **idempotency,
@@ -193,7 +204,7 @@ class UnitOfWork:
         self.pending_keys[row["key"]] = row
         self._idem_rows.append(row)
 
-    def _queue(self, posted: PostedEntry, canonical: bytes) -> None:
+    def _queue(self, posted: PostedEntry, data_json: str) -> None:
         self.sequence, self.head_hash = posted.sequence, posted.hash
         self.posted[posted.id] = posted
         if posted.reverses:
@@ -236,7 +247,7 @@ class UnitOfWork:
                 posted.memo,
                 posted.maker,
                 posted.reverses,
-                json.dumps(posted.data, sort_keys=True, ensure_ascii=False),
+                data_json,
                 posted.prev_hash,
                 posted.hash,
                 posted.leaf_hash,

@@ -90,3 +90,69 @@ def test_the_chain_hash_depends_on_the_previous_hash_and_the_content():
     assert len(h) == 64
     assert chain_hash("1" * 64, blob) != h
     assert chain_hash(GENESIS, blob.replace(b"100", b"101")) != h
+
+
+_word = st.text(max_size=12)
+_posting = st.tuples(
+    _word,
+    _word,
+    st.integers(-(10**15), 10**15).filter(bool),
+    _word,
+    st.integers(-(10**15), 10**15),
+    _word,
+    _word,
+    _word,
+    _word,
+)
+
+
+@given(
+    st.tuples(_word, st.integers(1, 10**9), _word, _word, _word, _word, _word, _word),
+    st.none() | _word,
+    st.dictionaries(
+        st.text(alphabet="abcdefg_", max_size=6),
+        st.integers(-(2**53) + 1, 2**53 - 1) | _word,
+        max_size=4,
+    ),
+    st.lists(_posting, min_size=1, max_size=4),
+)
+def test_the_fast_canonical_serialiser_equals_the_general_one(head, reverses, data, lines):
+    from ledger.chain import canonical_data, canonical_entry_bytes
+
+    entry_id, sequence, kind, occurred, recorded, period, memo, maker = head
+    general = canonical_bytes(
+        canonical_object(
+            entry_id=entry_id,
+            sequence=sequence,
+            kind=kind,
+            occurred_on=occurred,
+            recorded_at=recorded,
+            period=period,
+            memo=memo,
+            maker=maker,
+            reverses=reverses,
+            data=data,
+            postings=[Posting(*line) for line in lines],
+        )
+    )
+    fast = canonical_entry_bytes(
+        entry_id,
+        sequence,
+        kind,
+        occurred,
+        recorded,
+        period,
+        memo,
+        maker,
+        reverses,
+        canonical_data(data),
+        lines,
+    )
+    assert fast == general
+    assert fast == rfc8785.dumps(json_loads(fast))
+
+
+def json_loads(blob: bytes):
+    import json
+
+    return json.loads(blob)
