@@ -136,7 +136,7 @@ def verify_books(
     report.head_sequence, report.head_hash = seq_head, hash_head
     if seq_head != report.entries or hash_head != prev:
         add(
-            seq_head if seq_head > report.entries else report.entries + 1,
+            min(seq_head, report.entries) + 1,
             "head",
             f"chain head says {seq_head} entries ending {hash_head[:12]}…, the journal has "
             f"{report.entries} ending {prev[:12]}… (entries deleted or appended behind its back)",
