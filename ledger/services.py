@@ -860,7 +860,7 @@ def pay_scholarship(
         paid_on,
         postings,
         maker=maker,
-        data={"award_id": award_id, "term": award.term},
+        data={"award_id": award_id, "term": award.term, "beneficiary_id": award.beneficiary_id},
     )
     return _post(uow, entry, record)
 

@@ -1,0 +1,318 @@
+"""Issuing receipts: gapless serials, secret links, voids, replacements and annual receipts.
+
+Invariants owned here:
+- Serials are `<SERIES>-<YEAR>-<NNNNNN>` and gapless per series and year: the next number comes
+  from a counter row (`receipt_counters`) incremented in the same database transaction that
+  records the gift, never from a database sequence (which leaves gaps on rollback). Callers run
+  inside a writing `ledger.unit_of_work.UnitOfWork`, which holds the chain-head lock, so two
+  transactions never take the same number; a rolled-back gift rolls its number back too.
+- A receipt row is never changed or deleted (the table is append-only by trigger). A wrong receipt
+  is voided by a `receipt_voids` row with its reason and the serial of its replacement; the
+  voided serial stays visible as VOID and is never reused.
+- Link tokens come from `secrets` (192 bits), only their SHA-256 is stored; a link can be
+  revoked. Looking up an unknown, revoked or malformed token gives the same `None`.
+- A gift is covered by at most one live annual consolidated receipt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from ledger.entries import EntryKind, PostedEntry
+from ledger.errors import AlreadyExists, InvalidEntry, NotFound
+from ledger.tables import receipt_counters, receipt_links, receipt_voids, receipts
+
+__all__ = [
+    "RECEIPTABLE",
+    "IssuedReceipt",
+    "ReceiptRecord",
+    "annual_receipt",
+    "get_receipt",
+    "issue_receipt",
+    "lookup_token",
+    "new_link",
+    "next_serial",
+    "receipt_for_entry",
+    "receipts_of_donor",
+    "revoke_links",
+    "void_receipt",
+]
+
+SERIES = "HQ"
+RECEIPTABLE = {EntryKind.DONATION, EntryKind.PLEDGE_PAYMENT, EntryKind.IN_KIND}
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedReceipt:
+    serial: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRecord:
+    serial: str
+    entry_id: str | None
+    donor_id: str
+    kind: str
+    issued_at: str
+    replaces_serial: str | None
+    fiscal_code: str | None
+    fiscal_number: str | None
+    data: Mapping[str, Any]
+    void_reason: str | None
+    replaced_by: str | None
+
+    @property
+    def is_void(self) -> bool:
+        return self.void_reason is not None
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def next_serial(conn: Connection, year: int, series: str = SERIES) -> str:
+    """Take the next gapless serial of a series and year (caller holds the chain-head lock)."""
+    c = receipt_counters.c
+    last = conn.execute(
+        update(receipt_counters)
+        .where(c.series == series, c.year == year)
+        .values(last=c.last + 1)
+        .returning(c.last)
+    ).scalar()
+    if last is None:
+        conn.execute(insert(receipt_counters).values(series=series, year=year, last=1))
+        last = 1
+    return f"{series}-{year}-{int(last):06d}"
+
+
+def new_link(conn: Connection, serial: str, now: str) -> str:
+    """Create a secret link token for a receipt; only its hash is stored."""
+    token = secrets.token_urlsafe(24)
+    conn.execute(
+        insert(receipt_links).values(token_hash=_hash(token), serial=serial, created_at=now)
+    )
+    return token
+
+
+def lookup_token(conn: Connection, token: str) -> str | None:
+    """The serial a live link token opens, or None for anything else (same answer for all)."""
+    if not _TOKEN.match(token):
+        return None
+    row = conn.execute(
+        select(receipt_links.c.serial, receipt_links.c.revoked_at).where(
+            receipt_links.c.token_hash == _hash(token)
+        )
+    ).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return str(row.serial)
+
+
+def revoke_links(conn: Connection, serial: str, now: str) -> int:
+    """Revoke every live link of a receipt; returns how many were revoked."""
+    result = conn.execute(
+        update(receipt_links)
+        .where(receipt_links.c.serial == serial, receipt_links.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)
+
+
+def _kind(entry: PostedEntry) -> str:
+    if entry.kind is EntryKind.IN_KIND:
+        return "in_kind"
+    if entry.kind is EntryKind.PLEDGE_PAYMENT:
+        return "pledge_payment"
+    return "foreign" if entry.postings[0].currency != "CNY" else "cash"
+
+
+def issue_receipt(
+    conn: Connection,
+    entry: PostedEntry,
+    *,
+    officer: str,
+    now: str,
+    replaces: str | None = None,
+    fiscal_code: str | None = None,
+    fiscal_number: str | None = None,
+) -> IssuedReceipt:
+    """Issue the receipt of a gift entry with the next serial and a fresh link.
+
+    Raises:
+        InvalidEntry: when the entry is not a gift (donation, pledge payment, in-kind).
+    """
+    if entry.kind not in RECEIPTABLE:
+        raise InvalidEntry(f"a {entry.kind.value} entry gets no receipt")
+    serial = next_serial(conn, entry.occurred_on.year if replaces is None else int(now[:4]))
+    conn.execute(
+        insert(receipts).values(
+            serial=serial,
+            entry_id=entry.id,
+            donor_id=str(entry.data.get("donor_id", "")),
+            kind=_kind(entry),
+            issued_at=now,
+            replaces_serial=replaces,
+            fiscal_code=fiscal_code,
+            fiscal_number=fiscal_number,
+            data=json.dumps(
+                {"officer": officer, "received_on": entry.occurred_on.isoformat()},
+                ensure_ascii=False,
+                sort_keys=True,
+            ),
+        )
+    )
+    return IssuedReceipt(serial, new_link(conn, serial, now))
+
+
+def _record(row: Any, void: Any) -> ReceiptRecord:
+    return ReceiptRecord(
+        serial=row.serial,
+        entry_id=row.entry_id,
+        donor_id=row.donor_id,
+        kind=row.kind,
+        issued_at=row.issued_at,
+        replaces_serial=row.replaces_serial,
+        fiscal_code=row.fiscal_code,
+        fiscal_number=row.fiscal_number,
+        data=json.loads(row.data),
+        void_reason=None if void is None else void.reason,
+        replaced_by=None if void is None else void.replacement_serial,
+    )
+
+
+def get_receipt(conn: Connection, serial: str) -> ReceiptRecord | None:
+    """One receipt with its void status, or None."""
+    row = conn.execute(select(receipts).where(receipts.c.serial == serial)).first()
+    if row is None:
+        return None
+    void = conn.execute(select(receipt_voids).where(receipt_voids.c.serial == serial)).first()
+    return _record(row, void)
+
+
+def receipt_for_entry(conn: Connection, entry_id: str) -> ReceiptRecord | None:
+    """The live (not void) receipt of an entry, if any."""
+    for serial in conn.scalars(
+        select(receipts.c.serial)
+        .where(receipts.c.entry_id == entry_id)
+        .order_by(receipts.c.issued_at.desc())
+    ):
+        record = get_receipt(conn, serial)
+        if record is not None and not record.is_void:
+            return record
+    return None
+
+
+def receipts_of_donor(conn: Connection, donor_id: str) -> list[ReceiptRecord]:
+    rows = conn.execute(
+        select(receipts).where(receipts.c.donor_id == donor_id).order_by(receipts.c.serial)
+    ).all()
+    voids = {
+        v.serial: v
+        for v in conn.execute(
+            select(receipt_voids).where(receipt_voids.c.serial.in_([r.serial for r in rows]))
+        )
+    }
+    return [_record(r, voids.get(r.serial)) for r in rows]
+
+
+def void_receipt(
+    conn: Connection,
+    serial: str,
+    *,
+    reason: str,
+    by: str,
+    now: str,
+    replacement: PostedEntry | None = None,
+    officer: str = "",
+) -> IssuedReceipt | None:
+    """Void a receipt (kept, marked VOID with the reason) and issue its replacement if asked.
+
+    A receipt voided because its entry was reversed gets no replacement (`replacement=None`).
+
+    Raises:
+        NotFound: unknown serial; AlreadyExists: it was voided before; InvalidEntry: no reason.
+    """
+    record = get_receipt(conn, serial)
+    if record is None:
+        raise NotFound(f"no receipt {serial}", field="serial")
+    if record.is_void:
+        raise AlreadyExists(f"receipt {serial} is already void", field="serial")
+    if not reason.strip():
+        raise InvalidEntry("voiding a receipt needs a reason", field="reason")
+    issued = None
+    if replacement is not None:
+        issued = issue_receipt(
+            conn,
+            replacement,
+            officer=officer or by,
+            now=now,
+            replaces=serial,
+            fiscal_code=record.fiscal_code,
+            fiscal_number=record.fiscal_number,
+        )
+    conn.execute(
+        insert(receipt_voids).values(
+            serial=serial,
+            reason=reason.strip(),
+            voided_at=now,
+            voided_by=by,
+            replacement_serial=issued.serial if issued else None,
+        )
+    )
+    return issued
+
+
+def annual_receipt(
+    conn: Connection, donor_id: str, year: int, *, officer: str, now: str
+) -> tuple[IssuedReceipt, Sequence[ReceiptRecord]]:
+    """Issue a consolidated receipt for a donor's live gift receipts of a year.
+
+    Raises:
+        NotFound: no gifts that year; AlreadyExists: a live annual receipt already covers them.
+    """
+    mine = receipts_of_donor(conn, donor_id)
+    for r in mine:
+        if r.kind == "annual" and not r.is_void and r.data.get("year") == year:
+            raise AlreadyExists(
+                f"{r.serial} already covers {year}; void it to reissue", field="year"
+            )
+    gifts = [
+        r
+        for r in mine
+        if r.kind != "annual"
+        and not r.is_void
+        and str(r.data.get("received_on", r.issued_at))[:4] == str(year)
+    ]
+    if not gifts:
+        raise NotFound(f"donor {donor_id} has no receipted gifts in {year}", field="year")
+    serial = next_serial(conn, int(now[:4]))
+    conn.execute(
+        insert(receipts).values(
+            serial=serial,
+            entry_id=None,
+            donor_id=donor_id,
+            kind="annual",
+            issued_at=now,
+            data=json.dumps(
+                {"officer": officer, "year": year, "covers": [g.serial for g in gifts]},
+                ensure_ascii=False,
+                sort_keys=True,
+            ),
+        )
+    )
+    return IssuedReceipt(serial, new_link(conn, serial, now)), gifts
+
+
+def today(now: str) -> dt.date:
+    return dt.date.fromisoformat(now[:10])
