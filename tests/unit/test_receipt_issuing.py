@@ -110,6 +110,7 @@ def test_an_annual_receipt_lists_the_years_gifts_once(books, engine):
         annual, covered = annual_receipt(uow.connection, books.donor_id, 2026, officer="x", now=NOW)
         uow.commit()
     assert [c.serial for c in covered] == ["HQ-2026-000001", "HQ-2026-000002"]
+    assert annual.serial == "HQ-2026-000003"
     with UnitOfWork(engine) as uow, pytest.raises(AlreadyExists):
         annual_receipt(uow.connection, books.donor_id, 2026, officer="x", now=NOW)
     with UnitOfWork(engine) as uow, pytest.raises(NotFound):
