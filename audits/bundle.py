@@ -1,0 +1,218 @@
+"""The audit bundle: one self-contained archive an auditor can check offline.
+
+Layout (zip, or tar.gz when the file name ends in ``.tar.gz``)::
+
+    manifest.json                 format, origin, period, journal size, SHA-256 of every file
+    journal.jsonl                 every entry 1..n: {"entry": canonical object, "prev_hash",
+                                  "hash", "leaf_hash"} — the exact objects that were hashed
+    postings.csv                  the auditor's export (one row per posting, `audits.exports`)
+    reference.json                chart, funds, projects, beneficiary pseudonyms with cohort and
+                                  county, pledges, awards (no names of anyone)
+    statements/<kind>-<scope>.json / .csv   for the period, consolidated and per fund
+    checkpoints/<size>.txt        every signed checkpoint (one larger than the journal shows
+                                  that entries were deleted)
+    proofs/consistency-<a>-<b>.json         between consecutive checkpoints
+    keys/trusted.vkeys            the verifier keys the service trusts (informative: a checker
+                                  should bring its own, see `audits.verify`)
+
+Invariants owned here:
+- The whole journal goes in, whatever the period: the Merkle root covers every entry, and the
+  statements' opening balances need the earlier ones. The period selects the statements.
+- Written in one read of a consistent journal size; entries after it are left out.
+- If a fresh checkpoint cannot be signed (the journal fails its checks), the bundle is still
+  written with the checkpoints that exist and the refusal in ``manifest.json`` under
+  ``warnings``: the checker will then say what is wrong.
+- Deterministic member order and timestamps, so the same books give the same archive bytes
+  (apart from the auditor export's file, which is byte-stable too).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import tarfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Connection, Engine
+
+from audits.checkpoints import SigningKey
+from audits.exports import csv_chunks, export_meta
+from audits.journal import iter_entry_objects, journal_size
+from audits.proofs import ProofError, consistency_between, list_checkpoints, make_checkpoint
+from audits.statements import KINDS, Params, build_statements, facts_from_db, reference_from_db
+from audits.statements import statement_csv as _statement_csv
+
+__all__ = ["FORMAT", "BundleWriter", "period_params", "write_bundle"]
+
+FORMAT = "huiquan-audit-bundle/1"
+_EPOCH = (2026, 1, 1, 0, 0, 0)
+
+
+def period_params(period: str, fund: str | None = None) -> Params:
+    """Params for a period ``YYYY`` or ``YYYY-MM`` (as of its last day).
+
+    Raises:
+        ValueError: for anything else.
+    """
+    if len(period) == 4 and period.isdigit():
+        start, end = dt.date(int(period), 1, 1), dt.date(int(period), 12, 31)
+    elif len(period) == 7 and period[4] == "-":
+        year, month = int(period[:4]), int(period[5:])
+        start = dt.date(year, month, 1)
+        end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    else:
+        raise ValueError("a period is YYYY or YYYY-MM")
+    return Params(fund, start, end, end)
+
+
+class BundleWriter:
+    """Adds members to a zip or tar.gz archive and keeps their SHA-256 sums."""
+
+    def __init__(self, out: IO[bytes], *, tar: bool = False) -> None:
+        self.sums: dict[str, str] = {}
+        self._tar = tarfile.open(fileobj=out, mode="w:gz") if tar else None
+        self._zip = None if tar else zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED)
+
+    def add(self, name: str, chunks: Iterable[bytes]) -> None:
+        digest = hashlib.sha256()
+        if self._zip is not None:
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            with self._zip.open(info, "w") as member:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    member.write(chunk)
+        else:
+            data = b"".join(chunks)  # tarfile needs the size first; bundles are modest
+            digest.update(data)
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 1767225600, 0o644
+            assert self._tar is not None
+            self._tar.addfile(info, io.BytesIO(data))
+        self.sums[name] = digest.hexdigest()
+
+    def add_json(self, name: str, value: Any) -> None:
+        text = json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+        self.add(name, [text.encode("utf-8")])
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+        if self._tar is not None:
+            self._tar.close()
+
+
+def _journal_lines(conn: Connection, size: int) -> Iterable[bytes]:
+    lines: list[str] = []
+    for head, obj, _canonical in iter_entry_objects(conn, upto=size):
+        record = {
+            "entry": obj,
+            "prev_hash": head.prev_hash,
+            "hash": head.hash,
+            "leaf_hash": head.leaf_hash,
+        }
+        lines.append(json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+        if len(lines) >= 2000:
+            yield ("\n".join(lines) + "\n").encode("utf-8")
+            lines = []
+    if lines:
+        yield ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def write_bundle(
+    engine: Engine,
+    out: IO[bytes],
+    *,
+    period: str,
+    key: SigningKey | None,
+    trusted: Sequence[str] = (),
+    origin: str = "huiquan-ledger",
+    tar: bool = False,
+) -> dict[str, Any]:
+    """Checkpoint the journal (when a key is given), then write the bundle; return the manifest.
+
+    Raises:
+        ValueError: for a malformed period.
+    """
+    params = period_params(period)
+    warnings: list[str] = []
+    if key is not None:
+        try:
+            with engine.begin() as conn:
+                make_checkpoint(conn, key, origin)
+        except ProofError as refused:
+            warnings.append(f"no new checkpoint was signed: {refused}")
+    writer = BundleWriter(out, tar=tar)
+    with engine.connect() as conn:
+        size = journal_size(conn)
+        writer.add("journal.jsonl", _journal_lines(conn, size))
+        writer.add("postings.csv", csv_chunks(conn, meta=export_meta(conn)))
+        reference = reference_from_db(conn)
+        writer.add_json("reference.json", reference.to_dict())
+        scopes: list[str | None] = [None, *sorted(reference.funds)]
+        for fund in scopes:
+            scoped = Params(fund, params.date_from, params.date_to, params.as_of)
+            statements, _ = build_statements(
+                facts_from_db(conn, scoped, upto=size), reference, scoped
+            )
+            for kind in KINDS:
+                stem = f"statements/{kind}-{fund or 'consolidated'}"
+                writer.add_json(f"{stem}.json", statements[kind].to_dict())
+                writer.add(f"{stem}.csv", [_statement_csv(statements[kind]).encode("utf-8")])
+        # Every checkpoint goes in, even one larger than the journal: that is the evidence of
+        # a deleted tail.
+        stored = list_checkpoints(conn, limit=1000)
+        for checkpoint in stored:
+            writer.add(f"checkpoints/{checkpoint.size:012d}.txt", [checkpoint.signed_text.encode()])
+        for old, new in pairwise(c for c in stored if c.size <= size):
+            try:
+                proof = consistency_between(conn, old.size, new.size)
+            except ProofError as failed:
+                warnings.append(f"no consistency proof {old.size}→{new.size}: {failed}")
+                continue
+            writer.add_json(f"proofs/consistency-{old.size}-{new.size}.json", proof)
+    writer.add("keys/trusted.vkeys", ["".join(v + "\n" for v in trusted).encode()])
+    manifest = {
+        "format": FORMAT,
+        "origin": origin,
+        "period": period,
+        "from": params.date_from.isoformat(),
+        "to": params.date_to.isoformat(),
+        "as_of": params.as_of.isoformat(),
+        "journal_size": size,
+        "scopes": [s or "consolidated" for s in scopes],
+        "warnings": warnings,
+        "files": dict(sorted(writer.sums.items())),
+    }
+    text = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    writer.add("manifest.json", [text.encode("utf-8")])
+    writer.close()
+    return manifest
+
+
+def write_bundle_file(
+    engine: Engine,
+    path: str | Path,
+    *,
+    period: str,
+    key: SigningKey | None,
+    trusted: Sequence[str] = (),
+) -> dict[str, Any]:
+    """`write_bundle` to a file; a name ending in .tar.gz (or .tgz) makes a tar.gz."""
+    name = str(path)
+    with open(path, "wb") as out:
+        return write_bundle(
+            engine,
+            out,
+            period=period,
+            key=key,
+            trusted=trusted,
+            tar=name.endswith((".tar.gz", ".tgz")),
+        )
