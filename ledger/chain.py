@@ -13,6 +13,7 @@ Invariants owned here:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -79,6 +80,12 @@ def _s(value: str | None) -> str:
     return "null" if value is None else str(encode_basestring(value))
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _code(value: str) -> str:
+    # Posting fields (accounts, funds, currencies, projects, parties) repeat endlessly.
+    return str(encode_basestring(value))
+
+
 def canonical_entry_bytes(
     entry_id: str,
     sequence: int,
@@ -100,9 +107,9 @@ def canonical_entry_bytes(
     posting and verifying.
     """
     lines = ",".join(
-        f'{{"account":{_s(a)},"amount":{int(amt)},"class":{_s(cls)},"currency":{_s(cur)},'
-        f'"functional":{int(fn)},"fund":{_s(fund)},"line":{n},"party":{_s(party)},'
-        f'"project":{_s(proj)},"ref":{_s(ref)}}}'
+        f'{{"account":{_code(a)},"amount":{int(amt)},"class":{_code(cls)},'
+        f'"currency":{_code(cur)},"functional":{int(fn)},"fund":{_code(fund)},"line":{n},'
+        f'"party":{_code(party)},"project":{_code(proj)},"ref":{_code(ref)}}}'
         for n, (a, fund, amt, cur, fn, proj, party, cls, ref) in enumerate(postings, 1)
     )
     text = (

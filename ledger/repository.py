@@ -453,11 +453,11 @@ class SqlRepository:
     def _entries(self, rows: Sequence[Any]) -> list[PostedEntry]:
         if not rows:
             return []
-        ids = [r.id for r in rows]
-        lines: dict[str, list[Posting]] = {i: [] for i in ids}
+        seqs = [r.sequence for r in rows]
+        lines: dict[str, list[Posting]] = {r.id: [] for r in rows}
         p = t.postings.c
         for pr in self.conn.execute(
-            select(t.postings).where(p.entry_id.in_(ids)).order_by(p.entry_id, p.line)
+            select(t.postings).where(p.sequence.in_(seqs)).order_by(p.sequence, p.line)
         ):
             lines[pr.entry_id].append(_posting(pr))
         return [_posted(r, tuple(lines[r.id])) for r in rows]
@@ -500,9 +500,18 @@ class SqlRepository:
             "line, sequence, occurred_on, account, fund, amount, currency, functional, "
             "project, party, functional_class, ref"
         )
-        conn = self.conn.execution_options(stream_results=True, yield_per=batch)
-        heads = conn.exec_driver_sql(f"SELECT {e_cols} FROM journal_entries ORDER BY sequence")
-        lines = conn.exec_driver_sql(f"SELECT {p_cols} FROM postings ORDER BY sequence, line")
+        heads_sql = f"SELECT {e_cols} FROM journal_entries ORDER BY sequence"
+        lines_sql = f"SELECT {p_cols} FROM postings ORDER BY sequence, line"
+        heads: Iterator[Any]
+        lines: Iterator[Any]
+        if self.conn.dialect.name == "sqlite":
+            # Plain driver cursors: verify reads millions of rows and needs no Row objects.
+            raw = self.conn.connection.driver_connection
+            heads, lines = _fetch(raw, heads_sql, batch), _fetch(raw, lines_sql, batch)
+        else:
+            conn = self.conn.execution_options(stream_results=True, yield_per=batch)
+            heads = iter(conn.exec_driver_sql(heads_sql))
+            lines = iter(conn.exec_driver_sql(lines_sql))
         pending = next(lines, None)
         for head in heads:
             seq = head[1]
@@ -531,6 +540,16 @@ class SqlRepository:
 
     def all_balances(self) -> Iterable[Any]:
         return self.conn.execute(select(t.balances))
+
+
+def _fetch(raw: Any, sql: str, batch: int) -> Iterator[tuple[Any, ...]]:
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
 
 
 def _posting(r: Any) -> Posting:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 __all__ = [
@@ -173,9 +174,9 @@ journal_entries = Table(
 postings = Table(
     "postings",
     metadata,
-    Column("entry_id", String(40), primary_key=True),
-    Column("line", Integer, primary_key=True),
-    Column("sequence", BigInteger, nullable=False),
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("entry_id", String(40), nullable=False),
     Column("occurred_on", String(10), nullable=False),
     Column("account", String(20), nullable=False),
     Column("fund", String(40), nullable=False),
@@ -189,9 +190,19 @@ postings = Table(
     CheckConstraint("amount <> 0", name="ck_postings_no_zero_leg"),
     Index("ix_postings_account_fund", "account", "fund", "currency", "occurred_on"),
     Index("ix_postings_fund_date", "fund", "occurred_on"),
-    Index("ix_postings_project", "project"),
-    Index("ix_postings_party", "party"),
-    Index("ix_postings_sequence", "sequence"),
+    # Most postings have no project or party: index only those that do.
+    Index(
+        "ix_postings_project",
+        "project",
+        sqlite_where=text("project <> ''"),
+        postgresql_where=text("project <> ''"),
+    ),
+    Index(
+        "ix_postings_party",
+        "party",
+        sqlite_where=text("party <> ''"),
+        postgresql_where=text("party <> ''"),
+    ),
 )
 
 balances = Table(
@@ -334,8 +345,8 @@ JOURNAL_TABLES = (
 # One indexed range scan per entry: the second line must exist, and every (fund, currency)
 # group must sum to zero both in its own currency and in CNY value.
 _BALANCE_CHECK = """
-    NOT EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id AND line = 2)
-    OR EXISTS (SELECT 1 FROM postings WHERE entry_id = NEW.id
+    NOT EXISTS (SELECT 1 FROM postings WHERE sequence = NEW.sequence AND line = 2)
+    OR EXISTS (SELECT 1 FROM postings WHERE sequence = NEW.sequence
                GROUP BY fund, currency HAVING SUM(amount) <> 0 OR SUM(functional) <> 0)
 """
 
@@ -351,7 +362,7 @@ _SQLITE_TRIGGERS = [
         BEGIN SELECT RAISE(ABORT, 'unbalanced entry: postings must sum to zero per fund and
         currency'); END""",
     """CREATE TRIGGER IF NOT EXISTS postings_sealed BEFORE INSERT ON postings
-        WHEN EXISTS (SELECT 1 FROM journal_entries WHERE id = NEW.entry_id)
+        WHEN EXISTS (SELECT 1 FROM journal_entries WHERE sequence = NEW.sequence)
         BEGIN SELECT RAISE(ABORT, 'append-only: entry is already posted'); END""",
     """CREATE TRIGGER IF NOT EXISTS accounts_no_delete BEFORE DELETE ON accounts
         BEGIN SELECT RAISE(ABORT, 'accounts are closed, never deleted'); END""",
@@ -377,7 +388,7 @@ _PG_TRIGGERS = [
        END $$ LANGUAGE plpgsql""",
     """CREATE OR REPLACE FUNCTION huiquan_postings_sealed() RETURNS trigger AS $$
        BEGIN
-         IF EXISTS (SELECT 1 FROM journal_entries WHERE id = NEW.entry_id) THEN
+         IF EXISTS (SELECT 1 FROM journal_entries WHERE sequence = NEW.sequence) THEN
            RAISE EXCEPTION 'append-only: entry % is already posted', NEW.entry_id
              USING ERRCODE = 'restrict_violation';
          END IF;

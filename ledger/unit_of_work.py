@@ -15,6 +15,8 @@ Invariants owned here:
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -34,6 +36,20 @@ Clock = Callable[[], dt.datetime]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _time_ordered_id() -> str:
+    """A UUIDv7-style id (RFC 9562 layout): millisecond time first, so inserts stay in order."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (
+        (millis << 80)
+        | (0x7 << 76)
+        | ((rand >> 62) & 0xFFF) << 64
+        | (0b10 << 62)
+        | (rand & ((1 << 62) - 1))
+    )
+    return str(uuid.UUID(int=value))
 
 
 class UnitOfWork:
@@ -139,7 +155,7 @@ class UnitOfWork:
         for p in entry.postings:
             self.balance((p.account, p.fund, p.currency, p.project, p.ref))
         sequence = self.sequence + 1
-        entry_id = str(uuid.uuid4())
+        entry_id = _time_ordered_id()
         recorded_at = self.now()
         occurred = entry.occurred_on.isoformat()
         period = occurred[:7]
@@ -220,9 +236,9 @@ class UnitOfWork:
             # Column order of `ledger.tables.postings` (see SqlRepository.insert_journal).
             self._posting_rows.append(
                 (
-                    posted.id,
-                    line,
                     posted.sequence,
+                    line,
+                    posted.id,
                     occurred,
                     p.account,
                     p.fund,

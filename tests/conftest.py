@@ -36,7 +36,8 @@ def _worker() -> str:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     base = make_url(os.environ.get("HUIQUAN_TEST_DATABASE_URL", DEFAULT_PG))
-    name = f"{base.database}_{_worker()}"
+    # Per worker and per run: two test runs on one machine must not drop each other's database.
+    name = f"{base.database}_{_worker()}_{os.getpid()}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -47,6 +48,10 @@ def pg_url() -> Iterator[str]:
     init_books(engine)
     engine.dispose()
     yield url
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")
