@@ -1,0 +1,699 @@
+"""Import a file of operations: every row is validated, then all of it is posted, or none of it.
+
+A file holds one operation per CSV row or JSONL line. The `op` column names the operation and
+the other columns are that operation's fields (empty CSV cells and JSON nulls count as absent).
+Amounts are decimal strings ("1200.50"), dates ISO `YYYY-MM-DD`, currencies ISO-4217 codes
+(default CNY).
+
+=============  ============================================  ==================================
+op             required                                      optional
+=============  ============================================  ==================================
+donation       date donor_id fund amount                     currency method pledge_id fx_rate
+                                                             fx_source fx_date memo
+pledge         date donor_id fund amount                     currency due_on conditional memo
+in_kind        date donor_id fund amount description         quantity asset evidence
+               valuation_basis                               pass_through_to memo
+disbursement   date fund project amount                      currency functional_class memo
+award          date fund beneficiary_id amount term          currency project
+payout         date award_id amount                          currency
+fee            date fund amount                              currency memo
+transfer       date from_fund to_fund amount reason          currency
+reversal       entry_id reason                               date
+=============  ============================================  ==================================
+
+Every row may also carry `key` (an idempotency key: a row whose key was posted before, in this
+file or an earlier import, posts nothing again; the same key with other content is an error) and
+`label` (a name for the row's result: a later row may write `@label` in `pledge_id`, `award_id` or
+`entry_id` to mean the pledge, award or entry that row created).
+
+Invariants owned here:
+- All or nothing: the rows are posted in file order inside ONE unit of work, which is committed
+  only when every row posted. A rejected file changes nothing.
+- Problems carry the physical line number of the file (CSV: the header is line 1). Parsing
+  reports every malformed row. Posting does not stop at the first ledger refusal either: it goes
+  on as a dry run (nothing is committed once a row failed) so that one run reports as many
+  problems as it can; problems after the first may be consequences of it (a rejected gift is
+  missing cash later on, a row that refers to a failed row's label fails too).
+- The unit of work used here (`BulkUnitOfWork`) also caches beneficiaries, pledges, awards and
+  the file's idempotency keys (read in bulk up front) for the length of its transaction, so the
+  services' guards cost dictionary look-ups instead of one SELECT each. Writers are serialised on
+  the chain head, so nothing can change those rows under the transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+from sqlalchemy import Engine, select
+
+from ledger import services, tables
+from ledger.errors import LedgerError
+from ledger.model import Award, Beneficiary, Pledge
+from ledger.money import FUNCTIONAL_CURRENCY, Money, check_currency, parse_rate
+from ledger.repository import SqlRepository
+from ledger.unit_of_work import UnitOfWork
+
+__all__ = [
+    "FORMATS",
+    "OPS",
+    "BulkUnitOfWork",
+    "CachingRepository",
+    "Command",
+    "ImportRejected",
+    "ImportResult",
+    "Problem",
+    "columns_help",
+    "import_file",
+    "parse_rows",
+    "post_commands",
+    "read_file",
+]
+
+FORMATS = ("csv", "jsonl")
+COMMON = ("op", "key", "label")
+REF_FIELDS = ("pledge_id", "award_id", "entry_id")
+MAX_PROBLEMS = 1000
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class OpSpec:
+    """The columns of one operation."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    summary: str
+
+
+OPS: dict[str, OpSpec] = {
+    "donation": OpSpec(
+        ("date", "donor_id", "fund", "amount"),
+        ("currency", "method", "pledge_id", "fx_rate", "fx_source", "fx_date", "memo"),
+        "cash/bank gift (Dr 1002 / Cr 4101), or a pledge payment when pledge_id is set",
+    ),
+    "pledge": OpSpec(
+        ("date", "donor_id", "fund", "amount"),
+        ("currency", "due_on", "conditional", "memo"),
+        "unconditional pledge (Dr 1122 / Cr 4101); conditional=true keeps it off the books",
+    ),
+    "in_kind": OpSpec(
+        ("date", "donor_id", "fund", "amount", "description", "valuation_basis"),
+        ("quantity", "asset", "evidence", "pass_through_to", "memo"),
+        "goods at fair value in CNY; asset=inventory|equipment; pass_through_to=recipient",
+    ),
+    "disbursement": OpSpec(
+        ("date", "fund", "project", "amount"),
+        ("currency", "functional_class", "memo"),
+        "payment to a project of the fund (Dr 5101 / Cr 1002); never overdraws the fund",
+    ),
+    "award": OpSpec(
+        ("date", "fund", "beneficiary_id", "amount", "term"),
+        ("currency", "project"),
+        "scholarship award (Dr 5101 / Cr 2209)",
+    ),
+    "payout": OpSpec(
+        ("date", "award_id", "amount"),
+        ("currency",),
+        "scholarship payout (Dr 2209 / Cr 1002), never beyond the award's unpaid balance",
+    ),
+    "fee": OpSpec(
+        ("date", "fund", "amount"),
+        ("currency", "memo"),
+        "bank or platform fee (Dr 5301 / Cr 1002)",
+    ),
+    "transfer": OpSpec(
+        ("date", "from_fund", "to_fund", "amount", "reason"),
+        ("currency",),
+        "cash from one fund to another through 1901, with a reason",
+    ),
+    "reversal": OpSpec(
+        ("entry_id", "reason"),
+        ("date",),
+        "reverses an entry (its id, or @label of an earlier row); date defaults to today",
+    ),
+}
+ALL_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys([*COMMON, *(c for s in OPS.values() for c in (*s.required, *s.optional))])
+)
+
+
+def columns_help() -> str:
+    """A plain-text table of the operations and their columns (for `--help`)."""
+    lines = []
+    for name, spec in OPS.items():
+        optional = " ".join(spec.optional) or "-"
+        lines.append(
+            f"{name}: {spec.summary}.\n  needs: {' '.join(spec.required)}\n  may have: {optional}"
+        )
+    return "\n".join(lines)
+
+
+# -- problems and results -----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why one line of the file cannot be posted."""
+
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class ImportRejected(LedgerError):
+    """Raised when a file is rejected as a whole; `problems` names each bad line."""
+
+    code = "import_rejected"
+
+    def __init__(self, problems: Sequence[Problem], *, total: int | None = None) -> None:
+        self.problems = list(problems)
+        self.total = total if total is not None else len(self.problems)
+        lines = len({p.line for p in self.problems})
+        more = "" if self.total <= len(self.problems) else f" (showing {len(self.problems)})"
+        super().__init__(
+            f"file rejected: {self.total} problem(s) on {lines} line(s){more}; nothing was posted"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What an import did."""
+
+    rows: int
+    entries: int
+    replayed: int
+    seconds: float
+    committed: bool
+    first_sequence: int | None = None
+    last_sequence: int | None = None
+
+    @property
+    def entries_per_second(self) -> float:
+        return self.entries / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One validated row: the service's keyword arguments, its line, key and label."""
+
+    line: int
+    op: str
+    kwargs: Mapping[str, Any]
+    key: str | None = None
+    label: str | None = None
+    refs: Mapping[str, str] = field(default_factory=dict)
+
+
+# -- reading ------------------------------------------------------------------------------------
+def _guess_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in {".jsonl", ".ndjson", ".json"}:
+        return "jsonl"
+    raise LedgerError(f"cannot tell the format of {path.name}; pass --format csv or jsonl")
+
+
+def _csv_rows(text: io.TextIOBase) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
+    reader = csv.DictReader(text)
+    header = reader.fieldnames or []
+    unknown = [h for h in header if h not in ALL_COLUMNS]
+    if "op" not in header:
+        yield 1, Problem(1, "the header has no 'op' column")
+        return
+    if unknown:
+        yield 1, Problem(1, f"unknown column(s) in the header: {', '.join(unknown)}")
+        return
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            yield line, Problem(line, "more values than the header has columns")
+            continue
+        yield line, {k: v for k, v in row.items() if v not in (None, "")}
+
+
+def _jsonl_rows(text: io.TextIOBase) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
+    for line, raw in enumerate(text, 1):
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield line, Problem(line, f"not valid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        if not isinstance(value, dict):
+            yield line, Problem(line, "each line must be a JSON object")
+            continue
+        yield line, {k: v for k, v in value.items() if v is not None and v != ""}
+
+
+def read_file(path: Path, fmt: str | None = None) -> list[tuple[int, dict[str, Any] | Problem]]:
+    """The raw rows of a file with their line numbers (or a problem for an unreadable row).
+
+    Raises:
+        LedgerError: when the format cannot be told or the file cannot be read.
+    """
+    fmt = fmt or _guess_format(path)
+    if fmt not in FORMATS:
+        raise LedgerError(f"format must be csv or jsonl, not {fmt!r}")
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = _csv_rows(handle) if fmt == "csv" else _jsonl_rows(handle)
+            return list(rows)
+    except UnicodeDecodeError as exc:
+        raise LedgerError(f"{path.name} is not UTF-8 text ({exc.reason})") from exc
+    except OSError as exc:
+        raise LedgerError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+# -- parsing ------------------------------------------------------------------------------------
+class _Bad(Exception):
+    """A row-level validation failure (turned into a `Problem`)."""
+
+
+def _text(row: Mapping[str, Any], name: str, default: str = "") -> str:
+    value = row.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _Bad(f"{name} must be text")
+    return str(value).strip()
+
+
+def _date(row: Mapping[str, Any], name: str) -> dt.date | None:
+    text = _text(row, name)
+    if not text:
+        return None
+    if not _DATE.match(text):
+        raise _Bad(f"{name} {text!r} is not a date (YYYY-MM-DD)")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise _Bad(f"{name} {text!r} is not a valid date") from exc
+
+
+def _money(row: Mapping[str, Any], name: str = "amount") -> Money:
+    currency = _text(row, "currency", FUNCTIONAL_CURRENCY).upper()
+    try:
+        check_currency(currency)
+        raw = row.get(name)
+        return Money.parse(raw.strip() if isinstance(raw, str) else raw, currency)
+    except LedgerError as exc:
+        raise _Bad(f"{exc.field or name}: {exc.message}") from exc
+
+
+def _bool(row: Mapping[str, Any], name: str) -> bool:
+    value = row.get(name, False)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "yes", "1", "y"}:
+        return True
+    if text in {"false", "no", "0", "n", ""}:
+        return False
+    raise _Bad(f"{name} must be true or false, not {value!r}")
+
+
+def _choice(row: Mapping[str, Any], name: str, choices: Iterable[str], default: str) -> str:
+    value = _text(row, name, default)
+    options = tuple(choices)
+    if value not in options:
+        raise _Bad(f"{name} must be one of {', '.join(options)}, not {value!r}")
+    return value
+
+
+def _fx(row: Mapping[str, Any], money: Money) -> dict[str, Any]:
+    fx_rate, fx_source = _text(row, "fx_rate"), _text(row, "fx_source")
+    if money.currency == FUNCTIONAL_CURRENCY:
+        if fx_rate or fx_source or row.get("fx_date"):
+            raise _Bad("fx_rate, fx_source and fx_date apply to foreign-currency gifts only")
+        return {}
+    if not fx_rate or not fx_source:
+        raise _Bad(
+            f"a {money.currency} gift needs fx_rate (CNY per {money.currency}) and fx_source"
+        )
+    try:
+        parse_rate(fx_rate)
+    except LedgerError as exc:
+        raise _Bad(exc.message) from exc
+    return {"fx_rate": fx_rate, "fx_source": fx_source, "fx_date": _date(row, "fx_date")}
+
+
+def _kwargs(op: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The service keyword arguments of one row (references still as raw text)."""
+    when = _date(row, "date")
+    if op == "donation":
+        money = _money(row)
+        return {
+            "donor_id": _text(row, "donor_id"),
+            "fund": _text(row, "fund"),
+            "amount": money,
+            "received_on": when,
+            "method": _choice(row, "method", ("bank", "cash", "online"), "bank"),
+            "pledge_id": _text(row, "pledge_id") or None,
+            "memo": _text(row, "memo"),
+            **_fx(row, money),
+        }
+    if op == "pledge":
+        money = _money(row)
+        if money.currency != FUNCTIONAL_CURRENCY:
+            raise _Bad("pledges are recorded in CNY; record a foreign gift when it arrives")
+        return {
+            "donor_id": _text(row, "donor_id"),
+            "fund": _text(row, "fund"),
+            "amount": money,
+            "pledged_on": when,
+            "due_on": _date(row, "due_on"),
+            "conditional": _bool(row, "conditional"),
+            "memo": _text(row, "memo"),
+        }
+    if op == "in_kind":
+        if _text(row, "currency", FUNCTIONAL_CURRENCY).upper() != FUNCTIONAL_CURRENCY:
+            raise _Bad("in-kind gifts are valued in CNY")
+        return {
+            "donor_id": _text(row, "donor_id"),
+            "fund": _text(row, "fund"),
+            "description": _text(row, "description"),
+            "quantity": _text(row, "quantity", "1"),
+            "fair_value": _money(row),
+            "valuation_basis": _text(row, "valuation_basis"),
+            "received_on": when,
+            "asset": _choice(row, "asset", ("inventory", "equipment"), "inventory"),
+            "evidence": _text(row, "evidence"),
+            "pass_through_to": _text(row, "pass_through_to") or None,
+            "memo": _text(row, "memo"),
+        }
+    if op == "disbursement":
+        return {
+            "fund": _text(row, "fund"),
+            "project": _text(row, "project"),
+            "amount": _money(row),
+            "paid_on": when,
+            "memo": _text(row, "memo"),
+            "functional_class": _choice(
+                row, "functional_class", ("program", "management", "fundraising"), "program"
+            ),
+        }
+    if op == "award":
+        return {
+            "fund": _text(row, "fund"),
+            "beneficiary_id": _text(row, "beneficiary_id"),
+            "amount": _money(row),
+            "term": _text(row, "term"),
+            "awarded_on": when,
+            "project": _text(row, "project"),
+        }
+    if op == "payout":
+        return {"award_id": _text(row, "award_id"), "amount": _money(row), "paid_on": when}
+    if op == "fee":
+        return {
+            "fund": _text(row, "fund"),
+            "amount": _money(row),
+            "paid_on": when,
+            "memo": _text(row, "memo"),
+        }
+    if op == "transfer":
+        return {
+            "from_fund": _text(row, "from_fund"),
+            "to_fund": _text(row, "to_fund"),
+            "amount": _money(row),
+            "on": when,
+            "reason": _text(row, "reason"),
+        }
+    return {"entry_id": _text(row, "entry_id"), "reason": _text(row, "reason"), "on": when}
+
+
+def _command(line: int, row: Mapping[str, Any], labels: dict[str, int]) -> Command:
+    op = _text(row, "op").lower()
+    spec = OPS.get(op)
+    if spec is None:
+        raise _Bad(f"op must be one of {', '.join(OPS)}, not {op!r}" if op else "op is missing")
+    allowed = {*COMMON, *spec.required, *spec.optional}
+    stray = [name for name in row if name not in allowed]
+    if stray:
+        raise _Bad(f"{', '.join(sorted(stray))} do(es) not apply to {op}")
+    missing = [name for name in spec.required if not _text(row, name)]
+    if missing:
+        raise _Bad(f"{op} needs {', '.join(missing)}")
+    kwargs = _kwargs(op, row)
+    refs: dict[str, str] = {}
+    for name in REF_FIELDS:
+        value = kwargs.get(name)
+        if isinstance(value, str) and value.startswith("@"):
+            if value[1:] not in labels:
+                raise _Bad(f"{name} {value} is not the label of an earlier row")
+            refs[name] = value[1:]
+    label = _text(row, "label") or None
+    if label is not None:
+        if label in labels:
+            raise _Bad(f"label {label!r} was already used on line {labels[label]}")
+        labels[label] = line
+    key = _text(row, "key") or None
+    if key is not None and len(key) > 200:
+        raise _Bad("key is longer than 200 characters")
+    return Command(line, op, kwargs, key, label, refs)
+
+
+def parse_rows(
+    rows: Iterable[tuple[int, Mapping[str, Any] | Problem]],
+) -> tuple[list[Command], list[Problem]]:
+    """Validate raw rows into commands; every malformed row yields a problem."""
+    commands: list[Command] = []
+    problems: list[Problem] = []
+    labels: dict[str, int] = {}
+    for line, row in rows:
+        if isinstance(row, Problem):
+            problems.append(row)
+            continue
+        try:
+            commands.append(_command(line, row, labels))
+        except _Bad as exc:
+            problems.append(Problem(line, str(exc)))
+    return commands, problems
+
+
+# -- the caching unit of work -------------------------------------------------------------------
+_MISSING = object()
+
+
+class CachingRepository(SqlRepository):
+    """A repository that reads beneficiaries, pledges, awards and idempotency keys once.
+
+    The unit of work already caches accounts, funds, donors and projects (`UnitOfWork.cached`);
+    the services look these other rows up for every award, payout, pledge payment and keyed row.
+    Inside one writing transaction (writers serialise on the chain head) they change only
+    through this repository, which keeps its cache current.
+    """
+
+    def __init__(self, conn: Any) -> None:
+        super().__init__(conn)
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._keys: dict[str, Any] = {}
+
+    def _cached(self, kind: str, key: str, load: Callable[[str], Any]) -> Any:
+        found = self._cache.get((kind, key), _MISSING)
+        if found is _MISSING:
+            found = self._cache[(kind, key)] = load(key)
+        return found
+
+    def get_beneficiary(self, pseudonym: str) -> Beneficiary | None:
+        found: Beneficiary | None = self._cached("beneficiary", pseudonym, super().get_beneficiary)
+        return found
+
+    def add_beneficiary(self, b: Beneficiary, key: bytes, ciphertext: bytes, at: str) -> None:
+        super().add_beneficiary(b, key, ciphertext, at)
+        self._cache[("beneficiary", b.id)] = b
+
+    def get_pledge(self, pledge_id: str) -> Pledge | None:
+        pledge: Pledge | None = self._cached("pledge", pledge_id, super().get_pledge)
+        return pledge
+
+    def add_pledge(self, p: Pledge, at: str) -> None:
+        super().add_pledge(p, at)
+        self._cache[("pledge", p.id)] = p
+
+    def get_award(self, award_id: str) -> Award | None:
+        award: Award | None = self._cached("award", award_id, super().get_award)
+        return award
+
+    def add_award(self, a: Award, at: str) -> None:
+        super().add_award(a, at)
+        self._cache[("award", a.id)] = a
+
+    def prefetch_keys(self, keys: Iterable[str]) -> None:
+        """Read the idempotency records of many keys at once (missing ones are remembered too)."""
+        wanted = [k for k in dict.fromkeys(keys) if k not in self._keys]
+        column = tables.idempotency.c.key
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for k in chunk:
+                self._keys[k] = None
+            for row in self.conn.execute(select(tables.idempotency).where(column.in_(chunk))):
+                self._keys[row.key] = row
+
+    def idempotency_record(self, key: str) -> Any:
+        if key in self._keys:
+            return self._keys[key]
+        return super().idempotency_record(key)
+
+
+class BulkUnitOfWork(UnitOfWork):
+    """A writing unit of work over a `CachingRepository`, for imports and other large batches."""
+
+    def __enter__(self) -> Self:
+        super().__enter__()
+        self._repo = CachingRepository(self.repo.conn)
+        return self
+
+    @property
+    def cache(self) -> CachingRepository:
+        repo = self.repo
+        if not isinstance(repo, CachingRepository):  # pragma: no cover - set in __enter__
+            raise RuntimeError("the unit of work is not open")
+        return repo
+
+
+# -- posting ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    op: str
+    entry_id: str | None
+    object_id: str | None
+
+
+def _resolve(command: Command, outcomes: Mapping[str, _Outcome | None]) -> dict[str, Any]:
+    kwargs = dict(command.kwargs)
+    for name, label in command.refs.items():
+        outcome = outcomes.get(label)
+        if outcome is None:
+            raise _Bad(f"{name} @{label} refers to a row that was not posted")
+        wanted = {"pledge_id": "pledge", "award_id": "award"}.get(name)
+        if wanted is not None and outcome.op != wanted:
+            raise _Bad(f"{name} @{label} refers to a {outcome.op} row, not a {wanted}")
+        value = outcome.entry_id if name == "entry_id" else outcome.object_id
+        if value is None:
+            raise _Bad(f"{name} @{label} refers to a row that posted no entry")
+        kwargs[name] = value
+    return kwargs
+
+
+def _execute(uow: UnitOfWork, command: Command, kwargs: dict[str, Any], maker: str) -> _Outcome:
+    op, key = command.op, command.key
+    if op == "pledge":
+        pledge, entry = services.record_pledge(uow, **kwargs, maker=maker, key=key)
+        return _Outcome(op, entry.id if entry else None, pledge.id)
+    if op == "award":
+        award, entry = services.award_scholarship(uow, **kwargs, maker=maker, key=key)
+        return _Outcome(op, entry.id, award.id)
+    post = {
+        "donation": services.record_donation,
+        "in_kind": services.record_in_kind_donation,
+        "disbursement": services.record_disbursement,
+        "payout": services.pay_scholarship,
+        "fee": services.record_fee,
+        "transfer": services.transfer_between_funds,
+        "reversal": services.reverse,
+    }[op]
+    entry = post(uow, **kwargs, maker=maker, key=key)
+    return _Outcome(op, entry.id, None)
+
+
+def post_commands(
+    uow: UnitOfWork,
+    commands: Sequence[Command],
+    *,
+    maker: str = "import",
+    progress: Callable[[int], None] | None = None,
+    every: int = 1000,
+) -> tuple[int, list[Problem]]:
+    """Post the commands in order inside `uow` (which the caller commits or not).
+
+    Returns the number of rows that were replays of earlier idempotency keys, and the problems
+    (ledger refusals, with their line numbers). Once a row fails, the remaining rows are still
+    tried so that more problems are reported; the caller must then not commit.
+    """
+    if isinstance(uow.repo, CachingRepository):
+        uow.repo.prefetch_keys(c.key for c in commands if c.key)
+    outcomes: dict[str, _Outcome | None] = {}
+    problems: list[Problem] = []
+    replayed = 0
+    for done, command in enumerate(commands, 1):
+        outcome: _Outcome | None = None
+        try:
+            kwargs = _resolve(command, outcomes)
+            known = command.key is not None and (
+                command.key in uow.pending_keys or uow.repo.idempotency_record(command.key)
+            )
+            outcome = _execute(uow, command, kwargs, maker)
+            replayed += 1 if known else 0
+        except _Bad as exc:
+            problems.append(Problem(command.line, str(exc)))
+        except LedgerError as exc:
+            where = f"{exc.field}: " if exc.field else ""
+            problems.append(Problem(command.line, f"{command.op}: {where}{exc.message}"))
+        if command.label is not None:
+            outcomes[command.label] = outcome
+        if len(problems) >= MAX_PROBLEMS:
+            break
+        if progress is not None and done % every == 0:
+            progress(every)
+    if progress is not None:
+        progress(len(commands) % every)
+    return replayed, problems
+
+
+def import_file(
+    engine: Engine,
+    path: Path,
+    fmt: str | None = None,
+    *,
+    maker: str = "import",
+    dry_run: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportResult:
+    """Validate a whole file, then post every row of it in one unit of work, or none.
+
+    `progress(phase, total, advance)` is told of the validating and posting phases.
+
+    Raises:
+        ImportRejected: with line-numbered problems when any row is malformed or refused;
+        LedgerError: when the file cannot be read.
+    """
+    started = time.perf_counter()
+    rows = read_file(path, fmt)
+    commands, problems = parse_rows(rows)
+    if progress is not None:
+        progress("validated", len(rows), len(rows))
+    if problems:
+        raise ImportRejected(problems[:MAX_PROBLEMS], total=len(problems))
+
+    def advance(n: int) -> None:
+        if progress is not None:
+            progress("posting", len(commands), n)
+
+    with BulkUnitOfWork(engine) as uow:
+        first = uow.sequence + 1
+        replayed, refused = post_commands(uow, commands, maker=maker, progress=advance)
+        if refused:
+            raise ImportRejected(refused)
+        posted = uow.sequence - first + 1
+        if not dry_run:
+            uow.commit()
+    return ImportResult(
+        rows=len(commands),
+        entries=posted,
+        replayed=replayed,
+        seconds=time.perf_counter() - started,
+        committed=not dry_run,
+        first_sequence=first if posted else None,
+        last_sequence=first + posted - 1 if posted else None,
+    )
