@@ -1,0 +1,402 @@
+"""The application factory: configuration, the database engine, hooks, blueprints, the spec.
+
+Invariants owned here:
+- `create_app(config)` builds everything; importing this module builds nothing. One engine (a
+  connection pool) per app, i.e. per worker process, kept in `app.extensions["huiquan"].engine`.
+- Every response carries `X-Request-Id`: the caller's if it is sane (1-64 of `A-Za-z0-9._:-`),
+  else a fresh one. It is in every problem body and in the request log.
+- Every request is logged once, as one JSON line on stderr (logger `huiquan.api.request`):
+  method, path, status, duration_ms, request_id, actor. Never bodies, queries or headers.
+- Under `/api/`, bodies over `MAX_CONTENT_LENGTH` (1 MiB) are 413 before anything reads them,
+  and a body that is not JSON is 415. Elsewhere Werkzeug applies the limit when a body is read.
+
+Settings (the `config` mapping, else environment/defaults):
+
+==========================  =====================================================================
+DATABASE_URL                database URL; default `$HUIQUAN_DATABASE_URL` or the SQLite file
+DATABASE_ENGINE_OPTIONS     extra keyword arguments for `ledger.db.make_engine` (pool size...)
+PSEUDONYM_SECRET            bytes/str keying beneficiary pseudonyms; default: the 32 raw bytes in
+                            `$HUIQUAN_HOME/pseudonym.key`, created (mode 0600) on first use
+HUIQUAN_HOME                folder of that key file; default `ledger.db.default_home()`
+RECEIPT_ISSUER              `issue_receipt_for(uow, entry) -> dict | None`; default: no receipts
+AUTH_CACHE_TTL              seconds a token lookup is cached per process (5; 0 = off)
+WRITER_GATE                 queue writers before the books' lock (True; see `WriterGate`)
+FAILED_AUTH_LIMIT           Flask-Limiter limit on 401s per client address ("20 per minute")
+RATELIMIT_STORAGE_URI       where that counter lives ("memory://": per process)
+RATELIMIT_STRATEGY          "fixed-window" (or "moving-window", "sliding-window-counter")
+RATELIMIT_ENABLED           True
+PROXY_FIX_X_FOR             number of trusted proxies in front (0); sets the client address
+MAX_CONTENT_LENGTH          1 MiB
+LOG_REQUESTS                True: one JSON log line per request
+PROBLEM_TYPE_BASE           "https://huiquan.example/problems/"
+==========================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import re
+import secrets
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from flask_limiter import Limiter
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from sqlalchemy import Engine
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from api.auth import TokenCache, authenticate_request, init_limiter
+from api.errors import PROBLEM_MEDIA_TYPE, catalogue_markdown, register_error_handlers
+from api.resources import register as register_resources
+from api.schemas import ProblemOut
+from ledger.db import database_url, default_home, make_engine
+from ledger.entries import PostedEntry
+from ledger.unit_of_work import UnitOfWork
+
+__all__ = [
+    "Huiquan",
+    "JsonFormatter",
+    "ReceiptIssuer",
+    "WriterGate",
+    "create_app",
+    "load_pseudonym_secret",
+]
+
+ReceiptIssuer = Callable[[UnitOfWork, PostedEntry], "dict[str, Any] | None"]
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,
+    "DATABASE_ENGINE_OPTIONS": {},
+    "PSEUDONYM_SECRET": None,
+    "HUIQUAN_HOME": None,
+    "RECEIPT_ISSUER": None,
+    "AUTH_CACHE_TTL": 5.0,
+    "WRITER_GATE": True,
+    "FAILED_AUTH_LIMIT": "20 per minute",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STRATEGY": "fixed-window",
+    "RATELIMIT_ENABLED": True,
+    "PROXY_FIX_X_FOR": 0,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "LOG_REQUESTS": True,
+    "PROBLEM_TYPE_BASE": "https://huiquan.example/problems/",
+    "API_TITLE": "Huiquan Ledger",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+}
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_LOGGED = ("method", "path", "status", "duration_ms", "request_id", "actor", "error")
+
+log = logging.getLogger("huiquan.api")
+request_log = logging.getLogger("huiquan.api.request")
+
+
+def no_receipt(uow: UnitOfWork, entry: PostedEntry) -> dict[str, Any] | None:
+    """The default receipt hook: receipts are not issued yet."""
+    return None
+
+
+class WriterGate:
+    """Queues writers before they take the books' lock, so that waiting costs nothing.
+
+    The ledger serialises writers anyway (a row lock on PostgreSQL, `BEGIN IMMEDIATE` on
+    SQLite). Within a process, threads queue on a mutex instead of each holding a pooled
+    connection while they wait. On SQLite, processes also queue on `flock` of a file beside the
+    database: a SQLite writer that finds the database locked sleeps in a back-off loop (up to
+    100 ms a turn), which turns contention into long tails; a kernel lock wakes the next writer
+    the moment the last one commits.
+    """
+
+    def __init__(self, lock_path: Path | None, *, enabled: bool = True) -> None:
+        self.lock_path = lock_path
+        self.enabled = enabled
+        self._mutex = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        if not self.enabled:
+            yield
+            return
+        with self._mutex:
+            if self.lock_path is None:
+                yield
+                return
+            fd = self._descriptor()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _descriptor(self) -> int:
+        # One open file per process: a descriptor inherited across fork would share the lock.
+        if self._fd is None or self._pid != os.getpid():
+            assert self.lock_path is not None
+            self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+
+def _writer_gate(engine: Engine, enabled: bool) -> WriterGate:
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return WriterGate(Path(f"{url.database}.writer.lock"), enabled=enabled)
+    return WriterGate(None, enabled=enabled)
+
+
+@dataclass
+class Huiquan:
+    """What the API shares across requests; `app.extensions["huiquan"]`."""
+
+    engine: Engine
+    tokens: TokenCache
+    limiter: Limiter
+    api: Api
+    home: Path
+    version: str
+    writer_gate: WriterGate = field(default_factory=lambda: WriterGate(None))
+    issue_receipt_for: ReceiptIssuer = no_receipt
+    secret_setting: bytes | str | None = None
+    _secret: bytes | None = field(default=None, repr=False)
+    _spec: dict[str, Any] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def pseudonym_secret(self) -> bytes:
+        """The key of beneficiary pseudonyms (and of reference-data idempotency fingerprints)."""
+        if self._secret is None:
+            with self._lock:
+                if self._secret is None:
+                    setting = self.secret_setting
+                    if isinstance(setting, str):
+                        setting = setting.encode()
+                    self._secret = setting or load_pseudonym_secret(self.home)
+        return self._secret
+
+    def spec_dict(self) -> dict[str, Any]:
+        """The OpenAPI document as a dict (built once)."""
+        if self._spec is None:
+            self._spec = self.api.spec.to_dict()
+        return self._spec
+
+
+def load_pseudonym_secret(home: Path) -> bytes:
+    """Read `home/pseudonym.key` (32 raw bytes), creating it with mode 0600 if it is missing.
+
+    Creation is atomic (write a private temporary file, then hard-link it into place), so
+    worker processes that race all end up with the same key.
+    """
+    path = home / "pseudonym.key"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        temporary = home / f".pseudonym.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(secrets.token_bytes(32))
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink(missing_ok=True)
+    secret = path.read_bytes()
+    if len(secret) < 16:
+        raise RuntimeError(f"{path} holds fewer than 16 bytes; refusing a weak pseudonym key")
+    return secret
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the request fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in _LOGGED:
+            if hasattr(record, name):
+                entry[name] = getattr(record, name)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever `sys.stderr` is at the time (test runners swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+def _install_logging() -> None:
+    if any(isinstance(h, _StderrHandler) for h in log.handlers):
+        return
+    handler = _StderrHandler()
+    handler.setFormatter(JsonFormatter())
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
+class HuiquanApi(Api):
+    """flask-smorest's Api, with every documented error in problem+json."""
+
+    ERROR_SCHEMA = ProblemOut
+
+    def _register_responses(self) -> None:
+        for status in HTTPStatus:
+            if status < 400:
+                continue
+            response = {"description": status.phrase, "schema": self.ERROR_SCHEMA}
+            prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Any other problem (500, 503, ...)", "schema": ProblemOut}
+        prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+def _description() -> str:
+    return f"""Fund accounting for the Huiquan community charity platform: fund officers record
+pledges, donations, disbursements and scholarships; auditors read everything.
+
+**Authentication.** `Authorization: Bearer <token>` (tokens: `huiquan token create`, or
+`POST /api/v1/tokens`). Roles: `auditor` reads; `officer` reads and records operations, donors
+and beneficiaries; `admin` also manages funds, projects, accounts, periods and tokens. Missing or
+bad token: 401; wrong role: 403. Repeated failed authentications from one address: 429.
+
+**Amounts** are JSON strings with a currency: `{{"amount": "1200.50", "currency": "CNY"}}`. A
+JSON number is refused (422), as are exponents, NaN, zero, negatives and more decimals than the
+currency has. Responses show amounts as decimal strings, postings as `debit`/`credit`.
+
+**Idempotency.** Every POST takes `Idempotency-Key`. The same key with the same body answers the
+original status and body again and records nothing new (a created token comes back with
+`token: null`); with a different body, 422 `idempotency_conflict`. Concurrent duplicates post one
+entry.
+
+**Lists** take `limit` (1-200, default 50) and the opaque `cursor` from `next_cursor` where they
+are paged. Unknown body fields are refused (422), as are unknown query parameters of operations
+that take query parameters. Text may not contain NUL characters. Bodies over 1 MiB: 413.
+
+**Errors** are RFC 9457 `application/problem+json` with `type`
+(`https://huiquan.example/problems/<code>`, an identifier), `title`, `status`, `detail`, `code`,
+`instance`, `request_id`, and `errors` (field -> messages) for field problems. Every response
+carries `X-Request-Id`. The codes (also at `GET /api/v1/problems`):
+
+{catalogue_markdown()}
+"""
+
+
+def _version() -> str:
+    try:
+        return metadata.version("huiquan-ledger")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"
+
+
+def _begin_request() -> None:
+    g.started = time.perf_counter()
+    incoming = request.headers.get("X-Request-Id", "")
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    if request.path.startswith("/api/"):
+        # The JSON API: refuse an oversized or non-JSON body before anything reads it. (Pages
+        # outside /api, such as a form upload, keep Werkzeug's own limit when they read.)
+        length = request.content_length
+        limit = request.max_content_length
+        if length is not None and limit is not None and length > limit:
+            raise RequestEntityTooLarge()
+        if (length or request.headers.get("Transfer-Encoding")) and not request.is_json:
+            raise UnsupportedMediaType()
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and ("\x00" in value or len(value) > 200):
+            raise NotFound()
+
+
+def _finish_request(response: Response) -> Response:
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    if current_app.config["LOG_REQUESTS"]:
+        actor = g.get("actor")
+        request_log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - g.get("started", 0.0)) * 1000, 2),
+                "request_id": g.get("request_id", ""),
+                "actor": actor.name if actor else None,
+            },
+        )
+    return response
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the API application (see the module docstring for the settings)."""
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config["API_SPEC_OPTIONS"] = {"info": {"description": _description()}}
+    if config:
+        app.config.from_mapping(config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if app.config["PROXY_FIX_X_FOR"]:
+        proxied = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = proxied  # type: ignore[method-assign]
+    _install_logging()
+
+    engine = make_engine(
+        database_url(app.config["DATABASE_URL"]), **app.config["DATABASE_ENGINE_OPTIONS"]
+    )
+    app.before_request(_begin_request)
+    limiter = init_limiter(app)
+    app.before_request(authenticate_request)
+    app.after_request(_finish_request)
+
+    api = HuiquanApi(app)
+    api.spec.components.security_scheme(
+        "bearerAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token (`hq_...`); the role decides what it may do.",
+        },
+    )
+    register_resources(app, api)
+    register_error_handlers(app)
+    home = Path(app.config["HUIQUAN_HOME"] or default_home())
+    app.extensions["huiquan"] = Huiquan(
+        engine=engine,
+        tokens=TokenCache(engine, float(app.config["AUTH_CACHE_TTL"])),
+        limiter=limiter,
+        api=api,
+        home=home,
+        version=_version(),
+        writer_gate=_writer_gate(engine, bool(app.config["WRITER_GATE"])),
+        issue_receipt_for=app.config["RECEIPT_ISSUER"] or no_receipt,
+        secret_setting=app.config["PSEUDONYM_SECRET"],
+    )
+    return app

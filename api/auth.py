@@ -1,0 +1,160 @@
+"""Who is calling: bearer tokens, roles, and slowing down failed authentications.
+
+Invariants owned here:
+- Every view declares the roles that may call it with `@roles(...)`; a view without the marker
+  is public (health, the OpenAPI document, the docs page, the problem catalogue). Authentication
+  runs before the body is parsed, so an anonymous caller learns nothing about a body's validity.
+- A missing or malformed `Authorization: Bearer <token>` header, or an unknown or revoked token,
+  is 401 `unauthorized`; a valid token whose role is not allowed is 403 `forbidden`.
+- Roles: `auditor` reads; `officer` reads and records operations; `admin` does everything,
+  including funds, projects, accounts, periods and tokens.
+- Failed authentications are counted per client address with Flask-Limiter (an application-wide
+  limit that is only deducted when the answer is 401, default `20 per minute`, setting
+  `FAILED_AUTH_LIMIT`). Once an address is over the limit every authenticated route answers 429
+  `rate_limited` for it until the window passes. The counter lives in `RATELIMIT_STORAGE_URI`
+  (default `memory://`, i.e. per worker process: with N workers an address gets up to N times
+  the limit; point it at Redis/Memcached for one shared counter).
+- Successful lookups are cached per process for `AUTH_CACHE_TTL` seconds (default 5; 0 turns the
+  cache off). Revoking through this process forgets the token at once; other worker processes
+  may accept a revoked token for at most the TTL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from sqlalchemy import Engine
+
+from api.errors import ApiProblem
+from api.tokens import TokenInfo, authenticate
+
+__all__ = [
+    "ADMIN",
+    "READERS",
+    "WRITERS",
+    "TokenCache",
+    "actor",
+    "authenticate_request",
+    "init_limiter",
+    "roles",
+]
+
+READERS = ("admin", "officer", "auditor")
+WRITERS = ("admin", "officer")
+ADMIN = ("admin",)
+
+ROLES_ATTRIBUTE = "_huiquan_roles"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def roles(*allowed: str) -> Callable[[F], F]:
+    """Mark a view as needing a bearer token of one of `allowed` roles."""
+
+    def mark(view: F) -> F:
+        setattr(view, ROLES_ATTRIBUTE, tuple(allowed))
+        return view
+
+    return mark
+
+
+class TokenCache:
+    """Token hash -> token info for a few seconds, so most requests make no auth query."""
+
+    def __init__(self, engine: Engine, ttl: float, size: int = 1024) -> None:
+        self.engine = engine
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[str, tuple[float, TokenInfo]] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, token: str) -> TokenInfo | None:
+        """The active token's info (cached up to the TTL), or None."""
+        if self.ttl <= 0:
+            return authenticate(self.engine, token)
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+        cached = self._entries.get(digest)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        info = authenticate(self.engine, token)
+        with self._lock:
+            if info is None:
+                self._entries.pop(digest, None)
+            else:
+                if len(self._entries) >= self.size:
+                    self._entries.clear()
+                self._entries[digest] = (now + self.ttl, info)
+        return info
+
+    def forget(self, name: str) -> None:
+        """Drop every cached token of this name (called when it is revoked)."""
+        with self._lock:
+            for digest in [d for d, (_, info) in self._entries.items() if info.name == name]:
+                del self._entries[digest]
+
+
+def _unauthorized(detail: str, error: str | None = None) -> ApiProblem:
+    challenge = 'Bearer realm="huiquan"' + (f', error="{error}"' if error else "")
+    return ApiProblem("unauthorized", detail, headers={"WWW-Authenticate": challenge})
+
+
+def authenticate_request() -> None:
+    """Before each request: check the bearer token against the view's roles."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    allowed: tuple[str, ...] | None = getattr(view, ROLES_ATTRIBUTE, None)
+    if allowed is None:
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise _unauthorized("Send Authorization: Bearer <token>.")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("The Authorization header must be 'Bearer <token>'.", "invalid_request")
+    cache: TokenCache = current_app.extensions["huiquan"].tokens
+    info = cache.lookup(token)
+    if info is None:
+        raise _unauthorized("The token is unknown, malformed or revoked.", "invalid_token")
+    g.actor = info
+    if info.role not in allowed:
+        raise ApiProblem(
+            "forbidden", f"A {info.role} token may not do this; it needs {' or '.join(allowed)}."
+        )
+
+
+def actor() -> TokenInfo:
+    """The authenticated caller of this request."""
+    info: TokenInfo = g.actor
+    return info
+
+
+def _failed_authentication(response: Any) -> bool:
+    return bool(response.status_code == 401)
+
+
+def _is_public() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, ROLES_ATTRIBUTE, None) is None
+
+
+def init_limiter(app: Flask) -> Limiter:
+    """Count failed authentications per client address (see the module docstring)."""
+    limiter = Limiter(
+        get_remote_address,
+        application_limits=[app.config["FAILED_AUTH_LIMIT"]],
+        application_limits_deduct_when=_failed_authentication,
+        application_limits_exempt_when=_is_public,
+        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+        strategy=app.config["RATELIMIT_STRATEGY"],
+        enabled=app.config["RATELIMIT_ENABLED"],
+    )
+    limiter.init_app(app)
+    return limiter

@@ -1,0 +1,47 @@
+"""The API's resources: one blueprint per area, registered in this order (the spec's order)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+__all__ = ["register"]
+
+
+def register(app: Flask, api: Api) -> None:
+    """Register every blueprint on `app` and in the OpenAPI document of `api`."""
+    from api.resources import (
+        accounts,
+        beneficiaries,
+        disbursements,
+        donations,
+        donors,
+        entries,
+        funds,
+        meta,
+        periods,
+        pledges,
+        projects,
+        reports,
+        scholarships,
+        tokens,
+    )
+
+    for module in (
+        funds,
+        donors,
+        projects,
+        beneficiaries,
+        pledges,
+        donations,
+        disbursements,
+        scholarships,
+        entries,
+        reports,
+        accounts,
+        periods,
+        tokens,
+        meta,
+    ):
+        api.register_blueprint(module.blp)
+    app.register_blueprint(meta.pages)

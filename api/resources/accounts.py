@@ -1,0 +1,109 @@
+"""The chart of accounts: listed by everyone, extended, closed and re-opened by admins.
+
+Accounts are never deleted or renamed (the database refuses both); a closed account takes no
+new postings but stays in history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from api.auth import ADMIN, READERS
+from api.errors import ApiProblem
+from api.resources.common import (
+    idempotency_key,
+    operation,
+    read,
+    remember,
+    remembered,
+    write,
+)
+from api.schemas import AccountIn, AccountList, AccountOut
+from ledger import services
+from ledger.accounts import CASH_PREFIX, Account, AccountType
+from ledger.errors import AlreadyExists, InvalidEntry
+from ledger.repository import SqlRepository
+from ledger.unit_of_work import UnitOfWork
+
+blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Chart of accounts.")
+
+
+def present_account(a: Account) -> dict[str, Any]:
+    return {
+        "code": a.code,
+        "name_cn": a.name_cn,
+        "name_us": a.name_us,
+        "type": a.type.value,
+        "normal_side": a.normal_side.value,
+        "currency": a.currency,
+        "is_open": a.is_open,
+    }
+
+
+def _found(repo: SqlRepository, code: str) -> Account:
+    account = repo.get_account(code)
+    if account is None:
+        raise ApiProblem("not_found", f"There is no account {code!r}.")
+    return account
+
+
+def _add(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str, Any]:
+    code = remembered(uow, key, "accounts", data)
+    if code is None:
+        account = Account(
+            data["code"],
+            data["name_cn"],
+            data["name_us"],
+            AccountType(data["type"]),
+            data["currency"],
+        )
+        if account.is_cash and account.code != f"{CASH_PREFIX}{account.currency}":
+            raise InvalidEntry("a cash account 1002-XXX holds currency XXX", field="currency")
+        if uow.repo.get_account(account.code) is not None:
+            raise AlreadyExists(f"account {account.code} already exists", field="code")
+        uow.repo.add_account(account, uow.now())
+        code = account.code
+        remember(uow, key, "accounts", data, code)
+    return present_account(_found(uow.repo, code))
+
+
+def _set_open(uow: UnitOfWork, code: str, is_open: bool) -> dict[str, Any]:
+    _found(uow.repo, code)
+    (services.open_account if is_open else services.close_account)(uow, code)
+    return present_account(_found(uow.repo, code))
+
+
+@blp.route("/accounts", methods=["GET"])
+@operation(blp, roles=READERS)
+@blp.response(200, AccountList)
+def list_accounts() -> dict[str, Any]:
+    """The chart of accounts (codes of 民间非营利组织会计制度, ASC 958 labels beside them)."""
+    return {"items": [present_account(a) for a in read(lambda repo: repo.list_accounts())]}
+
+
+@blp.route("/accounts", methods=["POST"])
+@operation(blp, roles=ADMIN, problems=("already_exists",), body=True, idempotent=True)
+@blp.arguments(AccountIn)
+@blp.response(201, AccountOut)
+def create_account(data: dict[str, Any]) -> dict[str, Any]:
+    """Add an account to the chart (a cash account `1002-XXX` holds currency XXX only)."""
+    key = idempotency_key("accounts")
+    return write(lambda uow: _add(uow, data, key))
+
+
+@blp.route("/accounts/<code>/close", methods=["POST"])
+@operation(blp, roles=ADMIN, problems=("not_found",))
+@blp.response(200, AccountOut)
+def close_account(code: str) -> dict[str, Any]:
+    """Close an account to new postings; it stays in history. Closing twice is harmless."""
+    return write(lambda uow: _set_open(uow, code, False))
+
+
+@blp.route("/accounts/<code>/open", methods=["POST"])
+@operation(blp, roles=ADMIN, problems=("not_found",))
+@blp.response(200, AccountOut)
+def open_account(code: str) -> dict[str, Any]:
+    """Re-open a closed account. Opening an open account is harmless."""
+    return write(lambda uow: _set_open(uow, code, True))

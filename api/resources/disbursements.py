@@ -1,0 +1,56 @@
+"""Disbursements: money paid from a fund to one of its projects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from api.auth import WRITERS, actor
+from api.resources.common import idempotency_key, operation, write
+from api.schemas import DisbursementIn, DisbursementOut, present_entry
+from ledger import services
+from ledger.entries import PostedEntry
+from ledger.money import Money
+
+blp = Blueprint("disbursements", __name__, url_prefix="/api/v1", description="Disbursements.")
+
+
+def _present(data: dict[str, Any], entry: PostedEntry) -> dict[str, Any]:
+    amount: Money = data["amount"]
+    return {
+        "id": entry.id,
+        "fund": data["fund"],
+        "project": data["project"],
+        "amount": amount.to_decimal_string(),
+        "currency": amount.currency,
+        "paid_on": data["paid_on"].isoformat(),
+        "memo": data["memo"],
+        "functional_class": data["functional_class"],
+        "entry": present_entry(entry),
+    }
+
+
+@blp.route("/disbursements", methods=["POST"])
+@operation(
+    blp,
+    roles=WRITERS,
+    problems=("unknown_fund", "unknown_project", "insufficient_funds", "period_closed"),
+    body=True,
+    idempotent=True,
+)
+@blp.arguments(DisbursementIn)
+@blp.response(201, DisbursementOut)
+def create_disbursement(data: dict[str, Any]) -> dict[str, Any]:
+    """Pay money from a fund to one of its projects.
+
+    Dr 5101 program expense (project) / Cr 1002-<currency> cash, and for a restricted fund the
+    release Dr 3102 / Cr 3101. Refused with `insufficient_funds` if the fund's cash in that
+    currency would go below zero; concurrent disbursements are serialised, so none overdraws.
+    """
+    key = idempotency_key("disbursements")
+    entry = write(
+        lambda uow: services.record_disbursement(uow, **data, maker=actor().name, key=key),
+        aliases={"date": "paid_on"},
+    )
+    return _present(data, entry)

@@ -1,0 +1,89 @@
+"""Projects: where a fund's money goes (a dimension of postings), under one fund each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from api.auth import ADMIN, READERS
+from api.errors import ApiProblem
+from api.resources.common import (
+    idempotency_key,
+    operation,
+    read,
+    remember,
+    remembered,
+    write,
+)
+from api.schemas import ProjectIn, ProjectList, ProjectOut, ProjectQuery, money
+from ledger import services
+from ledger.model import Project
+from ledger.money import Money
+from ledger.repository import SqlRepository
+from ledger.unit_of_work import UnitOfWork
+
+blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects.")
+
+
+def present_project(p: Project) -> dict[str, Any]:
+    return {
+        "id": p.code,
+        "code": p.code,
+        "name": p.name,
+        "fund": p.fund,
+        "county": p.county,
+        "town": p.town,
+        "budget": money(p.budget_minor, p.currency),
+    }
+
+
+def _found(repo: SqlRepository, code: str) -> Project:
+    project = repo.get_project(code)
+    if project is None:
+        raise ApiProblem("not_found", f"There is no project {code!r}.")
+    return project
+
+
+def _fingerprinted(data: dict[str, Any]) -> dict[str, Any]:
+    budget: Money | None = data["budget"]
+    return {**data, "budget": None if budget is None else [budget.minor, budget.currency]}
+
+
+def _open(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str, Any]:
+    body = _fingerprinted(data)
+    code = remembered(uow, key, "projects", body)
+    if code is None:
+        code = services.open_project(uow, **data).code
+        remember(uow, key, "projects", body, code)
+    return present_project(_found(uow.repo, code))
+
+
+@blp.route("/projects", methods=["POST"])
+@operation(
+    blp, roles=ADMIN, problems=("already_exists", "unknown_fund"), body=True, idempotent=True
+)
+@blp.arguments(ProjectIn)
+@blp.response(201, ProjectOut)
+def create_project(data: dict[str, Any]) -> dict[str, Any]:
+    """Open a project under a fund."""
+    key = idempotency_key("projects")
+    return write(lambda uow: _open(uow, data, key))
+
+
+@blp.route("/projects", methods=["GET"])
+@operation(blp, roles=READERS, problems=("validation_error",))
+@blp.arguments(ProjectQuery, location="query", unknown="raise")
+@blp.response(200, ProjectList)
+def list_projects(query: dict[str, Any]) -> dict[str, Any]:
+    """List projects, optionally of one fund."""
+    projects = read(lambda repo: repo.list_projects(query.get("fund")))
+    return {"items": [present_project(p) for p in projects]}
+
+
+@blp.route("/projects/<code>", methods=["GET"])
+@operation(blp, roles=READERS, problems=("not_found",))
+@blp.response(200, ProjectOut)
+def get_project(code: str) -> dict[str, Any]:
+    """One project."""
+    return present_project(read(lambda repo: _found(repo, code)))

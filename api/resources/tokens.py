@@ -1,0 +1,69 @@
+"""API tokens: created (the secret shown once), listed and revoked by admins.
+
+A replay of `POST /tokens` with the same `Idempotency-Key` and body answers 201 with the same
+token record but `token: null`: only a hash of the secret is kept, so it cannot be shown again.
+Two concurrent first uses of one key create one token; the other answers 409 `already_exists`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from api import tokens
+from api.auth import ADMIN
+from api.resources.common import huiquan, idempotency_key, operation, remember, remembered, write
+from api.schemas import TokenCreatedOut, TokenIn, TokenList
+
+blp = Blueprint("tokens", __name__, url_prefix="/api/v1", description="API tokens.")
+
+
+def present_token(info: tokens.TokenInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "name": info.name,
+        "role": info.role,
+        "created_at": info.created_at,
+        "revoked_at": info.revoked_at,
+    }
+
+
+def _by(field: str, value: str) -> tokens.TokenInfo:
+    return next(t for t in tokens.list_tokens(huiquan().engine) if getattr(t, field) == value)
+
+
+@blp.route("/tokens", methods=["POST"])
+@operation(blp, roles=ADMIN, problems=("already_exists",), body=True, idempotent=True)
+@blp.arguments(TokenIn)
+@blp.response(201, TokenCreatedOut)
+def create_token(data: dict[str, Any]) -> dict[str, Any]:
+    """Create a token; the secret is in `token`, shown this once (only its hash is kept)."""
+    key = idempotency_key("tokens")
+    earlier = write(lambda uow: remembered(uow, key, "tokens", data)) if key else None
+    if earlier is not None:
+        return {**present_token(_by("id", earlier)), "token": None}
+    secret = tokens.create_token(huiquan().engine, role=data["role"], name=data["name"])
+    info = _by("name", data["name"].strip())
+    if key:
+        write(lambda uow: remember(uow, key, "tokens", data, info.id))
+    return {**present_token(info), "token": secret}
+
+
+@blp.route("/tokens", methods=["GET"])
+@operation(blp, roles=ADMIN)
+@blp.response(200, TokenList)
+def list_tokens() -> dict[str, Any]:
+    """Every token ever created, oldest first, without secrets."""
+    return {"items": [present_token(t) for t in tokens.list_tokens(huiquan().engine)]}
+
+
+@blp.route("/tokens/<name>", methods=["DELETE"])
+@operation(blp, roles=ADMIN, problems=("not_found",))
+@blp.response(204)
+def revoke_token(name: str) -> Response:
+    """Revoke a token by name; it stops working at once in this process (see the auth notes)."""
+    tokens.revoke_token(huiquan().engine, name)
+    huiquan().tokens.forget(name)
+    return Response(status=204)

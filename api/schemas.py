@@ -1,0 +1,720 @@
+"""The JSON shapes of the API: marshmallow schemas for what comes in and what goes out.
+
+Invariants owned here:
+- Input schemas reject unknown fields (marshmallow's RAISE), load into exactly the keyword
+  arguments of the ledger service they feed, and bound every string (length, no NUL, valid
+  UTF-8) so nothing reaches the database that it would refuse.
+- Amounts come in as JSON strings ("1200.50") next to a `currency`; a JSON number is refused with
+  a clear message. `ledger.money.Money.parse` does the parsing, so the rules are the ledger's:
+  no floats, no exponents, no more decimals than the currency has, greater than zero, below the
+  ceiling. Dates are `YYYY-MM-DD` between 1900 and 2999.
+- Amounts go out as decimal strings with their currency (`ledger.money.format_minor`); postings
+  show `debit` and `credit` (one of them "0.00") in the posting's currency and in CNY.
+- Output schemas describe exactly what the presenters below produce; the schemathesis test
+  checks every response against them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate
+
+from ledger.accounts import AccountType
+from ledger.entries import EntryKind, FunctionalClass, PostedEntry, Posting
+from ledger.errors import LedgerError
+from ledger.model import LANGUAGES, DonorKind
+from ledger.money import EXPONENTS, FUNCTIONAL_CURRENCY, Money, format_minor, parse_minor
+
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+AMOUNT_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
+RATE_PATTERN = r"^[0-9]{1,6}(\.[0-9]{1,10})?$"
+ACCOUNT_PATTERN = r"^[0-9]{4}(-[A-Z0-9]{1,10})?$"
+CURRENCIES = tuple(EXPONENTS)
+_AMOUNT = re.compile(AMOUNT_PATTERN)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+# -- fields ------------------------------------------------------------------------------------
+class Text(fields.String):
+    """A string without NUL characters or lone surrogates (databases refuse both)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("must not contain NUL characters")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("must be valid Unicode text") from None
+        return text
+
+
+def not_blank(value: str) -> None:
+    """Refuse strings that are empty once stripped."""
+    if not value.strip():
+        raise ValidationError("must not be blank")
+
+
+class LedgerDate(fields.Date):
+    """A calendar date written `YYYY-MM-DD`, between 1900-01-01 and 2999-12-31."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.date:
+        if not isinstance(value, str) or not _DATE.match(value):
+            raise ValidationError("must be a date written YYYY-MM-DD")
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not 1900 <= day.year <= 2999:
+            raise ValidationError("must be between 1900-01-01 and 2999-12-31")
+        return day
+
+
+class DecimalString(fields.String):
+    """A positive decimal written as a JSON string ("1200.50"); JSON numbers are refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": AMOUNT_PATTERN, "example": "1200.50", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str):
+            try:
+                parse_minor(value, FUNCTIONAL_CURRENCY)
+            except LedgerError as err:
+                raise ValidationError(err.message) from None
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return self._check(text, data)
+
+    def _check(self, text: str, data: Any) -> Any:
+        if not _AMOUNT.match(text):
+            try:
+                parse_minor(text, FUNCTIONAL_CURRENCY)
+            except LedgerError as err:
+                raise ValidationError(err.message) from None
+            raise ValidationError('write the amount as digits with a decimal point, e.g. "12.50"')
+        return text
+
+
+class Amount(DecimalString):
+    """An amount of the currency named by a sibling field, parsed with `Money.parse`."""
+
+    def __init__(self, currency_field: str = "currency", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.currency_field = currency_field
+
+    def _check(self, text: str, data: Any) -> Any:
+        currency = data.get(self.currency_field) if isinstance(data, Mapping) else None
+        if isinstance(currency, str) and currency in EXPONENTS:
+            try:
+                money = Money.parse(text, currency)
+            except LedgerError as err:
+                raise ValidationError(err.message) from None
+            super()._check(text, data)
+            return money
+        return super()._check(text, data)
+
+
+class RateString(fields.String):
+    """An exchange rate as a JSON string ("0.9215" CNY per unit); numbers are refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"example": "0.9215", **kwargs.pop("metadata", {})}
+        super().__init__(
+            validate=validate.Regexp(RATE_PATTERN, error="must be a positive decimal string"),
+            metadata=metadata,
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValidationError('fx_rate must be a decimal string such as "0.9215"')
+        text: str = super()._deserialize(value, attr, data, **kwargs)
+        return text
+
+
+def _bool(**kwargs: Any) -> fields.Boolean:
+    """A strict JSON boolean: `true` or `false`, nothing truthy."""
+    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+
+def _ref(max_length: int = 40, **kwargs: Any) -> Text:
+    return Text(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+def _currency(**kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.OneOf(CURRENCIES), **kwargs)
+
+
+# -- common output shapes ----------------------------------------------------------------------
+class MoneyOut(Schema):
+    amount = fields.String(required=True, metadata={"example": "1200.50"})
+    currency = fields.String(required=True, metadata={"example": "CNY"})
+
+
+class MoneyIn(Schema):
+    amount = Amount(required=True)
+    currency = _currency(required=True)
+
+    @post_load
+    def _money(self, data: dict[str, Any], **_: Any) -> Money:
+        money: Money = data["amount"]
+        return money
+
+
+class PostingOut(Schema):
+    line = fields.Integer(required=True)
+    account = fields.String(required=True)
+    fund = fields.String(required=True)
+    debit = fields.String(required=True, metadata={"description": "in `currency`"})
+    credit = fields.String(required=True, metadata={"description": "in `currency`"})
+    currency = fields.String(required=True)
+    cny_debit = fields.String(required=True, metadata={"description": "CNY value of the debit"})
+    cny_credit = fields.String(required=True, metadata={"description": "CNY value of the credit"})
+    project = fields.String(required=True, allow_none=True)
+    party = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "donor id or beneficiary pseudonym"},
+    )
+    functional_class = fields.String(required=True, allow_none=True)
+    ref = fields.String(
+        required=True, allow_none=True, metadata={"description": "pledge or award id"}
+    )
+
+
+class EntryOut(Schema):
+    id = fields.String(required=True)
+    sequence = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"enum": [k.value for k in EntryKind]})
+    occurred_on = fields.String(required=True, metadata={"format": "date"})
+    recorded_at = fields.String(required=True, metadata={"format": "date-time"})
+    period = fields.String(required=True)
+    memo = fields.String(required=True)
+    maker = fields.String(required=True)
+    reverses = fields.String(required=True, allow_none=True)
+    data = fields.Dict(required=True, metadata={"description": "the operation's own facts"})
+    prev_hash = fields.String(required=True)
+    hash = fields.String(required=True)
+    postings = fields.List(fields.Nested(PostingOut), required=True)
+
+
+class ReceiptOut(Schema):
+    serial = fields.String(required=True)
+    url = fields.String(required=True)
+    pdf_url = fields.String(required=True)
+
+
+def _page(item: type[Schema], name: str, paged: bool = True) -> type[Schema]:
+    attrs: dict[str, Any] = {"items": fields.List(fields.Nested(item), required=True)}
+    if paged:
+        attrs["next_cursor"] = fields.String(
+            required=True,
+            allow_none=True,
+            metadata={"description": "pass as `cursor` for the next page; null on the last"},
+        )
+    return Schema.from_dict(attrs, name=name)
+
+
+class PageQuery(Schema):
+    limit = fields.Integer(
+        load_default=50, validate=validate.Range(min=1, max=200), metadata={"description": "1-200"}
+    )
+    cursor = Text(validate=validate.Length(max=200), metadata={"description": "opaque"})
+
+
+# -- funds -------------------------------------------------------------------------------------
+class FundIn(Schema):
+    code = Text(required=True, validate=validate.Regexp(CODE_PATTERN))
+    name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    restricted = _bool(required=True)
+    purpose = Text(load_default="", validate=validate.Length(max=2000))
+
+
+class FundOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the fund's code"})
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    restricted = fields.Boolean(required=True)
+    purpose = fields.String(required=True)
+    is_open = fields.Boolean(required=True)
+
+
+class FundBalancesOut(Schema):
+    cash = fields.List(fields.Nested(MoneyOut), required=True)
+    pledges_receivable = fields.Nested(MoneyOut, required=True)
+    raised = fields.Nested(MoneyOut, required=True)
+    disbursed = fields.Nested(MoneyOut, required=True)
+    restricted_net_assets = fields.Nested(MoneyOut, required=True)
+    unrestricted_net_assets = fields.Nested(MoneyOut, required=True)
+
+
+class FundDetailOut(FundOut):
+    balances = fields.Nested(FundBalancesOut, required=True)
+
+
+FundList = _page(FundOut, "FundList", paged=False)
+
+
+# -- donors ------------------------------------------------------------------------------------
+class DonorIn(Schema):
+    name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    kind = fields.String(
+        load_default="person", validate=validate.OneOf([k.value for k in DonorKind])
+    )
+    language = fields.String(load_default="zh-Hans", validate=validate.OneOf(LANGUAGES))
+    anonymous = _bool(load_default=False)
+    region = Text(load_default="", validate=validate.Length(max=60))
+
+
+class DonorOut(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    language = fields.String(required=True)
+    anonymous = fields.Boolean(required=True)
+    region = fields.String(required=True)
+
+
+DonorPage = _page(DonorOut, "DonorPage")
+
+
+# -- projects ----------------------------------------------------------------------------------
+class ProjectIn(Schema):
+    code = Text(required=True, validate=validate.Regexp(CODE_PATTERN))
+    name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    fund = _ref(required=True)
+    county = Text(required=True, validate=[validate.Length(min=1, max=60), not_blank])
+    town = Text(load_default="", validate=validate.Length(max=60))
+    budget = fields.Nested(MoneyIn, load_default=None, allow_none=True)
+
+
+class ProjectOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the project's code"})
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    fund = fields.String(required=True)
+    county = fields.String(required=True)
+    town = fields.String(required=True)
+    budget = fields.Nested(MoneyOut, required=True)
+
+
+class ProjectQuery(Schema):
+    fund = _ref()
+
+
+ProjectList = _page(ProjectOut, "ProjectList", paged=False)
+
+
+# -- beneficiaries -----------------------------------------------------------------------------
+class PersonalDataIn(Schema):
+    name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    id_number = Text(validate=validate.Length(max=40))
+    birth_date = LedgerDate()
+    school = Text(validate=validate.Length(max=200))
+    guardian = Text(validate=validate.Length(max=200))
+    phone = Text(validate=validate.Length(max=40))
+    address = Text(validate=validate.Length(max=500))
+
+    @post_load
+    def _as_text(self, data: dict[str, Any], **_: Any) -> dict[str, str]:
+        return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in data.items()}
+
+
+class BeneficiaryIn(Schema):
+    cohort = Text(required=True, validate=[validate.Length(min=1, max=60), not_blank])
+    county = Text(required=True, validate=[validate.Length(min=1, max=60), not_blank])
+    personal = fields.Nested(
+        PersonalDataIn,
+        required=True,
+        metadata={"description": "sealed per person; never returned, not even to auditors"},
+    )
+
+
+class BeneficiaryOut(Schema):
+    id = fields.String(required=True, metadata={"description": "pseudonym (keyed HMAC)"})
+    cohort = fields.String(required=True)
+    county = fields.String(required=True)
+
+
+BeneficiaryPage = _page(BeneficiaryOut, "BeneficiaryPage")
+
+
+# -- operations --------------------------------------------------------------------------------
+class OperationIn(Schema):
+    """A body whose amount and currency load as one `Money` (the `currency` key is dropped)."""
+
+    @post_load
+    def _money_carries_currency(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data.pop("currency", None)
+        return data
+
+
+class PledgeIn(OperationIn):
+    donor_id = _ref(required=True)
+    fund = _ref(required=True)
+    amount = Amount(required=True)
+    currency = _currency(required=True)
+    pledged_on = LedgerDate(load_default=None, metadata={"description": "defaults to today (UTC)"})
+    due_on = LedgerDate(load_default=None, allow_none=True)
+    conditional = _bool(load_default=False)
+    memo = Text(load_default="", validate=validate.Length(max=2000))
+
+
+class PledgeOut(Schema):
+    id = fields.String(required=True)
+    donor_id = fields.String(required=True)
+    fund = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    pledged_on = fields.String(required=True, metadata={"format": "date"})
+    due_on = fields.String(required=True, allow_none=True, metadata={"format": "date"})
+    conditional = fields.Boolean(required=True)
+    memo = fields.String(required=True)
+    entry = fields.Nested(
+        EntryOut,
+        required=True,
+        allow_none=True,
+        metadata={"description": "null for a conditional pledge (a memo record only)"},
+    )
+
+
+class DonationIn(OperationIn):
+    donor_id = _ref(required=True)
+    fund = _ref(required=True)
+    amount = Amount(required=True)
+    currency = _currency(required=True)
+    received_on = LedgerDate(required=True)
+    method = fields.String(load_default="bank", validate=validate.OneOf(("cash", "bank", "online")))
+    pledge_id = _ref(load_default=None, allow_none=True)
+    fx_rate = RateString(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "CNY per unit; required for a foreign currency"},
+    )
+    fx_source = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    fx_date = LedgerDate(load_default=None, allow_none=True)
+    memo = Text(load_default="", validate=validate.Length(max=2000))
+
+
+class DonationOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the entry's id"})
+    donor_id = fields.String(required=True)
+    fund = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    cny_amount = fields.String(required=True)
+    received_on = fields.String(required=True, metadata={"format": "date"})
+    method = fields.String(required=True)
+    pledge_id = fields.String(required=True, allow_none=True)
+    fx_rate = fields.String(required=True, allow_none=True)
+    fx_source = fields.String(required=True, allow_none=True)
+    fx_date = fields.String(required=True, allow_none=True, metadata={"format": "date"})
+    memo = fields.String(required=True)
+    receipt = fields.Nested(
+        ReceiptOut,
+        required=True,
+        allow_none=True,
+        metadata={"description": "the acknowledgment receipt, once receipts are issued"},
+    )
+    entry = fields.Nested(EntryOut, required=True)
+
+
+class InKindIn(OperationIn):
+    donor_id = _ref(required=True)
+    fund = _ref(required=True)
+    description = Text(required=True, validate=[validate.Length(min=1, max=2000), not_blank])
+    quantity = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
+    fair_value = Amount(required=True)
+    currency = fields.String(
+        required=True,
+        validate=validate.OneOf((FUNCTIONAL_CURRENCY,)),
+        metadata={"description": "in-kind gifts are valued in CNY"},
+    )
+    valuation_basis = Text(required=True, validate=[validate.Length(min=1, max=500), not_blank])
+    received_on = LedgerDate(required=True)
+    asset = fields.String(
+        load_default="inventory", validate=validate.OneOf(("inventory", "equipment"))
+    )
+    evidence = Text(load_default="", validate=validate.Length(max=500))
+    pass_through_to = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "a recipient the donor named: agency assets, not income"},
+    )
+    memo = Text(load_default="", validate=validate.Length(max=2000))
+
+
+class InKindOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the entry's id"})
+    donor_id = fields.String(required=True)
+    fund = fields.String(required=True)
+    description = fields.String(required=True)
+    quantity = fields.String(required=True)
+    fair_value = fields.String(required=True)
+    currency = fields.String(required=True)
+    valuation_basis = fields.String(required=True)
+    received_on = fields.String(required=True, metadata={"format": "date"})
+    asset = fields.String(required=True)
+    evidence = fields.String(required=True)
+    pass_through_to = fields.String(required=True, allow_none=True)
+    memo = fields.String(required=True)
+    receipt = fields.Nested(ReceiptOut, required=True, allow_none=True)
+    entry = fields.Nested(EntryOut, required=True)
+
+
+class DisbursementIn(OperationIn):
+    fund = _ref(required=True)
+    project = _ref(required=True)
+    amount = Amount(required=True)
+    currency = _currency(required=True)
+    paid_on = LedgerDate(required=True)
+    memo = Text(load_default="", validate=validate.Length(max=2000))
+    functional_class = fields.String(
+        load_default="program", validate=validate.OneOf([c.value for c in FunctionalClass])
+    )
+
+
+class DisbursementOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the entry's id"})
+    fund = fields.String(required=True)
+    project = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    paid_on = fields.String(required=True, metadata={"format": "date"})
+    memo = fields.String(required=True)
+    functional_class = fields.String(required=True)
+    entry = fields.Nested(EntryOut, required=True)
+
+
+class AwardIn(OperationIn):
+    fund = _ref(required=True)
+    beneficiary_id = _ref(required=True)
+    amount = Amount(required=True)
+    currency = fields.String(
+        required=True,
+        validate=validate.OneOf((FUNCTIONAL_CURRENCY,)),
+        metadata={"description": "awards are made in CNY"},
+    )
+    term = Text(required=True, validate=[validate.Length(min=1, max=40), not_blank])
+    awarded_on = LedgerDate(load_default=None, metadata={"description": "defaults to today"})
+    project = Text(load_default="", validate=validate.Length(max=40))
+
+
+class AwardOut(Schema):
+    id = fields.String(required=True)
+    fund = fields.String(required=True)
+    beneficiary_id = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    term = fields.String(required=True)
+    awarded_on = fields.String(required=True, metadata={"format": "date"})
+    project = fields.String(required=True, allow_none=True)
+    entry = fields.Nested(EntryOut, required=True)
+
+
+class PayoutIn(Schema):
+    award_id = _ref(required=True)
+    amount = DecimalString(required=True)
+    currency = _currency(
+        load_default=None, metadata={"description": "defaults to the award's; must match it"}
+    )
+    paid_on = LedgerDate(required=True)
+
+
+class PayoutOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the entry's id"})
+    award_id = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    paid_on = fields.String(required=True, metadata={"format": "date"})
+    entry = fields.Nested(EntryOut, required=True)
+
+
+class ReversalIn(Schema):
+    reason = Text(required=True, validate=[validate.Length(min=1, max=1000), not_blank])
+    on = LedgerDate(
+        load_default=None,
+        metadata={"description": "defaults to the original's date, or today if that is closed"},
+    )
+
+
+class ReversalOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the reversal entry's id"})
+    reverses = fields.String(required=True)
+    reason = fields.String(required=True)
+    entry = fields.Nested(EntryOut, required=True)
+
+
+# -- reading the books -------------------------------------------------------------------------
+class EntryQuery(PageQuery):
+    fund = _ref()
+    project = _ref()
+    donor = _ref(metadata={"description": "entries with a posting for this donor"})
+    beneficiary = _ref(metadata={"description": "entries with a posting for this pseudonym"})
+    kind = fields.String(validate=validate.OneOf([k.value for k in EntryKind]))
+    date_from = LedgerDate(data_key="from", metadata={"description": "occurred on or after"})
+    date_to = LedgerDate(data_key="to", metadata={"description": "occurred on or before"})
+
+
+EntryPage = _page(EntryOut, "EntryPage")
+
+
+class TrialBalanceQuery(Schema):
+    as_of = LedgerDate(metadata={"description": "entries dated up to this day; default: all"})
+    fund = _ref()
+
+
+class TrialBalanceRowOut(Schema):
+    account = fields.String(required=True)
+    name = fields.String(required=True)
+    name_us = fields.String(required=True)
+    debit = fields.String(required=True)
+    credit = fields.String(required=True)
+
+
+class TrialBalanceOut(Schema):
+    as_of = fields.String(required=True, allow_none=True, metadata={"format": "date"})
+    fund = fields.String(required=True, allow_none=True)
+    currency = fields.String(required=True)
+    rows = fields.List(fields.Nested(TrialBalanceRowOut), required=True)
+    total_debit = fields.String(required=True)
+    total_credit = fields.String(required=True)
+
+
+class AccountIn(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(ACCOUNT_PATTERN))
+    name_cn = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
+    name_us = Text(required=True, validate=[validate.Length(min=1, max=120), not_blank])
+    type = fields.String(required=True, validate=validate.OneOf([t.value for t in AccountType]))
+    currency = _currency(load_default=None, allow_none=True)
+
+
+class AccountOut(Schema):
+    code = fields.String(required=True)
+    name_cn = fields.String(required=True)
+    name_us = fields.String(required=True)
+    type = fields.String(required=True)
+    normal_side = fields.String(required=True)
+    currency = fields.String(required=True, allow_none=True)
+    is_open = fields.Boolean(required=True)
+
+
+AccountList = _page(AccountOut, "AccountList", paged=False)
+
+
+class PeriodOut(Schema):
+    period = fields.String(required=True, metadata={"example": "2025-12"})
+    closed_at = fields.String(required=True, metadata={"format": "date-time"})
+    closed_by = fields.String(required=True)
+
+
+PeriodList = _page(PeriodOut, "PeriodList", paged=False)
+
+
+# -- tokens, health, problems ------------------------------------------------------------------
+class TokenIn(Schema):
+    name = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
+    role = fields.String(required=True, validate=validate.OneOf(("admin", "officer", "auditor")))
+
+
+class TokenOut(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    revoked_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+
+
+class TokenCreatedOut(TokenOut):
+    token = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the secret, shown once; null when a request is replayed"},
+    )
+
+
+TokenList = _page(TokenOut, "TokenList", paged=False)
+
+
+class HealthOut(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ok"]})
+    database = fields.String(required=True, metadata={"enum": ["ok"]})
+    engine = fields.String(required=True, metadata={"enum": ["sqlite", "postgresql"]})
+    version = fields.String(required=True)
+
+
+class ProblemOut(Schema):
+    """RFC 9457 problem details (media type application/problem+json)."""
+
+    type = fields.String(required=True, metadata={"format": "uri"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    code = fields.String(required=True)
+    instance = fields.String(required=True)
+    request_id = fields.String(required=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "field -> messages, for field problems"},
+    )
+    reason = fields.String(metadata={"description": "the ledger's finer code, when it has one"})
+
+
+class ProblemTypeOut(Schema):
+    code = fields.String(required=True)
+    status = fields.Integer(required=True)
+    title = fields.String(required=True)
+    when = fields.String(required=True)
+    type = fields.String(required=True, metadata={"format": "uri"})
+
+
+ProblemCatalogue = _page(ProblemTypeOut, "ProblemCatalogue", paged=False)
+
+
+# -- presenters: domain objects -> the dicts the output schemas describe ----------------------
+def money(minor: int, currency: str) -> dict[str, str]:
+    """`{"amount": "12.50", "currency": "CNY"}`."""
+    return {"amount": format_minor(minor, currency), "currency": currency}
+
+
+def present_posting(p: Posting, line: int) -> dict[str, Any]:
+    return {
+        "line": line,
+        "account": p.account,
+        "fund": p.fund,
+        "debit": format_minor(p.debit, p.currency),
+        "credit": format_minor(p.credit, p.currency),
+        "currency": p.currency,
+        "cny_debit": format_minor(max(p.functional, 0), FUNCTIONAL_CURRENCY),
+        "cny_credit": format_minor(max(-p.functional, 0), FUNCTIONAL_CURRENCY),
+        "project": p.project or None,
+        "party": p.party or None,
+        "functional_class": p.functional_class or None,
+        "ref": p.ref or None,
+    }
+
+
+def present_entry(e: PostedEntry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "sequence": e.sequence,
+        "kind": e.kind.value,
+        "occurred_on": e.occurred_on.isoformat(),
+        "recorded_at": e.recorded_at,
+        "period": e.period,
+        "memo": e.memo,
+        "maker": e.maker,
+        "reverses": e.reverses,
+        "data": dict(e.data),
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+        "postings": [present_posting(p, n) for n, p in enumerate(e.postings, 1)],
+    }
+
+
+def iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None

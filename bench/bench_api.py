@@ -1,0 +1,472 @@
+"""HTTP API benchmark: donations/s and latency through gunicorn, beside GET /healthz.
+
+For each engine (SQLite in a temporary folder, then PostgreSQL database `bench`, dropped and
+created afresh) it initialises the books, opens a fund, registers a donor, creates an officer
+token, starts gunicorn serving `api.wsgi:app` with `HUIQUAN_DATABASE_URL` set, and drives it from
+other processes over loopback: parallel keep-alive connections, each sending one request after
+another (a closed loop). It measures GET /healthz first (the framework's floor on the same run:
+routing, hooks, logging and one `SELECT 1`) and then POST /api/v1/donations (each with its own
+`Idempotency-Key`), and prints requests/s, p50 and p99 latency, the ratio of the two, and the
+targets of issue 3: >= 500 donations/s, p99 < 50 ms, a donation <= 3x a health check. Beside
+them it prints the ledger alone (one process posting donations through the services, no HTTP),
+which is about the ceiling: the books serialise writers on one lock.
+
+The load generator writes raw HTTP/1.1 on sockets (no client library), so most of the machine
+is left to the server; it still shares the CPUs with gunicorn and the database, which the
+figures include.
+
+Options, from the command line (`python -m bench.bench_api --help`) or the environment when run
+through `python -m bench api`:
+
+  HUIQUAN_BENCH_API_ENGINES   sqlite,postgresql
+  HUIQUAN_BENCH_API_WORKERS   gunicorn worker processes (4)
+  HUIQUAN_BENCH_API_THREADS   threads per worker (gthread; 2)
+  HUIQUAN_BENCH_API_CLIENTS   parallel keep-alive connections (16)
+  HUIQUAN_BENCH_API_PROCS     load-generator processes (2)
+  HUIQUAN_BENCH_API_SECONDS   measured seconds per phase (10)
+  HUIQUAN_BENCH_API_PG        admin URL of PostgreSQL
+                              (postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
+  HUIQUAN_BENCH_API_LOG       keep the JSON request log (1) or send it to /dev/null (0); 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from api.tokens import create_token
+from ledger import services
+from ledger.db import init_books, make_engine
+from ledger.money import Money
+from ledger.unit_of_work import UnitOfWork
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATE, TARGET_P99_MS, TARGET_RATIO = 500.0, 50.0, 3.0
+
+
+@dataclass(frozen=True)
+class Options:
+    engines: tuple[str, ...]
+    workers: int
+    threads: int
+    clients: int
+    procs: int
+    seconds: float
+    pg_admin: str
+    keep_log: bool
+
+
+@dataclass(frozen=True)
+class Figures:
+    name: str
+    done: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        return (
+            f"  {self.name:<20} {self.rate:8.0f} req/s   p50 {self.p50_ms:6.2f} ms   "
+            f"p99 {self.p99_ms:6.2f} ms   ({self.done} ok, {self.errors} errors)"
+        )
+
+
+# -- the books -----------------------------------------------------------------------------------
+@contextmanager
+def _database(engine_name: str, options: Options, folder: Path) -> Iterator[str]:
+    """A fresh database URL for `engine_name`, removed afterwards (PostgreSQL: `bench`)."""
+    if engine_name == "sqlite":
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
+    admin_url = make_url(options.pg_admin)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text('DROP DATABASE IF EXISTS "bench" WITH (FORCE)'))
+        conn.execute(text('CREATE DATABASE "bench"'))
+    try:
+        yield admin_url.set(database="bench").render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text('DROP DATABASE IF EXISTS "bench" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _ledger_alone(url: str, donor: str, seconds: float) -> Figures:
+    """The ledger's own pace: one process posting donations in a loop, no HTTP at all.
+
+    Writers are serialised by the books' lock, so this is about the ceiling of the served
+    throughput too.
+    """
+    engine = make_engine(url)
+    latencies: list[float] = []
+    today = dt.datetime.now(dt.UTC).date()
+    try:
+        until = time.perf_counter() + seconds
+        n = 0
+        while time.perf_counter() < until:
+            n += 1
+            began = time.perf_counter()
+            with UnitOfWork(engine) as uow:
+                services.record_donation(
+                    uow,
+                    donor_id=donor,
+                    fund="BENCH",
+                    amount=Money(10000, "CNY"),
+                    received_on=today,
+                    method="online",
+                    key=f"alone-{n}",
+                )
+                uow.commit()
+            latencies.append(time.perf_counter() - began)
+    finally:
+        engine.dispose()
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return Figures(
+        "ledger alone", len(latencies), 0, seconds, statistics.median(latencies) * 1000, p99 * 1000
+    )
+
+
+def _open_books(url: str) -> tuple[str, str]:
+    """Initialise the books; (officer token, donor id)."""
+    engine = make_engine(url)
+    try:
+        init_books(engine)
+        token = create_token(engine, role="officer", name="bench-officer")
+        with UnitOfWork(engine) as uow:
+            services.open_fund(uow, code="BENCH", name="Bench fund", restricted=False)
+            donor = services.register_donor(uow, name="Bench donor").id
+            uow.commit()
+        return token, donor
+    finally:
+        engine.dispose()
+
+
+# -- the server ----------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def _gunicorn(url: str, options: Options, folder: Path) -> Iterator[int]:
+    port = _free_port()
+    env = {**os.environ, "HUIQUAN_DATABASE_URL": url, "HUIQUAN_HOME": str(folder)}
+    log_path = folder / "gunicorn.log" if options.keep_log else Path(os.devnull)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(options.workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(options.threads),
+        "--keep-alive",
+        "30",
+        "--backlog",
+        "2048",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "api.wsgi:app",
+    ]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+        try:
+            _wait_healthy(port, process)
+            yield port
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        try:
+            with Connection("127.0.0.1", port) as conn:
+                if conn.request(b"GET /healthz HTTP/1.1\r\nHost: b\r\n\r\n")[0] == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not become healthy in 60 s")
+
+
+# -- the load generator --------------------------------------------------------------------------
+class Connection:
+    """One keep-alive HTTP/1.1 connection speaking just enough of the protocol."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.address = (host, port)
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        self.buffer = b""
+
+    def request(self, raw: bytes) -> tuple[int, bytes]:
+        """Send one request; (status, body). Reconnects if the server closed the connection."""
+        if self.sock is None:
+            self.sock = socket.create_connection(self.address, timeout=30)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.sendall(raw)
+        while b"\r\n\r\n" not in self.buffer:
+            self._fill()
+        head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        length, close = 0, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            lowered = name.strip().lower()
+            if lowered == b"content-length":
+                length = int(value)
+            elif lowered == b"connection" and value.strip().lower() == b"close":
+                close = True
+        while len(rest) < length:
+            self.buffer = rest
+            self._fill()
+            rest = self.buffer
+        body, self.buffer = rest[:length], rest[length:]
+        if close:
+            self.close()
+        return status, body
+
+    def _fill(self) -> None:
+        assert self.sock is not None
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += chunk
+
+
+def _health_request(_: str) -> bytes:
+    return b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n"
+
+
+def _donation_request(token: str, donor: str, key: str) -> bytes:
+    body = json.dumps(
+        {
+            "donor_id": donor,
+            "fund": "BENCH",
+            "amount": "100.00",
+            "currency": "CNY",
+            "received_on": dt.datetime.now(dt.UTC).date().isoformat(),
+            "method": "online",
+        }
+    ).encode()
+    head = (
+        "POST /api/v1/donations HTTP/1.1\r\nHost: bench\r\n"
+        f"Authorization: Bearer {token}\r\nIdempotency-Key: {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _drive(job: dict[str, Any]) -> tuple[list[float], int, int]:
+    """One load-generator process: `threads` connections in a closed loop until `until`."""
+    latencies: list[float] = []
+    counts = {"ok": 0, "errors": 0}
+    lock = threading.Lock()
+
+    def loop(thread: int) -> None:
+        mine: list[float] = []
+        ok = errors = 0
+        n = 0
+        with Connection("127.0.0.1", job["port"]) as conn:
+            while time.time() < job["start"]:
+                time.sleep(0.001)
+            while True:
+                n += 1
+                if job["kind"] == "health":
+                    raw = _health_request("")
+                else:
+                    key = f"{job['tag']}-{job['proc']}-{thread}-{n}"
+                    raw = _donation_request(job["token"], job["donor"], key)
+                began = time.perf_counter()
+                if time.time() >= job["until"]:
+                    break
+                try:
+                    status, _ = conn.request(raw)
+                except OSError:
+                    conn.close()
+                    errors += 1
+                    continue
+                mine.append(time.perf_counter() - began)
+                if 200 <= status < 300:
+                    ok += 1
+                else:
+                    errors += 1
+        with lock:
+            latencies.extend(mine)
+            counts["ok"] += ok
+            counts["errors"] += errors
+
+    threads = [threading.Thread(target=loop, args=(t,)) for t in range(job["threads"])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, counts["ok"], counts["errors"]
+
+
+def _phase(
+    name: str, kind: str, port: int, options: Options, token: str = "", donor: str = ""
+) -> Figures:
+    start = time.time() + 1.0
+    until = start + options.seconds
+    per_proc = [options.clients // options.procs] * options.procs
+    for i in range(options.clients % options.procs):
+        per_proc[i] += 1
+    jobs = [
+        {
+            "kind": kind,
+            "port": port,
+            "threads": n,
+            "start": start,
+            "until": until,
+            "token": token,
+            "donor": donor,
+            "proc": p,
+            "tag": f"{kind}{int(start)}",
+        }
+        for p, n in enumerate(per_proc)
+        if n
+    ]
+    with mp.get_context("spawn").Pool(len(jobs)) as pool:
+        results = pool.map(_drive, jobs)
+    latencies = sorted(x for r in results for x in r[0])
+    ok = sum(r[1] for r in results)
+    errors = sum(r[2] for r in results)
+    if not latencies:
+        return Figures(name, 0, errors, options.seconds, 0.0, 0.0)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return Figures(
+        name, ok, errors, options.seconds, statistics.median(latencies) * 1000, p99 * 1000
+    )
+
+
+# -- the run -------------------------------------------------------------------------------------
+def run_engine(engine_name: str, options: Options) -> tuple[Figures, Figures, Figures]:
+    folder = Path(tempfile.mkdtemp(prefix=f"huiquan-bench-api-{engine_name}-"))
+    try:
+        with _database(engine_name, options, folder) as url:
+            token, donor = _open_books(url)
+            alone = _ledger_alone(url, donor, min(options.seconds, 5.0))
+            with _gunicorn(url, options, folder) as port:
+                warm = Options(**{**options.__dict__, "seconds": 1.0})
+                _phase("warm-up", "donation", port, warm, token, donor)
+                health = _phase("GET /healthz", "health", port, options)
+                gifts = _phase("POST /donations", "donation", port, options, token, donor)
+        return alone, health, gifts
+    finally:
+        if options.keep_log and (folder / "gunicorn.log").exists():
+            kept = Path(tempfile.gettempdir()) / f"huiquan-bench-api-{engine_name}.log"
+            shutil.copyfile(folder / "gunicorn.log", kept)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def report(engine_name: str, alone: Figures, health: Figures, gifts: Figures) -> None:
+    cost = health.rate / gifts.rate if gifts.rate else float("inf")
+    latency = gifts.p50_ms / health.p50_ms if health.p50_ms else float("inf")
+    print(f"{engine_name}:")
+    print(health.line())
+    print(gifts.line())
+    print(alone.line() + "  <- one process, no HTTP: the serial ceiling")
+    print(f"  a donation costs {cost:.1f}x a health check by throughput, {latency:.1f}x by p50")
+    verdicts = [
+        f"donations/s {'OK' if gifts.rate >= TARGET_RATE else 'MISSED'} (>= {TARGET_RATE:.0f})",
+        f"p99 {'OK' if gifts.p99_ms < TARGET_P99_MS else 'MISSED'} (< {TARGET_P99_MS:.0f} ms)",
+        f"ratio {'OK' if cost <= TARGET_RATIO else 'MISSED'} (<= {TARGET_RATIO:.0f}x)",
+    ]
+    print("  targets: " + "; ".join(verdicts), flush=True)
+
+
+def _options(argv: list[str] | None) -> Options:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_api", description=__doc__)
+    parser.add_argument("--engines", default=env("HUIQUAN_BENCH_API_ENGINES", "sqlite,postgresql"))
+    parser.add_argument("--workers", type=int, default=int(env("HUIQUAN_BENCH_API_WORKERS", 4)))
+    parser.add_argument("--threads", type=int, default=int(env("HUIQUAN_BENCH_API_THREADS", 2)))
+    parser.add_argument("--clients", type=int, default=int(env("HUIQUAN_BENCH_API_CLIENTS", 16)))
+    parser.add_argument("--procs", type=int, default=int(env("HUIQUAN_BENCH_API_PROCS", 2)))
+    parser.add_argument(
+        "--seconds", type=float, default=float(env("HUIQUAN_BENCH_API_SECONDS", 10))
+    )
+    parser.add_argument(
+        "--pg",
+        default=env(
+            "HUIQUAN_BENCH_API_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    parser.add_argument(
+        "--log", type=int, choices=(0, 1), default=int(env("HUIQUAN_BENCH_API_LOG", 1))
+    )
+    args = parser.parse_args(argv)
+    return Options(
+        engines=tuple(e.strip() for e in args.engines.split(",") if e.strip()),
+        workers=args.workers,
+        threads=args.threads,
+        clients=args.clients,
+        procs=max(1, args.procs),
+        seconds=args.seconds,
+        pg_admin=args.pg,
+        keep_log=bool(args.log),
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark for each engine and print the figures."""
+    options = _options(argv if argv is not None else [])
+    print(
+        f"gunicorn gthread: {options.workers} workers x {options.threads} threads; "
+        f"{options.clients} keep-alive connections from {options.procs} processes; "
+        f"{options.seconds:.0f} s per phase; {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    for engine_name in options.engines:
+        before = os.getloadavg()[0]
+        alone, health, gifts = run_engine(engine_name, options)
+        report(engine_name, alone, health, gifts)
+        print(f"  load average (1 min) before / after: {before:.2f} / {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

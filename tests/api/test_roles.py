@@ -1,0 +1,108 @@
+"""The role matrix: every route of the API, called anonymously and with each role's token.
+
+Anonymous callers get 401 on every protected route; a role that may not call a route gets 403;
+a role that may gets past authorisation (whatever the empty test body then earns).
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from tests.api.conftest import ROLES, Caller
+
+ADMIN = {"admin"}
+WRITE = {"admin", "officer"}
+READ = {"admin", "officer", "auditor"}
+PUBLIC = None
+
+ROUTES: list[tuple[str, str, set[str] | None]] = [
+    ("POST", "/api/v1/funds", ADMIN),
+    ("GET", "/api/v1/funds", READ),
+    ("GET", "/api/v1/funds/{code}", READ),
+    ("POST", "/api/v1/donors", WRITE),
+    ("GET", "/api/v1/donors", READ),
+    ("GET", "/api/v1/donors/{id}", READ),
+    ("POST", "/api/v1/projects", ADMIN),
+    ("GET", "/api/v1/projects", READ),
+    ("GET", "/api/v1/projects/{code}", READ),
+    ("POST", "/api/v1/beneficiaries", WRITE),
+    ("GET", "/api/v1/beneficiaries", READ),
+    ("POST", "/api/v1/pledges", WRITE),
+    ("POST", "/api/v1/donations", WRITE),
+    ("POST", "/api/v1/in-kind-donations", WRITE),
+    ("POST", "/api/v1/disbursements", WRITE),
+    ("POST", "/api/v1/scholarship-awards", WRITE),
+    ("POST", "/api/v1/scholarship-payouts", WRITE),
+    ("GET", "/api/v1/entries", READ),
+    ("GET", "/api/v1/entries/{id}", READ),
+    ("POST", "/api/v1/entries/{id}/reversal", WRITE),
+    ("GET", "/api/v1/trial-balance", READ),
+    ("GET", "/api/v1/accounts", READ),
+    ("POST", "/api/v1/accounts", ADMIN),
+    ("POST", "/api/v1/accounts/{code}/close", ADMIN),
+    ("POST", "/api/v1/accounts/{code}/open", ADMIN),
+    ("GET", "/api/v1/periods", READ),
+    ("POST", "/api/v1/periods/{period}/close", ADMIN),
+    ("POST", "/api/v1/tokens", ADMIN),
+    ("GET", "/api/v1/tokens", ADMIN),
+    ("DELETE", "/api/v1/tokens/{name}", ADMIN),
+    ("GET", "/healthz", PUBLIC),
+    ("GET", "/api/v1/problems", PUBLIC),
+    ("GET", "/api/openapi.json", PUBLIC),
+    ("GET", "/api/docs", PUBLIC),
+]
+
+# Path values that name nothing, so an allowed call changes nothing.
+PLACEHOLDERS = {"{code}": "NOPE-9", "{id}": "none", "{period}": "bad", "{name}": "nobody"}
+
+
+def concrete(path: str) -> str:
+    for placeholder, value in PLACEHOLDERS.items():
+        path = path.replace(placeholder, value)
+    return path
+
+
+def call(caller: Caller, method: str, path: str) -> int:
+    url = concrete(path)
+    if method == "GET":
+        return caller.get(url).status_code
+    if method == "DELETE":
+        return caller.delete(url).status_code
+    body = None if path.endswith("/close") or path.endswith("/open") else {}
+    return caller.post(url, body).status_code
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES]
+)
+def test_route_answers_each_role_as_the_matrix_says(
+    client: object, tokens: dict[str, str], method: str, path: str, allowed: set[str] | None
+) -> None:
+    anonymous = call(Caller(client, None), method, path)  # type: ignore[arg-type]
+    assert anonymous == (401 if allowed else 200)
+    for role in ROLES:
+        status = call(Caller(client, tokens[role]), method, path)  # type: ignore[arg-type]
+        if allowed is None or role in allowed:
+            assert status not in (401, 403), role
+            assert status < 500, role
+        else:
+            assert status == 403, role
+
+
+def test_the_matrix_covers_every_route_and_the_document_states_the_same_roles(
+    app: Flask,
+) -> None:
+    served = {
+        (method, str(rule.rule).replace("<", "{").replace(">", "}"))
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods or ()
+        if method not in {"HEAD", "OPTIONS"} and not rule.rule.startswith("/static")
+    }
+    assert served == {(m, p) for m, p, _ in ROUTES}
+    paths = app.extensions["huiquan"].spec_dict()["paths"]
+    for method, path, allowed in ROUTES:
+        if path in paths:
+            operation = paths[path][method.lower()]
+            assert set(operation.get("x-roles", [])) == (allowed or set())
+            assert operation["security"] == ([{"bearerAuth": []}] if allowed else [])
