@@ -65,6 +65,7 @@ from api.auth import TokenCache, authenticate_request, init_limiter
 from api.errors import PROBLEM_MEDIA_TYPE, catalogue_markdown, register_error_handlers
 from api.resources import register as register_resources
 from api.schemas import ProblemOut
+from api.trail import record_refusal
 from ledger.db import database_url, default_home, make_engine
 from ledger.entries import PostedEntry
 from ledger.unit_of_work import UnitOfWork
@@ -399,4 +400,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         issue_receipt_for=app.config["RECEIPT_ISSUER"] or no_receipt,
         secret_setting=app.config["PSEUDONYM_SECRET"],
     )
+    from api.audit_routes import document as document_audits
+    from api.audit_routes import make_blueprint as audit_blueprint
+    from api.receipt_routes import init_app as init_receipts
+
+    app.register_blueprint(audit_blueprint())
+    document_audits(api.spec)
+    init_receipts(app)
+    app.after_request(lambda response: record_refusal(response, engine))
     return app

@@ -67,7 +67,7 @@ def _invalid(field: str, message: str) -> ApiProblem:
 
 def _date(name: str) -> dt.date | None:
     value = request.args.get(name)
-    if not value:
+    if value is None:
         return None
     try:
         return dt.date.fromisoformat(value)
@@ -77,7 +77,7 @@ def _date(name: str) -> dt.date | None:
 
 def _int(name: str, default: int | None = None, *, low: int = 0, high: int = 2**63) -> int | None:
     value = request.args.get(name)
-    if value is None or value == "":
+    if value is None:
         return default
     if not value.isdigit() or not low <= int(value) <= high:
         raise _invalid(name, f"must be a whole number from {low} to {high}")
@@ -85,14 +85,14 @@ def _int(name: str, default: int | None = None, *, low: int = 0, high: int = 2**
 
 
 def _code(name: str) -> str | None:
-    value = request.args.get(name) or None
+    value = request.args.get(name)
     if value is not None and not _CODE.match(value):
         raise _invalid(name, "must be a fund or project code")
     return value
 
 
 def _export_filter() -> ExportFilter:
-    period = request.args.get("period") or None
+    period = request.args.get("period")
     if period is not None and not _PERIOD.match(period):
         raise _invalid("period", "a period is YYYY or YYYY-MM")
     return ExportFilter(period, _date("from"), _date("to"), _code("fund"), _code("project"))
@@ -150,8 +150,11 @@ def export_journal(fmt: str) -> Response:
     """The auditor's journal export, streamed (csv, jsonl or xlsx)."""
     filters = _export_filter()
     stamp = "journal"
+    flag = request.args.get("bom", "0")
+    if flag not in ("0", "1", "true", "false"):
+        raise _invalid("bom", "bom is 1/true or 0/false")
     if fmt == "csv":
-        bom = request.args.get("bom", "") in ("1", "true", "yes")
+        bom = flag in ("1", "true")
         body, meta = _streamed(csv_chunks, filters, bom=bom)
         mimetype = "text/csv; charset=utf-8"
     elif fmt == "jsonl":
@@ -345,4 +348,206 @@ def make_blueprint() -> Blueprint:
     bp.add_url_rule(f"{v1}/proofs/inclusion/<entry_id>", view_func=inclusion_proof, methods=["GET"])
     bp.add_url_rule("/transparency", view_func=transparency, methods=["GET"])
     bp.add_url_rule("/transparency.csv", view_func=transparency_csv, methods=["GET"])
+    bp.before_request(_refuse_unknown_parameters)
     return bp
+
+
+def _refuse_unknown_parameters() -> None:
+    """Unknown query parameters are refused (422), as on every other operation of the API."""
+    rule = request.url_rule.rule if request.url_rule is not None else ""
+    path = rule.replace("<", "{").replace(">", "}")
+    allowed = _QUERY_NAMES().get(path)
+    if allowed is None:
+        return
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        raise ApiProblem(
+            "validation_error",
+            "Unknown query parameter(s).",
+            errors={name[:64]: ["unknown parameter"] for name in unknown[:20]},
+        )
+
+
+@cache
+def _QUERY_NAMES() -> dict[str, set[str]]:
+    return {
+        path: {p["name"] for p in parameters if p["in"] == "query"}
+        for _method, path, _roles, _summary, parameters, _media in _ROUTES
+    }
+
+
+def _param(name: str, where: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+_FILTERS = [
+    _param("period", "query", "A month (YYYY-MM) or a year (YYYY)."),
+    _param("from", "query", "First effective date (YYYY-MM-DD).", type="string", format="date"),
+    _param("to", "query", "Last effective date (YYYY-MM-DD).", type="string", format="date"),
+    _param("fund", "query", "Only this fund's postings."),
+    _param("project", "query", "Only entries touching this project."),
+]
+
+_STATEMENT_KINDS = [
+    "trial-balance",
+    "financial-position",
+    "activities",
+    "cash-flows",
+    "pledges",
+    "disbursements",
+    "scholarships",
+]
+
+# (method, path, roles or None for public, summary, parameters, media types of a 200)
+_ROUTES: list[tuple[str, str, tuple[str, ...] | None, str, list[dict[str, Any]], list[str]]] = [
+    (
+        "get",
+        "/api/v1/audit/events",
+        ("admin", "auditor"),
+        "Audit events (who did what, refused attempts too), in sequence order; `after` is the "
+        "cursor.",
+        [
+            _param("after", "query", "Last sequence seen.", type="integer", minimum=0),
+            _param("limit", "query", "Page size (1-1000).", type="integer", minimum=1),
+            _param("actor", "query", "Only this token name."),
+            _param("status", "query", "Only this HTTP status.", type="integer"),
+        ],
+        ["application/json"],
+    ),
+    *[
+        (
+            "get",
+            f"/api/v1/exports/journal.{fmt}",
+            ("admin", "auditor"),
+            f"The journal, one row per posting ({fmt.upper()}), streamed; names the checkpoint "
+            "it was taken at (header X-Huiquan-Checkpoint and inside the file).",
+            [
+                *_FILTERS,
+                _param(
+                    "bom",
+                    "query",
+                    "CSV only: add a UTF-8 BOM for Excel.",
+                    type="string",
+                    enum=["0", "1", "true", "false"],
+                ),
+            ],
+            [media],
+        )
+        for fmt, media in (
+            ("csv", "text/csv"),
+            ("jsonl", "application/jsonl"),
+            ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )
+    ],
+    (
+        "get",
+        "/api/v1/statements/{kind}",
+        ("admin", "auditor", "officer"),
+        "A statement per fund or consolidated: trial balance, 资产负债表 (会民非01), 业务活动表 "
+        "(会民非02), 现金流量表 (会民非03), or the pledge, disbursement and scholarship registers.",
+        [
+            _param("kind", "path", "Which statement.", type="string", enum=_STATEMENT_KINDS),
+            _param("fund", "query", "One fund; default consolidated."),
+            _param("from", "query", "Period start (YYYY-MM-DD).", type="string", format="date"),
+            _param("to", "query", "Period end (YYYY-MM-DD).", type="string", format="date"),
+            _param("as_of", "query", "Balances as of (YYYY-MM-DD).", type="string", format="date"),
+            _param(
+                "format", "query", "json, csv or pdf.", type="string", enum=["json", "csv", "pdf"]
+            ),
+        ],
+        ["application/json", "text/csv", "application/pdf"],
+    ),
+    (
+        "get",
+        "/api/v1/checkpoints",
+        None,
+        "Every signed checkpoint (C2SP tlog-checkpoint).",
+        [],
+        ["application/json"],
+    ),
+    (
+        "get",
+        "/api/v1/checkpoints/latest",
+        None,
+        "The latest signed checkpoint.",
+        [],
+        ["application/json"],
+    ),
+    (
+        "get",
+        "/api/v1/proofs/consistency",
+        None,
+        "RFC 6962 consistency proof between two checkpointed tree sizes.",
+        [
+            _param("from", "query", "Older tree size.", type="integer", minimum=0),
+            _param("to", "query", "Newer tree size.", type="integer", minimum=0),
+        ],
+        ["application/json"],
+    ),
+    (
+        "get",
+        "/api/v1/proofs/inclusion/{entry_id}",
+        None,
+        "RFC 6962 inclusion proof of one entry against the latest checkpoint covering it.",
+        [
+            _param(
+                "entry_id",
+                "path",
+                "The entry's id (a UUID).",
+                type="string",
+                pattern="^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+            )
+        ],
+        ["application/json"],
+    ),
+]
+
+
+def _problem(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/ProblemOut"}
+    return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
+
+
+def document(spec: Any) -> None:
+    """Describe this blueprint's API routes in the OpenAPI document (they are plain views)."""
+    spec.tag(
+        {
+            "name": "Audits",
+            "description": "Audit trail, journal exports, statements, signed checkpoints and "
+            "proofs. Checkpoints and proofs are public.",
+        }
+    )
+    for method, path, allowed, summary, parameters, media in _ROUTES:
+        operation: dict[str, Any] = {
+            "tags": ["Audits"],
+            "summary": summary.split(";")[0][:120],
+            "description": summary,
+            "parameters": parameters,
+            "security": [{"bearerAuth": []}] if allowed else [],
+            "x-roles": list(allowed or ()),
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {m: {"schema": {}} for m in media},
+                },
+                "default": {"$ref": "#/components/responses/DEFAULT_ERROR"},
+                **{
+                    code: _problem(text)
+                    for code, text in (
+                        ("404", "`not_found`: no such statement, entry or checkpoint"),
+                        ("422", "`validation_error`: a query parameter is malformed"),
+                        ("401", "`unauthorized`: Authentication required"),
+                        ("403", "`forbidden`: Not allowed for this role"),
+                    )
+                    if allowed or code not in ("401", "403")
+                },
+            },
+        }
+        # apispec's Flask plugin resolves `spec.path()` through a view; these paths are known.
+        spec._paths.setdefault(path, {})[method] = operation

@@ -150,8 +150,9 @@ class HuiquanGroup(click.Group):
         **extra: Any,
     ) -> Any:
         code = 0
+        argv = list(sys.argv[1:] if args is None else args)
         try:
-            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
         except click.exceptions.NoArgsIsHelpError as exc:
             click.echo(exc.ctx.get_help() if exc.ctx is not None else "")  # bare `huiquan`
@@ -172,6 +173,7 @@ class HuiquanGroup(click.Group):
             if os.environ.get("HUIQUAN_DEBUG"):
                 raise
             code = self._fail(f"internal error: {type(exc).__name__}: {_one_line(str(exc))}", 1)
+        _audit(argv, code)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -180,6 +182,63 @@ class HuiquanGroup(click.Group):
     def _fail(message: str, code: int) -> int:
         click.echo(f"error: {message}", err=True)
         return code or 1
+
+
+# -- the audit trail of the CLI ------------------------------------------------------------------
+_GROUPS = {"token", "receipt", "audit", "export"}
+_WRITES = {"init", "demo", "import", "close-period", "token create", "token revoke", "checkpoint"}
+_RUN: list[Books] = []
+
+
+def _command_words(argv: Sequence[str]) -> str:
+    words: list[str] = []
+    items = iter(argv)
+    for arg in items:
+        if arg in ("--database-url", "--home"):
+            next(items, None)
+            continue
+        if arg.startswith("-"):
+            if words:
+                break
+            continue
+        words.append(arg)
+        if len(words) == 2 or words[0] not in _GROUPS:
+            break
+    return " ".join(words)
+
+
+def _audit(argv: Sequence[str], code: int) -> None:
+    """Append an audit event for a state-changing command, accepted or refused.
+
+    The CLI records after the command (in its own transaction): unlike the API, whose events
+    commit with the change, a crash between the two could lose a CLI event. Never the
+    arguments' values: they may name files or people.
+    """
+    action = _command_words(argv)
+    if action not in _WRITES or not _RUN:
+        return
+    books = _RUN.pop()
+    try:
+        from audits.trail import record_event
+        from ledger.db import make_engine
+        from ledger.unit_of_work import UnitOfWork
+
+        engine = make_engine(books.url)
+        try:
+            with UnitOfWork(engine) as uow:
+                record_event(
+                    uow.connection,
+                    actor=_maker(),
+                    role="cli",
+                    action=f"huiquan {action}",
+                    outcome="success" if code == 0 else "refused",
+                    status=code,
+                )
+                uow.commit()
+        finally:
+            engine.dispose()
+    except Exception:  # the books may not exist (a failed init): nothing to record into
+        return
 
 
 @click.group(cls=HuiquanGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -208,6 +267,7 @@ def cli(ctx: click.Context, database_url: str | None, home: Path | None) -> None
     """
     books = Books(database_url, home)
     ctx.obj = books
+    _RUN[:] = [books]
     ctx.call_on_close(books.dispose)
 
 
@@ -737,6 +797,9 @@ def verify(books: Books, progress: bool | None) -> None:
                 seen[0] = done
 
             report = verify_books(repo, progress=tick)
+        from audits.trail import verify_trail
+
+        trail = verify_trail(repo.conn)
     seconds = time.perf_counter() - started
     rate = report.entries / seconds if seconds > 0 else 0.0
     click.echo(
@@ -745,9 +808,13 @@ def verify(books: Books, progress: bool | None) -> None:
     )
     click.echo(f"head: sequence {report.head_sequence}, hash {report.head_hash}")
     click.echo(f"Merkle root: {report.merkle_root}")
-    if report.ok:
-        click.echo("findings: none; the books verify")
+    for finding in trail:
+        click.echo(f"  audit trail: {finding}")
+    if report.ok and not trail:
+        click.echo("findings: none; the books and the audit trail verify")
         return
+    if report.ok:
+        raise LedgerError(f"the audit trail does not verify ({len(trail)} finding(s))")
     click.echo(f"findings: {len(report.findings)}")
     for finding in report.findings:
         click.echo(f"  {finding}")
@@ -966,3 +1033,11 @@ def serve(books: Books, bind: str, workers: int, timeout: int) -> None:
         }
     )
     server.run()
+
+
+# -- commands that live beside their packages ---------------------------------------------------
+from api.cli_audit import register as _register_audit  # noqa: E402 - needs `cli` above
+from api.cli_receipts import register as _register_receipts  # noqa: E402 - needs `cli` above
+
+_register_audit(cli)
+_register_receipts(cli)

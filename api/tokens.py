@@ -12,12 +12,21 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
 from ledger.tables import api_tokens
 
-__all__ = ["ROLES", "TokenInfo", "authenticate", "create_token", "list_tokens", "revoke_token"]
+__all__ = [
+    "ROLES",
+    "TokenInfo",
+    "authenticate",
+    "create_token",
+    "create_token_in",
+    "list_tokens",
+    "revoke_token",
+    "revoke_token_in",
+]
 
 ROLES = ("admin", "officer", "auditor")
 PREFIX = "hq_"
@@ -42,23 +51,28 @@ def create_token(engine: Engine, *, role: str, name: str) -> str:
     Raises:
         InvalidEntry: unknown role or empty name; AlreadyExists: the name is taken.
     """
+    with engine.begin() as conn:
+        return create_token_in(conn, role=role, name=name)
+
+
+def create_token_in(conn: Connection, *, role: str, name: str) -> str:
+    """`create_token` inside the caller's transaction (so its audit event commits with it)."""
     if role not in ROLES:
         raise InvalidEntry(f"role must be one of {', '.join(ROLES)}", field="role")
     if not name.strip():
         raise InvalidEntry("a token needs a name", field="name")
     token = PREFIX + secrets.token_urlsafe(32)
-    with engine.begin() as conn:
-        if conn.execute(select(api_tokens.c.id).where(api_tokens.c.name == name)).first():
-            raise AlreadyExists(f"a token named {name!r} exists", field="name")
-        conn.execute(
-            insert(api_tokens).values(
-                id=str(uuid.uuid4()),
-                name=name.strip(),
-                role=role,
-                token_hash=_hash(token),
-                created_at=dt.datetime.now(dt.UTC).isoformat(),
-            )
+    if conn.execute(select(api_tokens.c.id).where(api_tokens.c.name == name.strip())).first():
+        raise AlreadyExists(f"a token named {name!r} exists", field="name")
+    conn.execute(
+        insert(api_tokens).values(
+            id=str(uuid.uuid4()),
+            name=name.strip(),
+            role=role,
+            token_hash=_hash(token),
+            created_at=dt.datetime.now(dt.UTC).isoformat(),
         )
+    )
     return token
 
 
@@ -72,13 +86,18 @@ def list_tokens(engine: Engine) -> list[TokenInfo]:
 def revoke_token(engine: Engine, name: str) -> None:
     """Revoke a token by name. Raises: NotFound."""
     with engine.begin() as conn:
-        done = conn.execute(
-            update(api_tokens)
-            .where(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=dt.datetime.now(dt.UTC).isoformat())
-        )
-        if done.rowcount == 0:
-            raise NotFound(f"no active token named {name!r}", field="name")
+        revoke_token_in(conn, name)
+
+
+def revoke_token_in(conn: Connection, name: str) -> None:
+    """`revoke_token` inside the caller's transaction. Raises: NotFound."""
+    done = conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=dt.datetime.now(dt.UTC).isoformat())
+    )
+    if done.rowcount == 0:
+        raise NotFound(f"no active token named {name!r}", field="name")
 
 
 def authenticate(engine: Engine, token: str) -> TokenInfo | None:

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from api.auth import roles as mark_roles
 from api.errors import CATALOGUE, PROBLEM_MEDIA_TYPE, ApiProblem
 from api.schemas import ProblemOut
+from api.trail import record_success_in
 from ledger.errors import IdempotencyConflict, LedgerError
 from ledger.repository import SqlRepository
 from ledger.unit_of_work import UnitOfWork, read_only
@@ -149,6 +150,7 @@ def write(work: Callable[[UnitOfWork], T], *, aliases: Mapping[str, str] | None 
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with state.writer_gate(), UnitOfWork(state.engine) as uow:
+                record_success_in(uow)
                 result = work(uow)
                 uow.commit()
                 return result

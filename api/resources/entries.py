@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from api.auth import READERS, WRITERS, actor
 from api.errors import ApiProblem
+from api.receipt_routes import void_receipts_of_reversed
 from api.resources.common import (
     decode_cursor,
     encode_cursor,
@@ -69,6 +70,7 @@ def _found(repo: SqlRepository, entry_id: str) -> dict[str, Any]:
 
 def _reverse(uow: UnitOfWork, entry_id: str, data: dict[str, Any], key: str | None) -> Any:
     entry = services.reverse(uow, entry_id=entry_id, **data, maker=actor().name, key=key)
+    void_receipts_of_reversed(uow, entry)
     return {
         "id": entry.id,
         "reverses": entry_id,

@@ -44,7 +44,9 @@ def create_token(data: dict[str, Any]) -> dict[str, Any]:
     earlier = write(lambda uow: remembered(uow, key, "tokens", data)) if key else None
     if earlier is not None:
         return {**present_token(_by("id", earlier)), "token": None}
-    secret = tokens.create_token(huiquan().engine, role=data["role"], name=data["name"])
+    secret = write(
+        lambda uow: tokens.create_token_in(uow.connection, role=data["role"], name=data["name"])
+    )
     info = _by("name", data["name"].strip())
     if key:
         write(lambda uow: remember(uow, key, "tokens", data, info.id))
@@ -64,6 +66,6 @@ def list_tokens() -> dict[str, Any]:
 @blp.response(204)
 def revoke_token(name: str) -> Response:
     """Revoke a token by name; it stops working at once in this process (see the auth notes)."""
-    tokens.revoke_token(huiquan().engine, name)
+    write(lambda uow: tokens.revoke_token_in(uow.connection, name))
     huiquan().tokens.forget(name)
     return Response(status=204)

@@ -15,6 +15,7 @@ import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -80,7 +81,12 @@ def test_every_operation_answers_within_its_documented_contract(
     def check(case: schemathesis.Case) -> None:
         case.call_and_validate(headers=headers, excluded_checks=EXCLUDED)
 
-    check()
+    try:
+        check()
+    except Unsatisfiable:
+        if mode is GenerationMode.POSITIVE:
+            raise
+        pytest.skip("no input of this operation can violate its schema")
 
 
 def test_the_document_lists_every_route_of_the_app(app: Flask) -> None:
@@ -90,6 +96,8 @@ def test_the_document_lists_every_route_of_the_app(app: Flask) -> None:
         for rule in app.url_map.iter_rules()
         for method in rule.methods or ()
         if method not in {"HEAD", "OPTIONS"}
-        and not rule.rule.startswith(("/static", "/api/openapi.json", "/api/docs"))
+        and not rule.rule.startswith(
+            ("/static", "/api/openapi.json", "/api/docs", "/r/", "/verify", "/transparency")
+        )
     }
     assert served == documented

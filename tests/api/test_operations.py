@@ -23,7 +23,7 @@ def test_a_cash_gift_posts_cash_against_restricted_income(officer: Caller, books
     gift = officer.created("/api/v1/donations", donation(books, "1200.50", memo="年度捐款"))
     assert gift["id"] == gift["entry"]["id"]
     assert gift["amount"] == "1200.50" and gift["cny_amount"] == "1200.50"
-    assert gift["receipt"] is None
+    assert gift["receipt"]["serial"].startswith("HQ-")
     entry = gift["entry"]
     assert entry["kind"] == "donation" and entry["sequence"] == 1
     assert len(entry["hash"]) == 64 and entry["maker"] == "officer-1"
@@ -97,7 +97,7 @@ def test_an_in_kind_gift_is_valued_with_its_basis(officer: Caller, books: Books)
             "asset": "equipment",
         },
     )
-    assert gift["fair_value"] == "1000000.00" and gift["receipt"] is None
+    assert gift["fair_value"] == "1000000.00" and gift["receipt"]["serial"].startswith("HQ-")
     assert lines(gift["entry"]) == [
         ("1501", "1000000.00", "0.00"),
         ("4101-U", "0.00", "1000000.00"),

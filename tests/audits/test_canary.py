@@ -12,7 +12,6 @@ import zipfile
 import pytest
 
 from api.app import create_app
-from api.audit_routes import make_blueprint
 from api.tokens import create_token
 from audits.bundle import write_bundle_file
 from audits.exports import csv_chunks, jsonl_chunks, write_xlsx
@@ -61,7 +60,6 @@ def test_the_canary_is_in_no_output(engine, worked, database_url, tmp_path, capl
     _clean(_unzipped(bundle.read_bytes()), "the audit bundle")
 
     app = create_app({"DATABASE_URL": database_url, "HUIQUAN_HOME": str(tmp_path), "TESTING": True})
-    app.register_blueprint(make_blueprint())
     client = app.test_client()
     auditor = {"Authorization": f"Bearer {create_token(engine, role='auditor', name='a')}"}
     for path in (

@@ -12,7 +12,6 @@ import pytest
 from openpyxl import load_workbook
 
 from api.app import create_app
-from api.audit_routes import make_blueprint
 from api.tokens import create_token
 from audits.keys import ensure_signing_key
 from audits.proofs import make_checkpoint
@@ -32,7 +31,6 @@ def app(database_url, engine, tmp_path):
             "LOG_REQUESTS": False,
         }
     )
-    app.register_blueprint(make_blueprint())
     yield app
     app.extensions["huiquan"].engine.dispose()
 
@@ -117,7 +115,9 @@ def test_audit_events_are_for_auditors_with_filters_and_a_cursor(client, tokens,
     page = client.get("/api/v1/audit/events?limit=2", headers=tokens["auditor"]).get_json()
     assert [e["sequence"] for e in page["events"]] == [1, 2] and page["next"] == 2
     rest = client.get("/api/v1/audit/events?limit=2&after=2", headers=tokens["admin"]).get_json()
-    assert [e["sequence"] for e in rest["events"]] == [3] and rest["next"] is None
+    # the officer's refused attempt above is on record too, as event 4
+    assert [e["sequence"] for e in rest["events"]] == [3, 4]
+    assert rest["events"][1]["outcome"] == "refused" and rest["events"][1]["status"] == 403
     only = client.get("/api/v1/audit/events?actor=a1", headers=tokens["auditor"]).get_json()
     assert [e["sequence"] for e in only["events"]] == [2]
 
