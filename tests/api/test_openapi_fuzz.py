@@ -76,6 +76,10 @@ def test_every_operation_answers_within_its_documented_contract(
         max_examples=EXAMPLES[mode],
         deadline=None,
         database=None,
+        # The same examples on every run: CI must not turn green or red by chance. (A random
+        # run once produced a "negative" query whose unknown parameter was an empty list, which
+        # no client can send; seeds that find real faults are fixed here, not re-rolled.)
+        derandomize=True,
         suppress_health_check=list(HealthCheck),
     )
     def check(case: schemathesis.Case) -> None:
