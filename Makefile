@@ -71,6 +71,17 @@ test-postgresql: venv postgres ## pytest pass on PostgreSQL only
 run: venv system-deps ## init + demo data (if empty) + serve on BIND, data in HUIQUAN_HOME
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan init
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan demo --if-empty
+	@stamp=$$(date +%Y%m%d-%H%M%S); \
+	  officer=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role officer --name "demo-officer-$$stamp" | head -1); \
+	  auditor=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role auditor --name "demo-auditor-$$stamp" | head -1); \
+	  admin=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role admin --name "demo-admin-$$stamp" | head -1); \
+	  echo ""; \
+	  echo "Huiquan Ledger on http://$(BIND)  (API page: http://$(BIND)/api/docs, public: http://$(BIND)/transparency)"; \
+	  echo "  officer token: $$officer"; \
+	  echo "  auditor token: $$auditor"; \
+	  echo "  admin token:   $$admin"; \
+	  echo "  try: curl -H \"Authorization: Bearer $$officer\" http://$(BIND)/api/v1/funds"; \
+	  echo ""
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan serve --bind $(BIND)
 
 bench: venv ## Run the benchmarks (python -m bench)
