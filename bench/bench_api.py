@@ -192,6 +192,9 @@ def _gunicorn(url: str, options: Options, folder: Path) -> Iterator[int]:
         "30",
         "--backlog",
         "2048",
+        # The default control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl):
+        # another gunicorn on the box would take it over, or stop this one through it.
+        "--no-control-socket",
         "--bind",
         f"127.0.0.1:{port}",
         "api.wsgi:app",
@@ -325,9 +328,11 @@ def _drive(job: dict[str, Any]) -> tuple[list[float], int, int]:
                     break
                 try:
                     status, _ = conn.request(raw)
-                except OSError:
+                except OSError as exc:
                     conn.close()
                     errors += 1
+                    if errors <= 3:
+                        print(f"client error: {type(exc).__name__}: {exc}", file=sys.stderr)
                     continue
                 mine.append(time.perf_counter() - began)
                 if 200 <= status < 300:

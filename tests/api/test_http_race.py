@@ -58,6 +58,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, s
             f"127.0.0.1:{port}",
             "--timeout",
             "60",
+            "--no-control-socket",
             "api.wsgi:app",
         ],
         cwd=ROOT,
