@@ -1028,8 +1028,11 @@ def serve(books: Books, bind: str, workers: int, timeout: int) -> None:
             "bind": bind,
             "workers": workers,
             "timeout": timeout,
-            "accesslog": "-",
             "proc_name": "huiquan",
+            # gunicorn 27 shares one control socket per user: another server's could stop ours.
+            "control_socket_disable": True,
+            "worker_class": "gthread",
+            "threads": 2,
         }
     )
     server.run()

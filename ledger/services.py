@@ -427,7 +427,11 @@ def close_period(uow: UnitOfWork, period: str, *, by: str = "system") -> str:
     """
     if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
         year, month = int(period[:4]), int(period[5:])
-        end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+        end = (
+            dt.date(year, 12, 31)
+            if month == 12
+            else dt.date(year, month + 1, 1) - dt.timedelta(days=1)
+        )
     elif re.fullmatch(r"\d{4}", period):
         end = dt.date(int(period), 12, 31)
     else:

@@ -387,3 +387,11 @@ def test_beneficiary_personal_data_is_sealed_outside_the_journal_and_erasable(bo
 def test_money_type_guards_the_services(books):
     with pytest.raises(Exception):
         Money.parse(12.5, "CNY")
+
+
+def test_december_and_the_last_representable_month_close_or_refuse_cleanly(books):
+    books.run(services.close_period, period="2025-12")
+    with pytest.raises(PeriodClosed):
+        books.donate("1", donor=books.donor(), on=dt.date(2025, 12, 31))
+    with pytest.raises(InvalidEntry):
+        books.run(services.close_period, period="9999-12")
