@@ -13,12 +13,11 @@ first bad sequence number is named):
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ledger.chain import GENESIS, canonical_entry_bytes
-from ledger.merkle import root_from_leaf_hashes
+from ledger.chain import GENESIS, canonical_entry_bytes, chain_hash
+from ledger.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.repository import SqlRepository
 
 __all__ = ["Finding", "VerifyReport", "verify_books"]
@@ -70,7 +69,6 @@ def verify_books(
         if len(report.findings) < max_findings:
             report.findings.append(Finding(seq, check, detail))
 
-    sha256 = hashlib.sha256
     for head, rows in repo.iter_journal_raw():
         (
             entry_id,
@@ -122,9 +120,9 @@ def verify_books(
         )
         if prev_hash != prev:
             add(seq, "chain", "prev_hash does not match the previous entry's hash")
-        if sha256(prev_hash.encode("ascii") + b"\n" + canonical).hexdigest() != digest:
+        if chain_hash(prev_hash, canonical) != digest:
             add(seq, "hash", "entry content does not match its hash (altered)")
-        leaf = sha256(b"\x00" + canonical).digest()
+        leaf = leaf_hash(canonical)
         if leaf.hex() != leaf_hex:
             add(seq, "leaf", "leaf hash does not match the entry")
         leaves.append(leaf)

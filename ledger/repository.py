@@ -462,33 +462,6 @@ class SqlRepository:
             lines[pr.entry_id].append(_posting(pr))
         return [_posted(r, tuple(lines[r.id])) for r in rows]
 
-    def iter_journal(self, batch: int = 5000) -> Iterator[tuple[Any, list[Any]]]:
-        """Every entry row with its posting rows, in sequence order, streamed in batches."""
-        last = 0
-        e, p = t.journal_entries.c, t.postings.c
-        while True:
-            heads = list(
-                self.conn.execute(
-                    select(t.journal_entries)
-                    .where(e.sequence > last)
-                    .order_by(e.sequence)
-                    .limit(batch)
-                )
-            )
-            if not heads:
-                return
-            lo, hi = heads[0].sequence, heads[-1].sequence
-            grouped: dict[str, list[Any]] = {h.id: [] for h in heads}
-            for pr in self.conn.execute(
-                select(t.postings)
-                .where(p.sequence >= lo, p.sequence <= hi)
-                .order_by(p.sequence, p.line)
-            ):
-                grouped.setdefault(pr.entry_id, []).append(pr)
-            for h in heads:
-                yield h, grouped.get(h.id, [])
-            last = hi
-
     def iter_journal_raw(self, batch: int = 20_000) -> Iterator[tuple[Any, list[Any]]]:
         """Every entry as a plain tuple in column order, with its postings' tuples, streamed.
 
