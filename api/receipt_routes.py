@@ -232,14 +232,6 @@ class ReceiptService:
         )
         return token
 
-    def replace_issued_link(self, conn: Connection, serial: str, now: str) -> dict[str, str]:
-        """Links of a receipt `receipts.issuing` has just issued with a random, unshown link.
-
-        That link is revoked (it was never handed out) for one that replays can show again.
-        """
-        revoke_links(conn, serial, now)
-        return self.links(conn, serial, now)
-
     # -- documents ---------------------------------------------------------------------------
     def document(self, conn: Connection, ctx: ReceiptContext) -> dict[str, Any]:
         """The signed proof document of a receipt, proven against the covering checkpoint."""
@@ -323,8 +315,8 @@ def issue_receipt_for(uow: UnitOfWork, entry: PostedEntry) -> dict[str, str] | N
     existing = None if entry.id in uow.posted else latest_receipt_of_entry(conn, entry.id)
     if existing is not None:
         return service().links(conn, existing, now)
-    issued = issue_receipt(conn, entry, officer=entry.maker, now=now)
-    return service().replace_issued_link(conn, issued.serial, now)
+    issued = issue_receipt(conn, entry, officer=entry.maker, now=now, link=False)
+    return service().links(conn, issued.serial, now)
 
 
 def _receipts_of_entry(conn: Connection, entry_id: str) -> list[ReceiptRecord]:
@@ -724,10 +716,9 @@ def _void(uow: UnitOfWork, serial: str, data: dict[str, Any], key: str | None) -
             now=uow.now(),
             replacement=entry,
             officer=actor().name,
+            link=False,
         )
         replacement = issued.serial if issued else None
-        if replacement is not None:
-            revoke_links(conn, replacement, uow.now())  # its random link was never shown
         remember(uow, key, "receipt-void", body, replacement or "")
     record = _record(conn, serial)
     links = state.links(conn, replacement, uow.now()) if replacement else None
@@ -803,9 +794,10 @@ def _annual(uow: UnitOfWork, donor_id: str, year: int, key: str | None) -> dict[
     body = {"donor_id": donor_id, "year": year}
     serial = remembered(uow, key, "annual-receipts", body)
     if serial is None:
-        issued, _ = annual_receipt(conn, donor_id, year, officer=actor().name, now=uow.now())
+        issued, _ = annual_receipt(
+            conn, donor_id, year, officer=actor().name, now=uow.now(), link=False
+        )
         serial = issued.serial
-        revoke_links(conn, serial, uow.now())  # its random link was never shown
         remember(uow, key, "annual-receipts", body, serial)
     record = _record(conn, serial)
     covers = [str(s) for s in record.data.get("covers", [])]

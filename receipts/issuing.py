@@ -10,7 +10,8 @@ Invariants owned here:
   is voided by a `receipt_voids` row with its reason and the serial of its replacement; the
   voided serial stays visible as VOID and is never reused.
 - Link tokens come from `secrets` (192 bits), only their SHA-256 is stored; a link can be
-  revoked. Looking up an unknown, revoked or malformed token gives the same `None`.
+  revoked. Callers that mint their own tokens pass `link=False` and no random link is made.
+  Looking up an unknown, revoked or malformed token gives the same `None`.
 - A gift is covered by at most one live annual consolidated receipt.
 """
 
@@ -54,8 +55,10 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 @dataclass(frozen=True, slots=True)
 class IssuedReceipt:
+    """A new receipt's serial and, when one was asked for, its random link token."""
+
     serial: str
-    token: str
+    token: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,7 @@ def issue_receipt(
     replaces: str | None = None,
     fiscal_code: str | None = None,
     fiscal_number: str | None = None,
+    link: bool = True,
 ) -> IssuedReceipt:
     """Issue the receipt of a gift entry with the next serial and a fresh link.
 
@@ -172,7 +176,7 @@ def issue_receipt(
             ),
         )
     )
-    return IssuedReceipt(serial, new_link(conn, serial, now))
+    return IssuedReceipt(serial, new_link(conn, serial, now) if link else None)
 
 
 def _record(row: Any, void: Any) -> ReceiptRecord:
@@ -235,6 +239,7 @@ def void_receipt(
     now: str,
     replacement: PostedEntry | None = None,
     officer: str = "",
+    link: bool = True,
 ) -> IssuedReceipt | None:
     """Void a receipt (kept, marked VOID with the reason) and issue its replacement if asked.
 
@@ -260,6 +265,7 @@ def void_receipt(
             replaces=serial,
             fiscal_code=record.fiscal_code,
             fiscal_number=record.fiscal_number,
+            link=link,
         )
     conn.execute(
         insert(receipt_voids).values(
@@ -274,7 +280,7 @@ def void_receipt(
 
 
 def annual_receipt(
-    conn: Connection, donor_id: str, year: int, *, officer: str, now: str
+    conn: Connection, donor_id: str, year: int, *, officer: str, now: str, link: bool = True
 ) -> tuple[IssuedReceipt, Sequence[ReceiptRecord]]:
     """Issue a consolidated receipt for a donor's live gift receipts of a year.
 
@@ -311,7 +317,7 @@ def annual_receipt(
             ),
         )
     )
-    return IssuedReceipt(serial, new_link(conn, serial, now)), gifts
+    return IssuedReceipt(serial, new_link(conn, serial, now) if link else None), gifts
 
 
 def today(now: str) -> dt.date:

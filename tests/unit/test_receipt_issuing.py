@@ -129,3 +129,17 @@ def test_where_my_gift_went_follows_the_fund_first_in_first_out(books, engine):
     assert [s.amount_minor for s in two] == [5000, 5000]
     assert {s.purpose for s in one + two} == {"交纳村卫生室"}
     assert {s.county for s in two} == {"炉霍县"}
+
+
+def test_a_caller_that_mints_its_own_links_gets_no_random_one(books, engine):
+    from sqlalchemy import text
+
+    with UnitOfWork(engine) as uow:
+        entry = services.record_donation(
+            uow, donor_id=books.donor_id, fund="LUHUO", amount=cny("5"), received_on=DAY
+        )
+        issued = issue_receipt(uow.connection, entry, officer="x", now=NOW, link=False)
+        uow.commit()
+    assert issued.token is None and issued.serial == "HQ-2026-000001"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM receipt_links")).scalar_one() == 0
