@@ -54,14 +54,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
-from flask_limiter import Limiter
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy import Engine
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api.auth import TokenCache, authenticate_request, init_limiter
+from api.auth import FailedAuthLimit, TokenCache, authenticate_request, init_limiter
 from api.errors import PROBLEM_MEDIA_TYPE, catalogue_markdown, register_error_handlers
 from api.resources import register as register_resources
 from api.schemas import ProblemOut
@@ -172,7 +171,7 @@ class Huiquan:
 
     engine: Engine
     tokens: TokenCache
-    limiter: Limiter
+    limiter: FailedAuthLimit
     api: Api
     home: Path
     version: str

@@ -62,7 +62,7 @@ from flask import Flask, Response, current_app, render_template, request
 from flask_smorest import Blueprint
 from markupsafe import Markup
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 from werkzeug.exceptions import UnsupportedMediaType
 
 from api.auth import READERS, WRITERS, actor
@@ -98,8 +98,9 @@ from audits.keys import KEY_FILE, ensure_signing_key, trusted_vkeys
 from audits.proofs import latest_checkpoint
 from ledger.entries import EntryKind, PostedEntry
 from ledger.errors import AlreadyExists, InvalidEntry
+from ledger.fastsql import Raw
 from ledger.money import FUNCTIONAL_CURRENCY, format_minor
-from ledger.tables import receipt_links, receipts
+from ledger.tables import receipts
 from ledger.unit_of_work import UnitOfWork
 from receipts.issuing import (
     RECEIPTABLE,
@@ -153,6 +154,7 @@ class ReceiptService:
     base_url: str | None
     _etags: dict[Path, tuple[int, int, str]] = field(default_factory=dict, repr=False)
     _signer: tuple[tuple[int, int], ClaimsSigner] | None = field(default=None, repr=False)
+    _link_key_bytes: bytes | None = field(default=None, repr=False)
 
     @property
     def cache_dir(self) -> Path:
@@ -188,22 +190,29 @@ class ReceiptService:
         """The public base URL of links: `PUBLIC_BASE_URL`, else the request's host URL."""
         return (self.base_url or request.host_url).rstrip("/")
 
-    def links(self, conn: Connection, serial: str, now: str) -> dict[str, str]:
-        """The receipt's serial and its link URLs; the same answer every time it is asked."""
-        token = self.link_token(conn, serial, now)
+    def links(
+        self, conn: Connection, serial: str, now: str, *, fresh: bool = False
+    ) -> dict[str, str]:
+        """The receipt's serial and its link URLs; the same answer every time it is asked.
+
+        `fresh` says the receipt was issued in this very transaction, so it has no link yet.
+        """
+        token = self.link_token(conn, serial, now, fresh=fresh)
         base = self.base()
         return {"serial": serial, "url": f"{base}/r/{token}", "pdf_url": f"{base}/r/{token}.pdf"}
 
     # -- links -------------------------------------------------------------------------------
     def _link_key(self) -> bytes:
-        secret: bytes = current_app.extensions["huiquan"].pseudonym_secret()
-        return hmac.new(secret, LINK_KEY_LABEL, hashlib.sha256).digest()
+        if self._link_key_bytes is None:
+            secret: bytes = current_app.extensions["huiquan"].pseudonym_secret()
+            self._link_key_bytes = hmac.new(secret, LINK_KEY_LABEL, hashlib.sha256).digest()
+        return self._link_key_bytes
 
     def _token(self, key: bytes, serial: str, generation: int) -> str:
         mac = hmac.new(key, f"{serial}\n{generation}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac[:24]).decode("ascii")  # 192 bits, 32 characters
 
-    def link_token(self, conn: Connection, serial: str, now: str) -> str:
+    def link_token(self, conn: Connection, serial: str, now: str, *, fresh: bool = False) -> str:
         """The receipt's live link token, made if it has none we can show (in `conn`'s work).
 
         Tokens are HMAC-SHA256 of (serial, link generation) under a key derived from the
@@ -211,24 +220,24 @@ class ReceiptService:
         replay asks. Only the token's hash is stored; a revoked link's generation is never
         handed out again.
         """
-        rows = conn.execute(
-            select(receipt_links.c.token_hash, receipt_links.c.revoked_at).where(
-                receipt_links.c.serial == serial
-            )
-        ).all()
-        live = {row.token_hash for row in rows if row.revoked_at is None}
+        raw = Raw(conn)
+        rows = (
+            []
+            if fresh
+            else raw.run(
+                "SELECT token_hash, revoked_at FROM receipt_links WHERE serial = ?", (serial,)
+            ).fetchall()
+        )
+        live = {token_hash for token_hash, revoked_at in rows if revoked_at is None}
         key = self._link_key()
         for generation in range(len(rows), 0, -1):
             token = self._token(key, serial, generation)
             if hashlib.sha256(token.encode()).hexdigest() in live:
                 return token
         token = self._token(key, serial, len(rows) + 1)
-        conn.execute(
-            insert(receipt_links).values(
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                serial=serial,
-                created_at=now,
-            )
+        raw.run(
+            "INSERT INTO receipt_links (token_hash, serial, created_at) VALUES (?, ?, ?)",
+            (hashlib.sha256(token.encode()).hexdigest(), serial, now),
         )
         return token
 
@@ -316,7 +325,7 @@ def issue_receipt_for(uow: UnitOfWork, entry: PostedEntry) -> dict[str, str] | N
     if existing is not None:
         return service().links(conn, existing, now)
     issued = issue_receipt(conn, entry, officer=entry.maker, now=now, link=False)
-    return service().links(conn, issued.serial, now)
+    return service().links(conn, issued.serial, now, fresh=True)
 
 
 def _receipts_of_entry(conn: Connection, entry_id: str) -> list[ReceiptRecord]:
@@ -761,7 +770,7 @@ def get_receipt_record(serial: str) -> dict[str, Any]:
 
 @blp.route("/receipts/<serial>/void", methods=["POST"])
 @operation(blp, roles=WRITERS, problems=("not_found", "already_exists"), body=True, idempotent=True)
-@blp.arguments(VoidIn)
+@blp.arguments(VoidIn())
 @blp.response(201, VoidOut)
 def void_receipt_view(data: dict[str, Any], serial: str) -> dict[str, Any]:
     """Void a receipt (kept, shown as VOID with the reason) and issue its replacement.

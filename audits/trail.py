@@ -30,9 +30,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from ledger.chain import GENESIS
+from ledger.fastsql import Raw
 from ledger.integrity import Finding
 from ledger.tables import audit_events
 
@@ -139,6 +140,18 @@ def event_object(
     }
 
 
+_EVENT_FIELDS = (
+    "actor",
+    "role",
+    "action",
+    "target",
+    "request_id",
+    "idempotency_key",
+    "client",
+    "outcome",
+)
+
+
 def event_hash(prev_hash: str, obj: Mapping[str, Any]) -> str:
     """``SHA-256(prev_hash || 0x0A || canonical JSON(obj))`` as lowercase hex."""
     canonical = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -147,9 +160,8 @@ def event_hash(prev_hash: str, obj: Mapping[str, Any]) -> str:
 
 def trail_head(conn: Connection) -> tuple[int, str]:
     """The last event's (sequence, hash); (0, GENESIS) for an empty trail."""
-    e = audit_events.c
-    row = conn.execute(select(e.sequence, e.hash).order_by(e.sequence.desc()).limit(1)).first()
-    return (0, GENESIS) if row is None else (int(row.sequence), str(row.hash))
+    row = Raw(conn).one("SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1")
+    return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
 def record_event(
@@ -196,16 +208,19 @@ def record_event(
     fitted = {k: _fit(v, _WIDTHS[k]) for k, v in fields.items()}
     when = at or dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     obj = event_object(sequence=last + 1, at=when, status=int(status), detail=detail, **fitted)
-    conn.execute(
-        insert(audit_events).values(
-            sequence=last + 1,
-            at=when,
-            status=int(status),
-            detail=detail,
-            prev_hash=prev,
-            hash=event_hash(prev, obj),
-            **fitted,
-        )
+    Raw(conn).run(
+        "INSERT INTO audit_events (sequence, at, actor, role, action, target, request_id, "
+        "idempotency_key, client, outcome, status, detail, prev_hash, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            last + 1,
+            when,
+            *(fitted[k] for k in _EVENT_FIELDS),
+            int(status),
+            detail,
+            prev,
+            event_hash(prev, obj),
+        ),
     )
     return last + 1
 

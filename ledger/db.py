@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, insert, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from ledger import tables
 from ledger.accounts import chart
@@ -65,7 +67,11 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Any) -> None:
     mode = "IMMEDIATE" if conn.get_execution_options().get("huiquan_write") else "DEFERRED"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    statement = f"BEGIN {mode}"
+    try:
+        conn.connection.driver_connection.execute(statement)
+    except sqlite3.Error as err:  # e.g. locked past the busy timeout: raise it as SQLAlchemy's
+        raise DBAPIError.instance(statement, (), err, sqlite3.Error) from err
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

@@ -16,15 +16,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ledger import tables as t
 from ledger.accounts import Account, AccountType
 from ledger.entries import EntryKind, PostedEntry, Posting
+from ledger.fastsql import Raw
 from ledger.model import Award, Beneficiary, Donor, DonorKind, Fund, Pledge, Project
 
 __all__ = ["BalanceKey", "SqlRepository"]
+
+_IDEMPOTENCY_COLUMNS = ("key", "fingerprint", "operation", "entry_id", "object_id", "created_at")
 
 BalanceKey = tuple[str, str, str, str, str]  # account, fund, currency, project, ref
 
@@ -42,15 +43,24 @@ class SqlRepository:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._raw: Raw | None = None
+
+    @property
+    def raw(self) -> Raw:
+        """Plain SQL on the driver connection (see `ledger.fastsql`), for the hot write path."""
+        if self._raw is None:
+            self._raw = Raw(self.conn)
+        return self._raw
 
     # -- chain head ------------------------------------------------------------------------
     def lock_head(self) -> tuple[int, str]:
         """Lock the chain head (row lock on PostgreSQL) and return (sequence, hash)."""
-        query = select(t.chain_head.c.sequence, t.chain_head.c.hash).where(t.chain_head.c.id == 1)
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self.conn.execute(query).one()
-        return int(row.sequence), str(row.hash)
+        raw = self.raw
+        lock = " FOR UPDATE" if raw.postgresql else ""
+        row = raw.one(f"SELECT sequence, hash FROM chain_head WHERE id = 1{lock}")
+        if row is None:
+            raise LookupError("the books are not initialised: no chain head")
+        return int(row[0]), str(row[1])
 
     def head(self) -> tuple[int, str]:
         """The chain head (sequence, hash) without locking it."""
@@ -58,14 +68,17 @@ class SqlRepository:
         return int(row.sequence), str(row.hash)
 
     def set_head(self, sequence: int, hash_: str) -> None:
-        self.conn.execute(
-            update(t.chain_head).where(t.chain_head.c.id == 1).values(sequence=sequence, hash=hash_)
-        )
+        self.raw.run("UPDATE chain_head SET sequence = ?, hash = ? WHERE id = 1", (sequence, hash_))
 
     # -- accounts --------------------------------------------------------------------------
     def get_account(self, code: str) -> Account | None:
-        row = self.conn.execute(select(t.accounts).where(t.accounts.c.code == code)).first()
-        return None if row is None else self._account(row)
+        row = self.raw.one(
+            "SELECT code, name_cn, name_us, type, currency, is_open FROM accounts WHERE code = ?",
+            (code,),
+        )
+        if row is None:
+            return None
+        return Account(row[0], row[1], row[2], AccountType(row[3]), row[4], bool(row[5]))
 
     def list_accounts(self) -> list[Account]:
         rows = self.conn.execute(select(t.accounts).order_by(t.accounts.c.code))
@@ -100,12 +113,10 @@ class SqlRepository:
 
     # -- funds, donors, projects, beneficiaries -----------------------------------------------
     def get_fund(self, code: str) -> Fund | None:
-        row = self.conn.execute(select(t.funds).where(t.funds.c.code == code)).first()
-        return (
-            None
-            if row is None
-            else Fund(row.code, row.name, row.restricted, row.purpose, row.is_open)
+        row = self.raw.one(
+            "SELECT code, name, restricted, purpose, is_open FROM funds WHERE code = ?", (code,)
         )
+        return None if row is None else Fund(row[0], row[1], bool(row[2]), row[3], bool(row[4]))
 
     def list_funds(self) -> list[Fund]:
         rows = self.conn.execute(select(t.funds).order_by(t.funds.c.code))
@@ -124,8 +135,13 @@ class SqlRepository:
         )
 
     def get_donor(self, donor_id: str) -> Donor | None:
-        row = self.conn.execute(select(t.donors).where(t.donors.c.id == donor_id)).first()
-        return None if row is None else self._donor(row)
+        row = self.raw.one(
+            "SELECT id, kind, name, language, anonymous, region FROM donors WHERE id = ?",
+            (donor_id,),
+        )
+        if row is None:
+            return None
+        return Donor(row[0], DonorKind(row[1]), row[2], row[3], bool(row[4]), row[5])
 
     @staticmethod
     def _donor(r: Any) -> Donor:
@@ -292,35 +308,38 @@ class SqlRepository:
 
     # -- periods and idempotency ---------------------------------------------------------------
     def closed_periods(self) -> set[str]:
-        return set(self.conn.scalars(select(t.closed_periods.c.period)))
+        return {str(r[0]) for r in self.raw.run("SELECT period FROM closed_periods").fetchall()}
 
     def close_period(self, period: str, at: str, by: str) -> None:
         self.conn.execute(
             insert(t.closed_periods).values(period=period, closed_at=at, closed_by=by)
         )
 
-    def idempotency_record(self, key: str) -> Any:
-        return self.conn.execute(select(t.idempotency).where(t.idempotency.c.key == key)).first()
+    def idempotency_record(self, key: str) -> dict[str, Any] | None:
+        """The stored record of a client key (a dict of its columns), or None."""
+        row = self.raw.one(
+            'SELECT "key", fingerprint, operation, entry_id, object_id, created_at '
+            'FROM idempotency_keys WHERE "key" = ?',
+            (key,),
+        )
+        return None if row is None else dict(zip(_IDEMPOTENCY_COLUMNS, row, strict=True))
 
     def add_idempotency_records(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            self.conn.execute(insert(t.idempotency), list(rows))
+        self.raw.many(
+            'INSERT INTO idempotency_keys ("key", fingerprint, operation, entry_id, object_id, '
+            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [tuple(r[c] for c in _IDEMPOTENCY_COLUMNS) for r in rows],
+        )
 
     # -- balances ------------------------------------------------------------------------------
     def balance_row(self, key: BalanceKey) -> tuple[int, int]:
         """Current (amount, functional) of one balance key; (0, 0) if it was never posted to."""
-        account, fund, currency, project, ref = key
-        b = t.balances.c
-        row = self.conn.execute(
-            select(b.amount, b.functional).where(
-                b.account == account,
-                b.fund == fund,
-                b.currency == currency,
-                b.project == project,
-                b.ref == ref,
-            )
-        ).first()
-        return (0, 0) if row is None else (int(row.amount), int(row.functional))
+        row = self.raw.one(
+            "SELECT amount, functional FROM balances WHERE account = ? AND fund = ? "
+            "AND currency = ? AND project = ? AND ref = ?",
+            key,
+        )
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
     def balances_where(self, **filters: str) -> list[Any]:
         b = t.balances.c
@@ -329,30 +348,14 @@ class SqlRepository:
 
     def apply_balance_deltas(self, deltas: dict[BalanceKey, list[int]]) -> None:
         """Add (amount, functional) deltas to the balance rows, creating missing rows."""
-        if not deltas:
-            return
-        rows = [
-            {
-                "account": k[0],
-                "fund": k[1],
-                "currency": k[2],
-                "project": k[3],
-                "ref": k[4],
-                "amount": v[0],
-                "functional": v[1],
-            }
-            for k, v in deltas.items()
-        ]
-        builder = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = builder(t.balances)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["account", "fund", "currency", "project", "ref"],
-            set_={
-                "amount": t.balances.c.amount + stmt.excluded.amount,
-                "functional": t.balances.c.functional + stmt.excluded.functional,
-            },
+        self.raw.many(
+            "INSERT INTO balances (account, fund, currency, project, ref, amount, functional) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (account, fund, currency, project, ref) DO UPDATE SET "
+            "amount = balances.amount + excluded.amount, "
+            "functional = balances.functional + excluded.functional",
+            [(*k, v[0], v[1]) for k, v in deltas.items()],
         )
-        self.conn.execute(stmt, rows)
 
     def balance_as_of(
         self,
@@ -398,13 +401,7 @@ class SqlRepository:
         """
         for table, rows in ((t.postings, posting_rows), (t.journal_entries, entry_rows)):
             if rows:
-                self.conn.exec_driver_sql(self._insert_sql(table), list(rows))
-
-    def _insert_sql(self, table: Any) -> str:
-        columns = [c.name for c in table.columns]
-        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
-        marks = ", ".join([mark] * len(columns))
-        return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+                self.raw.many(_insert_sql(table), rows)
 
     def get_entry(self, entry_id: str) -> PostedEntry | None:
         row = self.conn.execute(
@@ -513,6 +510,21 @@ class SqlRepository:
 
     def all_balances(self) -> Iterable[Any]:
         return self.conn.execute(select(t.balances))
+
+
+_INSERTS: dict[str, str] = {}
+
+
+def _insert_sql(table: Any) -> str:
+    """INSERT of every column of `table`, in column order, with `?` placeholders (cached)."""
+    sql = _INSERTS.get(table.name)
+    if sql is None:
+        columns = [c.name for c in table.columns]
+        marks = ", ".join(["?"] * len(columns))
+        sql = _INSERTS[table.name] = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+        )
+    return sql
 
 
 def _fetch(raw: Any, sql: str, batch: int) -> Iterator[tuple[Any, ...]]:

@@ -30,7 +30,8 @@ from sqlalchemy import Connection, insert, select, update
 
 from ledger.entries import EntryKind, PostedEntry
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
-from ledger.tables import receipt_counters, receipt_links, receipt_voids, receipts
+from ledger.fastsql import Raw
+from ledger.tables import receipt_links, receipt_voids, receipts
 
 __all__ = [
     "RECEIPTABLE",
@@ -86,16 +87,18 @@ def _hash(token: str) -> str:
 
 def next_serial(conn: Connection, year: int, series: str = SERIES) -> str:
     """Take the next gapless serial of a series and year (caller holds the chain-head lock)."""
-    c = receipt_counters.c
-    last = conn.execute(
-        update(receipt_counters)
-        .where(c.series == series, c.year == year)
-        .values(last=c.last + 1)
-        .returning(c.last)
-    ).scalar()
-    if last is None:
-        conn.execute(insert(receipt_counters).values(series=series, year=year, last=1))
+    raw = Raw(conn)
+    row = raw.one(
+        "UPDATE receipt_counters SET last = last + 1 WHERE series = ? AND year = ? RETURNING last",
+        (series, year),
+    )
+    if row is None:
+        raw.run(
+            "INSERT INTO receipt_counters (series, year, last) VALUES (?, ?, 1)", (series, year)
+        )
         last = 1
+    else:
+        last = int(row[0])
     return f"{series}-{year}-{int(last):06d}"
 
 
@@ -159,22 +162,25 @@ def issue_receipt(
     if entry.kind not in RECEIPTABLE:
         raise InvalidEntry(f"a {entry.kind.value} entry gets no receipt")
     serial = next_serial(conn, entry.occurred_on.year if replaces is None else int(now[:4]))
-    conn.execute(
-        insert(receipts).values(
-            serial=serial,
-            entry_id=entry.id,
-            donor_id=str(entry.data.get("donor_id", "")),
-            kind=_kind(entry),
-            issued_at=now,
-            replaces_serial=replaces,
-            fiscal_code=fiscal_code,
-            fiscal_number=fiscal_number,
-            data=json.dumps(
-                {"officer": officer, "received_on": entry.occurred_on.isoformat()},
-                ensure_ascii=False,
-                sort_keys=True,
-            ),
-        )
+    data = json.dumps(
+        {"officer": officer, "received_on": entry.occurred_on.isoformat()},
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    Raw(conn).run(
+        "INSERT INTO receipts (serial, entry_id, donor_id, kind, issued_at, replaces_serial, "
+        "fiscal_code, fiscal_number, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            serial,
+            entry.id,
+            str(entry.data.get("donor_id", "")),
+            _kind(entry),
+            now,
+            replaces,
+            fiscal_code,
+            fiscal_number,
+            data,
+        ),
     )
     return IssuedReceipt(serial, new_link(conn, serial, now) if link else None)
 

@@ -85,7 +85,7 @@ def list_accounts() -> dict[str, Any]:
 
 @blp.route("/accounts", methods=["POST"])
 @operation(blp, roles=ADMIN, problems=("already_exists",), body=True, idempotent=True)
-@blp.arguments(AccountIn)
+@blp.arguments(AccountIn())
 @blp.response(201, AccountOut)
 def create_account(data: dict[str, Any]) -> dict[str, Any]:
     """Add an account to the chart (a cash account `1002-XXX` holds currency XXX only)."""

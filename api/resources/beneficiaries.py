@@ -58,7 +58,7 @@ def _page(repo: SqlRepository, query: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/beneficiaries", methods=["POST"])
 @operation(blp, roles=WRITERS, problems=("already_exists",), body=True, idempotent=True)
-@blp.arguments(BeneficiaryIn)
+@blp.arguments(BeneficiaryIn())
 @blp.response(201, BeneficiaryOut)
 def create_beneficiary(data: dict[str, Any]) -> dict[str, Any]:
     """Register a beneficiary.
@@ -72,7 +72,7 @@ def create_beneficiary(data: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/beneficiaries", methods=["GET"])
 @operation(blp, roles=READERS, problems=("validation_error",))
-@blp.arguments(PageQuery, location="query", unknown="raise")
+@blp.arguments(PageQuery(), location="query", unknown="raise")
 @blp.response(200, BeneficiaryPage)
 def list_beneficiaries(query: dict[str, Any]) -> dict[str, Any]:
     """List beneficiaries (pseudonym, cohort, county), a page at a time."""

@@ -213,7 +213,7 @@ def key_day(uow: UnitOfWork, key: str | None) -> dt.date:
     if key is not None:
         found = uow.repo.idempotency_record(key)
         if found is not None:
-            return dt.date.fromisoformat(str(found.created_at)[:10])
+            return dt.date.fromisoformat(str(found["created_at"])[:10])
     return uow.today()
 
 

@@ -39,7 +39,7 @@ def _present(data: dict[str, Any], entry: PostedEntry) -> dict[str, Any]:
     body=True,
     idempotent=True,
 )
-@blp.arguments(DisbursementIn)
+@blp.arguments(DisbursementIn())
 @blp.response(201, DisbursementOut)
 def create_disbursement(data: dict[str, Any]) -> dict[str, Any]:
     """Pay money from a fund to one of its projects.

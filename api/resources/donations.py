@@ -80,7 +80,7 @@ def _present_in_kind(data: dict[str, Any], entry: PostedEntry, receipt: Receipt)
     body=True,
     idempotent=True,
 )
-@blp.arguments(DonationIn)
+@blp.arguments(DonationIn())
 @blp.response(201, DonationOut)
 def create_donation(data: dict[str, Any]) -> dict[str, Any]:
     """Record a cash or bank gift (gross).
@@ -104,7 +104,7 @@ def create_donation(data: dict[str, Any]) -> dict[str, Any]:
     body=True,
     idempotent=True,
 )
-@blp.arguments(InKindIn)
+@blp.arguments(InKindIn())
 @blp.response(201, InKindOut)
 def create_in_kind_donation(data: dict[str, Any]) -> dict[str, Any]:
     """Record goods received, at fair value in CNY, with the valuation basis and evidence.

@@ -64,7 +64,7 @@ def _page(repo: SqlRepository, query: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/donors", methods=["POST"])
 @operation(blp, roles=WRITERS, body=True, idempotent=True)
-@blp.arguments(DonorIn)
+@blp.arguments(DonorIn())
 @blp.response(201, DonorOut)
 def create_donor(data: dict[str, Any]) -> dict[str, Any]:
     """Register a donor."""
@@ -74,7 +74,7 @@ def create_donor(data: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/donors", methods=["GET"])
 @operation(blp, roles=READERS, problems=("validation_error",))
-@blp.arguments(PageQuery, location="query", unknown="raise")
+@blp.arguments(PageQuery(), location="query", unknown="raise")
 @blp.response(200, DonorPage)
 def list_donors(query: dict[str, Any]) -> dict[str, Any]:
     """List donors by id, a page at a time."""

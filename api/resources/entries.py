@@ -81,7 +81,7 @@ def _reverse(uow: UnitOfWork, entry_id: str, data: dict[str, Any], key: str | No
 
 @blp.route("/entries", methods=["GET"])
 @operation(blp, roles=READERS, problems=("validation_error",))
-@blp.arguments(EntryQuery, location="query", unknown="raise")
+@blp.arguments(EntryQuery(), location="query", unknown="raise")
 @blp.response(200, EntryPage)
 def list_entries(query: dict[str, Any]) -> dict[str, Any]:
     """List journal entries in sequence order, filtered, a page at a time.
@@ -114,7 +114,7 @@ def get_entry(id: str) -> dict[str, Any]:
     body=True,
     idempotent=True,
 )
-@blp.arguments(ReversalIn)
+@blp.arguments(ReversalIn())
 @blp.response(201, ReversalOut)
 def reverse_entry(data: dict[str, Any], id: str) -> dict[str, Any]:
     """Reverse an entry: post its mirror image, which points back at it.

@@ -61,7 +61,7 @@ def _open_fund(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[s
 
 @blp.route("/funds", methods=["POST"])
 @operation(blp, roles=ADMIN, problems=("already_exists",), body=True, idempotent=True)
-@blp.arguments(FundIn)
+@blp.arguments(FundIn())
 @blp.response(201, FundOut)
 def create_fund(data: dict[str, Any]) -> dict[str, Any]:
     """Open a fund.

@@ -37,7 +37,7 @@ def _pledge(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str,
 
 @blp.route("/pledges", methods=["POST"])
 @operation(blp, roles=WRITERS, problems=PROBLEMS, body=True, idempotent=True)
-@blp.arguments(PledgeIn)
+@blp.arguments(PledgeIn())
 @blp.response(201, PledgeOut)
 def create_pledge(data: dict[str, Any]) -> dict[str, Any]:
     """Record a pledge.

@@ -63,7 +63,7 @@ def _open(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str, A
 @operation(
     blp, roles=ADMIN, problems=("already_exists", "unknown_fund"), body=True, idempotent=True
 )
-@blp.arguments(ProjectIn)
+@blp.arguments(ProjectIn())
 @blp.response(201, ProjectOut)
 def create_project(data: dict[str, Any]) -> dict[str, Any]:
     """Open a project under a fund."""
@@ -73,7 +73,7 @@ def create_project(data: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/projects", methods=["GET"])
 @operation(blp, roles=READERS, problems=("validation_error",))
-@blp.arguments(ProjectQuery, location="query", unknown="raise")
+@blp.arguments(ProjectQuery(), location="query", unknown="raise")
 @blp.response(200, ProjectList)
 def list_projects(query: dict[str, Any]) -> dict[str, Any]:
     """List projects, optionally of one fund."""

@@ -41,7 +41,7 @@ def _trial_balance(repo: SqlRepository, query: dict[str, Any]) -> dict[str, Any]
 
 @blp.route("/trial-balance", methods=["GET"])
 @operation(blp, roles=READERS, problems=("validation_error",))
-@blp.arguments(TrialBalanceQuery, location="query", unknown="raise")
+@blp.arguments(TrialBalanceQuery(), location="query", unknown="raise")
 @blp.response(200, TrialBalanceOut)
 def get_trial_balance(query: dict[str, Any]) -> dict[str, Any]:
     """Debit and credit per account in CNY values; the totals are always equal.

@@ -66,7 +66,7 @@ def _payout(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str,
     body=True,
     idempotent=True,
 )
-@blp.arguments(AwardIn)
+@blp.arguments(AwardIn())
 @blp.response(201, AwardOut)
 def create_award(data: dict[str, Any]) -> dict[str, Any]:
     """Award a scholarship to a beneficiary (by pseudonym) for a term.
@@ -86,7 +86,7 @@ def create_award(data: dict[str, Any]) -> dict[str, Any]:
     body=True,
     idempotent=True,
 )
-@blp.arguments(PayoutIn)
+@blp.arguments(PayoutIn())
 @blp.response(201, PayoutOut)
 def create_payout(data: dict[str, Any]) -> dict[str, Any]:
     """Pay (part of) an award: Dr 2209 grants payable / Cr 1002-<currency> cash.

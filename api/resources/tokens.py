@@ -36,7 +36,7 @@ def _by(field: str, value: str) -> tokens.TokenInfo:
 
 @blp.route("/tokens", methods=["POST"])
 @operation(blp, roles=ADMIN, problems=("already_exists",), body=True, idempotent=True)
-@blp.arguments(TokenIn)
+@blp.arguments(TokenIn())
 @blp.response(201, TokenCreatedOut)
 def create_token(data: dict[str, Any]) -> dict[str, Any]:
     """Create a token; the secret is in `token`, shown this once (only its hash is kept)."""
