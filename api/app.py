@@ -21,6 +21,8 @@ HUIQUAN_HOME                folder of that key file; default `ledger.db.default_
 RECEIPT_ISSUER              `issue_receipt_for(uow, entry) -> dict | None`; default: no receipts
 AUTH_CACHE_TTL              seconds a token lookup is cached per process (5; 0 = off)
 WRITER_GATE                 queue writers before the books' lock (True; see `WriterGate`)
+GROUP_COMMIT_MAX            most writes one shared transaction may hold (32; 1 = one each;
+                            see `api.group_commit`; needs WRITER_GATE)
 FAILED_AUTH_LIMIT           Flask-Limiter limit on 401s per client address ("20 per minute")
 RATELIMIT_STORAGE_URI       where that counter lives ("memory://": per process)
 RATELIMIT_STRATEGY          "fixed-window" (or "moving-window", "sliding-window-counter")
@@ -62,6 +64,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api.auth import FailedAuthLimit, TokenCache, authenticate_request, init_limiter
 from api.errors import PROBLEM_MEDIA_TYPE, catalogue_markdown, register_error_handlers
+from api.group_commit import GroupCommit
 from api.resources import register as register_resources
 from api.schemas import ProblemOut
 from api.trail import record_refusal
@@ -88,6 +91,7 @@ DEFAULTS: dict[str, Any] = {
     "RECEIPT_ISSUER": None,
     "AUTH_CACHE_TTL": 5.0,
     "WRITER_GATE": True,
+    "GROUP_COMMIT_MAX": 32,
     "FAILED_AUTH_LIMIT": "20 per minute",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_STRATEGY": "fixed-window",
@@ -149,6 +153,15 @@ class WriterGate:
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
+    def acquire(self) -> None:
+        """Take only the cross-process lock (group commit serialises the threads itself)."""
+        if self.enabled and self.lock_path is not None:
+            fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self.enabled and self.lock_path is not None:
+            fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
+
     def _descriptor(self) -> int:
         # One open file per process: a descriptor inherited across fork would share the lock.
         if self._fd is None or self._pid != os.getpid():
@@ -176,6 +189,7 @@ class Huiquan:
     home: Path
     version: str
     writer_gate: WriterGate = field(default_factory=lambda: WriterGate(None))
+    group_commit: GroupCommit | None = None
     issue_receipt_for: ReceiptIssuer = no_receipt
     secret_setting: bytes | str | None = None
     _secret: bytes | None = field(default=None, repr=False)
@@ -388,6 +402,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_resources(app, api)
     register_error_handlers(app)
     home = Path(app.config["HUIQUAN_HOME"] or default_home())
+    gate = _writer_gate(engine, bool(app.config["WRITER_GATE"]))
     app.extensions["huiquan"] = Huiquan(
         engine=engine,
         tokens=TokenCache(engine, float(app.config["AUTH_CACHE_TTL"])),
@@ -395,7 +410,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         api=api,
         home=home,
         version=_version(),
-        writer_gate=_writer_gate(engine, bool(app.config["WRITER_GATE"])),
+        writer_gate=gate,
+        group_commit=(
+            GroupCommit(engine, gate, max_batch=int(app.config["GROUP_COMMIT_MAX"]))
+            if gate.enabled and int(app.config["GROUP_COMMIT_MAX"]) > 1
+            else None
+        ),
         issue_receipt_for=app.config["RECEIPT_ISSUER"] or no_receipt,
         secret_setting=app.config["PSEUDONYM_SECRET"],
     )

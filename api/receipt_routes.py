@@ -320,12 +320,17 @@ def issue_receipt_for(uow: UnitOfWork, entry: PostedEntry) -> dict[str, str] | N
     """
     if entry.kind not in RECEIPTABLE:
         return None
+    issued_here = uow.memo_of("receipts")  # entry id -> links, for receipts issued in this uow
+    if entry.id in issued_here:  # a replay in the same (group-committed) transaction
+        known: dict[str, str] = issued_here[entry.id]
+        return known
     conn, now = uow.connection, uow.now()
     existing = None if entry.id in uow.posted else latest_receipt_of_entry(conn, entry.id)
     if existing is not None:
         return service().links(conn, existing, now)
     issued = issue_receipt(conn, entry, officer=entry.maker, now=now, link=False)
-    return service().links(conn, issued.serial, now, fresh=True)
+    links = issued_here[entry.id] = service().links(conn, issued.serial, now, fresh=True)
+    return links
 
 
 def _receipts_of_entry(conn: Connection, entry_id: str) -> list[ReceiptRecord]:

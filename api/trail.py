@@ -45,12 +45,15 @@ def record_success_in(uow: UnitOfWork) -> None:
     if request.method not in WRITES:
         return
     fields = _fields()
+    # The request's own `g`: with group commit the callback runs in whichever request thread
+    # commits the shared transaction.
+    context = g._get_current_object()
 
     def write_event(unit: UnitOfWork) -> None:
-        if g.get("audited"):  # one event per request, however many transactions it used
+        if context.get("audited"):  # one event per request, however many transactions it used
             return
         record_event(unit.connection, outcome="success", status=201, **fields)
-        g.audited = True
+        context.audited = True
 
     uow.before_commit(write_event)
 

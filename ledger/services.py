@@ -203,16 +203,20 @@ def _check_effects(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
         totals[key] = totals.get(key, 0) + p.amount
     for key, change in totals.items():
         account, fund, currency, _project_code, ref = key
+        cash, pledge = account.startswith(CASH_PREFIX), account == PLEDGES and bool(ref)
+        award = account == GRANTS_PAYABLE and bool(ref)
+        if not ((cash or pledge) and change < 0 or award and change > 0):
+            continue  # this posting cannot break a limit: no need to read the balance
         after = uow.balance(key)[0] + change
-        if account.startswith(CASH_PREFIX) and after < 0:
+        if cash and after < 0:
             have = format_minor(after - change, currency)
             raise InsufficientFunds(
                 f"fund {fund} holds {have} {currency} in cash; this would take it below zero",
                 field="amount",
             )
-        if account == PLEDGES and ref and after < 0:
+        if pledge and after < 0:
             raise Overpayment(f"pledge {ref} would be paid beyond its amount", field="amount")
-        if account == GRANTS_PAYABLE and ref and after > 0:
+        if award and after > 0:
             raise Overpayment(
                 f"award {ref} would be paid beyond its unpaid balance", field="amount"
             )

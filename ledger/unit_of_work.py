@@ -21,7 +21,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -32,6 +32,7 @@ from ledger.repository import BalanceKey, SqlRepository
 __all__ = ["Clock", "UnitOfWork", "read_only", "utc_now"]
 
 Clock = Callable[[], dt.datetime]
+T = TypeVar("T")
 
 
 def utc_now() -> dt.datetime:
@@ -82,6 +83,7 @@ class UnitOfWork:
         self.committed = False
         self._before_commit: list[Callable[[UnitOfWork], None]] = []
         self._cache: dict[tuple[str, str], Any] = {}
+        self.memo: dict[str, dict[str, Any]] = {}
         return self
 
     def __exit__(
@@ -117,8 +119,11 @@ class UnitOfWork:
         """The current (amount, functional) of a balance key, including unflushed postings."""
         cached = self._overlay.get(key)
         if cached is None:
-            cached = list(self.repo.balance_row(key))
-            self._overlay[key] = cached
+            amount, functional = self.repo.balance_row(key)
+            pending = self._deltas.get(key)  # posted in this transaction, not yet flushed
+            if pending is not None:
+                amount, functional = amount + pending[0], functional + pending[1]
+            cached = self._overlay[key] = [amount, functional]
         return cached[0], cached[1]
 
     def cached(self, kind: str, key: str, load: Callable[[str], Any]) -> Any:
@@ -152,8 +157,6 @@ class UnitOfWork:
             UnbalancedEntry, InvalidEntry: when the postings cannot form an entry.
         """
         check_balanced(entry.postings)
-        for p in entry.postings:
-            self.balance((p.account, p.fund, p.currency, p.project, p.ref))
         sequence = self.sequence + 1
         entry_id = _time_ordered_id()
         recorded_at = self.now()
@@ -228,8 +231,10 @@ class UnitOfWork:
         occurred = posted.occurred_on.isoformat()
         for line, p in enumerate(posted.postings, 1):
             key = (p.account, p.fund, p.currency, p.project, p.ref)
-            self._overlay[key][0] += p.amount
-            self._overlay[key][1] += p.functional
+            known = self._overlay.get(key)  # keys never read are read (with deltas) on demand
+            if known is not None:
+                known[0] += p.amount
+                known[1] += p.functional
             delta = self._deltas[key]
             delta[0] += p.amount
             delta[1] += p.functional
@@ -294,6 +299,13 @@ class UnitOfWork:
             raise RuntimeError("the unit of work is not open")
         return self._conn
 
+    def memo_of(self, name: str) -> dict[str, Any]:
+        """A named dict for outer layers to remember things for the rest of this transaction.
+
+        It follows `attempt`: what an operation that failed put here is forgotten.
+        """
+        return self.memo.setdefault(name, {})
+
     def before_commit(self, callback: Callable[[UnitOfWork], None]) -> None:
         """Run `callback(self)` inside the transaction, just before it commits.
 
@@ -301,6 +313,50 @@ class UnitOfWork:
         the entries; the chain-head lock is held, so they may number their rows gaplessly too.
         """
         self._before_commit.append(callback)
+
+    def attempt(self, work: Callable[[UnitOfWork], T]) -> T:
+        """Run `work(self)` so that, if it raises, it leaves no trace in this unit of work.
+
+        For several independent operations sharing one transaction (group commit): the database
+        side is undone with a savepoint, this object's own queued rows, sequence, hashes,
+        balance overlay and callbacks with a snapshot. The exception is re-raised.
+        """
+        raw = self.repo.raw
+        snapshot = self._snapshot()
+        raw.run("SAVEPOINT huiquan_attempt")
+        try:
+            result = work(self)
+        except BaseException:
+            raw.run("ROLLBACK TO SAVEPOINT huiquan_attempt")
+            raw.run("RELEASE SAVEPOINT huiquan_attempt")
+            self._restore(snapshot)
+            raise
+        raw.run("RELEASE SAVEPOINT huiquan_attempt")
+        return result
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {
+            "sequence": self.sequence,
+            "head_hash": self.head_hash,
+            "_deltas": {k: v[:] for k, v in self._deltas.items()},
+            "_overlay": {k: v[:] for k, v in self._overlay.items()},
+            "_entry_rows": self._entry_rows[:],
+            "_posting_rows": self._posting_rows[:],
+            "_idem_rows": self._idem_rows[:],
+            "pending_keys": dict(self.pending_keys),
+            "posted": dict(self.posted),
+            "reversed_ids": set(self.reversed_ids),
+            "_closed": None if self._closed is None else set(self._closed),
+            "_before_commit": self._before_commit[:],
+            "_cache": dict(self._cache),
+            "memo": {name: dict(values) for name, values in self.memo.items()},
+        }
+
+    def _restore(self, snapshot: dict[str, Any]) -> None:
+        deltas = snapshot.pop("_deltas")
+        for name, value in snapshot.items():
+            setattr(self, name, value)
+        self._deltas = defaultdict(lambda: [0, 0], deltas)
 
     def commit(self) -> None:
         """Flush everything, run the before-commit callbacks, move the chain head and commit."""

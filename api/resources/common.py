@@ -149,9 +149,10 @@ def write(work: Callable[[UnitOfWork], T], *, aliases: Mapping[str, str] | None 
     state = huiquan()
     for attempt in range(1, ATTEMPTS + 1):
         try:
+            if state.group_commit is not None:
+                return state.group_commit.run(lambda uow: _audited(uow, work))
             with state.writer_gate(), UnitOfWork(state.engine) as uow:
-                record_success_in(uow)
-                result = work(uow)
+                result = _audited(uow, work)
                 uow.commit()
                 return result
         except IntegrityError:
@@ -162,6 +163,11 @@ def write(work: Callable[[UnitOfWork], T], *, aliases: Mapping[str, str] | None 
                 err.field = aliases[err.field]
             raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _audited(uow: UnitOfWork, work: Callable[[UnitOfWork], T]) -> T:
+    record_success_in(uow)
+    return work(uow)
 
 
 def read(work: Callable[[SqlRepository], T]) -> T:

@@ -1,0 +1,117 @@
+"""Group commit: the writes of concurrent requests in one process share one transaction.
+
+The books have one writer at a time (the chain-head lock), and a write transaction's fixed
+costs (taking the lock, reading and moving the chain head, the commit's fsync) used to be paid
+by every request. Here a request thread that wants to write joins the transaction that is open
+in its process, or opens one; it runs its own operation in it, in its own thread and request
+context, inside `UnitOfWork.attempt` (a savepoint plus a snapshot), so an operation that is
+refused leaves no trace and the others go on. The last thread in the queue commits for all.
+Every member returns only after that commit: nobody is told "201" for work that was not
+committed, and if the commit fails every member gets the failure (a unique-key race is then
+retried by each request on its own, see `api.resources.common.write`).
+
+Invariants owned here:
+- At most one transaction per process is open for writing; it is touched by one thread at a
+  time (the queue's mutex), always inside the writer gate (a `flock` across processes on
+  SQLite; PostgreSQL's row lock on the chain head does the same there).
+- A transaction is committed as soon as no other thread is waiting to join it, or when it holds
+  `max_batch` operations, so a write waits at most for the operations queued ahead of it.
+- An operation that raises is rolled back to its savepoint before the next one runs, and its
+  exception is raised in its own request only, after the group's commit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Engine
+
+from ledger.unit_of_work import UnitOfWork
+
+__all__ = ["GroupCommit"]
+
+T = TypeVar("T")
+
+
+class Gate(Protocol):
+    def acquire(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class _Group:
+    """One shared transaction and the threads waiting for its commit."""
+
+    def __init__(self, engine: Engine, gate: Gate) -> None:
+        self.gate = gate
+        gate.acquire()
+        try:
+            self.uow = UnitOfWork(engine).__enter__()
+        except BaseException:
+            gate.release()
+            raise
+        self.size = 0
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def commit(self) -> None:
+        try:
+            if self.size:
+                self.uow.commit()
+        except BaseException as err:  # every member learns of it
+            self.error = err
+        finally:
+            try:
+                self.uow.__exit__(None, None, None)
+            finally:
+                self.gate.release()
+                self.done.set()
+
+
+class GroupCommit:
+    """Runs write operations of many request threads in shared, serialised transactions."""
+
+    def __init__(self, engine: Engine, gate: Gate, *, max_batch: int = 32) -> None:
+        self.engine = engine
+        self.gate = gate
+        self.max_batch = max_batch
+        self._mutex = threading.Lock()
+        self._count = threading.Lock()
+        self._waiting = 0
+        self._group: _Group | None = None
+
+    def run(self, work: Callable[[UnitOfWork], T]) -> T:
+        """Run `work(uow)` in the process's open transaction and return once it is committed.
+
+        Raises:
+            whatever `work` raised (nothing of it was kept), or the commit's failure.
+        """
+        with self._count:
+            self._waiting += 1
+        with self._mutex:
+            with self._count:
+                self._waiting -= 1
+            group = self._group
+            if group is None:
+                group = self._group = _Group(self.engine, self.gate)
+            outcome: Any = None
+            failed = False
+            try:
+                outcome = group.uow.attempt(work)
+                group.size += 1
+            except BaseException as err:
+                outcome, failed = err, True
+            with self._count:
+                last = self._waiting == 0
+            if last or group.size >= self.max_batch:
+                self._group = None
+                group.commit()
+        group.done.wait()
+        if failed:
+            raise outcome
+        if group.error is not None:
+            raise group.error
+        result: T = outcome
+        return result
