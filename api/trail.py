@@ -52,7 +52,8 @@ def record_success_in(uow: UnitOfWork) -> None:
     def write_event(unit: UnitOfWork) -> None:
         if context.get("audited"):  # one event per request, however many transactions it used
             return
-        record_event(unit.connection, outcome="success", status=201, **fields)
+        head = unit.memo_of("audit-head")  # read once per (group-committed) transaction
+        record_event(unit.connection, outcome="success", status=201, head=head, **fields)
         context.audited = True
 
     uow.before_commit(write_event)

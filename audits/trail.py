@@ -178,12 +178,14 @@ def record_event(
     status: int = 0,
     detail: str | Mapping[str, Any] = "",
     at: str | None = None,
+    head: dict[str, Any] | None = None,
 ) -> int:
     """Append one event and return its sequence number.
 
     `conn` must belong to a writing unit of work (it holds the chain-head lock; see the module
     docstring), e.g. ``uow.before_commit(lambda u: record_event(u.connection, ...))``. A mapping
-    `detail` is stored as canonical JSON.
+    `detail` is stored as canonical JSON. `head`, a dict the caller keeps for the rest of the
+    same transaction, remembers the trail's head between events so it is read only once.
 
     Raises:
         ValueError: for an unknown `outcome` or an empty actor or action.
@@ -194,7 +196,10 @@ def record_event(
         raise ValueError("an audit event needs an actor and an action")
     if not isinstance(detail, str):
         detail = json.dumps(dict(detail), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    last, prev = trail_head(conn)
+    if head is not None and "sequence" in head:
+        last, prev = head["sequence"], head["hash"]
+    else:
+        last, prev = trail_head(conn)
     fields = {
         "actor": actor,
         "role": role,
@@ -208,6 +213,7 @@ def record_event(
     fitted = {k: _fit(v, _WIDTHS[k]) for k, v in fields.items()}
     when = at or dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     obj = event_object(sequence=last + 1, at=when, status=int(status), detail=detail, **fitted)
+    digest = event_hash(prev, obj)
     Raw(conn).run(
         "INSERT INTO audit_events (sequence, at, actor, role, action, target, request_id, "
         "idempotency_key, client, outcome, status, detail, prev_hash, hash) "
@@ -219,9 +225,11 @@ def record_event(
             int(status),
             detail,
             prev,
-            event_hash(prev, obj),
+            digest,
         ),
     )
+    if head is not None:
+        head.update(sequence=last + 1, hash=digest)
     return last + 1
 
 

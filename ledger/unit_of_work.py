@@ -327,11 +327,12 @@ class UnitOfWork:
         try:
             result = work(self)
         except BaseException:
+            # The newest savepoint of that name is this attempt's; earlier ones stay nested
+            # (never released: a round trip each, and the commit ends them all).
             raw.run("ROLLBACK TO SAVEPOINT huiquan_attempt")
             raw.run("RELEASE SAVEPOINT huiquan_attempt")
             self._restore(snapshot)
             raise
-        raw.run("RELEASE SAVEPOINT huiquan_attempt")
         return result
 
     def _snapshot(self) -> dict[str, Any]:
