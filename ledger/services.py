@@ -205,7 +205,7 @@ def _check_effects(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
         account, fund, currency, _project_code, ref = key
         cash, pledge = account.startswith(CASH_PREFIX), account == PLEDGES and bool(ref)
         award = account == GRANTS_PAYABLE and bool(ref)
-        if not ((cash or pledge) and change < 0 or award and change > 0):
+        if not (((cash or pledge) and change < 0) or (award and change > 0)):
             continue  # this posting cannot break a limit: no need to read the balance
         after = uow.balance(key)[0] + change
         if cash and after < 0:
