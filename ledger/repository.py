@@ -511,6 +511,24 @@ class SqlRepository:
     def all_balances(self) -> Iterable[Any]:
         return self.conn.execute(select(t.balances))
 
+    def driver(self) -> tuple[Any, str]:
+        """The DB-API connection under `conn` and its placeholder (`?` or `%s`).
+
+        It shares `conn`'s transaction, and on SQLite its read snapshot; `ledger.journal_scan`
+        reads the journal through it without building Row objects.
+        """
+        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+        return self.conn.connection.driver_connection, mark
+
+    def sqlite_file(self) -> str | None:
+        """The file of a file-backed SQLite database; None on PostgreSQL or in memory."""
+        if self.conn.dialect.name != "sqlite":
+            return None
+        for _n, name, file in self.conn.exec_driver_sql("PRAGMA database_list"):
+            if name == "main":
+                return str(file) or None
+        return None
+
 
 _INSERTS: dict[str, str] = {}
 

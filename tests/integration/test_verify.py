@@ -104,3 +104,62 @@ def test_honest_books_verify_and_the_merkle_root_is_stable(books):
     first, second = report(books), report(books)
     assert first.ok and second.ok
     assert first.merkle_root == second.merkle_root and first.entries == 8
+
+
+TAMPERINGS = {
+    "amount": (
+        "UPDATE postings SET amount = amount + 100, functional = functional + 100 "
+        "WHERE sequence = 5 AND line = 1",
+    ),
+    "rehashed memo": (
+        "UPDATE journal_entries SET memo = 'x', hash = '" + "f" * 64 + "' WHERE sequence = 3",
+    ),
+    "deleted middle": (
+        "DELETE FROM postings WHERE sequence = 4",
+        "DELETE FROM journal_entries WHERE sequence = 4",
+    ),
+    "orphan posting": (
+        "INSERT INTO postings SELECT 99, line, entry_id, occurred_on, account, fund, amount, "
+        "currency, functional, project, party, functional_class, ref FROM postings "
+        "WHERE sequence = 2",
+    ),
+}
+
+
+@pytest.mark.parametrize("tampering", sorted(TAMPERINGS))
+def test_the_parallel_scan_reports_exactly_what_the_serial_one_does(books, monkeypatch, tampering):
+    import ledger.integrity
+
+    behind_the_triggers(books, *TAMPERINGS[tampering])
+    with read_only(books) as repo:
+        serial = verify_books(repo, workers=0)
+    assert serial.workers == 0 and not serial.ok
+
+    # Ranges of two sequence numbers, a worker forced in at any size, and this process slowed
+    # down so that the worker (a fresh interpreter) gets ranges to scan before it is done.
+    real = ledger.integrity.scan_range
+
+    def slow(*args, **kwargs):
+        import time
+
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ledger.integrity, "scan_range", slow)
+    with read_only(books) as repo:
+        parallel = verify_books(repo, workers=1, parallel_threshold=0, chunk_entries=2)
+    assert parallel.findings == serial.findings
+    assert parallel.first_bad_sequence == serial.first_bad_sequence
+    assert (parallel.entries, parallel.postings) == (serial.entries, serial.postings)
+    assert (parallel.head_sequence, parallel.head_hash) == (serial.head_sequence, serial.head_hash)
+    assert parallel.merkle_root == serial.merkle_root
+    assert parallel.workers == (1 if engine_kind() == "sqlite" else 0)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 4, 8, 16])
+def test_the_merkle_root_and_findings_do_not_depend_on_the_ranges(books, chunk):
+    behind_the_triggers(books, *TAMPERINGS["rehashed memo"])
+    with read_only(books) as repo:
+        whole = verify_books(repo, workers=0)
+        ranged = verify_books(repo, workers=0, chunk_entries=chunk)
+    assert ranged.findings == whole.findings and ranged.merkle_root == whole.merkle_root
