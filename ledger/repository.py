@@ -4,8 +4,8 @@ Invariants owned here:
 - The repository never commits; the unit of work owns the transaction.
 - Journal rows are only ever INSERTed; `balances` rows are upserted with deltas.
 - Reads of a current balance touch the `balances` table only (one indexed row per key), never
-  the journal; balances *as of* a past date are summed from postings with an index on
-  (account, fund, currency, occurred_on).
+  the journal; balances *as of* a past date are summed from postings, with an index on
+  (fund, account, currency, occurred_on) when a fund is named.
 """
 
 from __future__ import annotations
