@@ -1004,6 +1004,14 @@ def _gunicorn_app(options: dict[str, Any]) -> Any:
     help="gunicorn worker processes.",
 )
 @click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Threads per worker (gthread). Concurrent writes in one worker share a transaction "
+    "(group commit), so more threads mean fewer, larger commits.",
+)
+@click.option(
     "--timeout",
     type=click.IntRange(min=1),
     default=60,
@@ -1011,7 +1019,7 @@ def _gunicorn_app(options: dict[str, Any]) -> Any:
     help="Seconds before a silent worker is restarted.",
 )
 @pass_books
-def serve(books: Books, bind: str, workers: int, timeout: int) -> None:
+def serve(books: Books, bind: str, workers: int, threads: int, timeout: int) -> None:
     """Serve the HTTP API (api.wsgi:app) with gunicorn on BIND.
 
     The database URL is handed to the workers as HUIQUAN_DATABASE_URL (and HUIQUAN_HOME).
@@ -1020,7 +1028,7 @@ def serve(books: Books, bind: str, workers: int, timeout: int) -> None:
     os.environ["HUIQUAN_HOME"] = str(books.home)
     books.dispose()
     click.echo(
-        f"serving Huiquan Ledger on http://{bind} ({workers} workers, "
+        f"serving Huiquan Ledger on http://{bind} ({workers} workers x {threads} threads, "
         f"database {books.display_url}); Ctrl-C stops it"
     )
     server = _gunicorn_app(
@@ -1032,7 +1040,7 @@ def serve(books: Books, bind: str, workers: int, timeout: int) -> None:
             # gunicorn 27 shares one control socket per user: another server's could stop ours.
             "control_socket_disable": True,
             "worker_class": "gthread",
-            "threads": 2,
+            "threads": threads,
         }
     )
     server.run()

@@ -188,7 +188,9 @@ class ReceiptService:
 
     def base(self) -> str:
         """The public base URL of links: `PUBLIC_BASE_URL`, else the request's host URL."""
-        return (self.base_url or request.host_url).rstrip("/")
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return f"{request.scheme}://{request.host}"  # request.host_url, without its IRI decoding
 
     def links(
         self, conn: Connection, serial: str, now: str, *, fresh: bool = False

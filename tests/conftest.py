@@ -104,10 +104,10 @@ def uow(engine: Engine) -> Iterator[UnitOfWork]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if engine_kind() == "postgresql":
-        return
-    # PostgreSQL-only tests are deselected (not skipped) here: they run in the PostgreSQL pass.
-    deselected = [item for item in items if "postgres_only" in item.keywords]
+    # Engine-only tests are deselected (not skipped) in the other engine's pass: PostgreSQL-only
+    # ones run in the PostgreSQL pass, SQLite-only ones (pragmas, files) in the SQLite pass.
+    other = "sqlite_only" if engine_kind() == "postgresql" else "postgres_only"
+    deselected = [item for item in items if other in item.keywords]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if "postgres_only" not in item.keywords]
+        items[:] = [item for item in items if other not in item.keywords]

@@ -195,11 +195,15 @@ def test_serve_runs_gunicorn_on_the_bind_address_with_the_database_url(
     monkeypatch.setattr(cli_module, "_gunicorn_app", fake_app)
     monkeypatch.setenv("HUIQUAN_DATABASE_URL", "unused")
     monkeypatch.setenv("HUIQUAN_HOME", str(home))
-    result = huiquan(database_url, home, "serve", "--bind", "127.0.0.1:8123", "--workers", "3")
+    result = huiquan(
+        database_url, home, "serve", "--bind", "127.0.0.1:8123", "--workers", "3", "--threads", "5"
+    )
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8123" in result.stdout
     assert seen["options"]["bind"] == "127.0.0.1:8123"
     assert seen["options"]["workers"] == 3
+    assert seen["options"]["threads"] == 5
+    assert seen["options"]["worker_class"] == "gthread"
     assert seen["url"] == database_url
 
 
