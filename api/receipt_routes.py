@@ -193,11 +193,12 @@ class ReceiptService:
         return f"{request.scheme}://{request.host}"  # request.host_url, without its IRI decoding
 
     def links(
-        self, conn: Connection, serial: str, now: str, *, fresh: bool = False
+        self, conn: Connection, serial: str, now: str, *, fresh: UnitOfWork | None = None
     ) -> dict[str, str]:
         """The receipt's serial and its link URLs; the same answer every time it is asked.
 
-        `fresh` says the receipt was issued in this very transaction, so it has no link yet.
+        `fresh` is the unit of work that issued the receipt just now: the receipt has no link
+        yet, and the new link's row is queued to that unit's next flush.
         """
         token = self.link_token(conn, serial, now, fresh=fresh)
         base = self.base()
@@ -214,7 +215,9 @@ class ReceiptService:
         mac = hmac.new(key, f"{serial}\n{generation}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac[:24]).decode("ascii")  # 192 bits, 32 characters
 
-    def link_token(self, conn: Connection, serial: str, now: str, *, fresh: bool = False) -> str:
+    def link_token(
+        self, conn: Connection, serial: str, now: str, *, fresh: UnitOfWork | None = None
+    ) -> str:
         """The receipt's live link token, made if it has none we can show (in `conn`'s work).
 
         Tokens are HMAC-SHA256 of (serial, link generation) under a key derived from the
@@ -225,7 +228,7 @@ class ReceiptService:
         raw = Raw(conn)
         rows = (
             []
-            if fresh
+            if fresh is not None
             else raw.run(
                 "SELECT token_hash, revoked_at FROM receipt_links WHERE serial = ?", (serial,)
             ).fetchall()
@@ -237,7 +240,7 @@ class ReceiptService:
             if hashlib.sha256(token.encode()).hexdigest() in live:
                 return token
         token = self._token(key, serial, len(rows) + 1)
-        raw.run(
+        (raw.run if fresh is None else fresh.queue_row)(
             "INSERT INTO receipt_links (token_hash, serial, created_at) VALUES (?, ?, ?)",
             (hashlib.sha256(token.encode()).hexdigest(), serial, now),
         )
@@ -331,7 +334,7 @@ def issue_receipt_for(uow: UnitOfWork, entry: PostedEntry) -> dict[str, str] | N
     if existing is not None:
         return service().links(conn, existing, now)
     issued = issue_receipt(conn, entry, officer=entry.maker, now=now, link=False)
-    links = issued_here[entry.id] = service().links(conn, issued.serial, now, fresh=True)
+    links = issued_here[entry.id] = service().links(conn, issued.serial, now, fresh=uow)
     return links
 
 

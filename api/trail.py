@@ -53,7 +53,14 @@ def record_success_in(uow: UnitOfWork) -> None:
         if context.get("audited"):  # one event per request, however many transactions it used
             return
         head = unit.memo_of("audit-head")  # read once per (group-committed) transaction
-        record_event(unit.connection, outcome="success", status=201, head=head, **fields)
+        record_event(
+            unit.connection,
+            outcome="success",
+            status=201,
+            head=head,
+            queue=unit.queue_row,
+            **fields,
+        )
         context.audited = True
 
     uow.before_commit(write_event)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -140,6 +140,11 @@ def event_object(
     }
 
 
+_INSERT_EVENT = (
+    "INSERT INTO audit_events (sequence, at, actor, role, action, target, request_id, "
+    "idempotency_key, client, outcome, status, detail, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _EVENT_FIELDS = (
     "actor",
     "role",
@@ -179,6 +184,7 @@ def record_event(
     detail: str | Mapping[str, Any] = "",
     at: str | None = None,
     head: dict[str, Any] | None = None,
+    queue: Callable[[str, tuple[Any, ...]], None] | None = None,
 ) -> int:
     """Append one event and return its sequence number.
 
@@ -186,6 +192,8 @@ def record_event(
     docstring), e.g. ``uow.before_commit(lambda u: record_event(u.connection, ...))``. A mapping
     `detail` is stored as canonical JSON. `head`, a dict the caller keeps for the rest of the
     same transaction, remembers the trail's head between events so it is read only once.
+    `queue` (e.g. `UnitOfWork.queue_row`) takes the INSERT to run at the unit's next flush
+    instead of now; with `head` the chain stays right, since nothing reads the row back first.
 
     Raises:
         ValueError: for an unknown `outcome` or an empty actor or action.
@@ -214,10 +222,8 @@ def record_event(
     when = at or dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     obj = event_object(sequence=last + 1, at=when, status=int(status), detail=detail, **fitted)
     digest = event_hash(prev, obj)
-    Raw(conn).run(
-        "INSERT INTO audit_events (sequence, at, actor, role, action, target, request_id, "
-        "idempotency_key, client, outcome, status, detail, prev_hash, hash) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    (queue or Raw(conn).run)(
+        _INSERT_EVENT,
         (
             last + 1,
             when,

@@ -76,6 +76,7 @@ class UnitOfWork:
         self._entry_rows: list[tuple[Any, ...]] = []
         self._posting_rows: list[tuple[Any, ...]] = []
         self._idem_rows: list[dict[str, Any]] = []
+        self._rows: dict[str, list[tuple[Any, ...]]] = {}
         self.pending_keys: dict[str, dict[str, Any]] = {}
         self.posted: dict[str, PostedEntry] = {}
         self.reversed_ids: set[str] = set()
@@ -283,7 +284,10 @@ class UnitOfWork:
         repo.insert_journal(self._entry_rows, self._posting_rows)
         repo.apply_balance_deltas(dict(self._deltas))
         repo.add_idempotency_records(self._idem_rows)
+        for sql, rows in self._rows.items():
+            repo.raw.many(sql, rows)
         self._entry_rows, self._posting_rows, self._idem_rows = [], [], []
+        self._rows = {}
         self._deltas.clear()
         if len(self.posted) > 50_000:
             self.posted.clear()
@@ -298,6 +302,15 @@ class UnitOfWork:
         if self._conn is None:
             raise RuntimeError("the unit of work is not open")
         return self._conn
+
+    def queue_row(self, sql: str, row: tuple[Any, ...]) -> None:
+        """Queue one row for a write statement of an outer layer, run at the next flush.
+
+        `sql` is plain SQL for `ledger.fastsql.Raw` (`?` placeholders) that needs no result,
+        e.g. an INSERT; rows are written after the journal rows, in the order queued, with one
+        executemany per statement (pipelined on PostgreSQL), inside this transaction.
+        """
+        self._rows.setdefault(sql, []).append(row)
 
     def memo_of(self, name: str) -> dict[str, Any]:
         """A named dict for outer layers to remember things for the rest of this transaction.
@@ -344,6 +357,7 @@ class UnitOfWork:
             "_entry_rows": self._entry_rows[:],
             "_posting_rows": self._posting_rows[:],
             "_idem_rows": self._idem_rows[:],
+            "_rows": {sql: rows[:] for sql, rows in self._rows.items()},
             "pending_keys": dict(self.pending_keys),
             "posted": dict(self.posted),
             "reversed_ids": set(self.reversed_ids),
