@@ -42,9 +42,12 @@ Invariants owned here:
   posted by a shortcut (`_plain_donation`, `_PlainDonations`) that accepts only what the general
   rules and `services.record_donation` accept and builds the very same command and entry; any
   other row, and any row the shortcut is unsure of, takes the general path (tests hold the two
-  equal). Entries are still numbered and chained one by one, in file order, by the unit of work.
-- On SQLite the bulk unit of work writes each flushed batch in the background while the next is
-  prepared, and reads or commits only after it has landed (`CachingRepository`).
+  equal). Entries are still numbered and chained one by one, in file order, in the unit of
+  work; a shortcut entry without a label (which nothing later in the file can name) is queued
+  as its table rows directly (`BulkUnitOfWork.queue_rows`), without entry objects.
+- On SQLite the bulk unit of work writes each flushed batch in the background (multi-row
+  INSERTs on a helper thread) while the next is prepared, and reads or commits only after it
+  has landed (`CachingRepository`).
 """
 
 from __future__ import annotations
@@ -53,9 +56,11 @@ import csv
 import datetime as dt
 import functools
 import io
+import itertools
 import json
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -69,8 +74,8 @@ from sqlalchemy import Connection, Engine, select
 from ledger import services, tables
 from ledger.accounts import Account, cash_account
 from ledger.chain import chain_hash, leaf_hash_hex
-from ledger.entries import EntryKind, PostedEntry, Posting
-from ledger.errors import LedgerError
+from ledger.entries import EntryKind, PostedEntry, Posting, check_balanced
+from ledger.errors import LedgerError, UnbalancedEntry
 from ledger.model import Award, Beneficiary, Donor, Fund, Pledge
 from ledger.money import FUNCTIONAL_CURRENCY, MAX_MINOR, Money, check_currency, parse_rate
 from ledger.repository import SqlRepository
@@ -586,12 +591,16 @@ class CachingRepository(SqlRepository):
         self._cache: dict[tuple[str, str], Any] = {}
         self._keys: dict[str, Any] = {}
         self._background = background and conn.dialect.name == "sqlite"
+        self._variables: int | None = None  # SQLite's limit of parameters per statement
 
     # -- journal writes in the background (SQLite) ------------------------------------------
     # With `background`, the batches a flush writes (postings, then headers, balance deltas and
-    # idempotency records) are each ONE statement over a JSON array, run in order on a helper
-    # thread: sqlite3 releases the GIL while a statement steps, so SQLite's work (the triggers
-    # and indexes) overlaps the Python that prepares the next batches. At most two flushes are
+    # idempotency records) are run in order on a helper thread as a few large statements:
+    # multi-row INSERT ... VALUES of the journal rows (up to `VALUES_ROWS` rows each, within
+    # SQLite's parameter limit) and one statement over a JSON array for the balances and keys.
+    # sqlite3 releases the GIL while a statement steps, so SQLite's work (the triggers and
+    # indexes) overlaps the Python that prepares the next batches; few statements mean few
+    # hand-overs of the GIL between the two threads. At most two flushes are
     # in flight, and any other use of the connection waits for them first (`conn`, `raw`
     # below), so the transaction sees its statements in order; an error in the background is
     # raised by that wait, before anything can commit.
@@ -634,14 +643,14 @@ class CachingRepository(SqlRepository):
                 self._worker.shutdown()
                 self._worker = None
 
-    def _submit(self, statements: list[tuple[str, str]]) -> None:
+    def _submit(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         raw = self._connection.connection.driver_connection
 
         def run() -> None:
             cursor = raw.cursor()
             try:
-                for sql, blob in statements:
-                    cursor.execute(sql, (blob,))
+                for sql, params in statements:
+                    cursor.execute(sql, params)
             finally:
                 cursor.close()
 
@@ -659,15 +668,16 @@ class CachingRepository(SqlRepository):
             self._older.result()  # two flushes in flight at most: wait for the one before last
         self._pending = [f for f in self._pending if not f.done() or f.exception() is not None]
         self._older = self._pending[-1] if self._pending else None
+        if self._variables is None:
+            raw = self._connection.connection.driver_connection
+            self._variables = int(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+        # Postings first: the header's trigger checks them. The statements are built (and
+        # their parameters flattened) on the helper thread.
         self._submit(
-            [
-                (_json_insert(table), json.dumps(rows))
-                for table, rows in (
-                    (tables.postings, posting_rows),
-                    (tables.journal_entries, entry_rows),
-                )
-                if rows
-            ]
+            _values_inserts(
+                ((tables.postings, posting_rows), (tables.journal_entries, entry_rows)),
+                self._variables,
+            )
         )
 
     def apply_balance_deltas(self, deltas: dict[Any, list[int]]) -> None:
@@ -676,7 +686,7 @@ class CachingRepository(SqlRepository):
             return
         if deltas:
             rows = [[*k, v[0], v[1]] for k, v in deltas.items()]
-            self._submit([(_BALANCE_UPSERT, json.dumps(rows))])
+            self._submit([(_BALANCE_UPSERT, (json.dumps(rows),))])
 
     def add_idempotency_records(self, rows: Sequence[dict[str, Any]]) -> None:
         if not self._background:
@@ -685,7 +695,7 @@ class CachingRepository(SqlRepository):
         if rows:
             names = [c.name for c in tables.idempotency.columns]
             blob = json.dumps([[r.get(n) for n in names] for r in rows])
-            self._submit([(_json_insert(tables.idempotency), blob)])
+            self._submit([(_json_insert(tables.idempotency), (blob,))])
 
     def _cached(self, kind: str, key: str, load: Callable[[str], Any]) -> Any:
         found = self._cache.get((kind, key), _MISSING)
@@ -732,6 +742,36 @@ class CachingRepository(SqlRepository):
         if key in self._keys:
             return self._keys[key]
         return super().idempotency_record(key)
+
+
+#: Rows per multi-row INSERT of the background writer (fewer if SQLite allows fewer
+#: parameters): few statements, so few hand-overs of the GIL between the two threads. The
+#: driver keeps each distinct statement compiled (about 1.4 MiB per 1,000 rows of 13 columns),
+#: so the rows that remain after full statements go in halves of it: a few sizes only.
+VALUES_ROWS = 4000
+
+
+@functools.lru_cache(maxsize=64)
+def _values_insert(table: Any, rows: int) -> str:
+    columns = [c.name for c in table.columns]
+    one = f"({', '.join('?' * len(columns))})"
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {', '.join([one] * rows)}"
+
+
+def _values_inserts(
+    batches: Iterable[tuple[Any, Sequence[tuple[Any, ...]]]], variables: int
+) -> Iterator[tuple[str, list[Any]]]:
+    """Multi-row INSERTs of each table's rows (tuples in the table's column order), in order."""
+    for table, rows in batches:
+        per = max(1, min(VALUES_ROWS, variables // len(table.columns)))
+        start, total = 0, len(rows)
+        while start < total:
+            size = per
+            while size > total - start:
+                size >>= 1  # sizes per, per/2, per/4, ... 1: at most 1 + log2(per) of them
+            chunk = rows[start : start + size]
+            start += size
+            yield _values_insert(table, size), list(itertools.chain.from_iterable(chunk))
 
 
 def _json_insert(table: Any) -> str:
@@ -794,6 +834,54 @@ class BulkUnitOfWork(UnitOfWork):
     def commit(self) -> None:
         self._committing = True
         super().commit()
+
+    def queue_rows(
+        self,
+        sequence: int,
+        head_hash: str,
+        posting_rows: tuple[tuple[Any, ...], tuple[Any, ...]],
+        entry_row: tuple[Any, ...],
+    ) -> None:
+        """Queue an entry of two lines given as its table rows (in the tables' column order).
+
+        What `UnitOfWork._queue` does for a `PostedEntry`, for an entry the caller numbered
+        (`sequence` follows the head), chained (`head_hash`) and wrote out as rows itself: the
+        head moves, each line's balance key (read through `balance` before) moves in the
+        overlay and the pending deltas, and the rows join the batch. The entry is not kept in
+        `posted`: only an entry that nothing later in the transaction looks up may take this
+        path.
+
+        Raises:
+            UnbalancedEntry: unless the two lines share fund and currency and sum to zero, in
+            amount and in CNY value (as `ledger.entries.check_balanced` requires).
+        """
+        if sequence != self.sequence + 1:
+            raise RuntimeError(f"entry {sequence} does not follow {self.sequence}")
+        one, two = posting_rows
+        # Columns of `ledger.tables.postings`: 4 account, 5 fund, 6 amount, 7 currency,
+        # 8 functional, 9 project, 12 ref.
+        if (
+            one[5] != two[5]
+            or one[7] != two[7]
+            or one[6] + two[6] != 0
+            or one[8] + two[8] != 0
+            or not one[6]
+        ):
+            raise UnbalancedEntry(f"entry {sequence} does not balance per fund and currency")
+        self.sequence, self.head_hash = sequence, head_hash
+        overlay, deltas = self._overlay, self._deltas
+        for row in posting_rows:
+            key = (row[4], row[5], row[7], row[9], row[12])
+            known = overlay[key]
+            known[0] += row[6]
+            known[1] += row[8]
+            delta = deltas[key]
+            delta[0] += row[6]
+            delta[1] += row[8]
+        self._posting_rows += posting_rows
+        self._entry_rows.append(entry_row)
+        if len(self._entry_rows) >= self.flush_every:
+            self.flush()
 
     @property
     def connection(self) -> Connection:
@@ -886,28 +974,31 @@ def _donation_bytes(
     sequence: int,
     occurred: str,
     recorded_at: str,
-    memo: str,
-    maker: str,
+    memo_json: str,
+    maker_json: str,
     data_json: str,
-    debit: Posting,
-    credit: Posting,
+    fund_json: str,
+    cash_json: str,
+    credit_json: str,
+    party_json: str,
+    minor: int,
 ) -> bytes:
     """`ledger.chain.canonical_entry_bytes` of a plain donation, written out in one go.
 
     Same RFC 8785 text, keys in the same sorted order (a test holds the two equal): the entry's
-    strings that need escaping go through the JSON string encoder, the rest (ids, dates,
-    timestamps, integers and empty strings) are written as they are.
+    strings that may need escaping come in already JSON-encoded (`*_json`, through the JSON
+    string encoder), the rest (ids, dates, timestamps, integers and empty strings) are written
+    as they are.
     """
-    j, fund, minor = _json_text, _json_text(debit.fund), debit.amount
     return (
-        f'{{"data":{data_json},"id":"{entry_id}","kind":"donation","maker":{j(maker)},'
-        f'"memo":{encode_basestring(memo)},"occurred_on":"{occurred}","period":"{occurred[:7]}",'
-        f'"postings":[{{"account":{j(debit.account)},"amount":{minor},"class":"",'
-        f'"currency":"CNY","functional":{minor},"fund":{fund},"line":1,"party":"",'
-        f'"project":"","ref":""}},{{"account":{j(credit.account)},"amount":{-minor},'
-        f'"class":"","currency":"CNY","functional":{-minor},"fund":{fund},"line":2,'
-        f'"party":{j(credit.party)},"project":"","ref":""}}],'
-        f'"recorded_at":{j(recorded_at)},"reverses":null,"sequence":{sequence},"v":1}}'
+        f'{{"data":{data_json},"id":"{entry_id}","kind":"donation","maker":{maker_json},'
+        f'"memo":{memo_json},"occurred_on":"{occurred}","period":"{occurred[:7]}",'
+        f'"postings":[{{"account":{cash_json},"amount":{minor},"class":"",'
+        f'"currency":"CNY","functional":{minor},"fund":{fund_json},"line":1,"party":"",'
+        f'"project":"","ref":""}},{{"account":{credit_json},"amount":{-minor},'
+        f'"class":"","currency":"CNY","functional":{-minor},"fund":{fund_json},"line":2,'
+        f'"party":{party_json},"project":"","ref":""}}],'
+        f'"recorded_at":"{recorded_at}","reverses":null,"sequence":{sequence},"v":1}}'
     ).encode()
 
 
@@ -918,7 +1009,7 @@ class _PlainDonations:
     cny_minor), numbered, chained and queued in the same unit of work; only the work around it
     is leaner: reference checks that cannot change during an import (accounts, closed periods)
     are made once per file, the canonical data is written directly, and the balanced pair of
-    postings is checked with two comparisons. `post` returns None whenever anything is out of
+    postings is checked with a few comparisons. `post` returns None whenever anything is out of
     the ordinary (an unknown donor, a closed fund, a date in the future or in a closed period,
     ...): the caller then goes through the service, which posts the row or says what is wrong.
     """
@@ -957,7 +1048,8 @@ class _PlainDonations:
             )
         return ok
 
-    def post(self, kwargs: Mapping[str, Any], maker: str) -> PostedEntry | None:
+    def post(self, kwargs: Mapping[str, Any], maker: str, label: str | None = None) -> str | None:
+        """Post the gift and return its entry id, or None to leave the row to the service."""
         uow = self.uow
         amount: Money = kwargs["amount"]
         if kwargs["pledge_id"] is not None or amount.currency != FUNCTIONAL_CURRENCY:
@@ -983,25 +1075,98 @@ class _PlainDonations:
         if not self._account_ok(cash) or not self._account_ok(credit):
             return None
         minor = amount.minor
-        debit = Posting(cash, code, minor, FUNCTIONAL_CURRENCY, minor)
-        credit_line = Posting(credit, code, -minor, FUNCTIONAL_CURRENCY, -minor, party=donor.id)
-        # The pair balances per fund and currency, in CNY value too (ledger.entries.validate).
-        if not 0 < minor <= MAX_MINOR or debit.amount + credit_line.amount != 0:
+        # +minor on the cash line, -minor on the gift line, same fund, both CNY: the pair
+        # balances per fund and currency, in CNY value too (checked again where it is queued).
+        if not 0 < minor <= MAX_MINOR:
             return None
         cash_key = (cash, code, FUNCTIONAL_CURRENCY, "", "")
+        credit_key = (credit, code, FUNCTIONAL_CURRENCY, "", "")
         if uow.balance(cash_key)[0] + minor < 0:
             return None  # cash below zero before the gift: the service says why
-        uow.balance((credit, code, FUNCTIONAL_CURRENCY, "", ""))
+        uow.balance(credit_key)
         sequence = uow.sequence + 1
         entry_id = _entry_id(millis)
-        memo = kwargs["memo"]
-        data_json = (
-            f'{{"cny_minor":{minor},"donor_id":{_json_text(donor.id)},'
-            f'"method":{_json_text(method)}}}'
-        )
+        memo, j = kwargs["memo"], _json_text
+        donor_json, fund_json, maker_json = j(donor.id), j(code), j(maker)
+        cash_json, credit_json, memo_json = j(cash), j(credit), encode_basestring(memo)
+        data_json = f'{{"cny_minor":{minor},"donor_id":{donor_json},"method":"{method}"}}'
         canonical = _donation_bytes(
-            entry_id, sequence, occurred, recorded_at, memo, maker, data_json, debit, credit_line
+            entry_id,
+            sequence,
+            occurred,
+            recorded_at,
+            memo_json,
+            maker_json,
+            data_json,
+            fund_json,
+            cash_json,
+            credit_json,
+            donor_json,
+            minor,
         )
+        prev = uow.head_hash
+        digest, leaf = chain_hash(prev, canonical), leaf_hash_hex(canonical)
+        if label is None and isinstance(uow, BulkUnitOfWork):
+            # Nothing in the file can name this entry (no label): queue its rows as they are,
+            # without entry objects (`BulkUnitOfWork.queue_rows`). Columns in the order of
+            # `ledger.tables.postings` and `journal_entries`, as `UnitOfWork._queue` writes them.
+            uow.queue_rows(
+                sequence,
+                digest,
+                (
+                    (
+                        sequence,
+                        1,
+                        entry_id,
+                        occurred,
+                        cash,
+                        code,
+                        minor,
+                        "CNY",
+                        minor,
+                        "",
+                        "",
+                        "",
+                        "",
+                    ),
+                    (
+                        sequence,
+                        2,
+                        entry_id,
+                        occurred,
+                        credit,
+                        code,
+                        -minor,
+                        "CNY",
+                        -minor,
+                        "",
+                        donor.id,
+                        "",
+                        "",
+                    ),
+                ),
+                (
+                    entry_id,
+                    sequence,
+                    "donation",
+                    occurred,
+                    recorded_at,
+                    occurred[:7],
+                    memo,
+                    maker,
+                    None,
+                    data_json,
+                    prev,
+                    digest,
+                    leaf,
+                ),
+            )
+            return entry_id
+        postings = (
+            Posting(cash, code, minor, FUNCTIONAL_CURRENCY, minor),
+            Posting(credit, code, -minor, FUNCTIONAL_CURRENCY, -minor, party=donor.id),
+        )
+        check_balanced(postings)  # as `UnitOfWork.post` does (a labelled gift is rare)
         posted = PostedEntry(
             id=entry_id,
             sequence=sequence,
@@ -1009,17 +1174,17 @@ class _PlainDonations:
             occurred_on=kwargs["received_on"],
             recorded_at=recorded_at,
             period=occurred[:7],
-            postings=(debit, credit_line),
+            postings=postings,
             memo=memo,
             maker=maker,
             reverses=None,
             data={"donor_id": donor.id, "method": method, "cny_minor": minor},
-            prev_hash=uow.head_hash,
-            hash=chain_hash(uow.head_hash, canonical),
-            leaf_hash=leaf_hash_hex(canonical),
+            prev_hash=prev,
+            hash=digest,
+            leaf_hash=leaf,
         )
         uow._queue(posted, data_json)  # numbered, chained, balances and rows queued
-        return posted
+        return entry_id
 
 
 def post_commands(
@@ -1045,10 +1210,10 @@ def post_commands(
     for done, command in enumerate(commands, 1):
         outcome: _Outcome | None = None
         if command.op == "donation" and command.key is None and not command.refs:
-            posted = plain.post(command.kwargs, maker)
-            if posted is not None:
+            entry_id = plain.post(command.kwargs, maker, command.label)
+            if entry_id is not None:
                 if command.label is not None:
-                    outcomes[command.label] = _Outcome("donation", posted.id, None)
+                    outcomes[command.label] = _Outcome("donation", entry_id, None)
                 if progress is not None and done % every == 0:
                     progress(every)
                 continue

@@ -18,6 +18,7 @@ from api.importer import BulkUnitOfWork, ImportRejected, import_file, parse_rows
 from ledger import tables
 from ledger.chain import canonical_entry_bytes, chain_hash
 from ledger.db import migrate
+from ledger.errors import UnbalancedEntry
 from ledger.integrity import verify_books
 from ledger.unit_of_work import read_only
 from tests.builders import Books
@@ -43,7 +44,7 @@ def books(engine):
 
 def _general_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importer, "_plain_donation", lambda line, row, labels: None)
-    monkeypatch.setattr(importer._PlainDonations, "post", lambda self, kwargs, maker: None)
+    monkeypatch.setattr(importer._PlainDonations, "post", lambda self, *args: None)
 
 
 def _journal(engine) -> list[tuple]:
@@ -109,6 +110,66 @@ def test_plain_donations_post_the_entries_the_services_post(books, engine, tmp_p
     _general_only(monkeypatch)
     import_file(engine, other, maker="import")
     assert _journal(engine)[4:] == fast
+
+
+MIXED = (
+    "op,date,donor_id,fund,amount,currency,method,memo,key,label,entry_id,reason\n"
+    "donation,2025-01-05,D-1,LUHUO,100,,,,,,,\n"
+    "donation,2025-01-05,D-HK,JIN,2.5,,cash,第二笔,,,,\n"
+    "donation,2025-01-06,D-1,LUHUO,30,,,,,gift,,\n"
+    "donation,2025-01-06,D-HK,LUHUO,40,,online,,k-9,,,\n"
+    "donation,2025-01-07,D-1,JIN,50,,,,,,,\n"
+    "reversal,2025-01-08,,,,,,,,,@gift,wrong donor\n"
+    "donation,2025-01-09,D-1,LUHUO,60,,,,,,,\n"
+    "donation,2025-01-09,D-HK,JIN,70,,,,,,,\n"
+    "donation,2025-01-10,D-1,LUHUO,80,,,,,again,,\n"
+    "donation,2025-01-10,D-1,JIN,90.05,,,,,,,\n"
+)
+
+
+def _post_in_small_batches(engine, path: Path) -> None:
+    commands, problems = parse_rows(read_file(path))
+    assert not problems
+    with BulkUnitOfWork(engine, flush_every=3) as uow:
+        uow.cache._variables = 30  # two rows per INSERT on SQLite: statements split a batch
+        replayed, refused = importer.post_commands(uow, commands)
+        assert (replayed, refused) == (0, [])
+        uow.commit()
+
+
+def test_rows_queued_directly_and_through_entries_interleave_across_batches(
+    books, engine, tmp_path, monkeypatch
+):
+    # Unlabelled plain gifts are queued as bare rows; labelled ones, keyed rows and the
+    # reversal of a labelled gift go through entry objects. Both kinds share the batches.
+    _post_in_small_batches(engine, _write(tmp_path / "mixed.csv", MIXED))
+    fast = _journal(engine)
+    assert len(fast) == 10
+    with read_only(engine) as repo:
+        assert verify_books(repo).ok  # chain, per-entry balance and the balances table
+
+    _general_only(monkeypatch)
+    _post_in_small_batches(engine, _write(tmp_path / "again.csv", MIXED.replace("k-9", "k-8")))
+    again = _journal(engine)[10:]
+    shift = '"reverses_sequence":3}', '"reverses_sequence":13}'  # the second file's gift
+    assert fast[5][4].endswith(shift[0])
+    assert again == [
+        (*e[:4], e[4].replace(*shift), e[5]) if e[0] == "reversal" else e for e in fast
+    ]
+    with read_only(engine) as repo:
+        assert verify_books(repo).ok
+
+
+def test_values_inserts_split_rows_by_the_parameter_limit():
+    rows = [(n, f"r{n}") for n in range(8)]
+
+    class Table:
+        name = "t"
+        columns = [type("C", (), {"name": "a"}), type("C", (), {"name": "b"})]
+
+    statements = list(importer._values_inserts([(Table, rows), (Table, [])], variables=11))
+    assert [sql.count("(?, ?)") for sql, _ in statements] == [5, 2, 1]  # 5, 5 >> 1, 5 >> 2
+    assert [p for _, params in statements for p in params] == [v for r in rows for v in r]
 
 
 def test_a_refused_plain_donation_is_reported_as_the_service_reports_it(books, engine, tmp_path):
@@ -177,9 +238,8 @@ def test_revision_0002_replaces_the_two_postings_indexes(engine):
     assert version == "0002_postings_fund_account"
 
 
+@pytest.mark.sqlite_only
 def test_the_bulk_unit_of_work_gives_back_the_connection_as_it_found_it(engine):
-    if engine.dialect.name != "sqlite":
-        pytest.skip("a SQLite page-cache setting")
     with engine.connect() as conn:
         before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
     with BulkUnitOfWork(engine) as uow:
@@ -188,3 +248,14 @@ def test_the_bulk_unit_of_work_gives_back_the_connection_as_it_found_it(engine):
         after = conn.exec_driver_sql("PRAGMA cache_size").scalar()
     assert inside == -importer.BULK_CACHE_KIB
     assert before == after != inside
+
+
+def test_rows_queued_directly_must_balance(books, engine):
+    with BulkUnitOfWork(engine) as uow:
+        seq = uow.sequence + 1
+        line = (seq, 1, "e", "2025-01-05", "1002-CNY", "LUHUO", 100, "CNY", 100, "", "", "", "")
+        other = (seq, 2, "e", "2025-01-05", "4101-R", "JIN", -100, "CNY", -100, "", "", "", "")
+        for bad in (other, (*line[:6], -99, "CNY", -100, *line[9:])):
+            with pytest.raises(UnbalancedEntry):
+                uow.queue_rows(seq, "h", (line, bad), ("e", seq))
+        assert uow.sequence == seq - 1
