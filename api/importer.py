@@ -79,7 +79,7 @@ from ledger.errors import LedgerError, UnbalancedEntry
 from ledger.model import Award, Beneficiary, Donor, Fund, Pledge
 from ledger.money import FUNCTIONAL_CURRENCY, MAX_MINOR, Money, check_currency, parse_rate
 from ledger.repository import SqlRepository
-from ledger.unit_of_work import UnitOfWork, utc_now
+from ledger.unit_of_work import UnitOfWork, utc_now, uuid7_text
 
 __all__ = [
     "FORMATS",
@@ -952,16 +952,7 @@ def _entry_id(millis: int) -> str:
     if not _RANDOM:
         pool = os.urandom(10 * 4096)  # one system call for many ids
         _RANDOM.extend(pool[n : n + 10] for n in range(0, len(pool), 10))
-    rand = int.from_bytes(_RANDOM.pop(), "big")
-    value = (
-        (millis << 80)
-        | (0x7 << 76)
-        | ((rand >> 62) & 0xFFF) << 64
-        | (0b10 << 62)
-        | (rand & ((1 << 62) - 1))
-    )
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return uuid7_text(millis, int.from_bytes(_RANDOM.pop(), "big"))
 
 
 @functools.lru_cache(maxsize=1 << 16)

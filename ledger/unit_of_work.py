@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -29,7 +28,7 @@ from ledger.chain import canonical_data, canonical_entry_bytes, chain_hash, leaf
 from ledger.entries import JournalEntry, PostedEntry, check_balanced
 from ledger.repository import BalanceKey, SqlRepository
 
-__all__ = ["Clock", "UnitOfWork", "read_only", "utc_now"]
+__all__ = ["Clock", "UnitOfWork", "read_only", "utc_now", "uuid7_text"]
 
 Clock = Callable[[], dt.datetime]
 T = TypeVar("T")
@@ -39,10 +38,8 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _time_ordered_id() -> str:
-    """A UUIDv7-style id (RFC 9562 layout): millisecond time first, so inserts stay in order."""
-    millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+def uuid7_text(millis: int, rand: int) -> str:
+    """The UUIDv7-style id (RFC 9562 layout) of Unix time `millis` and 80 random bits `rand`."""
     value = (
         (millis << 80)
         | (0x7 << 76)
@@ -50,7 +47,13 @@ def _time_ordered_id() -> str:
         | (0b10 << 62)
         | (rand & ((1 << 62) - 1))
     )
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _time_ordered_id() -> str:
+    """A UUIDv7-style id: millisecond time first, so inserts stay in order."""
+    return uuid7_text(time.time_ns() // 1_000_000, int.from_bytes(os.urandom(10), "big"))
 
 
 class UnitOfWork:
