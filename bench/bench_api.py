@@ -21,7 +21,7 @@ through `python -m bench api`:
 
   HUIQUAN_BENCH_API_ENGINES   sqlite,postgresql
   HUIQUAN_BENCH_API_WORKERS   gunicorn worker processes (2, as `huiquan serve`)
-  HUIQUAN_BENCH_API_THREADS   threads per worker (gthread; 8, as `huiquan serve`)
+  HUIQUAN_BENCH_API_THREADS   threads per worker (gthread; 16, as `huiquan serve`)
   HUIQUAN_BENCH_API_CLIENTS   parallel keep-alive connections (16)
   HUIQUAN_BENCH_API_PROCS     load-generator processes (2)
   HUIQUAN_BENCH_API_SECONDS   measured seconds per phase (10)
@@ -195,6 +195,10 @@ def _gunicorn(url: str, options: Options, folder: Path) -> Iterator[int]:
         # The default control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl):
         # another gunicorn on the box would take it over, or stop this one through it.
         "--no-control-socket",
+        # Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads connections
+        # over the workers (as `huiquan serve` does); on one shared socket the last worker to
+        # wait tends to take them all.
+        "--reuse-port",
         "--bind",
         f"127.0.0.1:{port}",
         "api.wsgi:app",
@@ -429,7 +433,7 @@ def _options(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_api", description=__doc__)
     parser.add_argument("--engines", default=env("HUIQUAN_BENCH_API_ENGINES", "sqlite,postgresql"))
     parser.add_argument("--workers", type=int, default=int(env("HUIQUAN_BENCH_API_WORKERS", 2)))
-    parser.add_argument("--threads", type=int, default=int(env("HUIQUAN_BENCH_API_THREADS", 8)))
+    parser.add_argument("--threads", type=int, default=int(env("HUIQUAN_BENCH_API_THREADS", 16)))
     parser.add_argument("--clients", type=int, default=int(env("HUIQUAN_BENCH_API_CLIENTS", 16)))
     parser.add_argument("--procs", type=int, default=int(env("HUIQUAN_BENCH_API_PROCS", 2)))
     parser.add_argument(

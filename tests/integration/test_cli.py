@@ -204,6 +204,7 @@ def test_serve_runs_gunicorn_on_the_bind_address_with_the_database_url(
     assert seen["options"]["workers"] == 3
     assert seen["options"]["threads"] == 5
     assert seen["options"]["worker_class"] == "gthread"
+    assert seen["options"]["reuse_port"] is True
     assert seen["url"] == database_url
 
 
