@@ -6,7 +6,8 @@ its cache key, the execution context) for a few microseconds of work in SQLite; 
 database, bounded the ledger at under 300 writes a second. The statements here are plain SQL
 strings in the dialect both engines share (`?` placeholders, rewritten to `%s` for psycopg),
 run on the driver connection that the SQLAlchemy `Connection` holds, so they stay inside its
-transaction. psycopg prepares a statement on the server after a few executions.
+transaction (begun first if it was not yet). psycopg prepares a statement on the server after
+a few executions.
 
 Invariants owned here:
 - Only statements whose text is valid on SQLite and PostgreSQL alike go through `run`.
@@ -34,6 +35,11 @@ class Raw:
     __slots__ = ("_error", "driver", "postgresql", "qmark")
 
     def __init__(self, conn: Connection) -> None:
+        if not conn.in_transaction():
+            # What SQLAlchemy's autobegin would do on its first statement (on SQLite our
+            # "begin" hook issues BEGIN): the driver runs in autocommit mode, so a statement
+            # sent before any SQLAlchemy one would otherwise run in no transaction at all.
+            conn.begin()
         self.driver: Any = conn.connection.driver_connection
         self.qmark = conn.dialect.paramstyle == "qmark"
         self.postgresql = conn.dialect.name == "postgresql"

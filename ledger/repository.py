@@ -48,7 +48,7 @@ class SqlRepository:
     @property
     def raw(self) -> Raw:
         """Plain SQL on the driver connection (see `ledger.fastsql`), for the hot write path."""
-        if self._raw is None:
+        if self._raw is None or not self.conn.in_transaction():  # (re)begins after a rollback
             self._raw = Raw(self.conn)
         return self._raw
 
