@@ -73,7 +73,7 @@ from sqlalchemy import Connection, Engine, select
 
 from ledger import services, tables
 from ledger.accounts import Account, cash_account
-from ledger.chain import chain_hash, leaf_hash_hex
+from ledger.chain import chain_hash, json_string, leaf_hash_hex
 from ledger.entries import EntryKind, PostedEntry, Posting, check_balanced
 from ledger.errors import LedgerError, UnbalancedEntry
 from ledger.model import Award, Beneficiary, Donor, Fund, Pledge
@@ -955,11 +955,6 @@ def _entry_id(millis: int) -> str:
     return uuid7_text(millis, int.from_bytes(_RANDOM.pop(), "big"))
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _json_text(value: str) -> str:
-    return str(encode_basestring(value))
-
-
 def _donation_bytes(
     entry_id: str,
     sequence: int,
@@ -1077,7 +1072,7 @@ class _PlainDonations:
         uow.balance(credit_key)
         sequence = uow.sequence + 1
         entry_id = _entry_id(millis)
-        memo, j = kwargs["memo"], _json_text
+        memo, j = kwargs["memo"], json_string
         donor_json, fund_json, maker_json = j(donor.id), j(code), j(maker)
         cash_json, credit_json, memo_json = j(cash), j(credit), encode_basestring(memo)
         data_json = f'{{"cny_minor":{minor},"donor_id":{donor_json},"method":"{method}"}}'

@@ -29,6 +29,7 @@ __all__ = [
     "canonical_entry_bytes",
     "canonical_object",
     "chain_hash",
+    "json_string",
     "leaf_hash_hex",
 ]
 
@@ -81,8 +82,8 @@ def _s(value: str | None) -> str:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _code(value: str) -> str:
-    # Posting fields (accounts, funds, currencies, projects, parties) repeat endlessly.
+def json_string(value: str) -> str:
+    """`value` as a canonical JSON string literal (cached: codes and names repeat endlessly)."""
     return str(encode_basestring(value))
 
 
@@ -107,9 +108,9 @@ def canonical_entry_bytes(
     posting and verifying.
     """
     lines = ",".join(
-        f'{{"account":{_code(a)},"amount":{int(amt)},"class":{_code(cls)},'
-        f'"currency":{_code(cur)},"functional":{int(fn)},"fund":{_code(fund)},"line":{n},'
-        f'"party":{_code(party)},"project":{_code(proj)},"ref":{_code(ref)}}}'
+        f'{{"account":{json_string(a)},"amount":{int(amt)},"class":{json_string(cls)},'
+        f'"currency":{json_string(cur)},"functional":{int(fn)},"fund":{json_string(fund)},"line":{n},'
+        f'"party":{json_string(party)},"project":{json_string(proj)},"ref":{json_string(ref)}}}'
         for n, (a, fund, amt, cur, fn, proj, party, cls, ref) in enumerate(postings, 1)
     )
     text = (

@@ -517,8 +517,8 @@ class SqlRepository:
         It shares `conn`'s transaction, and on SQLite its read snapshot; `ledger.journal_scan`
         reads the journal through it without building Row objects.
         """
-        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
-        return self.conn.connection.driver_connection, mark
+        raw = self.raw  # begins `conn`'s transaction if it has none
+        return raw.driver, "?" if raw.qmark else "%s"
 
     def sqlite_file(self) -> str | None:
         """The file of a file-backed SQLite database; None on PostgreSQL or in memory."""
