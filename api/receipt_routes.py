@@ -333,7 +333,7 @@ def issue_receipt_for(uow: UnitOfWork, entry: PostedEntry) -> dict[str, str] | N
     existing = None if entry.id in uow.posted else latest_receipt_of_entry(conn, entry.id)
     if existing is not None:
         return service().links(conn, existing, now)
-    issued = issue_receipt(conn, entry, officer=entry.maker, now=now, link=False)
+    issued = issue_receipt(conn, entry, officer=entry.maker, now=now, link=False, uow=uow)
     links = issued_here[entry.id] = service().links(conn, issued.serial, now, fresh=uow)
     return links
 
@@ -354,11 +354,12 @@ def void_receipts_of_reversed(uow: UnitOfWork, reversal: PostedEntry) -> list[st
         return []
     conn, now = uow.connection, uow.now()
     reason = f"捐赠记录已冲销 / the gift was reversed: {reversal.memo}".strip()
+    uow.flush()  # receipts issued earlier in this unit of work are queued rows until then
     gift_receipts = _receipts_of_entry(conn, reversal.reverses)
     voided: list[str] = []
     for record in gift_receipts:
         if not record.is_void:
-            void_receipt(conn, record.serial, reason=reason, by=reversal.maker, now=now)
+            void_receipt(conn, record.serial, reason=reason, by=reversal.maker, now=now, uow=uow)
             voided.append(record.serial)
     serials = {r.serial for r in gift_receipts}
     donors = {r.donor_id for r in gift_receipts}
@@ -368,7 +369,9 @@ def void_receipts_of_reversed(uow: UnitOfWork, reversal: PostedEntry) -> list[st
             if other.kind == "annual" and not other.is_void and counted:
                 named = ", ".join(sorted(counted))
                 because = f"所含收据 {named} 已作废 / counts voided receipt {named}"
-                void_receipt(conn, other.serial, reason=because, by=reversal.maker, now=now)
+                void_receipt(
+                    conn, other.serial, reason=because, by=reversal.maker, now=now, uow=uow
+                )
                 voided.append(other.serial)
     return voided
 
@@ -717,6 +720,7 @@ def _record(conn: Connection, serial: str) -> ReceiptRecord:
 
 def _void(uow: UnitOfWork, serial: str, data: dict[str, Any], key: str | None) -> dict[str, Any]:
     conn, state = uow.connection, service()
+    uow.flush()  # receipts and links issued earlier in a shared transaction are queued rows
     body = {"serial": serial, **data}
     done = remembered(uow, key, "receipt-void", body)
     if done is not None:
@@ -736,6 +740,7 @@ def _void(uow: UnitOfWork, serial: str, data: dict[str, Any], key: str | None) -
             replacement=entry,
             officer=actor().name,
             link=False,
+            uow=uow,
         )
         replacement = issued.serial if issued else None
         remember(uow, key, "receipt-void", body, replacement or "")
@@ -793,6 +798,7 @@ def void_receipt_view(data: dict[str, Any], serial: str) -> dict[str, Any]:
 
 
 def _relink(uow: UnitOfWork, serial: str) -> dict[str, str]:
+    uow.flush()  # receipts and links issued earlier in a shared transaction are queued rows
     record = _record(uow.connection, serial)
     revoke_links(uow.connection, record.serial, uow.now())
     return service().links(uow.connection, record.serial, uow.now())
@@ -808,13 +814,14 @@ def relink_receipt(serial: str) -> dict[str, str]:
 
 def _annual(uow: UnitOfWork, donor_id: str, year: int, key: str | None) -> dict[str, Any]:
     conn, state = uow.connection, service()
+    uow.flush()  # receipts issued earlier in a shared transaction are queued rows
     if uow.repo.get_donor(donor_id) is None:
         raise ApiProblem("not_found", f"There is no donor {donor_id!r}.")
     body = {"donor_id": donor_id, "year": year}
     serial = remembered(uow, key, "annual-receipts", body)
     if serial is None:
         issued, _ = annual_receipt(
-            conn, donor_id, year, officer=actor().name, now=uow.now(), link=False
+            conn, donor_id, year, officer=actor().name, now=uow.now(), link=False, uow=uow
         )
         serial = issued.serial
         remember(uow, key, "annual-receipts", body, serial)

@@ -37,6 +37,7 @@ import datetime as dt
 import json
 import multiprocessing as mp
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -84,16 +85,72 @@ class Figures:
     seconds: float
     p50_ms: float
     p99_ms: float
+    cpu: dict[str, float] | None = None  # CPU seconds spent in the phase: server, database, client
 
     @property
     def rate(self) -> float:
         return self.done / self.seconds if self.seconds else 0.0
 
+    def cpu_ms(self, part: str) -> float:
+        """CPU milliseconds of `part` per completed request."""
+        return 1000 * (self.cpu or {}).get(part, 0.0) / self.done if self.done else 0.0
+
     def line(self) -> str:
-        return (
+        text = (
             f"  {self.name:<20} {self.rate:8.0f} req/s   p50 {self.p50_ms:6.2f} ms   "
             f"p99 {self.p99_ms:6.2f} ms   ({self.done} ok, {self.errors} errors)"
         )
+        if self.cpu:
+            text += (
+                f"\n  {'':<20} CPU per request: server {self.cpu_ms('server'):.2f} ms, "
+                f"database {self.cpu_ms('database'):.2f} ms, client {self.cpu_ms('client'):.2f} ms"
+            )
+        return text
+
+
+# -- CPU accounting ------------------------------------------------------------------------------
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (0 if it is gone or unreadable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _postgres_pids() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _cpu_snapshot(server_pid: int | None) -> dict[str, float]:
+    """CPU seconds so far of the server's processes, PostgreSQL's and this process's children."""
+    server = 0.0
+    if server_pid is not None:
+        server = _cpu_of(server_pid) + sum(_cpu_of(c) for c in _children(server_pid))
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "server": server,
+        "database": sum(_cpu_of(p) for p in _postgres_pids()),
+        "client": usage.ru_utime + usage.ru_stime,  # the load generators, once reaped
+    }
 
 
 # -- the books -----------------------------------------------------------------------------------
@@ -174,7 +231,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _gunicorn(url: str, options: Options, folder: Path) -> Iterator[int]:
+def _gunicorn(url: str, options: Options, folder: Path) -> Iterator[tuple[int, int]]:
+    """gunicorn serving the books at `url`: (port, the master's pid)."""
     port = _free_port()
     env = {**os.environ, "HUIQUAN_DATABASE_URL": url, "HUIQUAN_HOME": str(folder)}
     log_path = folder / "gunicorn.log" if options.keep_log else Path(os.devnull)
@@ -207,7 +265,7 @@ def _gunicorn(url: str, options: Options, folder: Path) -> Iterator[int]:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
         try:
             _wait_healthy(port, process)
-            yield port
+            yield port, process.pid
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -357,8 +415,15 @@ def _drive(job: dict[str, Any]) -> tuple[list[float], int, int]:
 
 
 def _phase(
-    name: str, kind: str, port: int, options: Options, token: str = "", donor: str = ""
+    name: str,
+    kind: str,
+    port: int,
+    options: Options,
+    token: str = "",
+    donor: str = "",
+    server_pid: int | None = None,
 ) -> Figures:
+    before = _cpu_snapshot(server_pid)
     start = time.time() + 1.0
     until = start + options.seconds
     per_proc = [options.clients // options.procs] * options.procs
@@ -381,14 +446,18 @@ def _phase(
     ]
     with mp.get_context("spawn").Pool(len(jobs)) as pool:
         results = pool.map(_drive, jobs)
+        pool.close()
+        pool.join()  # reaped, so their CPU shows in RUSAGE_CHILDREN
+    after = _cpu_snapshot(server_pid)
+    cpu = {part: after[part] - before[part] for part in after}
     latencies = sorted(x for r in results for x in r[0])
     ok = sum(r[1] for r in results)
     errors = sum(r[2] for r in results)
     if not latencies:
-        return Figures(name, 0, errors, options.seconds, 0.0, 0.0)
+        return Figures(name, 0, errors, options.seconds, 0.0, 0.0, cpu)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     return Figures(
-        name, ok, errors, options.seconds, statistics.median(latencies) * 1000, p99 * 1000
+        name, ok, errors, options.seconds, statistics.median(latencies) * 1000, p99 * 1000, cpu
     )
 
 
@@ -399,11 +468,13 @@ def run_engine(engine_name: str, options: Options) -> tuple[Figures, Figures, Fi
         with _database(engine_name, options, folder) as url:
             token, donor = _open_books(url)
             alone = _ledger_alone(url, donor, min(options.seconds, 5.0))
-            with _gunicorn(url, options, folder) as port:
+            with _gunicorn(url, options, folder) as (port, pid):
                 warm = Options(**{**options.__dict__, "seconds": 1.0})
                 _phase("warm-up", "donation", port, warm, token, donor)
-                health = _phase("GET /healthz", "health", port, options)
-                gifts = _phase("POST /donations", "donation", port, options, token, donor)
+                health = _phase("GET /healthz", "health", port, options, server_pid=pid)
+                gifts = _phase(
+                    "POST /donations", "donation", port, options, token, donor, server_pid=pid
+                )
         return alone, health, gifts
     finally:
         if options.keep_log and (folder / "gunicorn.log").exists():
@@ -420,6 +491,12 @@ def report(engine_name: str, alone: Figures, health: Figures, gifts: Figures) ->
     print(gifts.line())
     print(alone.line() + "  <- one process, no HTTP, one transaction each")
     print(f"  a donation costs {cost:.1f}x a health check by throughput, {latency:.1f}x by p50")
+    if health.cpu and gifts.cpu and health.cpu_ms("server"):
+        server = gifts.cpu_ms("server") / health.cpu_ms("server")
+        both = (gifts.cpu_ms("server") + gifts.cpu_ms("database")) / (
+            health.cpu_ms("server") + health.cpu_ms("database")
+        )
+        print(f"  by CPU per request: {server:.1f}x in the server, {both:.1f}x with the database's")
     verdicts = [
         f"donations/s {'OK' if gifts.rate >= TARGET_RATE else 'MISSED'} (>= {TARGET_RATE:.0f})",
         f"p99 {'OK' if gifts.p99_ms < TARGET_P99_MS else 'MISSED'} (< {TARGET_P99_MS:.0f} ms)",

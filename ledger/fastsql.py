@@ -14,6 +14,10 @@ Invariants owned here:
 - Values are always bound as parameters, never formatted into the text.
 - Results are plain driver tuples; callers convert (SQLite hands booleans back as 0/1).
 - Driver errors are raised as SQLAlchemy's (`IntegrityError`, ...), as from `Connection.execute`.
+- Before any statement that is not a plain `SELECT`, the connection's write hook runs if one
+  is set (`WRITE_HOOK` in `Connection.info`; SQLAlchemy's own statements get the same check
+  from `ledger.unit_of_work`): that is how `UnitOfWork.attempt` takes its savepoint only when
+  an operation first writes.
 """
 
 from __future__ import annotations
@@ -24,7 +28,15 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["Raw"]
+__all__ = ["WRITE_HOOK", "Raw", "is_read"]
+
+WRITE_HOOK = "huiquan_before_write"
+
+
+def is_read(sql: str) -> bool:
+    """Whether a statement only reads (a plain SELECT); anything else counts as a write."""
+    return sql.lstrip()[:6].upper() == "SELECT"
+
 
 _PSYCOPG: dict[str, str] = {}
 
@@ -32,7 +44,7 @@ _PSYCOPG: dict[str, str] = {}
 class Raw:
     """The driver connection behind `conn`, with statement text adapted to its paramstyle."""
 
-    __slots__ = ("_error", "driver", "postgresql", "qmark")
+    __slots__ = ("_error", "_info", "driver", "postgresql", "qmark")
 
     def __init__(self, conn: Connection) -> None:
         if not conn.in_transaction():
@@ -44,6 +56,7 @@ class Raw:
         self.qmark = conn.dialect.paramstyle == "qmark"
         self.postgresql = conn.dialect.name == "postgresql"
         self._error: type[Exception] = conn.dialect.loaded_dbapi.Error
+        self._info: dict[Any, Any] = conn.info
 
     def _text(self, sql: str) -> str:
         if self.qmark:
@@ -55,6 +68,9 @@ class Raw:
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Execute one statement; the driver's cursor (fetchone/fetchall/rowcount)."""
+        hook = self._info.get(WRITE_HOOK)
+        if hook is not None and not sql.startswith("SELECT"):
+            hook()
         try:
             return self.driver.execute(self._text(sql), params)
         except self._error as err:
@@ -69,6 +85,9 @@ class Raw:
         """Execute one statement for each parameter row."""
         if not rows:
             return
+        hook = self._info.get(WRITE_HOOK)
+        if hook is not None:
+            hook()
         cursor = self.driver.cursor()
         try:
             cursor.executemany(self._text(sql), rows)

@@ -22,10 +22,11 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 
 from ledger.chain import canonical_data, canonical_entry_bytes, chain_hash, leaf_hash_hex
 from ledger.entries import JournalEntry, PostedEntry, check_balanced
+from ledger.fastsql import WRITE_HOOK, is_read
 from ledger.repository import BalanceKey, SqlRepository
 
 __all__ = ["Clock", "UnitOfWork", "read_only", "utc_now", "uuid7_text"]
@@ -54,6 +55,16 @@ def uuid7_text(millis: int, rand: int) -> str:
 def _time_ordered_id() -> str:
     """A UUIDv7-style id: millisecond time first, so inserts stay in order."""
     return uuid7_text(time.time_ns() // 1_000_000, int.from_bytes(os.urandom(10), "big"))
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _before_write(
+    conn: Connection, cursor: Any, statement: str, params: Any, context: Any, many: bool
+) -> None:
+    """Run the connection's write hook (see `UnitOfWork.attempt`) before a statement that writes."""
+    hook = conn.info.get(WRITE_HOOK)
+    if hook is not None and not is_read(statement):
+        hook()
 
 
 class UnitOfWork:
@@ -336,19 +347,38 @@ class UnitOfWork:
         For several independent operations sharing one transaction (group commit): the database
         side is undone with a savepoint, this object's own queued rows, sequence, hashes,
         balance overlay and callbacks with a snapshot. The exception is re-raised.
+
+        The savepoint is taken just before the operation's first statement that writes (a
+        write hook on the connection, run by `ledger.fastsql.Raw` and by SQLAlchemy's
+        `before_cursor_execute`), so an operation that only reads and queues rows, such as a
+        donation, costs no savepoint round trip at all; one that fails before writing has
+        nothing to undo in the database.
         """
         raw = self.repo.raw
         snapshot = self._snapshot()
-        raw.run("SAVEPOINT huiquan_attempt")
+        info = self.connection.info
+        taken = False
+
+        def take_savepoint() -> None:
+            nonlocal taken
+            info.pop(WRITE_HOOK, None)
+            raw.run("SAVEPOINT huiquan_attempt")
+            taken = True
+
+        info[WRITE_HOOK] = take_savepoint
         try:
             result = work(self)
         except BaseException:
-            # The newest savepoint of that name is this attempt's; earlier ones stay nested
-            # (never released: a round trip each, and the commit ends them all).
-            raw.run("ROLLBACK TO SAVEPOINT huiquan_attempt")
-            raw.run("RELEASE SAVEPOINT huiquan_attempt")
+            info.pop(WRITE_HOOK, None)
+            if taken:
+                # The newest savepoint of that name is this attempt's; earlier ones stay nested
+                # (never released: a round trip each, and the commit ends them all).
+                raw.run("ROLLBACK TO SAVEPOINT huiquan_attempt")
+                raw.run("RELEASE SAVEPOINT huiquan_attempt")
             self._restore(snapshot)
             raise
+        finally:
+            info.pop(WRITE_HOOK, None)
         return result
 
     def _snapshot(self) -> dict[str, Any]:

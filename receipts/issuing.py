@@ -6,6 +6,10 @@ Invariants owned here:
   records the gift, never from a database sequence (which leaves gaps on rollback). Callers run
   inside a writing `ledger.unit_of_work.UnitOfWork`, which holds the chain-head lock, so two
   transactions never take the same number; a rolled-back gift rolls its number back too.
+  Given the unit of work (`uow=`), the counter is read once per transaction and counted on in
+  the unit's memo (which `UnitOfWork.attempt` rolls back with a failed operation); its new
+  value is written at the unit's next flush. Within one unit of work, every serial must come
+  that way: pass `uow` to every issuing call, never mix it with bare-connection calls.
 - A receipt row is never changed or deleted (the table is append-only by trigger). A wrong receipt
   is voided by a `receipt_voids` row with its reason and the serial of its replacement; the
   voided serial stays visible as VOID and is never reused.
@@ -32,6 +36,7 @@ from ledger.entries import EntryKind, PostedEntry
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
 from ledger.fastsql import Raw
 from ledger.tables import receipt_links, receipt_voids, receipts
+from ledger.unit_of_work import UnitOfWork
 
 __all__ = [
     "RECEIPTABLE",
@@ -85,8 +90,36 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def next_serial(conn: Connection, year: int, series: str = SERIES) -> str:
-    """Take the next gapless serial of a series and year (caller holds the chain-head lock)."""
+_SAVE_COUNTER = (
+    "INSERT INTO receipt_counters (series, year, last) VALUES (?, ?, ?) "
+    "ON CONFLICT (series, year) DO UPDATE SET last = excluded.last"
+)
+_INSERT_RECEIPT = (
+    "INSERT INTO receipts (serial, entry_id, donor_id, kind, issued_at, replaces_serial, "
+    "fiscal_code, fiscal_number, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def next_serial(
+    conn: Connection, year: int, series: str = SERIES, *, uow: UnitOfWork | None = None
+) -> str:
+    """Take the next gapless serial of a series and year (caller holds the chain-head lock).
+
+    With `uow`, counted in the unit of work's memo and saved at its next flush (no statement
+    per receipt); `conn` is then the unit's connection.
+    """
+    if uow is not None:
+        counters = uow.memo_of("receipt_counters")
+        last = counters.get((series, year))
+        if last is None:
+            row = Raw(conn).one(
+                "SELECT last FROM receipt_counters WHERE series = ? AND year = ?", (series, year)
+            )
+            last = 0 if row is None else int(row[0])
+        last += 1
+        counters[(series, year)] = last
+        uow.queue_row(_SAVE_COUNTER, (series, year, last))
+        return f"{series}-{year}-{last:06d}"
     raw = Raw(conn)
     row = raw.one(
         "UPDATE receipt_counters SET last = last + 1 WHERE series = ? AND year = ? RETURNING last",
@@ -153,23 +186,28 @@ def issue_receipt(
     fiscal_code: str | None = None,
     fiscal_number: str | None = None,
     link: bool = True,
+    uow: UnitOfWork | None = None,
 ) -> IssuedReceipt:
     """Issue the receipt of a gift entry with the next serial and a fresh link.
+
+    With `uow` (whose connection `conn` is), the serial comes from the unit's counter and the
+    receipt row is queued to the unit's next flush, like the entry's own rows: read it back in
+    the same unit only after `uow.flush()`.
 
     Raises:
         InvalidEntry: when the entry is not a gift (donation, pledge payment, in-kind).
     """
     if entry.kind not in RECEIPTABLE:
         raise InvalidEntry(f"a {entry.kind.value} entry gets no receipt")
-    serial = next_serial(conn, entry.occurred_on.year if replaces is None else int(now[:4]))
+    year = entry.occurred_on.year if replaces is None else int(now[:4])
+    serial = next_serial(conn, year, uow=uow)
     data = json.dumps(
         {"officer": officer, "received_on": entry.occurred_on.isoformat()},
         ensure_ascii=False,
         sort_keys=True,
     )
-    Raw(conn).run(
-        "INSERT INTO receipts (serial, entry_id, donor_id, kind, issued_at, replaces_serial, "
-        "fiscal_code, fiscal_number, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    (Raw(conn).run if uow is None else uow.queue_row)(
+        _INSERT_RECEIPT,
         (
             serial,
             entry.id,
@@ -246,14 +284,19 @@ def void_receipt(
     replacement: PostedEntry | None = None,
     officer: str = "",
     link: bool = True,
+    uow: UnitOfWork | None = None,
 ) -> IssuedReceipt | None:
     """Void a receipt (kept, marked VOID with the reason) and issue its replacement if asked.
 
     A receipt voided because its entry was reversed gets no replacement (`replacement=None`).
+    With `uow` (whose connection `conn` is), the unit's queued rows are flushed first, so
+    receipts issued earlier in it are seen, and the replacement's serial comes from its counter.
 
     Raises:
         NotFound: unknown serial; AlreadyExists: it was voided before; InvalidEntry: no reason.
     """
+    if uow is not None:
+        uow.flush()
     record = get_receipt(conn, serial)
     if record is None:
         raise NotFound(f"no receipt {serial}", field="serial")
@@ -272,7 +315,10 @@ def void_receipt(
             fiscal_code=record.fiscal_code,
             fiscal_number=record.fiscal_number,
             link=link,
+            uow=uow,
         )
+        if uow is not None:
+            uow.flush()  # the void row refers to the replacement's row
     conn.execute(
         insert(receipt_voids).values(
             serial=serial,
@@ -286,13 +332,25 @@ def void_receipt(
 
 
 def annual_receipt(
-    conn: Connection, donor_id: str, year: int, *, officer: str, now: str, link: bool = True
+    conn: Connection,
+    donor_id: str,
+    year: int,
+    *,
+    officer: str,
+    now: str,
+    link: bool = True,
+    uow: UnitOfWork | None = None,
 ) -> tuple[IssuedReceipt, Sequence[ReceiptRecord]]:
     """Issue a consolidated receipt for a donor's live gift receipts of a year.
+
+    With `uow` (whose connection `conn` is), its queued rows are flushed first, so gifts
+    receipted earlier in it count, and the serial comes from its counter.
 
     Raises:
         NotFound: no gifts that year; AlreadyExists: a live annual receipt already covers them.
     """
+    if uow is not None:
+        uow.flush()
     mine = receipts_of_donor(conn, donor_id)
     for r in mine:
         if r.kind == "annual" and not r.is_void and r.data.get("year") == year:
@@ -308,7 +366,9 @@ def annual_receipt(
     ]
     if not gifts:
         raise NotFound(f"donor {donor_id} has no receipted gifts in {year}", field="year")
-    serial = next_serial(conn, int(now[:4]))
+    serial = next_serial(conn, int(now[:4]), uow=uow)
+    if uow is not None:
+        uow.flush()  # the counter, before the row that takes its number
     conn.execute(
         insert(receipts).values(
             serial=serial,

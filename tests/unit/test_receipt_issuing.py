@@ -143,3 +143,66 @@ def test_a_caller_that_mints_its_own_links_gets_no_random_one(books, engine):
     assert issued.token is None and issued.serial == "HQ-2026-000001"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM receipt_links")).scalar_one() == 0
+
+
+def _gift_in(uow, donor, amount):
+    entry = services.record_donation(
+        uow, donor_id=donor, fund="LUHUO", amount=cny(amount), received_on=DAY
+    )
+    return issue_receipt(uow.connection, entry, officer="x", now=NOW, link=False, uow=uow)
+
+
+def test_serials_counted_in_a_shared_unit_of_work_stay_gapless_past_a_failed_operation(
+    books, engine
+):
+    give(engine, books.donor_id)  # HQ-2026-000001, the counter row exists from here on
+
+    class Refused(Exception):
+        pass
+
+    def refused(uow):
+        _gift_in(uow, books.donor_id, "7")
+        raise Refused
+
+    with UnitOfWork(engine) as uow:
+        first = uow.attempt(lambda u: _gift_in(u, books.donor_id, "10"))
+        with pytest.raises(Refused):
+            uow.attempt(refused)  # took 000003, then failed: the number goes back
+        second = uow.attempt(lambda u: _gift_in(u, books.donor_id, "20"))
+        annual, covered = uow.attempt(
+            lambda u: annual_receipt(
+                u.connection, books.donor_id, 2026, officer="x", now=NOW, link=False, uow=u
+            )
+        )
+        uow.commit()
+    assert (first.serial, second.serial) == ("HQ-2026-000002", "HQ-2026-000003")
+    # the annual receipt sees the gifts receipted earlier in its own transaction
+    assert [c.serial for c in covered] == ["HQ-2026-000001", "HQ-2026-000002", "HQ-2026-000003"]
+    assert annual.serial == "HQ-2026-000004"
+    _, after = give(engine, books.donor_id)  # a later transaction counts on from the saved row
+    assert after.serial == "HQ-2026-000005"
+    with engine.connect() as conn:
+        assert get_receipt(conn, second.serial).entry_id is not None
+        assert get_receipt(conn, "HQ-2026-000006") is None
+
+
+def test_a_void_in_a_shared_unit_of_work_finds_a_receipt_issued_earlier_in_it(books, engine):
+    with UnitOfWork(engine) as uow:
+        entry = services.record_donation(
+            uow, donor_id=books.donor_id, fund="LUHUO", amount=cny("10"), received_on=DAY
+        )
+        issued = issue_receipt(uow.connection, entry, officer="x", now=NOW, link=False, uow=uow)
+        replacement = void_receipt(
+            uow.connection,
+            issued.serial,
+            reason="姓名有误",
+            by="officer",
+            now=NOW,
+            replacement=entry,
+            link=False,
+            uow=uow,
+        )
+        uow.commit()
+    assert (issued.serial, replacement.serial) == ("HQ-2026-000001", "HQ-2026-000002")
+    with engine.connect() as conn:
+        assert get_receipt(conn, issued.serial).replaced_by == "HQ-2026-000002"
