@@ -20,7 +20,7 @@ from flask import Response, g, request
 from audits.trail import record_event
 from ledger.unit_of_work import UnitOfWork
 
-__all__ = ["record_refusal", "record_success_in"]
+__all__ = ["record_refusal", "record_success_in", "success_fields"]
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 log = logging.getLogger("huiquan.api")
@@ -40,11 +40,20 @@ def _fields() -> dict[str, str]:
     }
 
 
-def record_success_in(uow: UnitOfWork) -> None:
-    """Arrange for the request's audit event to be written when `uow` commits."""
-    if request.method not in WRITES:
-        return
-    fields = _fields()
+def success_fields() -> dict[str, str] | None:
+    """The request's audit fields if it is a write, else None (taken before the writer lock)."""
+    return _fields() if request.method in WRITES else None
+
+
+def record_success_in(uow: UnitOfWork, fields: dict[str, str] | None = None) -> None:
+    """Arrange for the request's audit event to be written when `uow` commits.
+
+    `fields` are the request's `success_fields()`, if they were taken already.
+    """
+    if fields is None:
+        if request.method not in WRITES:
+            return
+        fields = _fields()
     # The request's own `g`: with group commit the callback runs in whichever request thread
     # commits the shared transaction.
     context = g._get_current_object()

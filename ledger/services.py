@@ -106,7 +106,12 @@ class _Replay:
     object_id: str | None
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
 def _jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most payload values: no conversion, no ABC check
+        return value
     if isinstance(value, Money):
         return {"amount": value.to_decimal_string(), "currency": value.currency}
     if isinstance(value, dt.date):

@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from api.auth import roles as mark_roles
 from api.errors import CATALOGUE, PROBLEM_MEDIA_TYPE, ApiProblem
 from api.schemas import ProblemOut
-from api.trail import record_success_in
+from api.trail import record_success_in, success_fields
 from ledger.errors import IdempotencyConflict, LedgerError
 from ledger.repository import SqlRepository
 from ledger.unit_of_work import UnitOfWork, read_only
@@ -147,12 +147,13 @@ def write(work: Callable[[UnitOfWork], T], *, aliases: Mapping[str, str] | None 
     `aliases` renames a ledger error's field to the request's name for it.
     """
     state = huiquan()
+    fields = success_fields()  # read from the request here, outside the writer lock
     for attempt in range(1, ATTEMPTS + 1):
         try:
             if state.group_commit is not None:
-                return state.group_commit.run(lambda uow: _audited(uow, work))
+                return state.group_commit.run(lambda uow: _audited(uow, work, fields))
             with state.writer_gate(), UnitOfWork(state.engine) as uow:
-                result = _audited(uow, work)
+                result = _audited(uow, work, fields)
                 uow.commit()
                 return result
         except IntegrityError:
@@ -165,8 +166,10 @@ def write(work: Callable[[UnitOfWork], T], *, aliases: Mapping[str, str] | None 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _audited(uow: UnitOfWork, work: Callable[[UnitOfWork], T]) -> T:
-    record_success_in(uow)
+def _audited(
+    uow: UnitOfWork, work: Callable[[UnitOfWork], T], fields: dict[str, str] | None
+) -> T:
+    record_success_in(uow, fields)
     return work(uow)
 
 
