@@ -166,9 +166,7 @@ def write(work: Callable[[UnitOfWork], T], *, aliases: Mapping[str, str] | None 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _audited(
-    uow: UnitOfWork, work: Callable[[UnitOfWork], T], fields: dict[str, str] | None
-) -> T:
+def _audited(uow: UnitOfWork, work: Callable[[UnitOfWork], T], fields: dict[str, str] | None) -> T:
     record_success_in(uow, fields)
     return work(uow)
 
