@@ -140,7 +140,7 @@ def _postgres_pids() -> list[int]:
     return found
 
 
-def _cpu_snapshot(server_pid: int | None) -> dict[str, float]:
+def _cpu_snapshot(server_pid: int | None) -> dict[str, Any]:
     """CPU seconds so far of the server's processes, PostgreSQL's and this process's children."""
     server = 0.0
     if server_pid is not None:
@@ -148,8 +148,18 @@ def _cpu_snapshot(server_pid: int | None) -> dict[str, float]:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "server": server,
-        "database": sum(_cpu_of(p) for p in _postgres_pids()),
+        "database": {p: _cpu_of(p) for p in _postgres_pids()},  # per process: some come and go
         "client": usage.ru_utime + usage.ru_stime,  # the load generators, once reaped
+    }
+
+
+def _cpu_spent(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+    """CPU seconds of each part between two snapshots (database: processes alive at the end)."""
+    database = sum(cpu - before["database"].get(pid, 0.0) for pid, cpu in after["database"].items())
+    return {
+        "server": after["server"] - before["server"],
+        "database": database,
+        "client": after["client"] - before["client"],
     }
 
 
@@ -448,8 +458,7 @@ def _phase(
         results = pool.map(_drive, jobs)
         pool.close()
         pool.join()  # reaped, so their CPU shows in RUSAGE_CHILDREN
-    after = _cpu_snapshot(server_pid)
-    cpu = {part: after[part] - before[part] for part in after}
+    cpu = _cpu_spent(before, _cpu_snapshot(server_pid))
     latencies = sorted(x for r in results for x in r[0])
     ok = sum(r[1] for r in results)
     errors = sum(r[2] for r in results)

@@ -22,7 +22,8 @@ Invariants owned here:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection
@@ -80,6 +81,23 @@ class Raw:
         """The first row of a query, or None."""
         row: tuple[Any, ...] | None = self.run(sql, params).fetchone()
         return row
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Send the statements run inside without waiting for each result (PostgreSQL).
+
+        psycopg's pipeline mode: the writes of a flush reach the server in one round trip
+        instead of one per statement; a failure is raised, as SQLAlchemy's, by the end of the
+        block at the latest. On SQLite, which has no round trips, it does nothing.
+        """
+        if not self.postgresql:
+            yield
+            return
+        try:
+            with self.driver.pipeline():
+                yield
+        except self._error as err:
+            raise DBAPIError.instance("(pipeline)", (), err, self._error) from err
 
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Execute one statement for each parameter row."""

@@ -295,6 +295,10 @@ class UnitOfWork:
     def flush(self) -> None:
         """Write queued journal rows, balance deltas and idempotency records (no commit)."""
         repo = self.repo
+        with repo.raw.pipeline():  # one round trip on PostgreSQL
+            self._write_queued(repo)
+
+    def _write_queued(self, repo: SqlRepository) -> None:
         repo.insert_journal(self._entry_rows, self._posting_rows)
         repo.apply_balance_deltas(dict(self._deltas))
         repo.add_idempotency_records(self._idem_rows)
@@ -338,6 +342,9 @@ class UnitOfWork:
 
         Outer layers use this to write their own rows (audit events, receipts) atomically with
         the entries; the chain-head lock is held, so they may number their rows gaplessly too.
+        Callbacks run before the final flush: rows this unit queued are not in the tables yet
+        (its entries are in `posted`, its keys in `pending_keys`), and rows a callback queues
+        are written with them.
         """
         self._before_commit.append(callback)
 
@@ -408,7 +415,6 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Flush everything, run the before-commit callbacks, move the chain head and commit."""
-        self.flush()
         for callback in self._before_commit:
             callback(self)
         self.flush()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import current_app, request
 from flask_smorest import Blueprint
+from marshmallow import Schema
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import roles as mark_roles
@@ -50,6 +52,7 @@ __all__ = [
     "idempotency_key",
     "key_day",
     "operation",
+    "prebuilt",
     "read",
     "remember",
     "remembered",
@@ -119,6 +122,30 @@ def operation(
     def decorate(view: F) -> F:
         documented: F = blp.doc(**doc)(view)
         return mark_roles(*roles)(documented) if roles is not None else documented
+
+    return decorate
+
+
+def prebuilt(schema: Schema, status: int) -> Callable[[F], F]:
+    """Send the view's dict as JSON as it is: its presenter builds `schema`'s dump already.
+
+    For the hot write path (a donation), under `@blp.response(status, schema)`, which still
+    documents the response: marshmallow dumping a dict that is already in the schema's shape
+    costs about a tenth of the request. Under `TESTING` the dict is dumped anyway and must come
+    out identical, so every test that calls the view checks its presenter against the schema.
+    """
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            body = view(*args, **kwargs)
+            if current_app.config["TESTING"] and schema.dump(body) != body:
+                raise AssertionError(f"{view.__name__} built a body its schema would change")
+            response = current_app.json.response(body)
+            response.status_code = status
+            return response
+
+        return wrapper  # type: ignore[return-value]
 
     return decorate
 

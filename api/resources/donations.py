@@ -12,7 +12,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from api.auth import WRITERS, actor
-from api.resources.common import huiquan, idempotency_key, operation, write
+from api.resources.common import huiquan, idempotency_key, operation, prebuilt, write
 from api.schemas import DonationIn, DonationOut, InKindIn, InKindOut, iso, present_entry
 from ledger import services
 from ledger.entries import PostedEntry
@@ -82,6 +82,7 @@ def _present_in_kind(data: dict[str, Any], entry: PostedEntry, receipt: Receipt)
 )
 @blp.arguments(DonationIn())
 @blp.response(201, DonationOut)
+@prebuilt(DonationOut(), 201)
 def create_donation(data: dict[str, Any]) -> dict[str, Any]:
     """Record a cash or bank gift (gross).
 
@@ -106,6 +107,7 @@ def create_donation(data: dict[str, Any]) -> dict[str, Any]:
 )
 @blp.arguments(InKindIn())
 @blp.response(201, InKindOut)
+@prebuilt(InKindOut(), 201)
 def create_in_kind_donation(data: dict[str, Any]) -> dict[str, Any]:
     """Record goods received, at fair value in CNY, with the valuation basis and evidence.
 
