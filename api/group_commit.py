@@ -70,6 +70,14 @@ class _Group:
                 self.done.set()
 
 
+def _after_prefetch(keys: set[str], work: Callable[[UnitOfWork], T]) -> Callable[[UnitOfWork], T]:
+    def run(uow: UnitOfWork) -> T:
+        uow.prefetch_keys(sorted(keys))
+        return work(uow)
+
+    return run
+
+
 class GroupCommit:
     """Runs write operations of many request threads in shared, serialised transactions."""
 
@@ -80,24 +88,33 @@ class GroupCommit:
         self._mutex = threading.Lock()
         self._count = threading.Lock()
         self._waiting = 0
+        self._keys: set[str] = set()
         self._group: _Group | None = None
 
-    def run(self, work: Callable[[UnitOfWork], T]) -> T:
+    def run(self, work: Callable[[UnitOfWork], T], *, key: str | None = None) -> T:
         """Run `work(uow)` in the process's open transaction and return once it is committed.
+
+        `key`, the request's idempotency key if it has one, is looked up together with the keys
+        of the other requests queued by then (`UnitOfWork.prefetch_keys`): one query for many.
 
         Raises:
             whatever `work` raised (nothing of it was kept), or the commit's failure.
         """
         with self._count:
             self._waiting += 1
+            if key is not None:
+                self._keys.add(key)
         with self._mutex:
             with self._count:
                 self._waiting -= 1
+                keys, self._keys = self._keys, set()
             group = self._group
             if group is None:
                 group = self._group = _Group(self.engine, self.gate)
             outcome: Any = None
             failed = False
+            if keys:
+                work = _after_prefetch(keys, work)
             try:
                 outcome = group.uow.attempt(work)
                 group.size += 1

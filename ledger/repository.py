@@ -324,6 +324,20 @@ class SqlRepository:
         )
         return None if row is None else dict(zip(_IDEMPOTENCY_COLUMNS, row, strict=True))
 
+    def idempotency_records(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored records of `keys` (a dict of their columns each), by key; missing: absent."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), 100):
+            chunk = keys[start : start + 100]
+            rows = self.raw.run(
+                'SELECT "key", fingerprint, operation, entry_id, object_id, created_at '
+                f'FROM idempotency_keys WHERE "key" IN ({", ".join("?" * len(chunk))})',
+                tuple(chunk),
+            ).fetchall()
+            for row in rows:
+                found[row[0]] = dict(zip(_IDEMPOTENCY_COLUMNS, row, strict=True))
+        return found
+
     def add_idempotency_records(self, rows: Sequence[dict[str, Any]]) -> None:
         self.raw.many(
             'INSERT INTO idempotency_keys ("key", fingerprint, operation, entry_id, object_id, '

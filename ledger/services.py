@@ -137,7 +137,7 @@ def _idempotent(
         return None, None
     blob = canonical_bytes({"operation": operation, "payload": _jsonable(payload)})
     fingerprint = hashlib.sha256(blob).hexdigest()
-    found: Any = uow.pending_keys.get(key) or uow.repo.idempotency_record(key)
+    found: Any = uow.idempotency_record(key)
     if found is None:
         return {"key": key, "fingerprint": fingerprint, "operation": operation}, None
     get = found.get if isinstance(found, dict) else lambda name: getattr(found, name)

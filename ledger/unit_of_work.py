@@ -18,7 +18,7 @@ import datetime as dt
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -92,6 +92,7 @@ class UnitOfWork:
         self._idem_rows: list[dict[str, Any]] = []
         self._rows: dict[str, list[tuple[Any, ...]]] = {}
         self.pending_keys: dict[str, dict[str, Any]] = {}
+        self._stored_keys: dict[str, dict[str, Any] | None] = {}  # read under the lock
         self.posted: dict[str, PostedEntry] = {}
         self.reversed_ids: set[str] = set()
         self._closed: set[str] | None = None
@@ -231,6 +232,32 @@ class UnitOfWork:
             }
             self.remember_key(row)
         return posted
+
+    def idempotency_record(self, key: str) -> dict[str, Any] | None:
+        """The record of a client key: queued in this unit of work, or stored, or None.
+
+        A stored record (or its absence) read once is remembered: the writer lock is held, so
+        only this unit of work can add keys, and those are queued (`pending_keys`) first.
+        """
+        found = self.pending_keys.get(key)
+        if found is not None:
+            return found
+        if key in self._stored_keys:
+            return self._stored_keys[key]
+        record = self._stored_keys[key] = self.repo.idempotency_record(key)
+        return record
+
+    def prefetch_keys(self, keys: Iterable[str]) -> None:
+        """Read the stored records of several client keys in one query (see `idempotency_record`).
+
+        Group commit calls this with the keys of the requests queued for the transaction, so
+        they are looked up together instead of one round trip each.
+        """
+        wanted = [k for k in keys if k not in self._stored_keys and k not in self.pending_keys]
+        if wanted:
+            found = self.repo.idempotency_records(wanted)
+            for key in wanted:
+                self._stored_keys[key] = found.get(key)
 
     def remember_key(self, row: dict[str, Any]) -> None:
         """Queue an idempotency record (key, fingerprint, operation, entry_id, object_id)."""

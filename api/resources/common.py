@@ -168,17 +168,23 @@ def idempotency_key(route: str) -> str | None:
     return f"{route}:{raw}"
 
 
-def write(work: Callable[[UnitOfWork], T], *, aliases: Mapping[str, str] | None = None) -> T:
+def write(
+    work: Callable[[UnitOfWork], T],
+    *,
+    aliases: Mapping[str, str] | None = None,
+    key: str | None = None,
+) -> T:
     """Run `work` in one unit of work and commit; replay on a lost race (see module docstring).
 
-    `aliases` renames a ledger error's field to the request's name for it.
+    `aliases` renames a ledger error's field to the request's name for it. `key`, the
+    request's scoped idempotency key, lets group commit look it up with others at once.
     """
     state = huiquan()
     fields = success_fields()  # read from the request here, outside the writer lock
     for attempt in range(1, ATTEMPTS + 1):
         try:
             if state.group_commit is not None:
-                return state.group_commit.run(lambda uow: _audited(uow, work, fields))
+                return state.group_commit.run(lambda uow: _audited(uow, work, fields), key=key)
             with state.writer_gate(), UnitOfWork(state.engine) as uow:
                 result = _audited(uow, work, fields)
                 uow.commit()
@@ -217,7 +223,7 @@ def remembered(uow: UnitOfWork, key: str | None, route: str, body: Mapping[str, 
     """
     if key is None:
         return None
-    found = uow.pending_keys.get(key) or uow.repo.idempotency_record(key)
+    found = uow.idempotency_record(key)
     if found is None:
         return None
     record = found if isinstance(found, Mapping) else found._mapping
@@ -245,7 +251,7 @@ def remember(
 def key_day(uow: UnitOfWork, key: str | None) -> dt.date:
     """The UTC day the key was first used (today for a new key or no key)."""
     if key is not None:
-        found = uow.repo.idempotency_record(key)
+        found = uow.idempotency_record(key)
         if found is not None:
             return dt.date.fromisoformat(str(found["created_at"])[:10])
     return uow.today()

@@ -52,5 +52,6 @@ def create_disbursement(data: dict[str, Any]) -> dict[str, Any]:
     entry = write(
         lambda uow: services.record_disbursement(uow, **data, maker=actor().name, key=key),
         aliases={"date": "paid_on"},
+        key=key,
     )
     return _present(data, entry)

@@ -92,7 +92,7 @@ def create_donation(data: dict[str, Any]) -> dict[str, Any]:
     """
     key = idempotency_key("donations")
     entry, receipt = write(
-        lambda uow: _gift(uow, services.record_donation, data, key), aliases=DATES
+        lambda uow: _gift(uow, services.record_donation, data, key), aliases=DATES, key=key
     )
     return _present_donation(data, entry, receipt)
 
@@ -116,5 +116,5 @@ def create_in_kind_donation(data: dict[str, Any]) -> dict[str, Any]:
     """
     key = idempotency_key("in-kind-donations")
     record = services.record_in_kind_donation
-    entry, receipt = write(lambda uow: _gift(uow, record, data, key), aliases=DATES)
+    entry, receipt = write(lambda uow: _gift(uow, record, data, key), aliases=DATES, key=key)
     return _present_in_kind(data, entry, receipt)

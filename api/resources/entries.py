@@ -123,4 +123,4 @@ def reverse_entry(data: dict[str, Any], id: str) -> dict[str, Any]:
     cash that has been spent meanwhile. Then post the right entry.
     """
     key = idempotency_key("reversals")
-    return write(lambda uow: _reverse(uow, id, data, key), aliases={"date": "on"})
+    return write(lambda uow: _reverse(uow, id, data, key), aliases={"date": "on"}, key=key)

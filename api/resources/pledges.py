@@ -47,4 +47,4 @@ def create_pledge(data: dict[str, Any]) -> dict[str, Any]:
     are in CNY.
     """
     key = idempotency_key("pledges")
-    return write(lambda uow: _pledge(uow, data, key), aliases={"date": "pledged_on"})
+    return write(lambda uow: _pledge(uow, data, key), aliases={"date": "pledged_on"}, key=key)

@@ -75,7 +75,7 @@ def create_award(data: dict[str, Any]) -> dict[str, Any]:
     for a restricted fund the release Dr 3102 / Cr 3101.
     """
     key = idempotency_key("scholarship-awards")
-    return write(lambda uow: _award(uow, data, key), aliases={"date": "awarded_on"})
+    return write(lambda uow: _award(uow, data, key), aliases={"date": "awarded_on"}, key=key)
 
 
 @blp.route("/scholarship-payouts", methods=["POST"])
@@ -94,4 +94,4 @@ def create_payout(data: dict[str, Any]) -> dict[str, Any]:
     Never beyond the award's unpaid balance (`overpayment`), never beyond the fund's cash.
     """
     key = idempotency_key("scholarship-payouts")
-    return write(lambda uow: _payout(uow, data, key), aliases={"date": "paid_on"})
+    return write(lambda uow: _payout(uow, data, key), aliases={"date": "paid_on"}, key=key)

@@ -18,6 +18,7 @@ from ledger.db import init_books
 from ledger.errors import InsufficientFunds
 from ledger.integrity import verify_books
 from ledger.money import Money
+from ledger.repository import SqlRepository
 from ledger.unit_of_work import UnitOfWork, read_only
 from tests.api.conftest import TODAY, Books, Caller, disbursement, donation
 
@@ -51,7 +52,9 @@ def _donor(engine: Engine) -> str:
 
 
 def _queued_behind_first(
-    group: GroupCommit, jobs: list[Callable[[UnitOfWork], Any]]
+    group: GroupCommit,
+    jobs: list[Callable[[UnitOfWork], Any]],
+    keys: list[str | None] | None = None,
 ) -> list[tuple[str, Any]]:
     """Run `jobs` from as many threads; the first holds the transaction until all others queue."""
     release = threading.Event()
@@ -67,7 +70,8 @@ def _queued_behind_first(
             while not group._mutex.locked():
                 threading.Event().wait(0.001)
         try:
-            return "ok", group.run(first if index == 0 else jobs[index])
+            key = keys[index] if keys else None
+            return "ok", group.run(first if index == 0 else jobs[index], key=key)
         except Exception as err:
             return "error", err
 
@@ -183,3 +187,48 @@ def test_concurrent_requests_mixing_refusals_and_gifts_through_the_api(
         refused = list_events(repo.conn, EventFilter(action="POST /api/v1/disbursements"))
     assert [e.outcome for e in events] == ["success"] * 4
     assert [e.outcome for e in refused] == ["refused"] * 4
+
+
+def test_the_keys_of_queued_writes_are_looked_up_together_and_still_replay(
+    opened: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = opened
+    donor = _donor(engine)
+    with UnitOfWork(engine) as uow:  # a gift stored earlier, under key "old"
+        earlier = services.record_donation(
+            uow, donor_id=donor, fund="F", amount=Money(500, "CNY"), received_on=TODAY, key="old"
+        )
+        uow.commit()
+    single: list[str] = []
+    batched: list[list[str]] = []
+    one, many = SqlRepository.idempotency_record, SqlRepository.idempotency_records
+
+    def counted_one(self: SqlRepository, key: str) -> Any:
+        single.append(key)
+        return one(self, key)
+
+    def counted_many(self: SqlRepository, keys: Any) -> Any:
+        batched.append(list(keys))
+        return many(self, keys)
+
+    monkeypatch.setattr(SqlRepository, "idempotency_record", counted_one)
+    monkeypatch.setattr(SqlRepository, "idempotency_records", counted_many)
+
+    def give(key: str, minor: int = 500) -> Callable[[UnitOfWork], Any]:
+        return lambda uow: services.record_donation(
+            uow, donor_id=donor, fund="F", amount=Money(minor, "CNY"), received_on=TODAY, key=key
+        )
+
+    keys: list[str | None] = ["a", "old", "b", "a", "c"]
+    jobs = [give("a"), give("old"), give("b"), give("a"), give("c", 700)]
+    outcomes = _queued_behind_first(GroupCommit(engine, _Gate()), jobs, keys)
+
+    assert [kind for kind, _ in outcomes] == ["ok"] * 5
+    # the first took the transaction alone; the four queued behind it were looked up together
+    assert batched == [["a"], ["b", "c", "old"]] and single == []
+    entries = [entry for _, entry in outcomes]
+    assert entries[1].id == earlier.id  # the stored key replays its entry
+    assert entries[3].id == entries[0].id  # the key repeated in the group replays it too
+    assert sorted({e.sequence for e in entries}) == [1, 2, 3, 4]
+    with read_only(engine) as repo:
+        assert verify_books(repo).entries == 4
