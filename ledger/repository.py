@@ -23,7 +23,7 @@ from ledger.entries import EntryKind, PostedEntry, Posting
 from ledger.fastsql import Raw
 from ledger.model import Award, Beneficiary, Donor, DonorKind, Fund, Pledge, Project
 
-__all__ = ["BalanceKey", "SqlRepository"]
+__all__ = ["SET_HEAD", "BalanceKey", "SqlRepository"]
 
 _IDEMPOTENCY_COLUMNS = ("key", "fingerprint", "operation", "entry_id", "object_id", "created_at")
 
@@ -68,7 +68,7 @@ class SqlRepository:
         return int(row.sequence), str(row.hash)
 
     def set_head(self, sequence: int, hash_: str) -> None:
-        self.raw.run("UPDATE chain_head SET sequence = ?, hash = ? WHERE id = 1", (sequence, hash_))
+        self.raw.run(SET_HEAD, (sequence, hash_))
 
     # -- accounts --------------------------------------------------------------------------
     def get_account(self, code: str) -> Account | None:
@@ -545,6 +545,9 @@ class SqlRepository:
 
 
 _INSERTS: dict[str, str] = {}
+
+#: Moves the chain head (sequence, hash); `UnitOfWork.commit` queues it to its final flush.
+SET_HEAD = "UPDATE chain_head SET sequence = ?, hash = ? WHERE id = 1"
 
 
 def _insert_sql(table: Any) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, event
 from ledger.chain import canonical_data, canonical_entry_bytes, chain_hash, leaf_hash_hex
 from ledger.entries import JournalEntry, PostedEntry, check_balanced
 from ledger.fastsql import WRITE_HOOK, is_read
-from ledger.repository import BalanceKey, SqlRepository
+from ledger.repository import SET_HEAD, BalanceKey, SqlRepository
 
 __all__ = ["Clock", "UnitOfWork", "read_only", "utc_now", "uuid7_text"]
 
@@ -444,9 +444,10 @@ class UnitOfWork:
         """Flush everything, run the before-commit callbacks, move the chain head and commit."""
         for callback in self._before_commit:
             callback(self)
-        self.flush()
         if self.sequence != self._start_sequence:
-            self.repo.set_head(self.sequence, self.head_hash)
+            # Queued last, so the final flush writes it after the rows (one round trip).
+            self.queue_row(SET_HEAD, (self.sequence, self.head_hash))
+        self.flush()
         if self._conn is None:
             raise RuntimeError("the unit of work is not open")
         self._conn.commit()
