@@ -67,10 +67,11 @@ from api.errors import PROBLEM_MEDIA_TYPE, catalogue_markdown, register_error_ha
 from api.group_commit import GroupCommit
 from api.resources import register as register_resources
 from api.schemas import ProblemOut
-from api.trail import record_refusal
+from api.trail import preload_audit_head, record_refusal
 from ledger.db import database_url, default_home, make_engine
 from ledger.entries import PostedEntry
 from ledger.unit_of_work import UnitOfWork
+from receipts.issuing import counter_preload
 
 __all__ = [
     "Huiquan",
@@ -112,6 +113,12 @@ _LOGGED = ("method", "path", "status", "duration_ms", "request_id", "actor", "er
 
 log = logging.getLogger("huiquan.api")
 request_log = logging.getLogger("huiquan.api.request")
+
+
+def _group_preload() -> dict[str, tuple[str, tuple[Any, ...]]]:
+    """What a shared write transaction reads as it locks the books: the audit trail's head
+    and this year's receipt counter (one round trip with the lock on PostgreSQL)."""
+    return {**preload_audit_head(), **counter_preload(dt.datetime.now(dt.UTC).year)}
 
 
 def no_receipt(uow: UnitOfWork, entry: PostedEntry) -> dict[str, Any] | None:
@@ -412,7 +419,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         version=_version(),
         writer_gate=gate,
         group_commit=(
-            GroupCommit(engine, gate, max_batch=int(app.config["GROUP_COMMIT_MAX"]))
+            GroupCommit(
+                engine,
+                gate,
+                max_batch=int(app.config["GROUP_COMMIT_MAX"]),
+                preload=_group_preload,
+            )
             if gate.enabled and int(app.config["GROUP_COMMIT_MAX"]) > 1
             else None
         ),

@@ -23,7 +23,7 @@ Invariants owned here:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
@@ -33,6 +33,8 @@ from ledger.unit_of_work import UnitOfWork
 __all__ = ["GroupCommit"]
 
 T = TypeVar("T")
+#: Named queries for each shared transaction to read as it locks (`UnitOfWork(preload=...)`).
+Preload = Callable[[], Mapping[str, tuple[str, Sequence[Any]]]]
 
 
 class Gate(Protocol):
@@ -44,11 +46,11 @@ class Gate(Protocol):
 class _Group:
     """One shared transaction and the threads waiting for its commit."""
 
-    def __init__(self, engine: Engine, gate: Gate) -> None:
+    def __init__(self, engine: Engine, gate: Gate, preload: Preload | None = None) -> None:
         self.gate = gate
         gate.acquire()
         try:
-            self.uow = UnitOfWork(engine).__enter__()
+            self.uow = UnitOfWork(engine, preload=preload() if preload else None).__enter__()
         except BaseException:
             gate.release()
             raise
@@ -81,10 +83,13 @@ def _after_prefetch(keys: set[str], work: Callable[[UnitOfWork], T]) -> Callable
 class GroupCommit:
     """Runs write operations of many request threads in shared, serialised transactions."""
 
-    def __init__(self, engine: Engine, gate: Gate, *, max_batch: int = 32) -> None:
+    def __init__(
+        self, engine: Engine, gate: Gate, *, max_batch: int = 32, preload: Preload | None = None
+    ) -> None:
         self.engine = engine
         self.gate = gate
         self.max_batch = max_batch
+        self.preload = preload
         self._mutex = threading.Lock()
         self._count = threading.Lock()
         self._waiting = 0
@@ -110,7 +115,7 @@ class GroupCommit:
                 keys, self._keys = self._keys, set()
             group = self._group
             if group is None:
-                group = self._group = _Group(self.engine, self.gate)
+                group = self._group = _Group(self.engine, self.gate, self.preload)
             outcome: Any = None
             failed = False
             if keys:

@@ -17,10 +17,18 @@ import logging
 
 from flask import Response, g, request
 
-from audits.trail import record_event
+from audits.trail import HEAD_QUERY, head_of, record_event
 from ledger.unit_of_work import UnitOfWork
 
-__all__ = ["record_refusal", "record_success_in", "success_fields"]
+__all__ = [
+    "AUDIT_HEAD",
+    "preload_audit_head",
+    "record_refusal",
+    "record_success_in",
+    "success_fields",
+]
+
+AUDIT_HEAD = "audit-head"
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 log = logging.getLogger("huiquan.api")
@@ -38,6 +46,11 @@ def _fields() -> dict[str, str]:
         "idempotency_key": (request.headers.get("Idempotency-Key") or "")[:200],
         "client": (request.remote_addr or "")[:64],
     }
+
+
+def preload_audit_head() -> dict[str, tuple[str, tuple[()]]]:
+    """The audit trail's head, for a writing unit of work to read as it locks the books."""
+    return {AUDIT_HEAD: (HEAD_QUERY, ())}
 
 
 def success_fields() -> dict[str, str] | None:
@@ -62,6 +75,9 @@ def record_success_in(uow: UnitOfWork, fields: dict[str, str] | None = None) -> 
         if context.get("audited"):  # one event per request, however many transactions it used
             return
         head = unit.memo_of("audit-head")  # read once per (group-committed) transaction
+        if "sequence" not in head and AUDIT_HEAD in unit.preloaded:  # read with the lock
+            sequence, hash_ = head_of(unit.preloaded[AUDIT_HEAD])
+            head.update(sequence=sequence, hash=hash_)
         record_event(
             unit.connection,
             outcome="success",

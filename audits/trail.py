@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -38,11 +38,13 @@ from ledger.integrity import Finding
 from ledger.tables import audit_events
 
 __all__ = [
+    "HEAD_QUERY",
     "OUTCOMES",
     "AuditEvent",
     "EventFilter",
     "event_hash",
     "event_object",
+    "head_of",
     "iter_events",
     "list_events",
     "record_event",
@@ -163,10 +165,18 @@ def event_hash(prev_hash: str, obj: Mapping[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical.encode()).hexdigest()
 
 
+#: The trail's head: a query a writing unit of work may preload (`UnitOfWork(preload=...)`).
+HEAD_QUERY = "SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1"
+
+
 def trail_head(conn: Connection) -> tuple[int, str]:
     """The last event's (sequence, hash); (0, GENESIS) for an empty trail."""
-    row = Raw(conn).one("SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1")
-    return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+    return head_of(Raw(conn).run(HEAD_QUERY).fetchall())
+
+
+def head_of(rows: Sequence[Sequence[Any]]) -> tuple[int, str]:
+    """The trail's head from the rows of `HEAD_QUERY`."""
+    return (0, GENESIS) if not rows else (int(rows[0][0]), str(rows[0][1]))
 
 
 def record_event(

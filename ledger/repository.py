@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
@@ -23,7 +23,7 @@ from ledger.entries import EntryKind, PostedEntry, Posting
 from ledger.fastsql import Raw
 from ledger.model import Award, Beneficiary, Donor, DonorKind, Fund, Pledge, Project
 
-__all__ = ["SET_HEAD", "BalanceKey", "SqlRepository"]
+__all__ = ["CLOSED_PERIODS", "SET_HEAD", "BalanceKey", "SqlRepository"]
 
 _IDEMPOTENCY_COLUMNS = ("key", "fingerprint", "operation", "entry_id", "object_id", "created_at")
 
@@ -55,12 +55,26 @@ class SqlRepository:
     # -- chain head ------------------------------------------------------------------------
     def lock_head(self) -> tuple[int, str]:
         """Lock the chain head (row lock on PostgreSQL) and return (sequence, hash)."""
+        sequence, hash_, _ = self.lock_head_and_read({})
+        return sequence, hash_
+
+    def lock_head_and_read(
+        self, queries: Mapping[str, tuple[str, Sequence[Any]]]
+    ) -> tuple[int, str, dict[str, list[tuple[Any, ...]]]]:
+        """Lock the chain head, then run `queries` (plain SQL for `Raw`, read only) under it.
+
+        (sequence, hash, {name: rows}). On PostgreSQL the lock and the reads go in one round
+        trip (a pipeline): what a writing transaction reads first anyway, at no extra wait.
+        """
         raw = self.raw
         lock = " FOR UPDATE" if raw.postgresql else ""
-        row = raw.one(f"SELECT sequence, hash FROM chain_head WHERE id = 1{lock}")
+        with raw.pipeline():
+            head = raw.run(f"SELECT sequence, hash FROM chain_head WHERE id = 1{lock}")
+            cursors = {name: raw.run(sql, params) for name, (sql, params) in queries.items()}
+        row = head.fetchone()
         if row is None:
             raise LookupError("the books are not initialised: no chain head")
-        return int(row[0]), str(row[1])
+        return int(row[0]), str(row[1]), {name: c.fetchall() for name, c in cursors.items()}
 
     def head(self) -> tuple[int, str]:
         """The chain head (sequence, hash) without locking it."""
@@ -308,7 +322,7 @@ class SqlRepository:
 
     # -- periods and idempotency ---------------------------------------------------------------
     def closed_periods(self) -> set[str]:
-        return {str(r[0]) for r in self.raw.run("SELECT period FROM closed_periods").fetchall()}
+        return {str(r[0]) for r in self.raw.run(CLOSED_PERIODS).fetchall()}
 
     def close_period(self, period: str, at: str, by: str) -> None:
         self.conn.execute(
@@ -545,6 +559,8 @@ class SqlRepository:
 
 
 _INSERTS: dict[str, str] = {}
+
+CLOSED_PERIODS = "SELECT period FROM closed_periods"
 
 #: Moves the chain head (sequence, hash); `UnitOfWork.commit` queues it to its final flush.
 SET_HEAD = "UPDATE chain_head SET sequence = ?, hash = ? WHERE id = 1"

@@ -18,7 +18,7 @@ import datetime as dt
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -27,11 +27,12 @@ from sqlalchemy import Connection, Engine, event
 from ledger.chain import canonical_data, canonical_entry_bytes, chain_hash, leaf_hash_hex
 from ledger.entries import JournalEntry, PostedEntry, check_balanced
 from ledger.fastsql import WRITE_HOOK, is_read
-from ledger.repository import SET_HEAD, BalanceKey, SqlRepository
+from ledger.repository import CLOSED_PERIODS, SET_HEAD, BalanceKey, SqlRepository
 
 __all__ = ["Clock", "UnitOfWork", "read_only", "utc_now", "uuid7_text"]
 
 Clock = Callable[[], dt.datetime]
+_CLOSED = "huiquan:closed-periods"
 T = TypeVar("T")
 
 
@@ -70,10 +71,22 @@ def _before_write(
 class UnitOfWork:
     """A writing transaction over the books. Use as a context manager; call `commit()`."""
 
-    def __init__(self, engine: Engine, *, clock: Clock = utc_now, flush_every: int = 2000) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Clock = utc_now,
+        flush_every: int = 2000,
+        preload: Mapping[str, tuple[str, Sequence[Any]]] | None = None,
+    ) -> None:
+        """`preload`: named read-only queries (plain SQL for `ledger.fastsql.Raw`) run right
+        after the chain head is locked, in the same round trip on PostgreSQL; their rows are in
+        `preloaded[name]`. Outer layers use it for what they read once per transaction anyway
+        (the audit trail's head, a receipt counter)."""
         self.engine = engine
         self.clock = clock
         self.flush_every = flush_every
+        self.preload = dict(preload or {})
         self._conn: Connection | None = None
         self._repo: SqlRepository | None = None
 
@@ -83,7 +96,8 @@ class UnitOfWork:
         conn.begin()
         self._conn = conn
         self._repo = SqlRepository(conn)
-        self.sequence, self.head_hash = self._repo.lock_head()
+        queries = {**self.preload, _CLOSED: (CLOSED_PERIODS, ())}
+        self.sequence, self.head_hash, self.preloaded = self._repo.lock_head_and_read(queries)
         self._start_sequence = self.sequence
         self._deltas: dict[BalanceKey, list[int]] = defaultdict(lambda: [0, 0])
         self._overlay: dict[BalanceKey, list[int]] = {}
@@ -95,7 +109,7 @@ class UnitOfWork:
         self._stored_keys: dict[str, dict[str, Any] | None] = {}  # read under the lock
         self.posted: dict[str, PostedEntry] = {}
         self.reversed_ids: set[str] = set()
-        self._closed: set[str] | None = None
+        self._closed: set[str] | None = {str(r[0]) for r in self.preloaded.pop(_CLOSED)}
         self.committed = False
         self._before_commit: list[Callable[[UnitOfWork], None]] = []
         self._cache: dict[tuple[str, str], Any] = {}

@@ -43,6 +43,7 @@ __all__ = [
     "IssuedReceipt",
     "ReceiptRecord",
     "annual_receipt",
+    "counter_preload",
     "get_receipt",
     "issue_receipt",
     "lookup_token",
@@ -100,6 +101,12 @@ _INSERT_RECEIPT = (
 )
 
 
+def counter_preload(year: int, series: str = SERIES) -> dict[str, tuple[str, tuple[Any, ...]]]:
+    """The counter of a series and year, for a writing unit of work to read as it locks."""
+    sql = "SELECT last FROM receipt_counters WHERE series = ? AND year = ?"
+    return {f"receipt-counter:{series}:{year}": (sql, (series, year))}
+
+
 def next_serial(
     conn: Connection, year: int, series: str = SERIES, *, uow: UnitOfWork | None = None
 ) -> str:
@@ -112,10 +119,11 @@ def next_serial(
         counters = uow.memo_of("receipt_counters")
         last = counters.get((series, year))
         if last is None:
-            row = Raw(conn).one(
-                "SELECT last FROM receipt_counters WHERE series = ? AND year = ?", (series, year)
-            )
-            last = 0 if row is None else int(row[0])
+            name, (sql, params) = next(iter(counter_preload(year, series).items()))
+            rows = uow.preloaded.get(name)
+            if rows is None:
+                rows = Raw(conn).run(sql, params).fetchall()
+            last = int(rows[0][0]) if rows else 0
         last += 1
         counters[(series, year)] = last
         uow.queue_row(_SAVE_COUNTER, (series, year, last))

@@ -140,3 +140,17 @@ def test_a_failed_operation_that_never_wrote_only_forgets_its_queued_rows(
     with books.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM journal_entries")) == 1
         assert conn.scalar(text("SELECT max(sequence) FROM journal_entries")) == 1
+
+
+def test_preloaded_queries_are_read_as_the_books_are_locked(books: Engine) -> None:
+    with UnitOfWork(books) as uow:
+        uow.repo.raw.run(CLOSED, ("2020-01", "2020-02-01", "t"))
+        uow.commit()
+    preload = {
+        "funds": ("SELECT code FROM funds WHERE code = ?", ("F",)),
+        "nothing": ("SELECT code FROM funds WHERE code = ?", ("NONE",)),
+    }
+    with UnitOfWork(books, preload=preload) as uow:
+        assert uow.preloaded == {"funds": [("F",)], "nothing": []}
+        assert uow.closed_periods() == {"2020-01"}  # read with the lock, not asked again
+        assert (uow.sequence, len(uow.head_hash)) == (0, 64)  # and the head, as ever
