@@ -44,7 +44,7 @@ Invariants owned here:
   other row, and any row the shortcut is unsure of, takes the general path (tests hold the two
   equal). Entries are still numbered and chained one by one, in file order, in the unit of
   work; a shortcut entry without a label (which nothing later in the file can name) is queued
-  as its table rows directly (`BulkUnitOfWork.queue_rows`), without entry objects.
+  as its table rows directly (`UnitOfWork.queue_entry_rows`), without entry objects.
 - On SQLite the bulk unit of work writes each flushed batch in the background (multi-row
   INSERTs on a helper thread) while the next is prepared, and reads or commits only after it
   has landed (`CachingRepository`).
@@ -75,7 +75,7 @@ from ledger import services, tables
 from ledger.accounts import Account, cash_account
 from ledger.chain import chain_hash, json_string, leaf_hash_hex
 from ledger.entries import EntryKind, PostedEntry, Posting, check_balanced
-from ledger.errors import LedgerError, UnbalancedEntry
+from ledger.errors import LedgerError
 from ledger.model import Award, Beneficiary, Donor, Fund, Pledge
 from ledger.money import FUNCTIONAL_CURRENCY, MAX_MINOR, Money, check_currency, parse_rate
 from ledger.repository import SqlRepository
@@ -835,54 +835,6 @@ class BulkUnitOfWork(UnitOfWork):
         self._committing = True
         super().commit()
 
-    def queue_rows(
-        self,
-        sequence: int,
-        head_hash: str,
-        posting_rows: tuple[tuple[Any, ...], tuple[Any, ...]],
-        entry_row: tuple[Any, ...],
-    ) -> None:
-        """Queue an entry of two lines given as its table rows (in the tables' column order).
-
-        What `UnitOfWork._queue` does for a `PostedEntry`, for an entry the caller numbered
-        (`sequence` follows the head), chained (`head_hash`) and wrote out as rows itself: the
-        head moves, each line's balance key (read through `balance` before) moves in the
-        overlay and the pending deltas, and the rows join the batch. The entry is not kept in
-        `posted`: only an entry that nothing later in the transaction looks up may take this
-        path.
-
-        Raises:
-            UnbalancedEntry: unless the two lines share fund and currency and sum to zero, in
-            amount and in CNY value (as `ledger.entries.check_balanced` requires).
-        """
-        if sequence != self.sequence + 1:
-            raise RuntimeError(f"entry {sequence} does not follow {self.sequence}")
-        one, two = posting_rows
-        # Columns of `ledger.tables.postings`: 4 account, 5 fund, 6 amount, 7 currency,
-        # 8 functional, 9 project, 12 ref.
-        if (
-            one[5] != two[5]
-            or one[7] != two[7]
-            or one[6] + two[6] != 0
-            or one[8] + two[8] != 0
-            or not one[6]
-        ):
-            raise UnbalancedEntry(f"entry {sequence} does not balance per fund and currency")
-        self.sequence, self.head_hash = sequence, head_hash
-        overlay, deltas = self._overlay, self._deltas
-        for row in posting_rows:
-            key = (row[4], row[5], row[7], row[9], row[12])
-            known = overlay[key]
-            known[0] += row[6]
-            known[1] += row[8]
-            delta = deltas[key]
-            delta[0] += row[6]
-            delta[1] += row[8]
-        self._posting_rows += posting_rows
-        self._entry_rows.append(entry_row)
-        if len(self._entry_rows) >= self.flush_every:
-            self.flush()
-
     @property
     def connection(self) -> Connection:
         self.cache.wait()
@@ -1094,9 +1046,9 @@ class _PlainDonations:
         digest, leaf = chain_hash(prev, canonical), leaf_hash_hex(canonical)
         if label is None and isinstance(uow, BulkUnitOfWork):
             # Nothing in the file can name this entry (no label): queue its rows as they are,
-            # without entry objects (`BulkUnitOfWork.queue_rows`). Columns in the order of
-            # `ledger.tables.postings` and `journal_entries`, as `UnitOfWork._queue` writes them.
-            uow.queue_rows(
+            # without entry objects (`UnitOfWork.queue_entry_rows`). Columns in the order of
+            # `ledger.tables.postings` and `journal_entries`, as `UnitOfWork.queue_posted` writes them.
+            uow.queue_entry_rows(
                 sequence,
                 digest,
                 (
@@ -1169,7 +1121,7 @@ class _PlainDonations:
             hash=digest,
             leaf_hash=leaf,
         )
-        uow._queue(posted, data_json)  # numbered, chained, balances and rows queued
+        uow.queue_posted(posted, data_json)  # numbered, chained, balances and rows queued
         return entry_id
 
 

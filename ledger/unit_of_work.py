@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, event
 
 from ledger.chain import canonical_data, canonical_entry_bytes, chain_hash, leaf_hash_hex
 from ledger.entries import JournalEntry, PostedEntry, check_balanced
+from ledger.errors import UnbalancedEntry
 from ledger.fastsql import WRITE_HOOK, is_read
 from ledger.repository import CLOSED_PERIODS, SET_HEAD, BalanceKey, SqlRepository
 
@@ -237,7 +238,7 @@ class UnitOfWork:
             hash=digest,
             leaf_hash=leaf_hash_hex(canonical),
         )
-        self._queue(posted, data_json)
+        self.queue_posted(posted, data_json)
         if idempotency is not None:
             row = {
                 **idempotency,
@@ -273,13 +274,67 @@ class UnitOfWork:
             for key in wanted:
                 self._stored_keys[key] = found.get(key)
 
+    def queue_entry_rows(
+        self,
+        sequence: int,
+        head_hash: str,
+        posting_rows: tuple[tuple[Any, ...], tuple[Any, ...]],
+        entry_row: tuple[Any, ...],
+    ) -> None:
+        """Queue an entry of two lines given as its table rows (in the tables' column order).
+
+        What `queue_posted` does for a `PostedEntry`, for an entry the caller numbered
+        (`sequence` follows the head), chained (`head_hash`) and wrote out as rows itself: the
+        head moves, each line's balance key (read through `balance` before) moves in the
+        overlay and the pending deltas, and the rows join the batch. The entry is not kept in
+        `posted`: only an entry that nothing later in the transaction looks up may take this
+        path.
+
+        Raises:
+            UnbalancedEntry: unless the two lines share fund and currency and sum to zero, in
+            amount and in CNY value (as `ledger.entries.check_balanced` requires).
+        """
+        if sequence != self.sequence + 1:
+            raise RuntimeError(f"entry {sequence} does not follow {self.sequence}")
+        one, two = posting_rows
+        # Columns of `ledger.tables.postings`: 4 account, 5 fund, 6 amount, 7 currency,
+        # 8 functional, 9 project, 12 ref.
+        if (
+            one[5] != two[5]
+            or one[7] != two[7]
+            or one[6] + two[6] != 0
+            or one[8] + two[8] != 0
+            or not one[6]
+        ):
+            raise UnbalancedEntry(f"entry {sequence} does not balance per fund and currency")
+        self.sequence, self.head_hash = sequence, head_hash
+        overlay, deltas = self._overlay, self._deltas
+        for row in posting_rows:
+            key = (row[4], row[5], row[7], row[9], row[12])
+            known = overlay[key]
+            known[0] += row[6]
+            known[1] += row[8]
+            delta = deltas[key]
+            delta[0] += row[6]
+            delta[1] += row[8]
+        self._posting_rows += posting_rows
+        self._entry_rows.append(entry_row)
+        if len(self._entry_rows) >= self.flush_every:
+            self.flush()
+
     def remember_key(self, row: dict[str, Any]) -> None:
         """Queue an idempotency record (key, fingerprint, operation, entry_id, object_id)."""
         row.setdefault("created_at", self.now())
         self.pending_keys[row["key"]] = row
         self._idem_rows.append(row)
 
-    def _queue(self, posted: PostedEntry, data_json: str) -> None:
+    def queue_posted(self, posted: PostedEntry, data_json: str) -> None:
+        """Queue an entry already numbered and chained (its `sequence` follows the head).
+
+        What `post` does once it has hashed the entry: the head moves, balances move in the
+        overlay and the pending deltas, and the rows join the batch. For a caller that builds
+        `PostedEntry` itself (the importer's shortcut); `data_json` is `canonical_data(data)`.
+        """
         self.sequence, self.head_hash = posted.sequence, posted.hash
         self.posted[posted.id] = posted
         if posted.reverses:

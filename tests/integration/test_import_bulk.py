@@ -257,5 +257,5 @@ def test_rows_queued_directly_must_balance(books, engine):
         other = (seq, 2, "e", "2025-01-05", "4101-R", "JIN", -100, "CNY", -100, "", "", "", "")
         for bad in (other, (*line[:6], -99, "CNY", -100, *line[9:])):
             with pytest.raises(UnbalancedEntry):
-                uow.queue_rows(seq, "h", (line, bad), ("e", seq))
+                uow.queue_entry_rows(seq, "h", (line, bad), ("e", seq))
         assert uow.sequence == seq - 1
