@@ -1047,7 +1047,8 @@ class _PlainDonations:
         if label is None and isinstance(uow, BulkUnitOfWork):
             # Nothing in the file can name this entry (no label): queue its rows as they are,
             # without entry objects (`UnitOfWork.queue_entry_rows`). Columns in the order of
-            # `ledger.tables.postings` and `journal_entries`, as `UnitOfWork.queue_posted` writes them.
+            # `ledger.tables.postings` and `journal_entries`, as `UnitOfWork.queue_posted`
+            # writes them.
             uow.queue_entry_rows(
                 sequence,
                 digest,
