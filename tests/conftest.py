@@ -97,6 +97,19 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def opened(engine: Engine) -> Engine:
+    """The test's books with fund F (unrestricted) and one donor."""
+    from ledger import services
+
+    init_books(engine)
+    with UnitOfWork(engine) as uow:
+        services.open_fund(uow, code="F", name="Fund", restricted=False)
+        services.register_donor(uow, name="Donor")
+        uow.commit()
+    return engine
+
+
+@pytest.fixture
 def uow(engine: Engine) -> Iterator[UnitOfWork]:
     """An open writing unit of work (the test commits when it wants to)."""
     with UnitOfWork(engine) as unit:

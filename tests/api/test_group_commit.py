@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 from api.group_commit import GroupCommit
 from audits.trail import EventFilter, list_events
 from ledger import services
-from ledger.db import init_books
 from ledger.errors import InsufficientFunds
 from ledger.integrity import verify_books
 from ledger.money import Money
@@ -32,17 +31,6 @@ class _Gate:
 
     def release(self) -> None:
         self.held -= 1
-
-
-@pytest.fixture
-def opened(engine: Engine) -> Engine:
-    """The test's books with fund F and one donor."""
-    init_books(engine)
-    with UnitOfWork(engine) as uow:
-        services.open_fund(uow, code="F", name="Fund", restricted=False)
-        services.register_donor(uow, name="Donor")
-        uow.commit()
-    return engine
 
 
 def _donor(engine: Engine) -> str:

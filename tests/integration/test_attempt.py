@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import Engine, insert, select, text
 
 from ledger import services, tables
-from ledger.db import init_books
 from ledger.fastsql import Raw
 from ledger.money import Money
 from ledger.unit_of_work import UnitOfWork
@@ -22,13 +21,9 @@ class Boom(Exception):
 
 
 @pytest.fixture
-def books(engine: Engine) -> Engine:
-    init_books(engine)
-    with UnitOfWork(engine) as uow:
-        services.open_fund(uow, code="F", name="Fund", restricted=False)
-        services.register_donor(uow, name="Donor")
-        uow.commit()
-    return engine
+def books(opened: Engine) -> Engine:
+    """Fund F and one donor (the shared `opened` books)."""
+    return opened
 
 
 @pytest.fixture
