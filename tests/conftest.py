@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from ledger import tables
+from ledger import services, tables
 from ledger.db import init_books, make_engine, seed
 from ledger.unit_of_work import UnitOfWork
 
