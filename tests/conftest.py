@@ -99,8 +99,6 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def opened(engine: Engine) -> Engine:
     """The test's books with fund F (unrestricted) and one donor."""
-    from ledger import services
-
     init_books(engine)
     with UnitOfWork(engine) as uow:
         services.open_fund(uow, code="F", name="Fund", restricted=False)
