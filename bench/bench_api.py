@@ -7,7 +7,11 @@ other processes over loopback: parallel keep-alive connections, each sending one
 another (a closed loop). It measures GET /healthz first (the framework's floor on the same run:
 routing, hooks, logging and one `SELECT 1`) and then POST /api/v1/donations (each with its own
 `Idempotency-Key`), and prints requests/s, p50 and p99 latency, the ratio of the two, and the
-targets of issue 3: >= 500 donations/s, p99 < 50 ms, a donation <= 3x a health check. Beside
+targets of issue 3: >= 500 donations/s, p99 < 50 ms, a donation <= 3x a health check. For each
+phase it also prints the CPU time per request spent by the server's processes, by PostgreSQL's
+(processes alive at the end of the phase) and by the load generator (its start-up included),
+read from /proc, and the ratio of the two phases by server CPU: a figure the machine's other
+load disturbs less than the request rate. Beside
 them it prints the ledger alone (one process posting donations through the services, no HTTP,
 one transaction each): the serial pace of one writer. The served API can exceed it, because
 concurrent requests in a worker share a transaction (group commit, `api/group_commit.py`).
