@@ -18,6 +18,9 @@ Invariants owned here:
   `max_batch` operations, so a write waits at most for the operations queued ahead of it.
 - An operation that raises is rolled back to its savepoint before the next one runs, and its
   exception is raised in its own request only, after the group's commit.
+- Whatever the transaction reads under the lock is read as few times as possible: the
+  idempotency keys of the requests queued by then in one query, and the `preload` queries
+  (the app's: the audit trail's head, the receipt counter) with the lock itself.
 """
 
 from __future__ import annotations
