@@ -53,11 +53,6 @@ class SqlRepository:
         return self._raw
 
     # -- chain head ------------------------------------------------------------------------
-    def lock_head(self) -> tuple[int, str]:
-        """Lock the chain head (row lock on PostgreSQL) and return (sequence, hash)."""
-        sequence, hash_, _ = self.lock_head_and_read({})
-        return sequence, hash_
-
     def lock_head_and_read(
         self, queries: Mapping[str, tuple[str, Sequence[Any]]]
     ) -> tuple[int, str, dict[str, list[tuple[Any, ...]]]]:

@@ -110,7 +110,7 @@ class UnitOfWork:
         self._stored_keys: dict[str, dict[str, Any] | None] = {}  # read under the lock
         self.posted: dict[str, PostedEntry] = {}
         self.reversed_ids: set[str] = set()
-        self._closed: set[str] | None = {str(r[0]) for r in self.preloaded.pop(_CLOSED)}
+        self._closed: set[str] = {str(r[0]) for r in self.preloaded.pop(_CLOSED)}
         self.committed = False
         self._before_commit: list[Callable[[UnitOfWork], None]] = []
         self._cache: dict[tuple[str, str], Any] = {}
@@ -174,8 +174,7 @@ class UnitOfWork:
         self._cache.pop((kind, key), None)
 
     def closed_periods(self) -> set[str]:
-        if self._closed is None:
-            self._closed = self.repo.closed_periods()
+        """The closed periods (read with the chain-head lock; `close_period` adds to them)."""
         return self._closed
 
     # -- posting -----------------------------------------------------------------------------
@@ -497,7 +496,7 @@ class UnitOfWork:
             "pending_keys": dict(self.pending_keys),
             "posted": dict(self.posted),
             "reversed_ids": set(self.reversed_ids),
-            "_closed": None if self._closed is None else set(self._closed),
+            "_closed": set(self._closed),
             "_before_commit": self._before_commit[:],
             "_cache": dict(self._cache),
             "memo": {name: dict(values) for name, values in self.memo.items()},
