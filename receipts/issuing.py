@@ -375,8 +375,6 @@ def annual_receipt(
     if not gifts:
         raise NotFound(f"donor {donor_id} has no receipted gifts in {year}", field="year")
     serial = next_serial(conn, int(now[:4]), uow=uow)
-    if uow is not None:
-        uow.flush()  # the counter, before the row that takes its number
     conn.execute(
         insert(receipts).values(
             serial=serial,
