@@ -25,6 +25,16 @@ ROLES = ("admin", "officer", "auditor")
 TODAY = dt.datetime.now(dt.UTC).date()
 
 
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def days_since(sent: dt.date) -> set[str]:
+    """The days a request sent on `sent` may call today: that day, or a later one if the clock
+    passed midnight (UTC) in the meantime."""
+    return {sent.isoformat(), utc_today().isoformat()}
+
+
 @pytest.fixture
 def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
     """The settings of the app under test (tests may change them before `app` is built)."""
