@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from ledger.chain import GENESIS, canonical_bytes, canonical_object, chain_hash
 from ledger.entries import Posting, check_balanced, reversal_postings, validate
 from ledger.errors import InvalidEntry, UnbalancedEntry
+from tests.strategies import entry_head, posting, word
 
 
 def p(account: str, amount: int, fund: str = "F", currency: str = "CNY", functional=None):
@@ -92,29 +93,15 @@ def test_the_chain_hash_depends_on_the_previous_hash_and_the_content():
     assert chain_hash(GENESIS, blob.replace(b"100", b"101")) != h
 
 
-_word = st.text(max_size=12)
-_posting = st.tuples(
-    _word,
-    _word,
-    st.integers(-(10**15), 10**15).filter(bool),
-    _word,
-    st.integers(-(10**15), 10**15),
-    _word,
-    _word,
-    _word,
-    _word,
-)
-
-
 @given(
-    st.tuples(_word, st.integers(1, 10**9), _word, _word, _word, _word, _word, _word),
-    st.none() | _word,
+    entry_head,
+    st.none() | word,
     st.dictionaries(
         st.text(alphabet="abcdefg_", max_size=6),
-        st.integers(-(2**53) + 1, 2**53 - 1) | _word,
+        st.integers(-(2**53) + 1, 2**53 - 1) | word,
         max_size=4,
     ),
-    st.lists(_posting, min_size=1, max_size=4),
+    st.lists(posting, min_size=1, max_size=4),
 )
 def test_the_fast_canonical_serialiser_equals_the_general_one(head, reverses, data, lines):
     from ledger.chain import canonical_data, canonical_entry_bytes

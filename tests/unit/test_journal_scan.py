@@ -10,26 +10,14 @@ from hypothesis import strategies as st
 
 from ledger.chain import GENESIS, canonical_entry_bytes, chain_hash, leaf_hash_hex
 from ledger.journal_scan import check_range
-
-_word = st.text(max_size=12)
-_posting = st.tuples(
-    _word,
-    _word,
-    st.integers(-(10**15), 10**15).filter(bool),
-    _word,
-    st.integers(-(10**15), 10**15),
-    _word,
-    _word,
-    _word,
-    _word,
-)
+from tests.strategies import entry_head, posting, word
 
 
 @given(
-    st.tuples(_word, st.integers(1, 10**9), _word, _word, _word, _word, _word, _word),
-    st.none() | _word,
-    _word,
-    st.lists(_posting, min_size=1, max_size=4),
+    entry_head,
+    st.none() | word,
+    word,
+    st.lists(posting, min_size=1, max_size=4),
 )
 def test_the_scan_recomputes_the_hashes_of_any_entry(head, reverses, data_json, lines):
     entry_id, sequence, kind, occurred, recorded, period, memo, maker = head
