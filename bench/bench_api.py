@@ -51,7 +51,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.tokens import create_token
+from bench.diskprobe import DiskProbe, in_flight
 from ledger import services
 from ledger.db import init_books, make_engine
 from ledger.money import Money
@@ -67,6 +68,7 @@ from ledger.unit_of_work import UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATE, TARGET_P99_MS, TARGET_RATIO = 500.0, 50.0, 3.0
+STALL_MS = 20.0  # a sync slower than this is a stall of the disk (its p99 here: about 0.2 ms)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class Figures:
     p50_ms: float
     p99_ms: float
     cpu: dict[str, float] | None = None  # CPU seconds spent in the phase: server, database, client
+    disk: tuple[str, ...] = ()  # what the disk probe saw during the phase, when it ran
 
     @property
     def rate(self) -> float:
@@ -109,6 +112,8 @@ class Figures:
                 f"\n  {'':<20} CPU per request: server {self.cpu_ms('server'):.2f} ms, "
                 f"database {self.cpu_ms('database'):.2f} ms, client {self.cpu_ms('client'):.2f} ms"
             )
+        for note in self.disk:
+            text += f"\n  {'':<20} {note}"
         return text
 
 
@@ -185,6 +190,26 @@ def _database(engine_name: str, options: Options, folder: Path) -> Iterator[str]
         with admin.connect() as conn:
             conn.execute(text('DROP DATABASE IF EXISTS "bench" WITH (FORCE)'))
         admin.dispose()
+
+
+def _probe_folder(engine_name: str, url: str, folder: Path) -> tuple[Path, str]:
+    """Where the disk probe syncs: the SQLite file's folder; for PostgreSQL the bench folder,
+    said to be on the database's device when its data directory can be seen to be."""
+    if engine_name == "sqlite":
+        return folder, "the database's folder"
+    try:
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                data = Path(str(conn.execute(text("SHOW data_directory")).scalar_one()))
+        finally:
+            engine.dispose()
+        same = data.stat().st_dev == folder.stat().st_dev
+    except Exception:  # not a superuser, another machine: the device cannot be told
+        return folder, "the bench folder; PostgreSQL's device unknown"
+    if same:
+        return folder, "the bench folder, on PostgreSQL's device"
+    return folder, "the bench folder, NOT on PostgreSQL's device"
 
 
 def _ledger_alone(url: str, donor: str, seconds: float) -> Figures:
@@ -379,14 +404,17 @@ def _donation_request(token: str, donor: str, key: str) -> bytes:
     return head.encode() + body
 
 
-def _drive(job: dict[str, Any]) -> tuple[list[float], int, int]:
-    """One load-generator process: `threads` connections in a closed loop until `until`."""
-    latencies: list[float] = []
+def _drive(job: dict[str, Any]) -> tuple[list[tuple[float, float]], int, int]:
+    """One load-generator process: `threads` connections in a closed loop until `until`.
+
+    Returns (when each request began by `time.monotonic()`, its latency in s), ok, errors.
+    """
+    latencies: list[tuple[float, float]] = []
     counts = {"ok": 0, "errors": 0}
     lock = threading.Lock()
 
     def loop(thread: int) -> None:
-        mine: list[float] = []
+        mine: list[tuple[float, float]] = []
         ok = errors = 0
         n = 0
         with Connection("127.0.0.1", job["port"]) as conn:
@@ -399,7 +427,7 @@ def _drive(job: dict[str, Any]) -> tuple[list[float], int, int]:
                 else:
                     key = f"{job['tag']}-{job['proc']}-{thread}-{n}"
                     raw = _donation_request(job["token"], job["donor"], key)
-                began = time.perf_counter()
+                began = time.monotonic()  # one clock for every process on the machine
                 if time.time() >= job["until"]:
                     break
                 try:
@@ -410,7 +438,7 @@ def _drive(job: dict[str, Any]) -> tuple[list[float], int, int]:
                     if errors <= 3:
                         print(f"client error: {type(exc).__name__}: {exc}", file=sys.stderr)
                     continue
-                mine.append(time.perf_counter() - began)
+                mine.append((began, time.monotonic() - began))
                 if 200 <= status < 300:
                     ok += 1
                 else:
@@ -436,7 +464,9 @@ def _phase(
     token: str = "",
     donor: str = "",
     server_pid: int | None = None,
+    disk: tuple[Path, str] | None = None,
 ) -> Figures:
+    """One closed-loop phase; with `disk` (a folder, what it is), a `DiskProbe` runs beside it."""
     before = _cpu_snapshot(server_pid)
     start = time.time() + 1.0
     until = start + options.seconds
@@ -458,19 +488,51 @@ def _phase(
         for p, n in enumerate(per_proc)
         if n
     ]
-    with mp.get_context("spawn").Pool(len(jobs)) as pool:
-        results = pool.map(_drive, jobs)
-        pool.close()
-        pool.join()  # reaped, so their CPU shows in RUSAGE_CHILDREN
+    with ExitStack() as stack:
+        probe = stack.enter_context(DiskProbe(disk[0])) if disk else None
+        with mp.get_context("spawn").Pool(len(jobs)) as pool:
+            results = pool.map(_drive, jobs)
+            pool.close()
+            pool.join()  # reaped, so their CPU shows in RUSAGE_CHILDREN
     cpu = _cpu_spent(before, _cpu_snapshot(server_pid))
-    latencies = sorted(x for r in results for x in r[0])
+    timed = [x for r in results for x in r[0]]
+    latencies = sorted(latency for _, latency in timed)
     ok = sum(r[1] for r in results)
     errors = sum(r[2] for r in results)
     if not latencies:
         return Figures(name, 0, errors, options.seconds, 0.0, 0.0, cpu)
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    notes = _disk_notes(probe, disk[1], timed) if probe and disk else ()
     return Figures(
-        name, ok, errors, options.seconds, statistics.median(latencies) * 1000, p99 * 1000, cpu
+        name,
+        ok,
+        errors,
+        options.seconds,
+        statistics.median(latencies) * 1000,
+        _p99(latencies) * 1000,
+        cpu,
+        notes,
+    )
+
+
+def _p99(ordered: list[float]) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
+
+
+def _disk_notes(probe: DiskProbe, where: str, timed: list[tuple[float, float]]) -> tuple[str, ...]:
+    """What the disk did during the phase, and how many slow requests it accounts for.
+
+    A request is counted as caught in a stall when it was in flight while one of the probe's
+    syncs took over `STALL_MS`: the probe, not the server, saw the disk stop then.
+    """
+    stalls = probe.stalls(STALL_MS)
+    slow = [(began, latency) for began, latency in timed if latency * 1000 >= TARGET_P99_MS]
+    caught = sum(in_flight(began, latency, stalls) for began, latency in slow)
+    rest = sorted(latency for began, latency in timed if not in_flight(began, latency, stalls))
+    return (
+        f"disk ({where}), fdatasync every 10 ms: {probe.summary()}",
+        f"requests taking {TARGET_P99_MS:.0f} ms or more: {len(slow)} of {len(timed)}, "
+        f"{caught} of them in flight while the disk stalled (a sync over {STALL_MS:.0f} ms); "
+        f"p99 of the {len(rest)} requests not in flight during a stall: {_p99(rest) * 1000:.2f} ms",
     )
 
 
@@ -486,7 +548,14 @@ def run_engine(engine_name: str, options: Options) -> tuple[Figures, Figures, Fi
                 _phase("warm-up", "donation", port, warm, token, donor)
                 health = _phase("GET /healthz", "health", port, options, server_pid=pid)
                 gifts = _phase(
-                    "POST /donations", "donation", port, options, token, donor, server_pid=pid
+                    "POST /donations",
+                    "donation",
+                    port,
+                    options,
+                    token,
+                    donor,
+                    server_pid=pid,
+                    disk=_probe_folder(engine_name, url, folder),
                 )
         return alone, health, gifts
     finally:
