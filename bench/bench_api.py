@@ -529,7 +529,7 @@ def _disk_notes(probe: DiskProbe, where: str, timed: list[tuple[float, float]]) 
     caught = sum(in_flight(began, latency, stalls) for began, latency in slow)
     rest = sorted(latency for began, latency in timed if not in_flight(began, latency, stalls))
     return (
-        f"disk ({where}), fdatasync every 10 ms: {probe.summary()}",
+        f"disk ({where}), fdatasync every 25 ms: {probe.summary()}",
         f"requests taking {TARGET_P99_MS:.0f} ms or more: {len(slow)} of {len(timed)}, "
         f"{caught} of them in flight while the disk stalled (a sync over {STALL_MS:.0f} ms); "
         f"p99 of the {len(rest)} requests not in flight during a stall: {_p99(rest) * 1000:.2f} ms",

@@ -4,7 +4,8 @@ Every committed write waits for an `fdatasync` (SQLite's WAL with `synchronous=F
 PostgreSQL's WAL flush at COMMIT). A virtual disk sometimes stalls such a sync for tens or
 hundreds of milliseconds (seen here: 2-16 syncs over 20 ms in 10 s on an idle machine, up to
 450 ms), and while it does, every request waiting on a commit waits too. `DiskProbe` syncs a
-small file of its own on the given filesystem every `every` seconds, in a thread, and records
+small file of its own on the given filesystem every `every` seconds (25 ms: seldom enough not to
+load the disk much, often enough to catch any longer stall), in a thread, and records
 when each sync began and how long it took (`time.monotonic()`, one clock for every process on
 the machine), so that a benchmark can say which of its slow requests were in flight during a
 stall of the disk.
@@ -37,7 +38,7 @@ class DiskProbe:
     """`with DiskProbe(folder) as probe: ...`, then `probe.syncs` and `probe.stalls(ms)`."""
 
     folder: Path
-    every: float = 0.01
+    every: float = 0.025
     syncs: list[Stall] = field(default_factory=list)
 
     def __post_init__(self) -> None:
