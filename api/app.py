@@ -424,6 +424,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 gate,
                 max_batch=int(app.config["GROUP_COMMIT_MAX"]),
                 preload=_group_preload,
+                # Where a lookup is a round trip, read the chart of accounts with the lock.
+                preload_accounts=engine.dialect.name == "postgresql",
             )
             if gate.enabled and int(app.config["GROUP_COMMIT_MAX"]) > 1
             else None

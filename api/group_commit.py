@@ -19,8 +19,9 @@ Invariants owned here:
 - An operation that raises is rolled back to its savepoint before the next one runs, and its
   exception is raised in its own request only, after the group's commit.
 - Whatever the transaction reads under the lock is read as few times as possible: the
-  idempotency keys of the requests queued by then in one query, and the `preload` queries
-  (the app's: the audit trail's head, the receipt counter) with the lock itself.
+  idempotency keys and the reference records (donors, funds) of the requests queued by then
+  in one round trip (`UnitOfWork.prefetch`), and the `preload` queries (the app's: the audit
+  trail's head, the receipt counter; on PostgreSQL the chart of accounts) with the lock itself.
 """
 
 from __future__ import annotations
@@ -49,11 +50,15 @@ class Gate(Protocol):
 class _Group:
     """One shared transaction and the threads waiting for its commit."""
 
-    def __init__(self, engine: Engine, gate: Gate, preload: Preload | None = None) -> None:
+    def __init__(
+        self, engine: Engine, gate: Gate, preload: Preload | None, preload_accounts: bool
+    ) -> None:
         self.gate = gate
         gate.acquire()
         try:
-            self.uow = UnitOfWork(engine, preload=preload() if preload else None).__enter__()
+            self.uow = UnitOfWork(
+                engine, preload=preload() if preload else None, preload_accounts=preload_accounts
+            ).__enter__()
         except BaseException:
             gate.release()
             raise
@@ -75,9 +80,11 @@ class _Group:
                 self.done.set()
 
 
-def _after_prefetch(keys: set[str], work: Callable[[UnitOfWork], T]) -> Callable[[UnitOfWork], T]:
+def _after_prefetch(
+    keys: set[str], refs: dict[str, set[str]], work: Callable[[UnitOfWork], T]
+) -> Callable[[UnitOfWork], T]:
     def run(uow: UnitOfWork) -> T:
-        uow.prefetch_keys(sorted(keys))
+        uow.prefetch(sorted(keys), refs)
         return work(uow)
 
     return run
@@ -87,23 +94,38 @@ class GroupCommit:
     """Runs write operations of many request threads in shared, serialised transactions."""
 
     def __init__(
-        self, engine: Engine, gate: Gate, *, max_batch: int = 32, preload: Preload | None = None
+        self,
+        engine: Engine,
+        gate: Gate,
+        *,
+        max_batch: int = 32,
+        preload: Preload | None = None,
+        preload_accounts: bool = False,
     ) -> None:
         self.engine = engine
         self.gate = gate
         self.max_batch = max_batch
         self.preload = preload
+        self.preload_accounts = preload_accounts
         self._mutex = threading.Lock()
         self._count = threading.Lock()
         self._waiting = 0
         self._keys: set[str] = set()
+        self._refs: dict[str, set[str]] = {}
         self._group: _Group | None = None
 
-    def run(self, work: Callable[[UnitOfWork], T], *, key: str | None = None) -> T:
+    def run(
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        key: str | None = None,
+        refs: Mapping[str, Sequence[str]] | None = None,
+    ) -> T:
         """Run `work(uow)` in the process's open transaction and return once it is committed.
 
-        `key`, the request's idempotency key if it has one, is looked up together with the keys
-        of the other requests queued by then (`UnitOfWork.prefetch_keys`): one query for many.
+        `key`, the request's idempotency key if it has one, and `refs`, the reference records
+        `work` will look up (kind -> ids, see `UnitOfWork.prefetch`), are read together with
+        those of the other requests queued by then: one round trip for many.
 
         Raises:
             whatever `work` raised (nothing of it was kept), or the commit's failure.
@@ -112,17 +134,22 @@ class GroupCommit:
             self._waiting += 1
             if key is not None:
                 self._keys.add(key)
+            for kind, ids in (refs or {}).items():
+                self._refs.setdefault(kind, set()).update(ids)
         with self._mutex:
             with self._count:
                 self._waiting -= 1
                 keys, self._keys = self._keys, set()
+                wanted, self._refs = self._refs, {}
             group = self._group
             if group is None:
-                group = self._group = _Group(self.engine, self.gate, self.preload)
+                group = self._group = _Group(
+                    self.engine, self.gate, self.preload, self.preload_accounts
+                )
             outcome: Any = None
             failed = False
-            if keys:
-                work = _after_prefetch(keys, work)
+            if keys or wanted:
+                work = _after_prefetch(keys, wanted, work)
             try:
                 outcome = group.uow.attempt(work)
                 group.size += 1

@@ -27,6 +27,35 @@ __all__ = ["CLOSED_PERIODS", "SET_HEAD", "BalanceKey", "SqlRepository"]
 
 _IDEMPOTENCY_COLUMNS = ("key", "fingerprint", "operation", "entry_id", "object_id", "created_at")
 
+ACCOUNT_QUERY = "SELECT code, name_cn, name_us, type, currency, is_open FROM accounts"
+_FUND_SQL = "SELECT code, name, restricted, purpose, is_open FROM funds"
+_DONOR_SQL = "SELECT id, kind, name, language, anonymous, region FROM donors"
+
+
+def account_of(row: Sequence[Any]) -> Account:
+    return Account(row[0], row[1], row[2], AccountType(row[3]), row[4], bool(row[5]))
+
+
+def _fund_of(row: Sequence[Any]) -> Fund:
+    return Fund(row[0], row[1], bool(row[2]), row[3], bool(row[4]))
+
+
+def _donor_of(row: Sequence[Any]) -> Donor:
+    return Donor(row[0], DonorKind(row[1]), row[2], row[3], bool(row[4]), row[5])
+
+
+def _chunks(ids: Sequence[str], size: int = 100) -> Iterator[tuple[str, ...]]:
+    for start in range(0, len(ids), size):
+        yield tuple(ids[start : start + size])
+
+
+#: What `reference_records` reads of each kind: (query, its key column, row -> record).
+_REFERENCE: dict[str, tuple[str, str, Any]] = {
+    "account": (ACCOUNT_QUERY, "code", account_of),
+    "fund": (_FUND_SQL, "code", _fund_of),
+    "donor": (_DONOR_SQL, "id", _donor_of),
+}
+
 BalanceKey = tuple[str, str, str, str, str]  # account, fund, currency, project, ref
 
 
@@ -81,13 +110,8 @@ class SqlRepository:
 
     # -- accounts --------------------------------------------------------------------------
     def get_account(self, code: str) -> Account | None:
-        row = self.raw.one(
-            "SELECT code, name_cn, name_us, type, currency, is_open FROM accounts WHERE code = ?",
-            (code,),
-        )
-        if row is None:
-            return None
-        return Account(row[0], row[1], row[2], AccountType(row[3]), row[4], bool(row[5]))
+        row = self.raw.one(f"{ACCOUNT_QUERY} WHERE code = ?", (code,))
+        return None if row is None else account_of(row)
 
     def list_accounts(self) -> list[Account]:
         rows = self.conn.execute(select(t.accounts).order_by(t.accounts.c.code))
@@ -122,10 +146,8 @@ class SqlRepository:
 
     # -- funds, donors, projects, beneficiaries -----------------------------------------------
     def get_fund(self, code: str) -> Fund | None:
-        row = self.raw.one(
-            "SELECT code, name, restricted, purpose, is_open FROM funds WHERE code = ?", (code,)
-        )
-        return None if row is None else Fund(row[0], row[1], bool(row[2]), row[3], bool(row[4]))
+        row = self.raw.one(f"{_FUND_SQL} WHERE code = ?", (code,))
+        return None if row is None else _fund_of(row)
 
     def list_funds(self) -> list[Fund]:
         rows = self.conn.execute(select(t.funds).order_by(t.funds.c.code))
@@ -144,13 +166,8 @@ class SqlRepository:
         )
 
     def get_donor(self, donor_id: str) -> Donor | None:
-        row = self.raw.one(
-            "SELECT id, kind, name, language, anonymous, region FROM donors WHERE id = ?",
-            (donor_id,),
-        )
-        if row is None:
-            return None
-        return Donor(row[0], DonorKind(row[1]), row[2], row[3], bool(row[4]), row[5])
+        row = self.raw.one(f"{_DONOR_SQL} WHERE id = ?", (donor_id,))
+        return None if row is None else _donor_of(row)
 
     @staticmethod
     def _donor(r: Any) -> Donor:
@@ -335,17 +352,45 @@ class SqlRepository:
 
     def idempotency_records(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored records of `keys` (a dict of their columns each), by key; missing: absent."""
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(keys), 100):
-            chunk = keys[start : start + 100]
-            rows = self.raw.run(
-                'SELECT "key", fingerprint, operation, entry_id, object_id, created_at '
-                f'FROM idempotency_keys WHERE "key" IN ({", ".join("?" * len(chunk))})',
-                tuple(chunk),
-            ).fetchall()
-            for row in rows:
-                found[row[0]] = dict(zip(_IDEMPOTENCY_COLUMNS, row, strict=True))
-        return found
+        return self.read_ahead(keys, {})[0]
+
+    def reference_records(self, wanted: Mapping[str, Sequence[str]]) -> dict[tuple[str, str], Any]:
+        """Several accounts, funds and donors at once: {(kind, id): record} for those found.
+
+        `wanted` maps a kind ("account", "fund", "donor") to ids; an unknown kind is an error.
+        """
+        return self.read_ahead((), wanted)[1]
+
+    def read_ahead(
+        self, keys: Sequence[str], wanted: Mapping[str, Sequence[str]]
+    ) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], Any]]:
+        """`idempotency_records(keys)` and `reference_records(wanted)` together: one query per
+        table (per 100 ids), all sent in one round trip on PostgreSQL (a pipeline)."""
+        raw = self.raw
+        stored, references = [], []
+        with raw.pipeline():
+            for chunk in _chunks(keys):
+                stored.append(
+                    raw.run(
+                        'SELECT "key", fingerprint, operation, entry_id, object_id, created_at '
+                        f'FROM idempotency_keys WHERE "key" IN ({", ".join("?" * len(chunk))})',
+                        chunk,
+                    )
+                )
+            for kind, ids in wanted.items():
+                sql, column, make = _REFERENCE[kind]
+                for chunk in _chunks(ids):
+                    query = f"{sql} WHERE {column} IN ({', '.join('?' * len(chunk))})"
+                    references.append((kind, make, raw.run(query, chunk)))
+        found = {
+            row[0]: dict(zip(_IDEMPOTENCY_COLUMNS, row, strict=True))
+            for cursor in stored
+            for row in cursor.fetchall()
+        }
+        records = {
+            (kind, row[0]): make(row) for kind, make, c in references for row in c.fetchall()
+        }
+        return found, records
 
     def add_idempotency_records(self, rows: Sequence[dict[str, Any]]) -> None:
         self.raw.many(

@@ -28,12 +28,20 @@ from ledger.chain import canonical_data, canonical_entry_bytes, chain_hash, leaf
 from ledger.entries import JournalEntry, PostedEntry, check_balanced
 from ledger.errors import UnbalancedEntry
 from ledger.fastsql import WRITE_HOOK, is_read
-from ledger.repository import CLOSED_PERIODS, SET_HEAD, BalanceKey, SqlRepository
+from ledger.repository import (
+    ACCOUNT_QUERY,
+    CLOSED_PERIODS,
+    SET_HEAD,
+    BalanceKey,
+    SqlRepository,
+    account_of,
+)
 
 __all__ = ["Clock", "UnitOfWork", "read_only", "utc_now", "uuid7_text"]
 
 Clock = Callable[[], dt.datetime]
 _CLOSED = "huiquan:closed-periods"
+_ACCOUNTS = "huiquan:accounts"
 T = TypeVar("T")
 
 
@@ -79,15 +87,19 @@ class UnitOfWork:
         clock: Clock = utc_now,
         flush_every: int = 2000,
         preload: Mapping[str, tuple[str, Sequence[Any]]] | None = None,
+        preload_accounts: bool = False,
     ) -> None:
         """`preload`: named read-only queries (plain SQL for `ledger.fastsql.Raw`) run right
         after the chain head is locked, in the same round trip on PostgreSQL; their rows are in
         `preloaded[name]`. Outer layers use it for what they read once per transaction anyway
-        (the audit trail's head, a receipt counter)."""
+        (the audit trail's head, a receipt counter). `preload_accounts` reads the chart of
+        accounts the same way, into the cache `cached` reads through: for a transaction that
+        will post many entries on PostgreSQL, where each lookup would be a round trip."""
         self.engine = engine
         self.clock = clock
         self.flush_every = flush_every
         self.preload = dict(preload or {})
+        self.preload_accounts = preload_accounts
         self._conn: Connection | None = None
         self._repo: SqlRepository | None = None
 
@@ -98,6 +110,8 @@ class UnitOfWork:
         self._conn = conn
         self._repo = SqlRepository(conn)
         queries = {**self.preload, _CLOSED: (CLOSED_PERIODS, ())}
+        if self.preload_accounts:
+            queries[_ACCOUNTS] = (ACCOUNT_QUERY, ())
         self.sequence, self.head_hash, self.preloaded = self._repo.lock_head_and_read(queries)
         self._start_sequence = self.sequence
         self._deltas: dict[BalanceKey, list[int]] = defaultdict(lambda: [0, 0])
@@ -113,7 +127,9 @@ class UnitOfWork:
         self._closed: set[str] = {str(r[0]) for r in self.preloaded.pop(_CLOSED)}
         self.committed = False
         self._before_commit: list[Callable[[UnitOfWork], None]] = []
-        self._cache: dict[tuple[str, str], Any] = {}
+        self._cache: dict[tuple[str, str], Any] = {
+            ("account", row[0]): account_of(row) for row in self.preloaded.pop(_ACCOUNTS, ())
+        }
         self.memo: dict[str, dict[str, Any]] = {}
         return self
 
@@ -267,11 +283,32 @@ class UnitOfWork:
         Group commit calls this with the keys of the requests queued for the transaction, so
         they are looked up together instead of one round trip each.
         """
+        self.prefetch(keys)
+
+    def prefetch(
+        self, keys: Iterable[str] = (), refs: Mapping[str, Iterable[str]] | None = None
+    ) -> None:
+        """Read ahead, together, what several operations of this unit will look up one by one.
+
+        `keys`: client keys (see `idempotency_record`); `refs`: reference records by kind
+        ("account", "fund", "donor") and id, as `cached` would load them. Group commit passes
+        those of the requests queued for the transaction: one round trip for all of them on
+        PostgreSQL instead of one per lookup. A record found is cached as if `cached` had read
+        it at this moment in this transaction (services that change one `forget` it, as ever);
+        one not found is not remembered, so a record created later in the unit is still seen.
+        """
         wanted = [k for k in keys if k not in self._stored_keys and k not in self.pending_keys]
-        if wanted:
-            found = self.repo.idempotency_records(wanted)
-            for key in wanted:
-                self._stored_keys[key] = found.get(key)
+        lookups = {
+            kind: todo
+            for kind, ids in (refs or {}).items()
+            if (todo := sorted({i for i in ids if (kind, i) not in self._cache}))
+        }
+        if not wanted and not lookups:
+            return
+        found, records = self.repo.read_ahead(wanted, lookups)
+        for key in wanted:
+            self._stored_keys[key] = found.get(key)
+        self._cache.update(records)
 
     def queue_entry_rows(
         self,

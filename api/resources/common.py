@@ -173,18 +173,22 @@ def write(
     *,
     aliases: Mapping[str, str] | None = None,
     key: str | None = None,
+    refs: Mapping[str, Sequence[str]] | None = None,
 ) -> T:
     """Run `work` in one unit of work and commit; replay on a lost race (see module docstring).
 
     `aliases` renames a ledger error's field to the request's name for it. `key`, the
-    request's scoped idempotency key, lets group commit look it up with others at once.
+    request's scoped idempotency key, and `refs`, the reference records `work` will look up
+    (`UnitOfWork.prefetch`), let group commit read them with other requests' at once.
     """
     state = huiquan()
     fields = success_fields()  # read from the request here, outside the writer lock
     for attempt in range(1, ATTEMPTS + 1):
         try:
             if state.group_commit is not None:
-                return state.group_commit.run(lambda uow: _audited(uow, work, fields), key=key)
+                return state.group_commit.run(
+                    lambda uow: _audited(uow, work, fields), key=key, refs=refs
+                )
             with state.writer_gate(), UnitOfWork(state.engine) as uow:
                 result = _audited(uow, work, fields)
                 uow.commit()

@@ -53,5 +53,6 @@ def create_disbursement(data: dict[str, Any]) -> dict[str, Any]:
         lambda uow: services.record_disbursement(uow, **data, maker=actor().name, key=key),
         aliases={"date": "paid_on"},
         key=key,
+        refs={"fund": [data["fund"]]},
     )
     return _present(data, entry)

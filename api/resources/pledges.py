@@ -47,4 +47,9 @@ def create_pledge(data: dict[str, Any]) -> dict[str, Any]:
     are in CNY.
     """
     key = idempotency_key("pledges")
-    return write(lambda uow: _pledge(uow, data, key), aliases={"date": "pledged_on"}, key=key)
+    return write(
+        lambda uow: _pledge(uow, data, key),
+        aliases={"date": "pledged_on"},
+        key=key,
+        refs={"donor": [data["donor_id"]], "fund": [data["fund"]]},
+    )

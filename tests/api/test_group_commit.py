@@ -43,6 +43,7 @@ def _queued_behind_first(
     group: GroupCommit,
     jobs: list[Callable[[UnitOfWork], Any]],
     keys: list[str | None] | None = None,
+    refs: list[dict[str, list[str]]] | None = None,
 ) -> list[tuple[str, Any]]:
     """Run `jobs` from as many threads; the first holds the transaction until all others queue."""
     release = threading.Event()
@@ -59,7 +60,8 @@ def _queued_behind_first(
                 threading.Event().wait(0.001)
         try:
             key = keys[index] if keys else None
-            return "ok", group.run(first if index == 0 else jobs[index], key=key)
+            wanted = refs[index] if refs else None
+            return "ok", group.run(first if index == 0 else jobs[index], key=key, refs=wanted)
         except Exception as err:
             return "error", err
 
@@ -189,18 +191,20 @@ def test_the_keys_of_queued_writes_are_looked_up_together_and_still_replay(
         uow.commit()
     single: list[str] = []
     batched: list[list[str]] = []
-    one, many = SqlRepository.idempotency_record, SqlRepository.idempotency_records
+    references: list[dict[str, list[str]]] = []
+    one, many = SqlRepository.idempotency_record, SqlRepository.read_ahead
 
     def counted_one(self: SqlRepository, key: str) -> Any:
         single.append(key)
         return one(self, key)
 
-    def counted_many(self: SqlRepository, keys: Any) -> Any:
+    def counted_many(self: SqlRepository, keys: Any, wanted: Any) -> Any:
         batched.append(list(keys))
-        return many(self, keys)
+        references.append({kind: list(ids) for kind, ids in wanted.items()})
+        return many(self, keys, wanted)
 
     monkeypatch.setattr(SqlRepository, "idempotency_record", counted_one)
-    monkeypatch.setattr(SqlRepository, "idempotency_records", counted_many)
+    monkeypatch.setattr(SqlRepository, "read_ahead", counted_many)
 
     def give(key: str, minor: int = 500) -> Callable[[UnitOfWork], Any]:
         return lambda uow: services.record_donation(
@@ -209,11 +213,14 @@ def test_the_keys_of_queued_writes_are_looked_up_together_and_still_replay(
 
     keys: list[str | None] = ["a", "old", "b", "a", "c"]
     jobs = [give("a"), give("old"), give("b"), give("a"), give("c", 700)]
-    outcomes = _queued_behind_first(GroupCommit(engine, _Gate()), jobs, keys)
+    refs = [{"donor": [donor], "fund": ["F"]}] * 5
+    outcomes = _queued_behind_first(GroupCommit(engine, _Gate()), jobs, keys, refs)
 
     assert [kind for kind, _ in outcomes] == ["ok"] * 5
-    # the first took the transaction alone; the four queued behind it were looked up together
+    # the first took the transaction alone; the four queued behind it were looked up together,
+    # and their donor and fund, read with the first, were not asked for again
     assert batched == [["a"], ["b", "c", "old"]] and single == []
+    assert references == [{"donor": [donor], "fund": ["F"]}, {}]
     entries = [entry for _, entry in outcomes]
     assert entries[1].id == earlier.id  # the stored key replays its entry
     assert entries[3].id == entries[0].id  # the key repeated in the group replays it too

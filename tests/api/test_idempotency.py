@@ -200,21 +200,24 @@ def test_a_lost_race_on_the_key_row_is_replayed_not_a_500(
 ) -> None:
     first = officer.created("/api/v1/donations", donation(books), key="raced")
     original = SqlRepository.idempotency_record
-    original_many = SqlRepository.idempotency_records
+    original_many = SqlRepository.read_ahead
     blind = {"calls": 0}
 
     def misses_once(self: SqlRepository, key: str) -> Any:
         blind["calls"] += 1
         return None if blind["calls"] == 1 else original(self, key)
 
-    def misses_once_together(self: SqlRepository, keys: Any) -> Any:  # group commit's look-up
+    def misses_once_together(self: SqlRepository, keys: Any, wanted: Any) -> Any:  # group commit
+        if not keys:
+            return original_many(self, keys, wanted)
         blind["calls"] += 1
-        return {} if blind["calls"] == 1 else original_many(self, keys)
+        found, records = original_many(self, keys, wanted)
+        return ({} if blind["calls"] == 1 else found), records
 
     # As if the winner's key row were not visible yet: the loser posts, hits the unique key on
     # commit, rolls back, and its retry finds the winner's record.
     monkeypatch.setattr(SqlRepository, "idempotency_record", misses_once)
-    monkeypatch.setattr(SqlRepository, "idempotency_records", misses_once_together)
+    monkeypatch.setattr(SqlRepository, "read_ahead", misses_once_together)
     again = officer.post("/api/v1/donations", donation(books), key="raced")
     assert (again.status_code, again.get_json()) == (201, first)
     assert blind["calls"] >= 2
