@@ -11,7 +11,10 @@ targets of issue 3: >= 500 donations/s, p99 < 50 ms, a donation <= 3x a health c
 phase it also prints the CPU time per request spent by the server's processes, by PostgreSQL's
 (processes alive at the end of the phase) and by the load generator (its start-up included),
 read from /proc, and the ratio of the two phases by server CPU: a figure the machine's other
-load disturbs less than the request rate. Beside
+load disturbs less than the request rate. During the donation phase a disk probe
+(`bench/diskprobe.py`) syncs a small file on the database's device every 25 ms; the phase then
+prints the stalls it saw, how many of the requests that took 50 ms or more were in flight
+during one, and the p99 of the requests that were not (the disk's share of the tail). Beside
 them it prints the ledger alone (one process posting donations through the services, no HTTP,
 one transaction each): the serial pace of one writer. The served API can exceed it, because
 concurrent requests in a worker share a transaction (group commit, `api/group_commit.py`).

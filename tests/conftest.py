@@ -13,6 +13,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -20,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from ledger import services, tables
 from ledger.db import init_books, make_engine, seed
+from ledger.fastsql import Raw
 from ledger.unit_of_work import UnitOfWork
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -122,3 +124,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if other not in item.keywords]
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The text of every statement sent through `Raw.run` from now on."""
+    seen: list[str] = []
+    original = Raw.run
+
+    def spy(self: Raw, sql: str, params: Any = ()) -> Any:
+        seen.append(sql)
+        return original(self, sql, params)
+
+    monkeypatch.setattr(Raw, "run", spy)
+    return seen

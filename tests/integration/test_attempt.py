@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import Engine, insert, select, text
 
 from ledger import services, tables
-from ledger.fastsql import Raw
 from ledger.money import Money
 from ledger.unit_of_work import UnitOfWork
 
@@ -24,20 +23,6 @@ class Boom(Exception):
 def books(opened: Engine) -> Engine:
     """Fund F and one donor (the shared `opened` books)."""
     return opened
-
-
-@pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The text of every statement sent through `Raw.run` from now on."""
-    seen: list[str] = []
-    original = Raw.run
-
-    def spy(self: Raw, sql: str, params: Any = ()) -> Any:
-        seen.append(sql)
-        return original(self, sql, params)
-
-    monkeypatch.setattr(Raw, "run", spy)
-    return seen
 
 
 def _periods(engine: Engine) -> list[str]:

@@ -15,23 +15,8 @@ from sqlalchemy import Engine, select
 from ledger import services, tables
 from ledger.accounts import Account, AccountType
 from ledger.errors import AccountClosed, UnknownDonor
-from ledger.fastsql import Raw
 from ledger.money import Money
 from ledger.unit_of_work import UnitOfWork
-
-
-@pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The text of every statement sent through `Raw.run` from now on."""
-    seen: list[str] = []
-    original = Raw.run
-
-    def spy(self: Raw, sql: str, params: Any = ()) -> Any:
-        seen.append(sql)
-        return original(self, sql, params)
-
-    monkeypatch.setattr(Raw, "run", spy)
-    return seen
 
 
 @pytest.fixture
