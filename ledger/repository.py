@@ -49,7 +49,7 @@ def _chunks(ids: Sequence[str], size: int = 100) -> Iterator[tuple[str, ...]]:
         yield tuple(ids[start : start + size])
 
 
-#: What `reference_records` reads of each kind: (query, its key column, row -> record).
+#: What `read_ahead` reads of each kind: (query, its key column, row -> record).
 _REFERENCE: dict[str, tuple[str, str, Any]] = {
     "account": (ACCOUNT_QUERY, "code", account_of),
     "fund": (_FUND_SQL, "code", _fund_of),
@@ -350,22 +350,13 @@ class SqlRepository:
         )
         return None if row is None else dict(zip(_IDEMPOTENCY_COLUMNS, row, strict=True))
 
-    def idempotency_records(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The stored records of `keys` (a dict of their columns each), by key; missing: absent."""
-        return self.read_ahead(keys, {})[0]
-
-    def reference_records(self, wanted: Mapping[str, Sequence[str]]) -> dict[tuple[str, str], Any]:
-        """Several accounts, funds and donors at once: {(kind, id): record} for those found.
-
-        `wanted` maps a kind ("account", "fund", "donor") to ids; an unknown kind is an error.
-        """
-        return self.read_ahead((), wanted)[1]
-
     def read_ahead(
         self, keys: Sequence[str], wanted: Mapping[str, Sequence[str]]
     ) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], Any]]:
-        """`idempotency_records(keys)` and `reference_records(wanted)` together: one query per
-        table (per 100 ids), all sent in one round trip on PostgreSQL (a pipeline)."""
+        """The stored records of client `keys` ({key: a dict of its columns}) and the reference
+        records in `wanted` ({(kind, id): record}; `wanted` maps a kind, "account", "fund" or
+        "donor", to ids), those found only: one query per table (per 100 ids), all sent in one
+        round trip on PostgreSQL (a pipeline)."""
         raw = self.raw
         stored, references = [], []
         with raw.pipeline():

@@ -277,14 +277,6 @@ class UnitOfWork:
         record = self._stored_keys[key] = self.repo.idempotency_record(key)
         return record
 
-    def prefetch_keys(self, keys: Iterable[str]) -> None:
-        """Read the stored records of several client keys in one query (see `idempotency_record`).
-
-        Group commit calls this with the keys of the requests queued for the transaction, so
-        they are looked up together instead of one round trip each.
-        """
-        self.prefetch(keys)
-
     def prefetch(
         self, keys: Iterable[str] = (), refs: Mapping[str, Iterable[str]] | None = None
     ) -> None:
