@@ -14,6 +14,11 @@ Invariants owned here:
 - Values are always bound as parameters, never formatted into the text.
 - Results are plain driver tuples; callers convert (SQLite hands booleans back as 0/1).
 - Driver errors are raised as SQLAlchemy's (`IntegrityError`, ...), as from `Connection.execute`.
+- On PostgreSQL, `many` sends the rows of a plain `INSERT INTO t (columns) VALUES (?, ...)` as
+  one statement (`json_populate_recordset` over the rows as one JSON parameter, typed by the
+  table's own row type) instead of one statement per row: the same rows, triggers and errors,
+  for one statement's cost in psycopg and the server. Anything else (an upsert, a value JSON
+  cannot carry exactly) goes through `executemany`.
 - Before any statement that is not a plain `SELECT`, the connection's write hook runs if one
   is set (`WRITE_HOOK` in `Connection.info`; SQLAlchemy's own statements get the same check
   from `ledger.unit_of_work`): that is how `UnitOfWork.attempt` takes its savepoint only when
@@ -22,6 +27,8 @@ Invariants owned here:
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -40,6 +47,31 @@ def is_read(sql: str) -> bool:
 
 
 _PSYCOPG: dict[str, str] = {}
+#: A plain multi-column INSERT of one row of `?` placeholders, nothing after it.
+_PLAIN_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, \"]+)\) VALUES \((\?(?:, \?)*)\)")
+#: sql -> (set-based statement, column names), or None where `many` must use executemany.
+_SET_INSERTS: dict[str, tuple[str, tuple[str, ...]] | None] = {}
+#: Value types a JSON document carries exactly and PostgreSQL reads back by the column's type.
+_JSON_EXACT = (str, int, bool, type(None))
+
+
+def _set_insert(sql: str) -> tuple[str, tuple[str, ...]] | None:
+    """The one-statement form of a plain INSERT (PostgreSQL), or None (cached)."""
+    if sql in _SET_INSERTS:
+        return _SET_INSERTS[sql]
+    found = _PLAIN_INSERT.fullmatch(sql.strip())
+    shape: tuple[str, tuple[str, ...]] | None = None
+    if found:
+        table, listed = found.group(1), found.group(2)
+        columns = tuple(c.strip().strip('"') for c in listed.split(","))
+        if len(columns) == found.group(3).count("?"):
+            shape = (
+                f"INSERT INTO {table} ({listed}) SELECT {listed} "
+                f"FROM json_populate_recordset(NULL::{table}, %s)",
+                columns,
+            )
+    _SET_INSERTS[sql] = shape
+    return shape
 
 
 class Raw:
@@ -100,12 +132,23 @@ class Raw:
             raise DBAPIError.instance("(pipeline)", (), err, self._error) from err
 
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Execute one statement for each parameter row."""
+        """Execute one statement for each parameter row (a plain INSERT on PostgreSQL: once
+        for all the rows, in their order)."""
         if not rows:
             return
         hook = self._info.get(WRITE_HOOK)
         if hook is not None:
             hook()
+        if self.postgresql and len(rows) > 1:
+            shape = _set_insert(sql)
+            if shape is not None and all(type(v) in _JSON_EXACT for row in rows for v in row):
+                statement, columns = shape
+                document = json.dumps([dict(zip(columns, row, strict=True)) for row in rows])
+                try:
+                    self.driver.execute(statement, (document,), prepare=True)
+                except self._error as err:
+                    raise DBAPIError.instance(sql, rows, err, self._error, ismulti=True) from err
+                return
         cursor = self.driver.cursor()
         try:
             cursor.executemany(self._text(sql), rows)
