@@ -7,9 +7,10 @@ Invariants owned here:
   inside a writing `ledger.unit_of_work.UnitOfWork`, which holds the chain-head lock, so two
   transactions never take the same number; a rolled-back gift rolls its number back too.
   Given the unit of work (`uow=`), the counter is read once per transaction and counted on in
-  the unit's memo (which `UnitOfWork.attempt` rolls back with a failed operation); its new
-  value is written at the unit's next flush. Within one unit of work, every serial must come
-  that way: pass `uow` to every issuing call, never mix it with bare-connection calls.
+  the unit's memo (which `UnitOfWork.attempt` rolls back with a failed operation); its last
+  value is written once, as the unit commits (a before-commit callback). Within one unit of
+  work, every serial must come that way: pass `uow` to every issuing call, never mix it with
+  bare-connection calls.
 - A receipt row is never changed or deleted (the table is append-only by trigger). A wrong receipt
   is voided by a `receipt_voids` row with its reason and the serial of its replacement; the
   voided serial stays visible as VOID and is never reused.
@@ -26,7 +27,7 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,13 +108,23 @@ def counter_preload(year: int, series: str = SERIES) -> dict[str, tuple[str, tup
     return {f"receipt-counter:{series}:{year}": (sql, (series, year))}
 
 
+def _counter_saver(series: str, year: int) -> Callable[[UnitOfWork], None]:
+    """A before-commit callback that saves the unit's last serial of a series and year."""
+
+    def save(uow: UnitOfWork) -> None:
+        last = uow.memo_of("receipt_counters")[(series, year)]
+        uow.queue_row(_SAVE_COUNTER, (series, year, last))
+
+    return save
+
+
 def next_serial(
     conn: Connection, year: int, series: str = SERIES, *, uow: UnitOfWork | None = None
 ) -> str:
     """Take the next gapless serial of a series and year (caller holds the chain-head lock).
 
-    With `uow`, counted in the unit of work's memo and saved at its next flush (no statement
-    per receipt); `conn` is then the unit's connection.
+    With `uow`, counted in the unit of work's memo and saved once, as the unit commits (no
+    statement per receipt); `conn` is then the unit's connection.
     """
     if uow is not None:
         counters = uow.memo_of("receipt_counters")
@@ -124,9 +135,9 @@ def next_serial(
             if rows is None:
                 rows = Raw(conn).run(sql, params).fetchall()
             last = int(rows[0][0]) if rows else 0
+            uow.before_commit(_counter_saver(series, year))
         last += 1
         counters[(series, year)] = last
-        uow.queue_row(_SAVE_COUNTER, (series, year, last))
         return f"{series}-{year}-{last:06d}"
     raw = Raw(conn)
     row = raw.one(

@@ -8,6 +8,7 @@ import pytest
 
 from ledger import services
 from ledger.errors import AlreadyExists, NotFound
+from ledger.fastsql import Raw
 from ledger.unit_of_work import UnitOfWork, read_only
 from receipts.allocation import where_it_went
 from receipts.issuing import (
@@ -184,6 +185,40 @@ def test_serials_counted_in_a_shared_unit_of_work_stay_gapless_past_a_failed_ope
     with engine.connect() as conn:
         assert get_receipt(conn, second.serial).entry_id is not None
         assert get_receipt(conn, "HQ-2026-000006") is None
+
+
+def test_a_shared_unit_of_work_saves_its_counter_once_with_the_last_serial(
+    books, engine, monkeypatch
+):
+    written: list[tuple] = []
+    original = Raw.many
+
+    def spy(self, sql, rows):
+        if "receipt_counters" in sql:
+            written.extend(rows)
+        return original(self, sql, rows)
+
+    monkeypatch.setattr(Raw, "many", spy)
+
+    class Refused(Exception):
+        pass
+
+    def refused(uow):
+        _gift_in(uow, books.donor_id, "7")  # the unit's first serial, then the failure
+        raise Refused
+
+    with UnitOfWork(engine) as uow:
+        with pytest.raises(Refused):
+            uow.attempt(refused)
+        serials = [uow.attempt(lambda u: _gift_in(u, books.donor_id, "10")).serial]
+        uow.flush()  # a flush before the commit does not write the counter
+        serials += [uow.attempt(lambda u: _gift_in(u, books.donor_id, "10")).serial for _ in "ab"]
+        assert written == []
+        uow.commit()
+    assert serials == ["HQ-2026-000001", "HQ-2026-000002", "HQ-2026-000003"]
+    assert written == [("HQ", 2026, 3)]  # one row, the last number
+    _, after = give(engine, books.donor_id)
+    assert after.serial == "HQ-2026-000004"
 
 
 def test_a_void_in_a_shared_unit_of_work_finds_a_receipt_issued_earlier_in_it(books, engine):
