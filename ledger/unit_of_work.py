@@ -538,15 +538,22 @@ class UnitOfWork:
         self._deltas = defaultdict(lambda: [0, 0], deltas)
 
     def commit(self) -> None:
-        """Flush everything, run the before-commit callbacks, move the chain head and commit."""
+        """Run the before-commit callbacks, move the chain head, flush everything and commit
+        (on PostgreSQL the COMMIT goes in the final flush's pipeline: one round trip)."""
         for callback in self._before_commit:
             callback(self)
         if self.sequence != self._start_sequence:
             # Queued last, so the final flush writes it after the rows (one round trip).
             self.queue_row(SET_HEAD, (self.sequence, self.head_hash))
-        self.flush()
         if self._conn is None:
             raise RuntimeError("the unit of work is not open")
+        repo = self.repo
+        with repo.raw.pipeline():
+            self._write_queued(repo)
+            if repo.raw.postgresql:
+                # In the same round trip as the last rows. The driver then has no transaction
+                # open, so the commit below sends nothing (psycopg skips COMMIT when idle).
+                repo.raw.run("COMMIT")
         self._conn.commit()
         self.committed = True
 
