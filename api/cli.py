@@ -1022,10 +1022,12 @@ def _gunicorn_app(options: dict[str, Any]) -> Any:
 def serve(books: Books, bind: str, workers: int, threads: int, timeout: int) -> None:
     """Serve the HTTP API (api.wsgi:app) with gunicorn on BIND.
 
-    The database URL is handed to the workers as HUIQUAN_DATABASE_URL (and HUIQUAN_HOME).
+    The database URL is handed to the workers as HUIQUAN_DATABASE_URL (and HUIQUAN_HOME), and
+    THREADS as HUIQUAN_DB_POOL_SIZE: each worker's pool keeps a connection per thread.
     """
     os.environ["HUIQUAN_DATABASE_URL"] = books.url
     os.environ["HUIQUAN_HOME"] = str(books.home)
+    os.environ["HUIQUAN_DB_POOL_SIZE"] = str(threads)  # a connection for each request thread
     books.dispose()
     click.echo(
         f"serving Huiquan Ledger on http://{bind} ({workers} workers x {threads} threads, "

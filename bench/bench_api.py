@@ -276,7 +276,12 @@ def _free_port() -> int:
 def _gunicorn(url: str, options: Options, folder: Path) -> Iterator[tuple[int, int]]:
     """gunicorn serving the books at `url`: (port, the master's pid)."""
     port = _free_port()
-    env = {**os.environ, "HUIQUAN_DATABASE_URL": url, "HUIQUAN_HOME": str(folder)}
+    env = {
+        **os.environ,
+        "HUIQUAN_DATABASE_URL": url,
+        "HUIQUAN_HOME": str(folder),
+        "HUIQUAN_DB_POOL_SIZE": str(options.threads),  # as `huiquan serve` sets it
+    }
     log_path = folder / "gunicorn.log" if options.keep_log else Path(os.devnull)
     command = [
         sys.executable,

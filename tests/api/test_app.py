@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 
-from api.app import JsonFormatter, load_pseudonym_secret
+from api.app import JsonFormatter, create_app, load_pseudonym_secret
 from tests.api.conftest import Books, Caller, donation
 
 ROOT = Path(__file__).parents[2]
@@ -162,3 +163,47 @@ def test_the_api_page_lists_every_operation_without_external_assets(
         assert f"<code>{path}</code>" in html
     assert "<script" not in html and "https://cdn" not in html and 'rel="stylesheet"' not in html
     assert "insufficient_funds" in html
+
+
+def _connections_opened(app: Flask, at_once: int, rounds: int) -> int:
+    """Hold `at_once` pooled connections together, give them back, `rounds` times: how many
+    database connections the pool had to open."""
+    engine = app.extensions["huiquan"].engine
+    opened: list[object] = []
+
+    def count(*_: object) -> None:
+        opened.append(1)
+
+    event.listen(engine, "connect", count)
+    try:
+        engine.dispose()
+        for _ in range(rounds):
+            held = [engine.connect() for _ in range(at_once)]
+            for conn in held:
+                conn.close()
+    finally:
+        event.remove(engine, "connect", count)
+    return len(opened)
+
+
+def test_the_pool_keeps_a_connection_for_every_request_thread(app: Flask) -> None:
+    # 16 request threads (serve's default) reading at once, again and again: each thread's
+    # connection is opened once and kept, not opened and closed per request.
+    assert app.extensions["huiquan"].engine.pool.size() == 16
+    assert _connections_opened(app, at_once=16, rounds=3) == 16
+
+
+def test_the_pool_size_follows_the_setting_then_the_environment(
+    app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUIQUAN_DB_POOL_SIZE", "7")
+    sized: list[int] = []
+    for config in (
+        {},
+        {"DATABASE_POOL_SIZE": 9},
+        {"DATABASE_POOL_SIZE": 9, "DATABASE_ENGINE_OPTIONS": {"pool_size": 3}},
+    ):
+        built = create_app({**app_config, **config})
+        sized.append(built.extensions["huiquan"].engine.pool.size())
+        built.extensions["huiquan"].engine.dispose()
+    assert sized == [7, 9, 3]
