@@ -126,6 +126,7 @@ class UnitOfWork:
         self.reversed_ids: set[str] = set()
         self._closed: set[str] = {str(r[0]) for r in self.preloaded.pop(_CLOSED)}
         self.committed = False
+        self._ending = False  # set by `commit` for its final flush
         self._before_commit: list[Callable[[UnitOfWork], None]] = []
         self._cache: dict[tuple[str, str], Any] = {
             ("account", row[0]): account_of(row) for row in self.preloaded.pop(_ACCOUNTS, ())
@@ -417,10 +418,16 @@ class UnitOfWork:
             self.flush()
 
     def flush(self) -> None:
-        """Write queued journal rows, balance deltas and idempotency records (no commit)."""
+        """Write queued journal rows, balance deltas and idempotency records (no commit).
+
+        The final flush of `commit` on PostgreSQL ends with the COMMIT itself, in the same
+        pipeline: a subclass that extends `flush` must not write after calling it.
+        """
         repo = self.repo
         with repo.raw.pipeline():  # one round trip on PostgreSQL
             self._write_queued(repo)
+            if self._ending and repo.raw.postgresql:
+                repo.raw.run("COMMIT")
 
     def _write_queued(self, repo: SqlRepository) -> None:
         repo.insert_journal(self._entry_rows, self._posting_rows)
@@ -547,13 +554,13 @@ class UnitOfWork:
             self.queue_row(SET_HEAD, (self.sequence, self.head_hash))
         if self._conn is None:
             raise RuntimeError("the unit of work is not open")
-        repo = self.repo
-        with repo.raw.pipeline():
-            self._write_queued(repo)
-            if repo.raw.postgresql:
-                # In the same round trip as the last rows. The driver then has no transaction
-                # open, so the commit below sends nothing (psycopg skips COMMIT when idle).
-                repo.raw.run("COMMIT")
+        self._ending = True
+        try:
+            self.flush()
+        finally:
+            self._ending = False
+        # On PostgreSQL the flush sent the COMMIT: the driver has no transaction open any more,
+        # so this sends nothing (psycopg skips COMMIT when idle); on SQLite it commits.
         self._conn.commit()
         self.committed = True
 

@@ -80,3 +80,26 @@ def test_a_row_refused_in_the_final_flush_keeps_nothing_of_the_unit(opened: Engi
         _gift(uow, donor)
         uow.commit()
     assert _count(opened, "journal_entries") == before["journal_entries"] + 1
+
+
+def test_the_final_flush_of_a_commit_goes_through_flush_so_subclasses_see_it(
+    opened: Engine,
+) -> None:
+    # BulkUnitOfWork, for one, waits for its background writes in `flush` before the commit.
+    seen: list[int] = []
+
+    class Watched(UnitOfWork):
+        def flush(self) -> None:
+            super().flush()
+            seen.append(_count(opened, "journal_entries"))
+
+    donor = _donor(opened)
+    before = _count(opened, "journal_entries")
+    with Watched(opened) as uow:
+        _gift(uow, donor)
+        uow.commit()
+    assert len(seen) == 1  # the commit's own flush, and only it
+    # on PostgreSQL that flush already committed (another connection sees the entry); on
+    # SQLite the commit follows it
+    assert seen[0] == (before + 1 if opened.dialect.name == "postgresql" else before)
+    assert _count(opened, "journal_entries") == before + 1
