@@ -70,7 +70,7 @@ test-postgresql: venv postgres ## pytest pass on PostgreSQL only
 
 run: venv system-deps ## init + demo data (if empty) + serve on BIND, data in HUIQUAN_HOME
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan init
-	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan demo --if-empty
+	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan demo --if-empty --base-url http://$(BIND)
 	@stamp=$$(date +%Y%m%d-%H%M%S); \
 	  officer=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role officer --name "demo-officer-$$stamp" | head -1); \
 	  auditor=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role auditor --name "demo-auditor-$$stamp" | head -1); \
@@ -81,6 +81,8 @@ run: venv system-deps ## init + demo data (if empty) + serve on BIND, data in HU
 	  echo "  auditor token: $$auditor"; \
 	  echo "  admin token:   $$admin"; \
 	  echo "  try: curl -H \"Authorization: Bearer $$officer\" http://$(BIND)/api/v1/funds"; \
+	  echo "  a donor's receipt link (a new one; the demo printed the first when it loaded):"; \
+	  echo "       curl -X POST -H \"Authorization: Bearer $$officer\" http://$(BIND)/api/v1/receipts/HQ-2024-000001/link"; \
 	  echo ""
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan serve --bind $(BIND)
 

@@ -454,8 +454,15 @@ def init(books: Books) -> None:
     show_default=True,
     help="Seed of the generator: the same seed gives the same operations.",
 )
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    metavar="URL",
+    help="Where the server will be reached: the base of the receipt links printed.",
+)
 @pass_books
-def demo(books: Books, if_empty: bool, seed: int) -> None:
+def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
     """Load demo books built from the platform's real history (needs `huiquan init` first).
 
     Seven funds (锦炉爱心助学基金, 炉霍结对帮扶, 简阳镇金踏水结对帮扶, 女学教育基金, 华成助学金,
@@ -464,8 +471,10 @@ def demo(books: Books, if_empty: bool, seed: int) -> None:
     gifts with the day's rate and its source), pledges, in-kind surgical equipment, 131
     scholarship girls and about 320 students under pseudonyms, awards and payouts, fees,
     transfers and reversals: about 5,000 entries dated 2024-01 to 2026-10, in one transaction.
+    Then every gift that stands gets its donor receipt, as through the API (a second
+    transaction), and one receipt's link is printed.
     """
-    from api.demo import load_demo
+    from api.demo import issue_demo_receipts, load_demo
     from ledger.unit_of_work import read_only
 
     with read_only(books.engine) as repo:
@@ -488,6 +497,12 @@ def demo(books: Books, if_empty: bool, seed: int) -> None:
         f"{result.funds} funds, {result.projects} projects, {result.donors} donors, "
         f"{result.beneficiaries} beneficiaries (pseudonymous), seed {seed}"
     )
+    issued = issue_demo_receipts(books.url, home=books.home, secret=secret, base_url=base_url)
+    if issued.sample is not None:
+        click.echo(
+            f"receipts: {issued.issued} issued ({issued.first} .. {issued.last}); "
+            f"a donor's receipt: {issued.sample['url']} (PDF: {issued.sample['pdf_url']})"
+        )
     _print_fund_summaries(books, None)
     _print_trial_balance_totals(books)
 

@@ -15,7 +15,9 @@ What it loads, in one unit of work, dated 2024-01 .. 2026-10:
 - 131 girls and about 320 students registered as pseudonymous beneficiaries (their made-up
   personal data is sealed by `register_beneficiary` and never printed), awards per term or year
   and their payouts; monthly bank fees, wire fees on foreign gifts, two transfers between funds,
-  and three corrections by reversal.
+  and three corrections by reversal;
+- then (`issue_demo_receipts`, its own unit of work) the donor receipt of every gift that
+  stands, numbered per year of the gift, each with a link.
 
 Invariants owned here:
 - Every operation goes through the ledger's services (via the importer's engine), so the demo
@@ -35,6 +37,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -44,7 +47,15 @@ from ledger import services
 from ledger.errors import InvalidEntry
 from ledger.money import Money, format_minor
 
-__all__ = ["DEMO_FUNDS", "DemoResult", "demo_plan", "load_demo", "plan_operations"]
+__all__ = [
+    "DEMO_FUNDS",
+    "DemoReceipts",
+    "DemoResult",
+    "demo_plan",
+    "issue_demo_receipts",
+    "load_demo",
+    "plan_operations",
+]
 
 START, END = dt.date(2024, 1, 1), dt.date(2026, 10, 31)
 LUHUO, JIANYANG, SHAHE = "甘孜州炉霍县", "简阳市", "成都市锦江区"
@@ -1148,4 +1159,61 @@ def load_demo(engine: Engine, *, secret: bytes, seed: int = 2024) -> DemoResult:
         seconds=time.perf_counter() - started,
         first_sequence=1,
         last_sequence=last,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoReceipts:
+    """The receipts issued for the demo's gifts."""
+
+    issued: int
+    first: str | None  # serial
+    last: str | None
+    sample: dict[str, str] | None  # serial, url, pdf_url of the first
+
+
+def issue_demo_receipts(url: str, *, home: Path, secret: bytes, base_url: str) -> DemoReceipts:
+    """Issue the receipt of every demo gift that stands, as the API does for a new gift.
+
+    Donations, pledge payments and in-kind gifts get one (signed by the demo's maker, dated
+    now, numbered on from the books' counter); a gift that was reversed, and the reversal
+    itself, get none. Links are made for `base_url` (what the server will be reached at). One
+    unit of work: all of them or, on any failure, none.
+    """
+    from api.app import create_app
+    from ledger.unit_of_work import UnitOfWork
+    from receipts.issuing import RECEIPTABLE
+
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "HUIQUAN_HOME": str(home),
+            "PSEUDONYM_SECRET": secret,
+            "PUBLIC_BASE_URL": base_url,
+            "LOG_REQUESTS": False,
+            "DATABASE_POOL_SIZE": 1,
+        }
+    )
+    state = app.extensions["huiquan"]
+    serials: list[dict[str, str]] = []
+    try:
+        with app.app_context(), UnitOfWork(state.engine) as uow:
+            entries, after = [], 0
+            while page := uow.repo.list_entries(after_sequence=after, limit=1000):
+                entries += page
+                after = page[-1].sequence
+            reversed_ids = {e.reverses for e in entries if e.reverses}
+            for entry in entries:
+                if entry.kind in RECEIPTABLE and entry.id not in reversed_ids:
+                    links = state.issue_receipt_for(uow, entry)
+                    if links is not None:
+                        serials.append(links)
+            uow.commit()
+    finally:
+        state.engine.dispose()
+    return DemoReceipts(
+        issued=len(serials),
+        first=serials[0]["serial"] if serials else None,
+        last=serials[-1]["serial"] if serials else None,
+        sample=serials[0] if serials else None,
     )

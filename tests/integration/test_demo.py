@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from api import create_app
 from tests.integration.test_cli_support import (
     behind_the_triggers,
     head_sequence,
@@ -73,6 +74,42 @@ def test_demo_holds_the_history_of_the_platform(engine, demo):
     assert reversals >= 2
     assert "DEMO-G0001" not in names  # personal data never enters the journal
     assert first >= "2024-01-01" and last <= "2026-10-31"
+
+
+def test_every_demo_gift_that_stands_has_a_receipt_whose_printed_link_opens(
+    database_url, home, engine, demo
+):
+    with engine.connect() as conn:
+        gifts = set(
+            conn.execute(
+                text(
+                    "SELECT id FROM journal_entries WHERE kind IN "
+                    "('donation', 'pledge_payment', 'in_kind')"
+                )
+            ).scalars()
+        )
+        reversed_ids = set(
+            conn.execute(
+                text("SELECT reverses FROM journal_entries WHERE reverses IS NOT NULL")
+            ).scalars()
+        )
+        receipted = list(conn.execute(text("SELECT entry_id FROM receipts")).scalars())
+        links = conn.execute(text("SELECT COUNT(*) FROM receipt_links")).scalar_one()
+    assert reversed_ids & gifts  # the demo reverses a gift, which gets no receipt
+    assert sorted(receipted) == sorted(gifts - reversed_ids)  # one each, no more
+    assert links == len(receipted)
+    line = next(x for x in demo.stdout.splitlines() if x.startswith("receipts: "))
+    assert f"receipts: {len(receipted)} issued" in line
+    url = line.split("a donor's receipt: ")[1].split()[0]
+    assert url.startswith("http://127.0.0.1:8000/r/")
+    app = create_app({"DATABASE_URL": database_url, "HUIQUAN_HOME": str(home), "TESTING": True})
+    try:
+        page = app.test_client().get(url.removeprefix("http://127.0.0.1:8000"))
+    finally:
+        app.extensions["huiquan"].engine.dispose()
+    assert page.status_code == 200
+    serial = line.split("issued (")[1].split(" ..")[0]
+    assert serial in page.get_data(as_text=True)
 
 
 def test_demo_if_empty_does_nothing_on_books_that_hold_entries(database_url, home, engine, demo):
