@@ -1003,6 +1003,36 @@ def _gunicorn_app(options: dict[str, Any]) -> Any:
     return HuiquanServer()
 
 
+def _connection_limit(books: Books) -> tuple[int, int] | None:
+    """PostgreSQL's (max_connections, superuser_reserved_connections); None elsewhere or
+    when it cannot be read."""
+    if make_url(books.url).get_backend_name() != "postgresql":
+        return None
+    try:
+        with books.engine.connect() as conn:
+            limit = int(conn.exec_driver_sql("SHOW max_connections").scalar_one())
+            reserved = int(conn.exec_driver_sql("SHOW superuser_reserved_connections").scalar_one())
+    except Exception:
+        return None
+    return limit, reserved
+
+
+def _connection_warning(workers: int, threads: int, limit: tuple[int, int] | None) -> str | None:
+    """A warning when the workers' pools could ask PostgreSQL for more connections than it
+    takes (each worker keeps one per thread); None when they fit or the limit is unknown."""
+    if limit is None:
+        return None
+    most, reserved = limit
+    wanted, usable = workers * threads, most - reserved
+    if wanted <= usable:
+        return None
+    return (
+        f"{workers} workers x {threads} threads may hold {wanted} PostgreSQL connections, but "
+        f"the server takes {usable} (max_connections {most} - {reserved} reserved); under load "
+        "requests would fail. Raise max_connections, or use fewer workers or threads."
+    )
+
+
 @cli.command()
 @click.option(
     "--bind",
@@ -1038,11 +1068,15 @@ def serve(books: Books, bind: str, workers: int, threads: int, timeout: int) -> 
     """Serve the HTTP API (api.wsgi:app) with gunicorn on BIND.
 
     The database URL is handed to the workers as HUIQUAN_DATABASE_URL (and HUIQUAN_HOME), and
-    THREADS as HUIQUAN_DB_POOL_SIZE: each worker's pool keeps a connection per thread.
+    THREADS as HUIQUAN_DB_POOL_SIZE: each worker's pool keeps a connection per thread. On
+    PostgreSQL it warns when WORKERS x THREADS is more than the server's connections allow.
     """
     os.environ["HUIQUAN_DATABASE_URL"] = books.url
     os.environ["HUIQUAN_HOME"] = str(books.home)
     os.environ["HUIQUAN_DB_POOL_SIZE"] = str(threads)  # a connection for each request thread
+    warning = _connection_warning(workers, threads, _connection_limit(books))
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     books.dispose()
     click.echo(
         f"serving Huiquan Ledger on http://{bind} ({workers} workers x {threads} threads, "

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from api import cli as cli_module
+from ledger.db import make_engine
 from tests.builders import Books, cny
 from tests.integration.test_cli_support import huiquan, one_error_line
 
@@ -206,6 +207,41 @@ def test_serve_runs_gunicorn_on_the_bind_address_with_the_database_url(
     assert seen["options"]["worker_class"] == "gthread"
     assert seen["options"]["reuse_port"] is True
     assert seen["url"] == database_url
+    assert "warning" not in result.output  # 3 x 5 connections fit anywhere
+
+
+@pytest.mark.postgres_only
+def test_serve_warns_when_the_pools_could_ask_postgresql_for_more_than_it_takes(
+    database_url, home, monkeypatch
+):
+    class FakeServer:
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(cli_module, "_gunicorn_app", lambda options: FakeServer())
+    monkeypatch.setenv("HUIQUAN_HOME", str(home))
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            limit = int(conn.exec_driver_sql("SHOW max_connections").scalar_one())
+    finally:
+        engine.dispose()
+    workers = limit // 16 + 1  # x 16 threads: more than the server takes
+    result = huiquan(database_url, home, "serve", "--workers", str(workers), "--threads", "16")
+    assert result.exit_code == 0, result.output  # a warning, not a refusal
+    assert f"may hold {workers * 16} PostgreSQL connections" in result.stderr
+    assert f"max_connections {limit}" in result.stderr
+
+
+def test_the_connection_warning_counts_a_connection_per_thread_against_the_usable_limit():
+    assert cli_module._connection_warning(2, 16, None) is None  # SQLite, or not readable
+    assert cli_module._connection_warning(2, 16, (100, 3)) is None
+    assert cli_module._connection_warning(6, 16, (100, 3)) is None  # 96 of 97: they fit
+    assert cli_module._connection_warning(7, 16, (100, 3)) == (
+        "7 workers x 16 threads may hold 112 PostgreSQL connections, but the server takes 97 "
+        "(max_connections 100 - 3 reserved); under load requests would fail. Raise "
+        "max_connections, or use fewer workers or threads."
+    )
 
 
 # -- errors -----------------------------------------------------------------------------------
