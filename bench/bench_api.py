@@ -53,6 +53,7 @@ import sys
 import tempfile
 import threading
 import time
+import timeit
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -628,13 +629,23 @@ def _options(argv: list[str] | None) -> Options:
     )
 
 
+def machine_pace() -> float:
+    """Microseconds one CPU takes for `sum(range(10000))` (best of 5): the machine's pace.
+
+    Machines of one kind differ, and one machine slows and speeds up as its host is shared
+    (160 to 200 µs within one session on 2026-11-29); rates are comparable only at a like pace.
+    """
+    return min(timeit.repeat("sum(range(10000))", number=1000, repeat=5)) * 1000
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark for each engine and print the figures."""
     options = _options(argv if argv is not None else [])
     print(
         f"gunicorn gthread: {options.workers} workers x {options.threads} threads; "
         f"{options.clients} keep-alive connections from {options.procs} processes; "
-        f"{options.seconds:.0f} s per phase; {os.cpu_count()} CPUs",
+        f"{options.seconds:.0f} s per phase; {os.cpu_count()} CPUs; "
+        f"machine pace {machine_pace():.0f} µs (sum(range(10000)), lower is faster)",
         flush=True,
     )
     for engine_name in options.engines:
