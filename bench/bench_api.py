@@ -633,7 +633,7 @@ def machine_pace() -> float:
     """Microseconds one CPU takes for `sum(range(10000))` (best of 5): the machine's pace.
 
     Machines of one kind differ, and one machine slows and speeds up as its host is shared
-    (160 to 200 µs within one session on 2026-11-29); rates are comparable only at a like pace.
+    (160 to 247 µs within one session on 2026-11-29); rates are comparable only at a like pace.
     """
     return min(timeit.repeat("sum(range(10000))", number=1000, repeat=5)) * 1000
 
