@@ -14,18 +14,18 @@ Settings (the `config` mapping, else environment/defaults):
 
 ==========================  =====================================================================
 DATABASE_URL                database URL; default `$HUIQUAN_DATABASE_URL` or the SQLite file
-DATABASE_ENGINE_OPTIONS     extra keyword arguments for `ledger.db.make_engine` (they win)
+DATABASE_ENGINE_OPTIONS     extra keyword arguments for `ledger.storage.db.make_engine` (they win)
 DATABASE_POOL_SIZE          connections the pool keeps: one per request thread, so none is opened
                             and closed per request under load; default `$HUIQUAN_DB_POOL_SIZE`
                             (`huiquan serve` sets it to `--threads`), else 16
 PSEUDONYM_SECRET            bytes/str keying beneficiary pseudonyms; default: the 32 raw bytes in
                             `$HUIQUAN_HOME/pseudonym.key`, created (mode 0600) on first use
-HUIQUAN_HOME                folder of that key file; default `ledger.db.default_home()`
+HUIQUAN_HOME                folder of that key file; default `ledger.storage.db.default_home()`
 RECEIPT_ISSUER              `issue_receipt_for(uow, entry) -> dict | None`; default: no receipts
 AUTH_CACHE_TTL              seconds a token lookup is cached per process (5; 0 = off)
 WRITER_GATE                 queue writers before the books' lock (True; see `WriterGate`)
 GROUP_COMMIT_MAX            most writes one shared transaction may hold (32; 1 = one each;
-                            see `api.group_commit`; needs WRITER_GATE)
+                            see `ledger.storage.group_commit`; needs WRITER_GATE)
 FAILED_AUTH_LIMIT           Flask-Limiter limit on 401s per client address ("20 per minute")
 RATELIMIT_STORAGE_URI       where that counter lives ("memory://": per process)
 RATELIMIT_STRATEGY          "fixed-window" (or "moving-window", "sliding-window-counter")
@@ -68,13 +68,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api.auth import FailedAuthLimit, TokenCache, authenticate_request, init_limiter
 from api.errors import PROBLEM_MEDIA_TYPE, catalogue_markdown, register_error_handlers
-from api.group_commit import GroupCommit
 from api.resources import register as register_resources
 from api.schemas import ProblemOut
 from api.trail import preload_audit_head, record_refusal
-from ledger.db import database_url, default_home, make_engine
 from ledger.entries import PostedEntry
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.db import database_url, default_home, make_engine
+from ledger.storage.group_commit import GroupCommit
+from ledger.storage.unit_of_work import UnitOfWork
 from receipts.issuing import counter_preload
 
 __all__ = [

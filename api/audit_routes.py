@@ -36,17 +36,17 @@ from api.auth import READERS, roles
 from api.errors import ApiProblem
 from audits.charts import bar_chart
 from audits.exports import ExportFilter, csv_chunks, export_meta, jsonl_chunks, write_xlsx
-from audits.proofs import (
+from audits.report import render_pack_pdf
+from audits.statements import KINDS, Params, statement_csv, statements_from_db
+from audits.transparency import public_csv, public_figures
+from ledger.tlog.proofs import (
     ProofError,
     consistency_between,
     inclusion_for_entry,
     latest_checkpoint,
     list_checkpoints,
 )
-from audits.report import render_pack_pdf
-from audits.statements import KINDS, Params, statement_csv, statements_from_db
-from audits.trail import EventFilter, list_events
-from audits.transparency import public_csv, public_figures
+from ledger.trail import EventFilter, list_events
 
 __all__ = ["AUDITORS", "content_security_policy", "make_blueprint"]
 

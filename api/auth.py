@@ -35,7 +35,7 @@ from limits import RateLimitItem, parse
 from sqlalchemy import Engine
 
 from api.errors import ApiProblem
-from api.tokens import TokenInfo, authenticate
+from usecases.tokens import TokenInfo, authenticate
 
 __all__ = [
     "ADMIN",

@@ -67,41 +67,16 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from api.auth import READERS, WRITERS, actor
 from api.errors import ApiProblem
-from api.receipt_proof import (
-    ClaimsSigner,
-    Finding,
-    ProofFormatError,
-    VerificationResult,
-    attach_to_pdf,
-    build_document,
-    document_bytes,
-    load_document,
-    same_code,
-    scan_code,
-    verify_receipt_document,
-)
-from api.receipt_views import (
-    Issuer,
-    ReceiptContext,
-    build_view,
-    claims_of,
-    latest_receipt_of_entry,
-    load_context,
-    preferred_language,
-    proof_material,
-    verify_link,
-    where_lines,
-)
 from api.resources.common import idempotency_key, operation, remember, remembered, write
 from api.schemas import ReceiptOut, Text, not_blank
-from audits.keys import KEY_FILE, ensure_signing_key, trusted_vkeys
-from audits.proofs import latest_checkpoint
 from ledger.entries import EntryKind, PostedEntry
 from ledger.errors import AlreadyExists, InvalidEntry
-from ledger.fastsql import Raw
 from ledger.money import FUNCTIONAL_CURRENCY, format_minor
-from ledger.tables import receipts
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.fastsql import Raw
+from ledger.storage.tables import receipts
+from ledger.storage.unit_of_work import UnitOfWork
+from ledger.tlog.keys import KEY_FILE, ensure_signing_key, trusted_vkeys
+from ledger.tlog.proofs import latest_checkpoint
 from receipts.issuing import (
     RECEIPTABLE,
     ReceiptRecord,
@@ -114,7 +89,32 @@ from receipts.issuing import (
     void_receipt,
 )
 from receipts.model import LANGUAGES, Language
+from receipts.proof import (
+    ClaimsSigner,
+    Finding,
+    ProofFormatError,
+    VerificationResult,
+    attach_to_pdf,
+    build_document,
+    document_bytes,
+    load_document,
+    same_code,
+    scan_code,
+    verify_receipt_document,
+)
 from receipts.render import content_security_policy, render_html, render_pdf
+from receipts.views import (
+    Issuer,
+    ReceiptContext,
+    build_view,
+    claims_of,
+    latest_receipt_of_entry,
+    load_context,
+    preferred_language,
+    proof_material,
+    verify_link,
+    where_lines,
+)
 
 __all__ = [
     "DEFAULT_ISSUER",
@@ -525,7 +525,7 @@ def _pdf(token: str) -> Response:
 
 
 def _donor_language(conn: Connection, donor_id: str) -> Language:
-    from ledger.tables import donors
+    from ledger.storage.tables import donors
 
     language = conn.scalar(select(donors.c.language).where(donors.c.id == donor_id))
     for known in LANGUAGES:

@@ -17,8 +17,8 @@ import logging
 
 from flask import Response, g, request
 
-from audits.trail import HEAD_QUERY, head_of, record_event
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
+from ledger.trail import HEAD_QUERY, head_of, record_event
 
 __all__ = [
     "AUDIT_HEAD",

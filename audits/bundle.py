@@ -41,12 +41,12 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Engine
 
-from audits.checkpoints import SigningKey
 from audits.exports import csv_chunks, export_meta
-from audits.journal import iter_entry_objects, journal_size
-from audits.proofs import ProofError, consistency_between, list_checkpoints, make_checkpoint
 from audits.statements import KINDS, Params, build_statements, facts_from_db, reference_from_db
 from audits.statements import statement_csv as _statement_csv
+from ledger.tlog.checkpoints import SigningKey
+from ledger.tlog.journal import iter_entry_objects, journal_size
+from ledger.tlog.proofs import ProofError, consistency_between, list_checkpoints, make_checkpoint
 
 __all__ = ["FORMAT", "BundleWriter", "period_params", "write_bundle"]
 

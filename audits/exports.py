@@ -42,10 +42,17 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, and_, select
 
-from audits.journal import journal_size
-from audits.proofs import StoredCheckpoint, latest_checkpoint
 from ledger.money import EXPONENTS
-from ledger.tables import accounts, funds, journal_entries, postings, receipt_voids, receipts
+from ledger.storage.tables import (
+    accounts,
+    funds,
+    journal_entries,
+    postings,
+    receipt_voids,
+    receipts,
+)
+from ledger.tlog.journal import journal_size
+from ledger.tlog.proofs import StoredCheckpoint, latest_checkpoint
 
 __all__ = [
     "COLUMNS",

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from audits.statements import Params, facts_from_db, reference_from_db
-from ledger.tables import projects
+from ledger.storage.tables import projects
 
 __all__ = ["grants_csv", "iati_xml", "required_problems"]
 

@@ -41,7 +41,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, case, select
 
 from ledger.accounts import CASH_PREFIX, CHART
-from ledger.tables import (
+from ledger.storage.tables import (
     accounts,
     award_table,
     beneficiaries,

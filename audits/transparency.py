@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from audits.proofs import latest_checkpoint
 from audits.statements import Fold, Params, build_statements, facts_from_db, reference_from_db
 from ledger.accounts import CASH_PREFIX
-from ledger.tables import donors, postings
+from ledger.storage.tables import donors, postings
+from ledger.tlog.proofs import latest_checkpoint
 
 __all__ = ["SMALL_CELL", "PublicFigures", "public_csv", "public_figures"]
 

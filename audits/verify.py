@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from audits.checkpoints import CheckpointError, verify_checkpoint
 from audits.statements import (
     KINDS,
     Params,
@@ -46,7 +45,8 @@ from ledger.accounts import CASH_PREFIX
 from ledger.chain import GENESIS, canonical_bytes, chain_hash, leaf_hash_hex
 from ledger.entries import Posting, validate
 from ledger.integrity import Finding
-from ledger.merkle import root_from_leaf_hashes, verify_consistency
+from ledger.tlog.checkpoints import CheckpointError, verify_checkpoint
+from ledger.tlog.merkle import root_from_leaf_hashes, verify_consistency
 
 __all__ = ["BundleReport", "check_bundle"]
 

@@ -17,7 +17,8 @@ prints the stalls it saw, how many of the requests that took 50 ms or more were 
 during one, and the p99 of the requests that were not (the disk's share of the tail). Beside
 them it prints the ledger alone (one process posting donations through the services, no HTTP,
 one transaction each): the serial pace of one writer. The served API can exceed it, because
-concurrent requests in a worker share a transaction (group commit, `api/group_commit.py`).
+concurrent requests in a worker share a transaction (group commit,
+`ledger/storage/group_commit.py`).
 
 The load generator writes raw HTTP/1.1 on sockets (no client library), so most of the machine
 is left to the server; it still shares the CPUs with gunicorn and the database, which the
@@ -63,12 +64,12 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from api.tokens import create_token
 from bench.diskprobe import DiskProbe, in_flight
 from ledger import services
-from ledger.db import init_books, make_engine
 from ledger.money import Money
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.db import init_books, make_engine
+from ledger.storage.unit_of_work import UnitOfWork
+from usecases.tokens import create_token
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATE, TARGET_P99_MS, TARGET_RATIO = 500.0, 50.0, 3.0

@@ -28,7 +28,7 @@ from pathlib import Path
 
 CHILD = r"""
 import csv, json, os, resource, sys, time
-from ledger.db import make_engine
+from ledger.storage.db import make_engine
 mode, url = sys.argv[1], sys.argv[2]
 engine = make_engine(url)
 def rss():
@@ -92,9 +92,9 @@ def build(path: Path, postings: int) -> str:
     if path.exists():
         return url
     from ledger import services
-    from ledger.db import init_books, make_engine
     from ledger.money import Money
-    from ledger.unit_of_work import UnitOfWork
+    from ledger.storage.db import init_books, make_engine
+    from ledger.storage.unit_of_work import UnitOfWork
 
     engine = make_engine(url)
     init_books(engine)
@@ -169,8 +169,8 @@ def main() -> None:
 
 def check(folder: Path, url: str, size: int) -> None:
     from audits.bundle import write_bundle_file
-    from audits.keys import ensure_signing_key, trusted_vkeys
-    from ledger.db import make_engine
+    from ledger.storage.db import make_engine
+    from ledger.tlog.keys import ensure_signing_key, trusted_vkeys
 
     engine = make_engine(url)
     bundle = folder / f"bundle-{size}.zip"

@@ -2,7 +2,7 @@
 
 Prints, in one run:
 1. import throughput of N donation rows (default 100,000) through `huiquan import`'s path
-   (`api.importer.import_file`: parse, validate, services, one unit of work) against the floor:
+   (`ledger.importer.import_file`: parse, validate, services, one unit of work) against the floor:
    a raw sqlite3 `executemany` of the very same entry and posting rows into a fresh database
    with the same schema (triggers and indexes included), and the ratio of the two;
 2. balance-read latency (`ledger.balances.fund_cash`, median of R reads) at 10,000 and at
@@ -34,12 +34,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from api.importer import BulkUnitOfWork, import_file, parse_rows, post_commands
 from ledger import services
 from ledger.balances import fund_cash
-from ledger.db import init_books, make_engine
+from ledger.importer import BulkUnitOfWork, import_file, parse_rows, post_commands
 from ledger.integrity import default_workers, verify_books
-from ledger.unit_of_work import UnitOfWork, read_only
+from ledger.storage.db import init_books, make_engine
+from ledger.storage.unit_of_work import UnitOfWork, read_only
 
 FUNDS = 10
 DONORS = 1000

@@ -140,8 +140,8 @@ def sample_view() -> Any:
 def _books(folder: Path) -> tuple[Any, str]:
     """An app on fresh SQLite books with one restricted gift and some spending; its PDF path."""
     from api import create_app, receipt_routes
-    from api.tokens import create_token
-    from ledger.db import init_books, make_engine
+    from ledger.storage.db import init_books, make_engine
+    from usecases.tokens import create_token
 
     url = f"sqlite:///{folder / 'books.db'}"
     engine = make_engine(url)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ledger.accounts import CASH_PREFIX, CHART, cash_account
-from ledger.repository import SqlRepository
+from ledger.storage.repository import SqlRepository
 
 __all__ = [
     "FundSummary",

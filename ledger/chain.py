@@ -8,7 +8,8 @@ Invariants owned here:
   (a property test checks this against the `rfc8785` reference package).
 - `hash(n) = SHA-256( prev_hash(n) as 64 lowercase hex ASCII || 0x0A || canonical(n) )`,
   with `prev_hash(1) = GENESIS` (64 zeros). Sequence numbers start at 1 and have no gaps.
-- The Merkle leaf of entry n is `SHA-256(0x00 || canonical(n))` (RFC 6962), see `ledger.merkle`.
+- The Merkle leaf of entry n is `SHA-256(0x00 || canonical(n))` (RFC 6962), see
+  `ledger.tlog.merkle`.
 """
 
 from __future__ import annotations

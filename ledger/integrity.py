@@ -39,8 +39,8 @@ from ledger.journal_scan import (
     postings_from,
     scan_range,
 )
-from ledger.merkle import root_from_leaf_hashes
-from ledger.repository import SqlRepository
+from ledger.storage.repository import SqlRepository
+from ledger.tlog.merkle import root_from_leaf_hashes
 
 __all__ = ["CHUNK_ENTRIES", "PARALLEL_THRESHOLD", "Finding", "VerifyReport", "verify_books"]
 

@@ -1,7 +1,7 @@
 """The verify scan of the journal, one range of sequence numbers at a time.
 
 Standard library only (DB-API cursors, hashlib, json's string encoder): a verify worker process
-imports this module and `ledger.chain` / `ledger.merkle`, never SQLAlchemy, so it starts in a
+imports this module and `ledger.chain` / `ledger.tlog.merkle`, never SQLAlchemy, so it starts in a
 fraction of a second. `ledger.integrity` plans the ranges, runs them in the calling process or in
 worker processes, and merges the results in sequence order.
 
@@ -35,7 +35,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from ledger.chain import GENESIS
-from ledger.merkle import root_from_leaf_hashes
+from ledger.tlog.merkle import root_from_leaf_hashes
 
 __all__ = [
     "WORKER_BOOT",

@@ -72,7 +72,7 @@ from ledger.errors import (
 )
 from ledger.model import LANGUAGES, Award, Beneficiary, Donor, DonorKind, Fund, Pledge, Project
 from ledger.money import FUNCTIONAL_CURRENCY, Money, convert, format_minor, parse_rate
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 __all__ = [
     "award_scholarship",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from ledger.accounts import cash_account
-from ledger.tables import beneficiaries, journal_entries, postings, projects
+from ledger.storage.tables import beneficiaries, journal_entries, postings, projects
 
 __all__ = ["Slice", "where_it_went"]
 

@@ -4,7 +4,7 @@ Invariants owned here:
 - Serials are `<SERIES>-<YEAR>-<NNNNNN>` and gapless per series and year: the next number comes
   from a counter row (`receipt_counters`) incremented in the same database transaction that
   records the gift, never from a database sequence (which leaves gaps on rollback). Callers run
-  inside a writing `ledger.unit_of_work.UnitOfWork`, which holds the chain-head lock, so two
+  inside a writing `ledger.storage.unit_of_work.UnitOfWork`, which holds the chain-head lock, so two
   transactions never take the same number; a rolled-back gift rolls its number back too.
   Given the unit of work (`uow=`), the counter is read once per transaction and counted on in
   the unit's memo (which `UnitOfWork.attempt` rolls back with a failed operation); its last
@@ -35,9 +35,9 @@ from sqlalchemy import Connection, insert, select, update
 
 from ledger.entries import EntryKind, PostedEntry
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
-from ledger.fastsql import Raw
-from ledger.tables import receipt_links, receipt_voids, receipts
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.fastsql import Raw
+from ledger.storage.tables import receipt_links, receipt_voids, receipts
+from ledger.storage.unit_of_work import UnitOfWork
 
 __all__ = [
     "RECEIPTABLE",

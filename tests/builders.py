@@ -7,7 +7,7 @@ import datetime as dt
 from ledger import services
 from ledger.entries import PostedEntry
 from ledger.money import Money
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 DAY = dt.date(2026, 3, 2)
 SECRET = b"test-pseudonym-secret-0123456789"

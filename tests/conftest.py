@@ -19,10 +19,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from ledger import services, tables
-from ledger.db import init_books, make_engine, seed
-from ledger.fastsql import Raw
-from ledger.unit_of_work import UnitOfWork
+from ledger import services
+from ledger.storage import tables
+from ledger.storage.db import init_books, make_engine, seed
+from ledger.storage.fastsql import Raw
+from ledger.storage.unit_of_work import UnitOfWork
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

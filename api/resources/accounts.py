@@ -24,8 +24,8 @@ from api.schemas import AccountIn, AccountList, AccountOut
 from ledger import services
 from ledger.accounts import CASH_PREFIX, Account, AccountType
 from ledger.errors import AlreadyExists, InvalidEntry
-from ledger.repository import SqlRepository
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.repository import SqlRepository
+from ledger.storage.unit_of_work import UnitOfWork
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Chart of accounts.")
 

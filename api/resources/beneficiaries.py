@@ -21,8 +21,8 @@ from api.resources.common import (
 from api.schemas import BeneficiaryIn, BeneficiaryOut, BeneficiaryPage, PageQuery
 from ledger import services
 from ledger.model import Beneficiary
-from ledger.repository import SqlRepository
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.repository import SqlRepository
+from ledger.storage.unit_of_work import UnitOfWork
 
 blp = Blueprint(
     "beneficiaries",

@@ -38,8 +38,8 @@ from api.errors import CATALOGUE, PROBLEM_MEDIA_TYPE, ApiProblem
 from api.schemas import ProblemOut
 from api.trail import record_success_in, success_fields
 from ledger.errors import IdempotencyConflict, LedgerError
-from ledger.repository import SqlRepository
-from ledger.unit_of_work import UnitOfWork, read_only
+from ledger.storage.repository import SqlRepository
+from ledger.storage.unit_of_work import UnitOfWork, read_only
 
 if TYPE_CHECKING:
     from api.app import Huiquan

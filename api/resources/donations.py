@@ -17,7 +17,7 @@ from api.schemas import DonationIn, DonationOut, InKindIn, InKindOut, iso, prese
 from ledger import services
 from ledger.entries import PostedEntry
 from ledger.money import FUNCTIONAL_CURRENCY, Money, format_minor
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 blp = Blueprint("donations", __name__, url_prefix="/api/v1", description="Donations.")
 

@@ -21,8 +21,8 @@ from api.resources.common import (
 from api.schemas import DonorIn, DonorOut, DonorPage, PageQuery
 from ledger import services
 from ledger.model import Donor
-from ledger.repository import SqlRepository
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.repository import SqlRepository
+from ledger.storage.unit_of_work import UnitOfWork
 
 blp = Blueprint("donors", __name__, url_prefix="/api/v1", description="Donors.")
 

@@ -19,8 +19,8 @@ from api.resources.common import (
 )
 from api.schemas import EntryOut, EntryPage, EntryQuery, ReversalIn, ReversalOut, present_entry
 from ledger import services
-from ledger.repository import SqlRepository
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.repository import SqlRepository
+from ledger.storage.unit_of_work import UnitOfWork
 
 blp = Blueprint("entries", __name__, url_prefix="/api/v1", description="The journal.")
 

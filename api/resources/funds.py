@@ -14,8 +14,8 @@ from ledger import services
 from ledger.balances import fund_summary
 from ledger.model import Fund
 from ledger.money import FUNCTIONAL_CURRENCY
-from ledger.repository import SqlRepository
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.repository import SqlRepository
+from ledger.storage.unit_of_work import UnitOfWork
 
 blp = Blueprint("funds", __name__, url_prefix="/api/v1", description="Funds and their balances.")
 

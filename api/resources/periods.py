@@ -20,8 +20,8 @@ from api.resources.common import (
 )
 from api.schemas import PeriodList, PeriodOut
 from ledger import services
-from ledger.tables import closed_periods
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.tables import closed_periods
+from ledger.storage.unit_of_work import UnitOfWork
 
 blp = Blueprint("periods", __name__, url_prefix="/api/v1", description="Closing periods.")
 

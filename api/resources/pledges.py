@@ -11,7 +11,7 @@ from api.resources.common import idempotency_key, key_day, operation, write
 from api.schemas import PledgeIn, PledgeOut, iso, present_entry
 from ledger import services
 from ledger.money import format_minor
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 blp = Blueprint("pledges", __name__, url_prefix="/api/v1", description="Pledges.")
 

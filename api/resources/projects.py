@@ -20,8 +20,8 @@ from api.schemas import ProjectIn, ProjectList, ProjectOut, ProjectQuery, money
 from ledger import services
 from ledger.model import Project
 from ledger.money import Money
-from ledger.repository import SqlRepository
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.repository import SqlRepository
+from ledger.storage.unit_of_work import UnitOfWork
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects.")
 

@@ -11,7 +11,7 @@ from api.resources.common import operation, read
 from api.schemas import TrialBalanceOut, TrialBalanceQuery, iso
 from ledger.balances import trial_balance
 from ledger.money import FUNCTIONAL_CURRENCY, format_minor
-from ledger.repository import SqlRepository
+from ledger.storage.repository import SqlRepository
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Reports.")
 

@@ -12,7 +12,7 @@ from api.schemas import AwardIn, AwardOut, PayoutIn, PayoutOut, present_entry
 from ledger import services
 from ledger.errors import NotFound
 from ledger.money import Money, format_minor
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 blp = Blueprint(
     "scholarships", __name__, url_prefix="/api/v1", description="Scholarship awards and payouts."

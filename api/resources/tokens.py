@@ -12,10 +12,10 @@ from typing import Any
 from flask import Response
 from flask_smorest import Blueprint
 
-from api import tokens
 from api.auth import ADMIN
 from api.resources.common import huiquan, idempotency_key, operation, remember, remembered, write
 from api.schemas import TokenCreatedOut, TokenIn, TokenList
+from usecases import tokens
 
 blp = Blueprint("tokens", __name__, url_prefix="/api/v1", description="API tokens.")
 

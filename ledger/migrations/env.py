@@ -1,12 +1,13 @@
-"""Alembic environment: runs migrations on the connection handed over by `ledger.db.migrate`,
-or on `$HUIQUAN_DATABASE_URL` / the embedded default when run from the alembic command line."""
+"""Alembic environment: runs migrations on the connection handed over by
+`ledger.storage.db.migrate`, or on `$HUIQUAN_DATABASE_URL` / the embedded default when run from
+the alembic command line."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from ledger import tables
-from ledger.db import make_engine
+from ledger.storage import tables
+from ledger.storage.db import make_engine
 
 target_metadata = tables.metadata
 

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from api import create_app
-from api.tokens import create_token
+from usecases.tokens import create_token
 
 ROLES = ("admin", "officer", "auditor")
 TODAY = dt.datetime.now(dt.UTC).date()

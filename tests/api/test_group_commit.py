@@ -11,14 +11,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine
 
-from api.group_commit import GroupCommit
-from audits.trail import EventFilter, list_events
 from ledger import services
 from ledger.errors import InsufficientFunds
 from ledger.integrity import verify_books
 from ledger.money import Money
-from ledger.repository import SqlRepository
-from ledger.unit_of_work import UnitOfWork, read_only
+from ledger.storage.group_commit import GroupCommit
+from ledger.storage.repository import SqlRepository
+from ledger.storage.unit_of_work import UnitOfWork, read_only
+from ledger.trail import EventFilter, list_events
 from tests.api.conftest import TODAY, Books, Caller, disbursement, donation
 
 

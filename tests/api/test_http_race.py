@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 import requests
 
-from api.tokens import create_token
-from ledger.db import make_engine
 from ledger.integrity import verify_books
-from ledger.unit_of_work import read_only
+from ledger.storage.db import make_engine
+from ledger.storage.unit_of_work import read_only
 from tests.api.conftest import TODAY
+from usecases.tokens import create_token
 
 ROOT = Path(__file__).parents[2]
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from ledger.repository import SqlRepository
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.repository import SqlRepository
+from ledger.storage.unit_of_work import UnitOfWork
 from tests.api.conftest import TODAY, Books, Caller, disbursement, donation
 
 Body = Callable[[Books, Caller], dict[str, Any] | None]

@@ -8,9 +8,8 @@ from typing import Any
 from flask import Flask
 
 from api import create_app
-from api.tokens import create_token
 from ledger.entries import PostedEntry
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 from tests.api.conftest import (
     TODAY,
     Books,
@@ -20,6 +19,7 @@ from tests.api.conftest import (
     donation,
     utc_today,
 )
+from usecases.tokens import create_token
 
 
 def lines(entry: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Flask
 from sqlalchemy import select
 
-from ledger import tables
+from ledger.storage import tables
 from tests.api.conftest import TODAY, Books, Caller, disbursement, donation
 
 

@@ -10,12 +10,12 @@ import zipfile
 import pytest
 
 from audits.bundle import write_bundle_file
-from audits.checkpoints import Checkpoint, SigningKey
-from audits.keys import ensure_signing_key, trusted_vkeys
-from audits.proofs import make_checkpoint
 from audits.verify import check_bundle
 from ledger.chain import GENESIS, canonical_bytes, chain_hash, leaf_hash_hex
-from ledger.merkle import root_from_leaf_hashes
+from ledger.tlog.checkpoints import Checkpoint, SigningKey
+from ledger.tlog.keys import ensure_signing_key, trusted_vkeys
+from ledger.tlog.merkle import root_from_leaf_hashes
+from ledger.tlog.proofs import make_checkpoint
 from tests.builders import Books
 
 

@@ -12,14 +12,14 @@ import zipfile
 import pytest
 
 from api.app import create_app
-from api.tokens import create_token
 from audits.bundle import write_bundle_file
 from audits.exports import csv_chunks, jsonl_chunks, write_xlsx
-from audits.keys import ensure_signing_key, trusted_vkeys
 from audits.report import render_pack_pdf
 from audits.statements import Params, statement_csv, statements_from_db
 from audits.transparency import public_csv, public_figures
+from ledger.tlog.keys import ensure_signing_key, trusted_vkeys
 from tests.audits.worked import CANARY_STRINGS
+from usecases.tokens import create_token
 
 
 def _clean(blob: bytes | str, where: str) -> None:

@@ -8,9 +8,11 @@ import stat
 
 import pytest
 
-from audits.checkpoints import CheckpointError, verify_checkpoint
-from audits.keys import ensure_signing_key, rotate_key, trusted_vkeys
-from audits.proofs import (
+from ledger.storage.unit_of_work import UnitOfWork
+from ledger.tlog.checkpoints import CheckpointError, verify_checkpoint
+from ledger.tlog.keys import ensure_signing_key, rotate_key, trusted_vkeys
+from ledger.tlog.merkle import verify_consistency, verify_inclusion
+from ledger.tlog.proofs import (
     ProofError,
     audit_anchor,
     consistency_between,
@@ -19,9 +21,7 @@ from audits.proofs import (
     list_checkpoints,
     make_checkpoint,
 )
-from audits.trail import record_event, verify_trail
-from ledger.merkle import verify_consistency, verify_inclusion
-from ledger.unit_of_work import UnitOfWork
+from ledger.trail import record_event, verify_trail
 from tests.builders import Books
 
 

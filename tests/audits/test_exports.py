@@ -21,11 +21,11 @@ from audits.exports import (
     rows_as_dicts,
     write_xlsx,
 )
-from audits.keys import ensure_signing_key
-from audits.proofs import make_checkpoint
 from ledger import services
 from ledger.money import Money
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
+from ledger.tlog.keys import ensure_signing_key
+from ledger.tlog.proofs import make_checkpoint
 
 
 def _csv(conn, **kwargs) -> list[list[str]]:

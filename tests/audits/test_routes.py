@@ -12,11 +12,11 @@ import pytest
 from openpyxl import load_workbook
 
 from api.app import create_app
-from api.tokens import create_token
-from audits.keys import ensure_signing_key
-from audits.proofs import make_checkpoint
-from audits.trail import record_event
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
+from ledger.tlog.keys import ensure_signing_key
+from ledger.tlog.proofs import make_checkpoint
+from ledger.trail import record_event
+from usecases.tokens import create_token
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 

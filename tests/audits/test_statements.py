@@ -15,7 +15,7 @@ from pathlib import Path
 from audits.statements import KINDS, Params, statement_csv, statements_from_db
 from ledger import services
 from ledger.money import Money
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 GOLDEN = Path(__file__).parent / "golden"
 YEAR = {"date_from": dt.date(2026, 1, 1), "date_to": dt.date(2026, 12, 31)}

@@ -7,9 +7,9 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import exc, text
 
-from audits.trail import EventFilter, list_events, record_event, trail_head, verify_trail
 from ledger import services
-from ledger.unit_of_work import UnitOfWork, read_only
+from ledger.storage.unit_of_work import UnitOfWork, read_only
+from ledger.trail import EventFilter, list_events, record_event, trail_head, verify_trail
 from tests.builders import SECRET
 
 

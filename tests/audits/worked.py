@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from ledger import services
 from ledger.money import Money
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 from tests.builders import SECRET
 
 STUDENTS = 131

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select, text
 
-from ledger import services, tables
+from ledger import services
 from ledger.money import Money
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage import tables
+from ledger.storage.unit_of_work import UnitOfWork
 
 CLOSED = "INSERT INTO closed_periods (period, closed_at, closed_by) VALUES (?, ?, ?)"
 

@@ -25,7 +25,7 @@ from ledger.errors import (
 )
 from ledger.integrity import verify_books
 from ledger.money import Money
-from ledger.unit_of_work import UnitOfWork, read_only
+from ledger.storage.unit_of_work import UnitOfWork, read_only
 from tests.builders import DAY, Books, cny
 
 

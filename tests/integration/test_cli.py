@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from api import cli as cli_module
-from ledger.db import make_engine
+from cli import main as cli_module
+from ledger.storage.db import make_engine
 from tests.builders import Books, cny
 from tests.integration.test_cli_support import huiquan, one_error_line
 

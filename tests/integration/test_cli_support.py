@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, text
 
-from api.cli import cli
+from cli.main import cli
 from tests.conftest import engine_kind
 
 

@@ -10,7 +10,7 @@ from ledger import services
 from ledger.balances import fund_cash
 from ledger.errors import InsufficientFunds
 from ledger.integrity import verify_books
-from ledger.unit_of_work import UnitOfWork, read_only
+from ledger.storage.unit_of_work import UnitOfWork, read_only
 from tests.builders import Books, cny
 
 

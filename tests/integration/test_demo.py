@@ -145,8 +145,8 @@ def test_verify_names_the_first_bad_sequence_after_an_amount_is_changed_behind_t
 
 
 def test_the_same_seed_plans_the_same_operations_and_another_seed_others():
-    from api.demo import demo_plan, plan_operations
-    from api.importer import parse_rows
+    from cli.demo import demo_plan, plan_operations
+    from ledger.importer import parse_rows
 
     personal: set[str] = set()
 

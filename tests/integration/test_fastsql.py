@@ -1,4 +1,4 @@
-"""ledger.fastsql: plain SQL on the driver connection, inside the SQLAlchemy transaction."""
+"""ledger.storage.fastsql: plain SQL on the driver connection, inside the SQLAlchemy transaction."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from ledger.db import init_books
-from ledger.fastsql import Raw
+from ledger.storage.db import init_books
+from ledger.storage.fastsql import Raw
 
 
 @pytest.fixture

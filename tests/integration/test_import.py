@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from api.importer import ImportRejected, import_file
+from ledger.importer import ImportRejected, import_file
 from ledger.integrity import verify_books
-from ledger.unit_of_work import read_only
+from ledger.storage.unit_of_work import read_only
 from tests.builders import Books
 from tests.integration.test_cli_support import head_sequence, huiquan, one_error_line
 

@@ -1,6 +1,6 @@
 """The importer's bulk path: its shortcuts post exactly what the general path posts.
 
-Plain CNY donations are parsed and posted by a leaner path (`api.importer._plain_donation`,
+Plain CNY donations are parsed and posted by a leaner path (`ledger.importer._plain_donation`,
 `_PlainDonations`), and on SQLite a bulk unit of work writes its batches in the background.
 These tests hold both to the general path: same commands, same entries, same chain, same
 errors, and a background failure still leaves nothing behind.
@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-import api.importer as importer
-from api.importer import BulkUnitOfWork, ImportRejected, import_file, parse_rows, read_file
-from ledger import tables
+import ledger.importer as importer
 from ledger.chain import canonical_entry_bytes, chain_hash
-from ledger.db import migrate
 from ledger.errors import UnbalancedEntry
+from ledger.importer import BulkUnitOfWork, ImportRejected, import_file, parse_rows, read_file
 from ledger.integrity import verify_books
-from ledger.unit_of_work import read_only
+from ledger.storage import tables
+from ledger.storage.db import migrate
+from ledger.storage.unit_of_work import read_only
 from tests.builders import Books
 
 ROWS = (

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from ledger import services, tables
+from ledger import services
 from ledger.accounts import Account, AccountType
 from ledger.errors import AccountClosed, UnknownDonor
 from ledger.money import Money
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage import tables
+from ledger.storage.unit_of_work import UnitOfWork
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 
-from ledger import services, tables
+from ledger import services
 from ledger.money import Money
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage import tables
+from ledger.storage.unit_of_work import UnitOfWork
 from tests.builders import DAY
 
 CLOSED = "INSERT INTO closed_periods (period, closed_at, closed_by) VALUES (?, ?, ?)"

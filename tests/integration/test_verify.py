@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from ledger.integrity import verify_books
-from ledger.unit_of_work import read_only
+from ledger.storage.unit_of_work import read_only
 from tests.builders import Books
 from tests.conftest import engine_kind
 

@@ -19,10 +19,10 @@ from sqlalchemy import text
 
 from ledger import services
 from ledger.balances import fund_cash, trial_balance
-from ledger.db import init_books, make_engine
 from ledger.errors import InsufficientFunds, Overpayment
 from ledger.money import Money
-from ledger.unit_of_work import UnitOfWork, read_only
+from ledger.storage.db import init_books, make_engine
+from ledger.storage.unit_of_work import UnitOfWork, read_only
 from tests.builders import SECRET
 
 FUNDS = ("LUHUO", "JIN")

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
 
-from api.cli import cli
-from api.cli_receipts import register
+from cli.main import cli
+from cli.receipts import register
 from tests.receipts.conftest import BASE, path_of
 
 if "receipt" not in cli.commands:
@@ -60,7 +60,7 @@ def test_verify_exits_1_with_every_reason_for_a_forged_proof(
 def test_verify_trusts_only_the_keys_it_is_given(
     app: Flask, pdf_file: Path, tmp_path: Path
 ) -> None:
-    from api.receipt_proof import ClaimsSigner
+    from receipts.proof import ClaimsSigner
 
     stranger = ClaimsSigner.from_home(tmp_path / "other").vkey
     result = huiquan(app, "receipt", "verify", str(pdf_file), "--trusted-key", stranger)

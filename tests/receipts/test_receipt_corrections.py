@@ -11,7 +11,7 @@ from flask import Flask
 import api.resources.entries
 from api.receipt_routes import void_receipts_of_reversed
 from ledger import services
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 from tests.receipts.conftest import TODAY, Books, Caller, give, path_of
 
 YEAR = TODAY.year

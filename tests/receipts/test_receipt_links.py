@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, func, select
 
-from ledger.tables import receipt_links, receipts
+from ledger.storage.tables import receipt_links, receipts
 from receipts.render import content_security_policy
 from tests.receipts.conftest import BASE, TODAY, Books, Caller, donation, give, path_of
 

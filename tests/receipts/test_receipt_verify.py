@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from api.receipt_proof import (
+from ledger.tlog.checkpoints import Checkpoint, SigningKey, parse_signed_checkpoint
+from receipts.proof import (
     ATTACHMENT_NAME,
     ClaimsSigner,
     attach_to_pdf,
@@ -20,7 +21,6 @@ from api.receipt_proof import (
     load_document,
     verify_receipt_document,
 )
-from audits.checkpoints import Checkpoint, SigningKey, parse_signed_checkpoint
 from tests.receipts.conftest import Books, Caller, give, path_of
 
 GENUINE = "真实有效"

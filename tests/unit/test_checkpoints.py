@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-import audits.checkpoints as checkpoints
-from audits.checkpoints import (
+import ledger.tlog.checkpoints as checkpoints
+from ledger.tlog.checkpoints import (
     MAX_SIGNATURES,
     Checkpoint,
     CheckpointError,

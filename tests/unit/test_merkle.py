@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import ledger.merkle as merkle
-from ledger.merkle import (
+import ledger.tlog.merkle as merkle
+from ledger.tlog.merkle import (
     EMPTY_ROOT,
     MerkleError,
     consistency_proof,
@@ -110,19 +109,11 @@ class Vectors:
 
 
 def find_vectors_file() -> Path:
-    beside_repo = Path(__file__).resolve().parents[3] / "shared" / "testdata" / VECTORS_NAME
-    if beside_repo.is_file():
-        return beside_repo
-    shared_dir = os.environ.get("HUIQUAN_SHARED_DIR")
-    if shared_dir:
-        from_env = Path(shared_dir) / "testdata" / VECTORS_NAME
-        if from_env.is_file():
-            return from_env
-    pytest.fail(
-        f"RFC 6962 vectors not found at {beside_repo} nor under $HUIQUAN_SHARED_DIR/testdata "
-        f"(HUIQUAN_SHARED_DIR={shared_dir!r}); put shared/ beside the repository "
-        "or set the variable"
-    )
+    """The repository's own copy of the RFC 6962 reference vectors (a clean clone passes alone)."""
+    path = Path(__file__).resolve().parents[1] / "testdata" / VECTORS_NAME
+    if not path.is_file():
+        pytest.fail(f"RFC 6962 vectors missing at {path}")
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +214,7 @@ def test_the_public_surface_is_exactly_what_all_declares() -> None:
 # --- published vectors ---------------------------------------------------------------------
 
 
-def test_the_vectors_file_is_found_beside_the_repository_or_through_the_environment() -> None:
+def test_the_vectors_file_is_the_repository_s_own_copy() -> None:
     path = find_vectors_file()
     assert path.name == VECTORS_NAME
     assert path.parent.name == "testdata"

@@ -8,8 +8,8 @@ import pytest
 
 from ledger import services
 from ledger.errors import AlreadyExists, NotFound
-from ledger.fastsql import Raw
-from ledger.unit_of_work import UnitOfWork, read_only
+from ledger.storage.fastsql import Raw
+from ledger.storage.unit_of_work import UnitOfWork, read_only
 from receipts.allocation import where_it_went
 from receipts.issuing import (
     annual_receipt,

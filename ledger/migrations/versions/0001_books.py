@@ -4,13 +4,13 @@ Revision ID: 0001_books
 Revises:
 Create Date: 2026-11-28
 
-The first revision creates the schema as `ledger.tables` describes it at this revision and
+The first revision creates the schema as `ledger.storage.tables` describes it at this revision and
 installs the triggers. Later revisions state their changes with `op.*` explicitly.
 """
 
 from alembic import op
 
-from ledger import tables
+from ledger.storage import tables
 
 revision = "0001_books"
 down_revision = None

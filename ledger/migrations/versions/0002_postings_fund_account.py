@@ -10,7 +10,7 @@ occurred_on)`, so that each posting inserted maintains one index fewer. Queries 
 (exports, statements, entry lists, where a gift went, a fund's balance as of a date) use it as
 before; the few that name an account across all funds (the transparency report's donor totals,
 an account's balance as of a date over every fund) now read the postings in full. The
-statements use IF [NOT] EXISTS because revision 0001 builds its tables from `ledger.tables` as
+statements use IF [NOT] EXISTS because revision 0001 builds its tables from `ledger.storage.tables` as
 it is now.
 """
 

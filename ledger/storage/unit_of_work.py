@@ -27,8 +27,8 @@ from sqlalchemy import Connection, Engine, event
 from ledger.chain import canonical_data, canonical_entry_bytes, chain_hash, leaf_hash_hex
 from ledger.entries import JournalEntry, PostedEntry, check_balanced
 from ledger.errors import UnbalancedEntry
-from ledger.fastsql import WRITE_HOOK, is_read
-from ledger.repository import (
+from ledger.storage.fastsql import WRITE_HOOK, is_read
+from ledger.storage.repository import (
     ACCOUNT_QUERY,
     CLOSED_PERIODS,
     SET_HEAD,
@@ -89,7 +89,7 @@ class UnitOfWork:
         preload: Mapping[str, tuple[str, Sequence[Any]]] | None = None,
         preload_accounts: bool = False,
     ) -> None:
-        """`preload`: named read-only queries (plain SQL for `ledger.fastsql.Raw`) run right
+        """`preload`: named read-only queries (plain SQL for `ledger.storage.fastsql.Raw`) run right
         after the chain head is locked, in the same round trip on PostgreSQL; their rows are in
         `preloaded[name]`. Outer layers use it for what they read once per transaction anyway
         (the audit trail's head, a receipt counter). `preload_accounts` reads the chart of
@@ -326,7 +326,7 @@ class UnitOfWork:
         if sequence != self.sequence + 1:
             raise RuntimeError(f"entry {sequence} does not follow {self.sequence}")
         one, two = posting_rows
-        # Columns of `ledger.tables.postings`: 4 account, 5 fund, 6 amount, 7 currency,
+        # Columns of `ledger.storage.tables.postings`: 4 account, 5 fund, 6 amount, 7 currency,
         # 8 functional, 9 project, 12 ref.
         if (
             one[5] != two[5]
@@ -378,7 +378,7 @@ class UnitOfWork:
             delta = self._deltas[key]
             delta[0] += p.amount
             delta[1] += p.functional
-            # Column order of `ledger.tables.postings` (see SqlRepository.insert_journal).
+            # Column order of `ledger.storage.tables.postings` (see SqlRepository.insert_journal).
             self._posting_rows.append(
                 (
                     posted.sequence,
@@ -396,7 +396,7 @@ class UnitOfWork:
                     p.ref,
                 )
             )
-        # Column order of `ledger.tables.journal_entries`.
+        # Column order of `ledger.storage.tables.journal_entries`.
         self._entry_rows.append(
             (
                 posted.id,
@@ -455,7 +455,7 @@ class UnitOfWork:
     def queue_row(self, sql: str, row: tuple[Any, ...]) -> None:
         """Queue one row for a write statement of an outer layer, run at the next flush.
 
-        `sql` is plain SQL for `ledger.fastsql.Raw` (`?` placeholders) that needs no result,
+        `sql` is plain SQL for `ledger.storage.fastsql.Raw` (`?` placeholders) that needs no result,
         e.g. an INSERT; rows are written after the journal rows, in the order queued, with one
         executemany per statement (pipelined on PostgreSQL), inside this transaction.
         """
@@ -487,7 +487,7 @@ class UnitOfWork:
         balance overlay and callbacks with a snapshot. The exception is re-raised.
 
         The savepoint is taken just before the operation's first statement that writes (a
-        write hook on the connection, run by `ledger.fastsql.Raw` and by SQLAlchemy's
+        write hook on the connection, run by `ledger.storage.fastsql.Raw` and by SQLAlchemy's
         `before_cursor_execute`), so an operation that only reads and queues rows, such as a
         donation, costs no savepoint round trip at all; one that fails before writing has
         nothing to undo in the database.

@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
-from ledger import tables as t
 from ledger.accounts import Account, AccountType
 from ledger.entries import EntryKind, PostedEntry, Posting
-from ledger.fastsql import Raw
 from ledger.model import Award, Beneficiary, Donor, DonorKind, Fund, Pledge, Project
+from ledger.storage import tables as t
+from ledger.storage.fastsql import Raw
 
 __all__ = ["CLOSED_PERIODS", "SET_HEAD", "BalanceKey", "SqlRepository"]
 
@@ -76,7 +76,7 @@ class SqlRepository:
 
     @property
     def raw(self) -> Raw:
-        """Plain SQL on the driver connection (see `ledger.fastsql`), for the hot write path."""
+        """Plain SQL on the driver connection (`ledger.storage.fastsql`), for the hot write path."""
         if self._raw is None or not self.conn.in_transaction():  # (re)begins after a rollback
             self._raw = Raw(self.conn)
         return self._raw

@@ -13,7 +13,7 @@ Invariants owned here:
 
 Other packages add commands to the `cli` group (receipts, audits, exports, checkpoints)::
 
-    from api.cli import Books, cli, pass_books
+    from cli.main import Books, cli, pass_books
 
     @cli.command()
     @pass_books
@@ -60,7 +60,7 @@ class Books:
     def home(self) -> Path:
         if self._home is not None:
             return self._home.resolve()
-        from ledger.db import default_home
+        from ledger.storage.db import default_home
 
         return default_home()
 
@@ -78,7 +78,7 @@ class Books:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from ledger.db import make_engine
+            from ledger.storage.db import make_engine
 
             self._engine = make_engine(self.url)
         return self._engine
@@ -219,9 +219,9 @@ def _audit(argv: Sequence[str], code: int) -> None:
         return
     books = _RUN.pop()
     try:
-        from audits.trail import record_event
-        from ledger.db import make_engine
-        from ledger.unit_of_work import UnitOfWork
+        from ledger.storage.db import make_engine
+        from ledger.storage.unit_of_work import UnitOfWork
+        from ledger.trail import record_event
 
         engine = make_engine(books.url)
         try:
@@ -415,8 +415,8 @@ def init(books: Books) -> None:
     """
     from alembic.runtime.migration import MigrationContext
 
-    from ledger import tables
-    from ledger.db import init_books
+    from ledger.storage import tables
+    from ledger.storage.db import init_books
 
     engine = books.engine
     with engine.connect() as conn:
@@ -474,8 +474,8 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
     Then every gift that stands gets its donor receipt, as through the API (a second
     transaction), and one receipt's link is printed.
     """
-    from api.demo import issue_demo_receipts, load_demo
-    from ledger.unit_of_work import read_only
+    from cli.demo import issue_demo_receipts, load_demo
+    from ledger.storage.unit_of_work import read_only
 
     with read_only(books.engine) as repo:
         entries, _hash = repo.head()
@@ -509,7 +509,7 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
 
 def _print_fund_summaries(books: Books, fund: str | None) -> None:
     from ledger.balances import fund_summary
-    from ledger.unit_of_work import read_only
+    from ledger.storage.unit_of_work import read_only
 
     with read_only(books.engine) as repo:
         funds = [f for f in repo.list_funds() if fund is None or f.code == fund]
@@ -552,7 +552,7 @@ def _print_fund_summaries(books: Books, fund: str | None) -> None:
 
 def _print_trial_balance_totals(books: Books) -> None:
     from ledger.balances import trial_balance
-    from ledger.unit_of_work import read_only
+    from ledger.storage.unit_of_work import read_only
 
     with read_only(books.engine) as repo:
         tb = trial_balance(repo)
@@ -593,7 +593,7 @@ def balance(
     from ledger.balances import balance_of, fund_summary
     from ledger.errors import UnknownAccount, UnknownFund, UnknownProject
     from ledger.money import check_currency
-    from ledger.unit_of_work import read_only
+    from ledger.storage.unit_of_work import read_only
 
     on = _date(as_of)
     if currency:
@@ -726,7 +726,7 @@ def trial_balance_command(books: Books, as_of: str | None, fund: str | None, fmt
     """
     from ledger.balances import trial_balance
     from ledger.errors import UnknownFund
-    from ledger.unit_of_work import read_only
+    from ledger.storage.unit_of_work import read_only
 
     on = _date(as_of)
     with read_only(books.engine) as repo:
@@ -799,7 +799,7 @@ def verify(books: Books, progress: bool | None) -> None:
     signed checkpoint). On any finding prints each, then "first bad sequence: N", and exits 1.
     """
     from ledger.integrity import verify_books
-    from ledger.unit_of_work import read_only
+    from ledger.storage.unit_of_work import read_only
 
     started = time.perf_counter()
     with read_only(books.engine) as repo:
@@ -812,7 +812,7 @@ def verify(books: Books, progress: bool | None) -> None:
                 seen[0] = done
 
             report = verify_books(repo, progress=tick)
-        from audits.trail import verify_trail
+        from ledger.trail import verify_trail
 
         trail = verify_trail(repo.conn)
     seconds = time.perf_counter() - started
@@ -848,7 +848,7 @@ def close_period_command(books: Books, period: str) -> None:
     Corrections of a closed period are reversals dated in the open period.
     """
     from ledger.services import close_period
-    from ledger.unit_of_work import UnitOfWork
+    from ledger.storage.unit_of_work import UnitOfWork
 
     with UnitOfWork(books.engine) as uow:
         close_period(uow, period, by=_maker())
@@ -858,7 +858,7 @@ def close_period_command(books: Books, period: str) -> None:
 
 # -- import -------------------------------------------------------------------------------------
 def _import_help() -> str:
-    from api.importer import columns_help
+    from ledger.importer import columns_help
 
     return (
         "Post a CSV or JSONL file of operations: all of it, or nothing.\n\n"
@@ -900,7 +900,7 @@ def import_command(
     max_problems: int,
     progress: bool | None,
 ) -> None:
-    from api.importer import ImportRejected, import_file
+    from ledger.importer import ImportRejected, import_file
 
     try:
         with _progress(f"importing {file.name}", enabled=_want_progress(progress)) as bar:
@@ -949,7 +949,7 @@ def token() -> None:
 @pass_books
 def token_create(books: Books, role: str, name: str) -> None:
     """Create a token and print it once; only its hash is stored."""
-    from api.tokens import create_token
+    from usecases.tokens import create_token
 
     secret = create_token(books.engine, role=role, name=name)
     click.echo(secret)
@@ -960,7 +960,7 @@ def token_create(books: Books, role: str, name: str) -> None:
 @pass_books
 def token_list(books: Books) -> None:
     """List tokens (names, roles, dates; never the secrets)."""
-    from api.tokens import list_tokens
+    from usecases.tokens import list_tokens
 
     tokens = list_tokens(books.engine)
     if not tokens:
@@ -978,7 +978,7 @@ def token_list(books: Books) -> None:
 @pass_books
 def token_revoke(books: Books, name: str) -> None:
     """Revoke the token called NAME; requests with it are refused from now on."""
-    from api.tokens import revoke_token
+    from usecases.tokens import revoke_token
 
     revoke_token(books.engine, name)
     click.echo(f"token {name!r} revoked")
@@ -1103,8 +1103,8 @@ def serve(books: Books, bind: str, workers: int, threads: int, timeout: int) -> 
 
 
 # -- commands that live beside their packages ---------------------------------------------------
-from api.cli_audit import register as _register_audit  # noqa: E402 - needs `cli` above
-from api.cli_receipts import register as _register_receipts  # noqa: E402 - needs `cli` above
+from cli.audit import register as _register_audit  # noqa: E402 - needs `cli` above
+from cli.receipts import register as _register_receipts  # noqa: E402 - needs `cli` above
 
 _register_audit(cli)
 _register_receipts(cli)

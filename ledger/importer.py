@@ -71,15 +71,16 @@ from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, select
 
-from ledger import services, tables
+from ledger import services
 from ledger.accounts import Account, cash_account
 from ledger.chain import chain_hash, json_string, leaf_hash_hex
 from ledger.entries import EntryKind, PostedEntry, Posting, check_balanced
 from ledger.errors import LedgerError
 from ledger.model import Award, Beneficiary, Donor, Fund, Pledge
 from ledger.money import FUNCTIONAL_CURRENCY, MAX_MINOR, Money, check_currency, parse_rate
-from ledger.repository import SqlRepository
-from ledger.unit_of_work import UnitOfWork, utc_now, uuid7_text
+from ledger.storage import tables
+from ledger.storage.repository import SqlRepository
+from ledger.storage.unit_of_work import UnitOfWork, utc_now, uuid7_text
 
 __all__ = [
     "FORMATS",
@@ -262,9 +263,9 @@ def _csv_rows(text: io.TextIOBase) -> Iterator[tuple[int, dict[str, Any] | Probl
         if len(values) > width:
             yield line, Problem(line, "more values than the header has columns")
             continue
-        pairs = zip(header, values, strict=False)
+        pairs: Iterable[tuple[str, str]] = zip(header, values, strict=False)
         if repeated:  # the last cell of a repeated column wins, as with DictReader
-            pairs = iter(dict(pairs).items())
+            pairs = dict(pairs).items()
         yield line, {k: v for k, v in pairs if v}
 
 
@@ -604,7 +605,7 @@ class CachingRepository(SqlRepository):
     # in flight, and any other use of the connection waits for them first (`conn`, `raw`
     # below), so the transaction sees its statements in order; an error in the background is
     # raised by that wait, before anything can commit.
-    @property  # type: ignore[override]
+    @property
     def conn(self) -> Any:
         if self._pending:
             self.wait()
@@ -810,7 +811,7 @@ class BulkUnitOfWork(UnitOfWork):
         self._committing = False
         self._cache_size: int | None = None
         if conn.dialect.name == "sqlite":
-            raw = conn.connection.driver_connection
+            raw: Any = conn.connection.driver_connection
             self._cache_size = int(raw.execute("PRAGMA cache_size").fetchone()[0])
             raw.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
         return self
@@ -821,8 +822,8 @@ class BulkUnitOfWork(UnitOfWork):
             if isinstance(repo, CachingRepository):
                 repo.close()
             if self._cache_size is not None and self._conn is not None:
-                raw = self._conn.connection.driver_connection
-                raw.execute(f"PRAGMA cache_size = {self._cache_size}")
+                driver: Any = self._conn.connection.driver_connection
+                driver.execute(f"PRAGMA cache_size = {self._cache_size}")
         finally:
             super().__exit__(*exc)
 
@@ -880,7 +881,7 @@ def _execute(uow: UnitOfWork, command: Command, kwargs: dict[str, Any], maker: s
     if op == "award":
         award, entry = services.award_scholarship(uow, **kwargs, maker=maker, key=key)
         return _Outcome(op, entry.id, award.id)
-    post = {
+    posters: dict[str, Callable[..., Any]] = {
         "donation": services.record_donation,
         "in_kind": services.record_in_kind_donation,
         "disbursement": services.record_disbursement,
@@ -888,8 +889,8 @@ def _execute(uow: UnitOfWork, command: Command, kwargs: dict[str, Any], maker: s
         "fee": services.record_fee,
         "transfer": services.transfer_between_funds,
         "reversal": services.reverse,
-    }[op]
-    entry = post(uow, **kwargs, maker=maker, key=key)
+    }
+    entry = posters[op](uow, **kwargs, maker=maker, key=key)
     return _Outcome(op, entry.id, None)
 
 
@@ -900,7 +901,7 @@ os.register_at_fork(after_in_child=_RANDOM.clear)  # a forked child draws its ow
 
 
 def _entry_id(millis: int) -> str:
-    """A UUIDv7-style id at `millis` (Unix ms), laid out as `ledger.unit_of_work` lays them out."""
+    """A UUIDv7-style id at `millis` (Unix ms), laid out as the unit of work lays them out."""
     if not _RANDOM:
         pool = os.urandom(10 * 4096)  # one system call for many ids
         _RANDOM.extend(pool[n : n + 10] for n in range(0, len(pool), 10))
@@ -1047,7 +1048,7 @@ class _PlainDonations:
         if label is None and isinstance(uow, BulkUnitOfWork):
             # Nothing in the file can name this entry (no label): queue its rows as they are,
             # without entry objects (`UnitOfWork.queue_entry_rows`). Columns in the order of
-            # `ledger.tables.postings` and `journal_entries`, as `UnitOfWork.queue_posted`
+            # `ledger.storage.tables.postings` and `journal_entries`, as `UnitOfWork.queue_posted`
             # writes them.
             uow.queue_entry_rows(
                 sequence,

@@ -1,10 +1,10 @@
 """The audit trail: who did what, when, from where, and with what outcome — append-only and chained.
 
 Invariants owned here:
-- Events live in `ledger.tables.audit_events`, which the database keeps append-only (UPDATE and
-  DELETE raise). Events are numbered 1, 2, 3, ... without a gap: `record_event` takes
+- Events live in `ledger.storage.tables.audit_events`, which the database keeps append-only
+  (UPDATE and DELETE raise). Events are numbered 1, 2, 3, ... without a gap: `record_event` takes
   ``max(sequence) + 1``. That is race-free only because every caller holds the chain-head lock,
-  i.e. calls it on the connection of a *writing* `ledger.unit_of_work.UnitOfWork` (directly or in
+  i.e. calls it on the connection of a *writing* `UnitOfWork` (directly or in
   `uow.before_commit`): writers are serialised, so no two transactions read the same maximum.
   Successful writes record their event inside their own unit of work (same transaction as the
   change); refused attempts (401/403/422) record theirs in a unit of work of their own.
@@ -33,9 +33,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ledger.chain import GENESIS
-from ledger.fastsql import Raw
 from ledger.integrity import Finding
-from ledger.tables import audit_events
+from ledger.storage.fastsql import Raw
+from ledger.storage.tables import audit_events
 
 __all__ = [
     "HEAD_QUERY",
@@ -246,7 +246,7 @@ def record_event(
     )
     if head is not None:
         head.update(sequence=last + 1, hash=digest)
-    return last + 1
+    return int(last) + 1
 
 
 def _event(row: Any) -> AuditEvent:

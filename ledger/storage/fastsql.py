@@ -21,8 +21,8 @@ Invariants owned here:
   cannot carry exactly) goes through `executemany`.
 - Before any statement that is not a plain `SELECT`, the connection's write hook runs if one
   is set (`WRITE_HOOK` in `Connection.info`; SQLAlchemy's own statements get the same check
-  from `ledger.unit_of_work`): that is how `UnitOfWork.attempt` takes its savepoint only when
-  an operation first writes.
+  from `ledger.storage.unit_of_work`): that is how `UnitOfWork.attempt` takes its savepoint
+  only when an operation first writes.
 """
 
 from __future__ import annotations

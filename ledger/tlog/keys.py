@@ -22,7 +22,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from audits.checkpoints import SigningKey
+from ledger.tlog.checkpoints import SigningKey
 
 __all__ = [
     "KEY_FILE",

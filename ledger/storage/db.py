@@ -23,9 +23,9 @@ from sqlalchemy import Engine, create_engine, event, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from ledger import tables
 from ledger.accounts import chart
 from ledger.chain import GENESIS
+from ledger.storage import tables
 
 __all__ = [
     "database_url",
@@ -36,7 +36,7 @@ __all__ = [
     "seed",
 ]
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 
 
 def default_home() -> Path:

@@ -4,7 +4,7 @@ Invariants owned here:
 - Everything a receipt shows is read from the books in one place (`load_context`): the receipt
   row and its void, the donor, the gift entries as their canonical objects (the bytes the
   journal hashed), and the funds. Amounts, dates, fund and kind come from the entries through
-  `api.receipt_proof.gift_facts`, the same function a verifier uses, so what the page says
+  `receipts.proof.gift_facts`, the same function a verifier uses, so what the page says
   and what the proof proves cannot drift apart.
 - A receipt is proven against the latest stored checkpoint whose size covers its entries; when
   there is none, one is signed (with the `audits` checkpoint maker and key, in a writing unit of
@@ -28,19 +28,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from api.receipt_proof import EntryEvidence, gift_facts, scan_code
-from audits.journal import iter_entry_objects, leaf_hashes
-from audits.keys import ensure_signing_key
-from audits.proofs import StoredCheckpoint, latest_checkpoint, make_checkpoint
-from ledger.merkle import inclusion_proof, root_from_leaf_hashes, verify_inclusion
 from ledger.model import Donor, Fund
 from ledger.money import FUNCTIONAL_CURRENCY, format_minor, parse_minor
-from ledger.repository import SqlRepository
-from ledger.tables import journal_entries, receipts
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.repository import SqlRepository
+from ledger.storage.tables import journal_entries, receipts
+from ledger.storage.unit_of_work import UnitOfWork
+from ledger.tlog.journal import iter_entry_objects, leaf_hashes
+from ledger.tlog.keys import ensure_signing_key
+from ledger.tlog.merkle import inclusion_proof, root_from_leaf_hashes, verify_inclusion
+from ledger.tlog.proofs import StoredCheckpoint, latest_checkpoint, make_checkpoint
 from receipts.allocation import where_it_went
 from receipts.issuing import ReceiptRecord, get_receipt
 from receipts.model import LANGUAGES, AllocationLine, CoveredGift, Language, ReceiptView
+from receipts.proof import EntryEvidence, gift_facts, scan_code
 
 __all__ = [
     "Gift",
@@ -266,7 +266,7 @@ def proof_material(
     """The checkpoint covering the receipt's entries (signed now if needed) and their proofs.
 
     Raises:
-        audits.proofs.ProofError: when the journal fails the checkpoint maker's checks.
+        ledger.tlog.proofs.ProofError: when the journal fails the checkpoint maker's checks.
         RuntimeError: when the stored journal no longer matches a signed checkpoint.
     """
     checkpoint = _checkpoint_covering(engine, conn, ctx.last_sequence, home)

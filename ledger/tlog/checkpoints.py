@@ -1,7 +1,7 @@
 """Signed checkpoints of the ledger's Merkle tree: C2SP tlog-checkpoint in a C2SP signed note.
 
 A checkpoint commits to the whole ledger at one size; anyone holding a trusted verifier key can
-check it offline, and `ledger.merkle` proofs then tie single entries and later sizes to it.
+check it offline, and `ledger.tlog.merkle` proofs then tie single entries and later sizes to it.
 
 Formats (https://c2sp.org/tlog-checkpoint, https://c2sp.org/signed-note), byte for byte::
 

@@ -6,7 +6,7 @@
 Invariants owned here:
 - `verify` needs no database: it reads the proof document from a receipt PDF, a proof JSON file
   or a receipt link (fetched over http(s) with the standard library) and checks it with
-  `api.receipt_proof.verify_receipt_document` against the verifier keys given, by default the
+  `receipts.proof.verify_receipt_document` against the verifier keys given, by default the
   local service's own (``$HUIQUAN_HOME/keys/trusted.vkeys``). It prints the verdict and the
   verified facts, or every reason the receipt failed; it exits 0 for genuine, 1 otherwise.
 - `show` prints one receipt's record (status, void reason, replacement) and never a link.
@@ -22,10 +22,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from api.receipt_proof import ProofFormatError, load_document, verify_receipt_document
+from receipts.proof import ProofFormatError, load_document, verify_receipt_document
 
 if TYPE_CHECKING:
-    from api.cli import Books
+    from cli.main import Books
 
 __all__ = ["fetch_receipt", "register"]
 
@@ -73,7 +73,7 @@ def fetch_receipt(url: str, *, timeout: float = 10.0) -> bytes:
 
 
 def _trusted(books: Books, keys: tuple[str, ...], keys_file: Path | None) -> list[str]:
-    from audits.keys import trusted_vkeys
+    from ledger.tlog.keys import trusted_vkeys
 
     trusted = list(keys)
     if keys_file is not None:
@@ -147,7 +147,7 @@ def _show(books: Books, serial: str) -> None:
 
 def register(cli: click.Group) -> None:
     """Add the `receipt` command group to the `huiquan` command line."""
-    from api.cli import pass_books
+    from cli.main import pass_books
 
     @cli.group()
     def receipt() -> None:

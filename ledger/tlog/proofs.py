@@ -3,13 +3,13 @@
 Invariants owned here:
 - A checkpoint commits to the first `size` entries: its root is the RFC 6962 Merkle root of
   their leaf hashes (`journal_entries.leaf_hash`, leaf index = sequence - 1). It is signed with
-  the Ed25519 key of `audits.keys` and stored in the append-only table `checkpoints`.
+  the Ed25519 key of `ledger.tlog.keys` and stored in the append-only table `checkpoints`.
 - `make_checkpoint` never signs a tree it has not checked: every entry added since the previous
   checkpoint has its leaf hash recomputed from its canonical serialisation, the numbering must
   be gapless, and the first `previous.size` leaves must still hash to the previous root (the
   new tree is an extension of the old one). Otherwise it raises `ProofError` and signs nothing.
 - The checkpoint body carries one extension line, ``audit-events <n> <hash>``: the audit trail's
-  head when the checkpoint was made, so `audits.trail.verify_trail` can catch a deleted tail.
+  head when the checkpoint was made, so `ledger.trail.verify_trail` can catch a deleted tail.
 - Proof hashes are standard base64 (as the checkpoint's root line); the leaf hash is also given
   in hex, as the export columns show it.
 """
@@ -24,18 +24,18 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from audits.checkpoints import Checkpoint, SigningKey, parse_signed_checkpoint
-from audits.journal import iter_entry_objects, journal_size, leaf_hashes
-from audits.trail import trail_head
 from ledger.chain import leaf_hash_hex
-from ledger.merkle import (
+from ledger.storage.tables import checkpoints, journal_entries
+from ledger.tlog.checkpoints import Checkpoint, SigningKey, parse_signed_checkpoint
+from ledger.tlog.journal import iter_entry_objects, journal_size, leaf_hashes
+from ledger.tlog.merkle import (
     consistency_proof,
     inclusion_proof,
     root_from_leaf_hashes,
     verify_consistency,
     verify_inclusion,
 )
-from ledger.tables import checkpoints, journal_entries
+from ledger.trail import trail_head
 
 __all__ = [
     "DEFAULT_ORIGIN",

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import click
 
-from api.cli import Books, pass_books
 from audits.bundle import period_params, write_bundle_file
 from audits.exports import ExportFilter, csv_chunks, export_meta, jsonl_chunks, write_xlsx
-from audits.keys import ensure_signing_key, rotate_key, trusted_vkeys
-from audits.proofs import DEFAULT_ORIGIN, ProofError, latest_checkpoint, make_checkpoint
 from audits.report import render_pack_pdf
 from audits.statements import KINDS, Params, statement_csv, statements_from_db
 from audits.verify import check_bundle
+from cli.main import Books, pass_books
+from ledger.tlog.keys import ensure_signing_key, rotate_key, trusted_vkeys
+from ledger.tlog.proofs import DEFAULT_ORIGIN, ProofError, latest_checkpoint, make_checkpoint
 
 __all__ = ["register"]
 

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select
 
 from ledger.chain import canonical_bytes, canonical_object
 from ledger.entries import Posting
-from ledger.tables import chain_head, journal_entries, postings
+from ledger.storage.tables import chain_head, journal_entries, postings
 
 __all__ = ["entry_object", "iter_entry_objects", "journal_size", "leaf_hashes", "posting_of"]
 

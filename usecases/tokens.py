@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
-from ledger.tables import api_tokens
+from ledger.storage.tables import api_tokens
 
 __all__ = [
     "ROLES",

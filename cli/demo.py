@@ -42,9 +42,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from api.importer import BulkUnitOfWork, parse_rows, post_commands
 from ledger import services
 from ledger.errors import InvalidEntry
+from ledger.importer import BulkUnitOfWork, parse_rows, post_commands
 from ledger.money import Money, format_minor
 
 __all__ = [
@@ -1181,7 +1181,7 @@ def issue_demo_receipts(url: str, *, home: Path, secret: bytes, base_url: str) -
     unit of work: all of them or, on any failure, none.
     """
     from api.app import create_app
-    from ledger.unit_of_work import UnitOfWork
+    from ledger.storage.unit_of_work import UnitOfWork
     from receipts.issuing import RECEIPTABLE
 
     app = create_app(

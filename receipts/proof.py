@@ -16,7 +16,7 @@ Invariants owned here:
 - The claims are what the receipt says; the gifts' facts in them are derived from the ledger
   entries' canonical bytes by `gift_facts` (the same function the verifier uses), so a genuine
   document always agrees with its entries. Amounts are decimal strings, never floats.
-- The organisation key (the checkpoint key of `audits.keys`, same C2SP key name and key hash)
+- The organisation key (the checkpoint key of `ledger.tlog.keys`, same C2SP key name and key hash)
   signs ``CLAIMS_DOMAIN || canonical JSON of the claims``. The domain prefix keeps a claims
   signature from ever passing for a checkpoint signature and vice versa. The signature binds
   what the journal does not hold: the serial and the donor's name.
@@ -47,11 +47,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from audits.checkpoints import CheckpointError, parse_signed_checkpoint, verify_checkpoint
 from ledger.chain import canonical_bytes
 from ledger.errors import LedgerError
-from ledger.merkle import leaf_hash, verify_inclusion
 from ledger.money import EXPONENTS, FUNCTIONAL_CURRENCY, format_minor, parse_minor
+from ledger.tlog.checkpoints import CheckpointError, parse_signed_checkpoint, verify_checkpoint
+from ledger.tlog.merkle import leaf_hash, verify_inclusion
 
 __all__ = [
     "ATTACHMENT_NAME",
@@ -214,12 +214,12 @@ class ClaimsSigner:
 
     @classmethod
     def from_home(cls, home: str | os.PathLike[str]) -> ClaimsSigner:
-        """The current signing key under ``home/keys`` (created by `audits.keys` if missing).
+        """The current signing key under ``home/keys`` (created by `ledger.tlog.keys` if missing).
 
         Raises:
             CheckpointError: if the key file is not a private Ed25519 key or others can read it.
         """
-        from audits.keys import KEY_FILE, NAME_FILE, ensure_signing_key
+        from ledger.tlog.keys import KEY_FILE, NAME_FILE, ensure_signing_key
 
         checked = ensure_signing_key(home)  # creates it, and refuses a key file others can read
         folder = Path(home) / "keys"

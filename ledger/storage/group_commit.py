@@ -32,7 +32,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
 
-from ledger.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 __all__ = ["GroupCommit"]
 

@@ -1,0 +1,1 @@
+"""The `huiquan` command line: click commands over the application layer (`usecases`)."""
