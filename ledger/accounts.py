@@ -16,8 +16,23 @@ from enum import StrEnum
 from ledger.money import EXPONENTS
 
 __all__ = [
+    "AGENCY_ASSETS",
+    "AGENCY_LIABILITIES",
     "CASH_PREFIX",
     "CHART",
+    "CONTRIBUTIONS_RESTRICTED",
+    "CONTRIBUTIONS_UNRESTRICTED",
+    "FIXED_ASSETS",
+    "FUNDRAISING_EXPENSES",
+    "GRANTS_PAYABLE",
+    "INTERFUND",
+    "INVENTORY",
+    "MANAGEMENT_EXPENSES",
+    "NET_ASSETS_RESTRICTED",
+    "NET_ASSETS_UNRESTRICTED",
+    "PLEDGES_RECEIVABLE",
+    "PROGRAM_EXPENSES",
+    "REFUNDABLE_ADVANCES",
     "Account",
     "AccountType",
     "NormalSide",
@@ -49,6 +64,23 @@ NORMAL_SIDE = {
 
 CASH_PREFIX = "1002-"
 
+# The chart's codes by name: the only place a code is written as a literal.
+PLEDGES_RECEIVABLE = "1122"
+INVENTORY = "1201"
+FIXED_ASSETS = "1501"
+AGENCY_ASSETS = "1701"
+INTERFUND = "1901"
+REFUNDABLE_ADVANCES = "2203"
+GRANTS_PAYABLE = "2209"
+AGENCY_LIABILITIES = "2601"
+NET_ASSETS_UNRESTRICTED = "3101"
+NET_ASSETS_RESTRICTED = "3102"
+CONTRIBUTIONS_UNRESTRICTED = "4101-U"
+CONTRIBUTIONS_RESTRICTED = "4101-R"
+PROGRAM_EXPENSES = "5101"
+MANAGEMENT_EXPENSES = "5201"
+FUNDRAISING_EXPENSES = "5301"
+
 
 @dataclass(frozen=True, slots=True)
 class Account:
@@ -76,30 +108,48 @@ def cash_account(currency: str) -> str:
 
 
 _BASE: tuple[Account, ...] = (
-    Account("1122", "其他应收款—认捐", "Pledges receivable", AccountType.ASSET),
-    Account("1201", "存货—受赠物资", "In-kind inventory", AccountType.ASSET),
-    Account("1501", "固定资产", "Property and equipment", AccountType.ASSET),
-    Account("1701", "受托代理资产", "Agency (pass-through) assets", AccountType.ASSET),
-    Account("1901", "基金间往来", "Interfund receivable / payable", AccountType.ASSET),
-    Account("2203", "预收账款", "Refundable advances", AccountType.LIABILITY),
-    Account("2209", "其他应付款—助学金", "Grants (scholarships) payable", AccountType.LIABILITY),
-    Account("2601", "受托代理负债", "Agency liabilities", AccountType.LIABILITY),
+    Account(PLEDGES_RECEIVABLE, "其他应收款—认捐", "Pledges receivable", AccountType.ASSET),
+    Account(INVENTORY, "存货—受赠物资", "In-kind inventory", AccountType.ASSET),
+    Account(FIXED_ASSETS, "固定资产", "Property and equipment", AccountType.ASSET),
+    Account(AGENCY_ASSETS, "受托代理资产", "Agency (pass-through) assets", AccountType.ASSET),
+    Account(INTERFUND, "基金间往来", "Interfund receivable / payable", AccountType.ASSET),
+    Account(REFUNDABLE_ADVANCES, "预收账款", "Refundable advances", AccountType.LIABILITY),
     Account(
-        "3101", "非限定性净资产", "Net assets without donor restrictions", AccountType.NET_ASSETS
+        GRANTS_PAYABLE, "其他应付款—助学金", "Grants (scholarships) payable", AccountType.LIABILITY
     ),
-    Account("3102", "限定性净资产", "Net assets with donor restrictions", AccountType.NET_ASSETS),
+    Account(AGENCY_LIABILITIES, "受托代理负债", "Agency liabilities", AccountType.LIABILITY),
     Account(
-        "4101-U",
+        NET_ASSETS_UNRESTRICTED,
+        "非限定性净资产",
+        "Net assets without donor restrictions",
+        AccountType.NET_ASSETS,
+    ),
+    Account(
+        NET_ASSETS_RESTRICTED,
+        "限定性净资产",
+        "Net assets with donor restrictions",
+        AccountType.NET_ASSETS,
+    ),
+    Account(
+        CONTRIBUTIONS_UNRESTRICTED,
         "捐赠收入—非限定性",
         "Contributions without donor restrictions",
         AccountType.REVENUE,
     ),
     Account(
-        "4101-R", "捐赠收入—限定性", "Contributions with donor restrictions", AccountType.REVENUE
+        CONTRIBUTIONS_RESTRICTED,
+        "捐赠收入—限定性",
+        "Contributions with donor restrictions",
+        AccountType.REVENUE,
     ),
-    Account("5101", "业务活动成本", "Program expenses", AccountType.EXPENSE),
-    Account("5201", "管理费用", "Management and general", AccountType.EXPENSE),
-    Account("5301", "筹资费用", "Fundraising, bank fees and FX losses", AccountType.EXPENSE),
+    Account(PROGRAM_EXPENSES, "业务活动成本", "Program expenses", AccountType.EXPENSE),
+    Account(MANAGEMENT_EXPENSES, "管理费用", "Management and general", AccountType.EXPENSE),
+    Account(
+        FUNDRAISING_EXPENSES,
+        "筹资费用",
+        "Fundraising, bank fees and FX losses",
+        AccountType.EXPENSE,
+    ),
 )
 
 
