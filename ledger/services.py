@@ -40,12 +40,11 @@ import os
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from ledger import idempotency
 from ledger.accounts import CASH_PREFIX, Account, cash_account
-from ledger.chain import canonical_bytes
 from ledger.entries import (
     EntryKind,
     FunctionalClass,
@@ -58,7 +57,6 @@ from ledger.errors import (
     AccountClosed,
     AlreadyExists,
     AlreadyReversed,
-    IdempotencyConflict,
     InsufficientFunds,
     InvalidEntry,
     NotFound,
@@ -70,6 +68,7 @@ from ledger.errors import (
     UnknownFund,
     UnknownProject,
 )
+from ledger.idempotency import Replay
 from ledger.model import LANGUAGES, Award, Beneficiary, Donor, DonorKind, Fund, Pledge, Project
 from ledger.money import FUNCTIONAL_CURRENCY, Money, convert, format_minor, parse_rate
 from ledger.storage.unit_of_work import UnitOfWork
@@ -100,55 +99,13 @@ PLEDGES, GRANTS_PAYABLE, RELEASE_FROM, RELEASE_TO = "1122", "2209", "3102", "310
 
 
 # -- idempotency ------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _Replay:
-    entry_id: str | None
-    object_id: str | None
-
-
-_PLAIN = (str, int, bool, type(None))
-
-
-def _jsonable(value: Any) -> Any:
-    if type(value) in _PLAIN:  # most payload values: no conversion, no ABC check
-        return value
-    if isinstance(value, Money):
-        return {"amount": value.to_decimal_string(), "currency": value.currency}
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Posting):
-        return _jsonable(value.canonical(0))
-    return value
-
-
 def _idempotent(
     uow: UnitOfWork, key: str | None, operation: str, payload: Mapping[str, Any]
-) -> tuple[dict[str, Any] | None, _Replay | None]:
-    """Look the client key up: (record to store, None) for new work, (None, replay) for a repeat.
-
-    Raises:
-        IdempotencyConflict: when the key was used with other content.
-    """
-    if key is None:
-        return None, None
-    blob = canonical_bytes({"operation": operation, "payload": _jsonable(payload)})
-    fingerprint = hashlib.sha256(blob).hexdigest()
-    found: Any = uow.idempotency_record(key)
-    if found is None:
-        return {"key": key, "fingerprint": fingerprint, "operation": operation}, None
-    get = found.get if isinstance(found, dict) else lambda name: getattr(found, name)
-    if get("fingerprint") != fingerprint or get("operation") != operation:
-        raise IdempotencyConflict(
-            f"idempotency key {key!r} was already used for a different request"
-        )
-    return None, _Replay(get("entry_id"), get("object_id"))
+) -> tuple[dict[str, Any] | None, Replay | None]:
+    return idempotency.lookup(uow, key, operation, payload)
 
 
-def _replayed_entry(uow: UnitOfWork, replay: _Replay) -> PostedEntry:
+def _replayed_entry(uow: UnitOfWork, replay: Replay) -> PostedEntry:
     entry = uow.entry(replay.entry_id) if replay.entry_id else None
     if entry is None:
         raise NotFound("the entry recorded for this idempotency key is missing")

@@ -19,11 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import functools
-import hashlib
-import hmac
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -37,7 +33,8 @@ from api.auth import roles as mark_roles
 from api.errors import CATALOGUE, PROBLEM_MEDIA_TYPE, ApiProblem
 from api.schemas import ProblemOut
 from api.trail import record_success_in, success_fields
-from ledger.errors import IdempotencyConflict, LedgerError
+from ledger import idempotency
+from ledger.errors import LedgerError
 from ledger.storage.repository import SqlRepository
 from ledger.storage.unit_of_work import UnitOfWork, read_only
 
@@ -214,51 +211,19 @@ def read(work: Callable[[SqlRepository], T]) -> T:
         return work(repo)
 
 
-def _fingerprint(route: str, body: Mapping[str, Any]) -> str:
-    blob = json.dumps({"route": route, "body": body}, sort_keys=True, default=str).encode()
-    return hmac.new(huiquan().pseudonym_secret(), blob, hashlib.sha256).hexdigest()
-
-
 def remembered(uow: UnitOfWork, key: str | None, route: str, body: Mapping[str, Any]) -> str | None:
-    """The object id an earlier request with this key created, or None if the key is new.
-
-    Raises:
-        IdempotencyConflict: when the key was used with a different body.
-    """
-    if key is None:
-        return None
-    found = uow.idempotency_record(key)
-    if found is None:
-        return None
-    record = found if isinstance(found, Mapping) else found._mapping
-    if record["operation"] != route or record["fingerprint"] != _fingerprint(route, body):
-        raise IdempotencyConflict("this Idempotency-Key was already used for a different request")
-    return str(record["object_id"])
+    """The object id an earlier request with this key created (`ledger.idempotency`)."""
+    return idempotency.remembered(uow, key, route, body, huiquan().pseudonym_secret())
 
 
 def remember(
     uow: UnitOfWork, key: str | None, route: str, body: Mapping[str, Any], object_id: str
 ) -> None:
     """Store the key with the created object's id, in the same transaction."""
-    if key is not None:
-        uow.remember_key(
-            {
-                "key": key,
-                "fingerprint": _fingerprint(route, body),
-                "operation": route,
-                "entry_id": None,
-                "object_id": object_id,
-            }
-        )
+    idempotency.remember(uow, key, route, body, object_id, huiquan().pseudonym_secret())
 
 
-def key_day(uow: UnitOfWork, key: str | None) -> dt.date:
-    """The UTC day the key was first used (today for a new key or no key)."""
-    if key is not None:
-        found = uow.idempotency_record(key)
-        if found is not None:
-            return dt.date.fromisoformat(str(found["created_at"])[:10])
-    return uow.today()
+key_day = idempotency.key_day
 
 
 def encode_cursor(kind: str, value: object) -> str:
