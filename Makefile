@@ -7,7 +7,12 @@ SHELL := /bin/bash
 PYTHON        ?= python3
 VENV          ?= .venv
 BIN           := $(VENV)/bin
-STAMP         := $(VENV)/.installed
+# One stamp per lock file: moving from `make run` to `make test` installs what dev.txt adds.
+RUN_STAMP     := $(VENV)/.installed-run
+DEV_STAMP     := $(VENV)/.installed-dev
+TOOLS_STAMP   := $(VENV)/.installed-tools
+REQ           := requirements
+UPGRADE       ?=
 
 HUIQUAN_HOME  ?= ./var
 BIND          ?= 127.0.0.1:8000
@@ -17,7 +22,8 @@ TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help venv system-deps postgres lint test test-sqlite test-postgresql run bench clean distclean
+.PHONY: help venv venv-run lock system-deps system-deps-run postgres lint test test-sqlite \
+  test-postgresql run bench clean distclean
 
 help: ## Show this help
 	@echo "Huiquan Ledger — make targets:"
@@ -25,20 +31,47 @@ help: ## Show this help
 	  | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
 	@echo "Variables: HUIQUAN_HOME=$(HUIQUAN_HOME) BIND=$(BIND) PYTEST_ARGS='$(PYTEST_ARGS)'"
 
-venv: $(STAMP) ## Create .venv and install the project with its dev extras
+venv: $(DEV_STAMP) ## Create .venv and install everything from requirements/dev.txt (hashes checked)
 
-$(STAMP): pyproject.toml
+venv-run: $(RUN_STAMP) ## Create .venv and install only what serving needs (requirements/run.txt)
+
+$(BIN)/python:
 	@if [ ! -x "$(BIN)/python" ] || ! "$(BIN)/python" -c 'import sys' >/dev/null 2>&1; then \
 	  echo "==> creating $(VENV) with $$($(PYTHON) --version)"; \
 	  rm -rf "$(VENV)"; \
 	  $(PYTHON) -m venv "$(VENV)"; \
 	fi
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[dev]'
+
+$(RUN_STAMP): $(REQ)/run.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --require-hashes -r $(REQ)/run.txt
+	$(BIN)/python -m pip install --no-deps -e .
 	@touch "$@"
 
-system-deps: ## Install missing Debian packages (fonts, WeasyPrint libs, poppler, chromium, psql)
-	@bash scripts/system-deps.sh
+# dev.txt holds every pin of run.txt (it is resolved with run.txt as a constraint), so installing
+# it satisfies the run stamp too.
+$(DEV_STAMP): $(REQ)/dev.txt $(REQ)/run.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --require-hashes -r $(REQ)/dev.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	@touch "$@" "$(RUN_STAMP)"
+
+$(TOOLS_STAMP): $(REQ)/tools.txt | $(BIN)/python
+	$(BIN)/python -m pip install --require-hashes -r $(REQ)/tools.txt
+	@touch "$@"
+
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+
+lock: $(TOOLS_STAMP) ## Re-resolve requirements/*.txt (with hashes) from pyproject.toml; UPGRADE=1 takes the newest in range
+	$(UV_COMPILE) pyproject.toml --extra serve -o $(REQ)/run.txt
+	$(UV_COMPILE) pyproject.toml --extra serve --extra dev -c $(REQ)/run.txt -o $(REQ)/dev.txt
+	$(UV_COMPILE) $(REQ)/tools.in -o $(REQ)/tools.txt
+	@echo "==> requirements/ locked; commit run.txt, dev.txt and tools.txt"
+
+system-deps: ## Install missing Debian packages for tests (fonts, WeasyPrint libs, poppler, chromium, psql)
+	@bash scripts/system-deps.sh test
+
+system-deps-run: ## Install missing Debian packages for serving only (fonts, WeasyPrint libs)
+	@bash scripts/system-deps.sh run
 
 postgres: ## Make sure PostgreSQL on 127.0.0.1:5432 is up and database `test` exists
 	@bash scripts/ensure-postgres.sh
@@ -68,7 +101,7 @@ test-postgresql: venv postgres ## pytest pass on PostgreSQL only
 	@HUIQUAN_TEST_DB=postgresql HUIQUAN_TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS) \
 	  || { rc=$$?; echo "*** pytest pass 2/2 (PostgreSQL) FAILED (exit $$rc)"; exit $$rc; }
 
-run: venv system-deps ## init + demo data (if empty) + serve on BIND, data in HUIQUAN_HOME
+run: venv-run system-deps-run ## init + demo data (if empty) + serve on BIND, data in HUIQUAN_HOME
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan init
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan demo --if-empty --base-url http://$(BIND)
 	@stamp=$$(date +%Y%m%d-%H%M%S); \
@@ -81,8 +114,8 @@ run: venv system-deps ## init + demo data (if empty) + serve on BIND, data in HU
 	  echo "  auditor token: $$auditor"; \
 	  echo "  admin token:   $$admin"; \
 	  echo "  try: curl -H \"Authorization: Bearer $$officer\" http://$(BIND)/api/v1/funds"; \
-	  echo "  a donor's receipt link (a new one; the demo printed the first when it loaded):"; \
-	  echo "       curl -X POST -H \"Authorization: Bearer $$officer\" http://$(BIND)/api/v1/receipts/HQ-2024-000001/link"; \
+	  echo "  a donor's receipt: open the link the demo printed when it loaded the books (first run only)"; \
+	  echo "       and check it: HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan receipt verify <link>"; \
 	  echo ""
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan serve --bind $(BIND)
 

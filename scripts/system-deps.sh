@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Install the Debian packages Huiquan Ledger needs at run and test time.
+# Install the Debian packages Huiquan Ledger needs.
+#
+#   scripts/system-deps.sh run    what serving needs (`make run`)
+#   scripts/system-deps.sh test   that, plus what the test suite needs (`make test`; the default)
 #
 # Idempotent and fast: it asks dpkg what is already there and does nothing
 # (no apt-get update, no network) when everything is present.
+#   run:
 #   - fonts-noto-cjk            CJK glyphs for donor receipts (Noto Sans/Serif CJK)
 #   - libpango-1.0-0, libpangoft2-1.0-0, libharfbuzz-subset0, fontconfig
 #                               WeasyPrint's runtime libraries (loaded with cffi)
+#   test, in addition:
 #   - poppler-utils             pdftoppm / pdftotext, used by receipt tests
 #   - chromium                  headless browser tests (/usr/bin/chromium)
 #   - postgresql-client         psql / pg_isready (skipped when they are on PATH)
@@ -15,15 +20,25 @@
 # exits 0, so `make` goes on.
 set -euo pipefail
 
-PACKAGES=(
+profile="${1:-test}"
+
+RUN_PACKAGES=(
   fonts-noto-cjk
   fontconfig
   libpango-1.0-0
   libpangoft2-1.0-0
   libharfbuzz-subset0
+)
+TEST_PACKAGES=(
   poppler-utils
   chromium
 )
+
+case "$profile" in
+  run) PACKAGES=("${RUN_PACKAGES[@]}") ;;
+  test) PACKAGES=("${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+esac
 
 installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
@@ -35,12 +50,13 @@ for pkg in "${PACKAGES[@]}"; do
 done
 # Any postgresql-client-NN satisfies us; only ask for the meta package when
 # the tools themselves are absent.
-if ! command -v psql >/dev/null 2>&1 || ! command -v pg_isready >/dev/null 2>&1; then
+if [ "$profile" = test ] \
+  && { ! command -v psql >/dev/null 2>&1 || ! command -v pg_isready >/dev/null 2>&1; }; then
   missing+=(postgresql-client)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "system-deps: all present"
+  echo "system-deps ($profile): all present"
   exit 0
 fi
 
