@@ -18,6 +18,8 @@ import pytest
 from sqlalchemy import Engine, exc, text
 
 from ledger import services
+from ledger.importer import import_file
+from ledger.integrity import verify_books
 from ledger.money import Money
 from ledger.storage import tables
 from ledger.storage.roles import (
@@ -28,7 +30,9 @@ from ledger.storage.roles import (
     service_privileges,
     service_role_findings,
 )
-from ledger.storage.unit_of_work import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork, read_only
+from ledger.tlog.keys import ensure_signing_key
+from ledger.tlog.proofs import make_checkpoint
 from receipts.issuing import issue_receipt, lookup_token, revoke_links
 from tests.security.conftest import Cluster, admin_engine
 from usecases.tokens import authenticate, create_token, revoke_token
@@ -232,6 +236,35 @@ def test_as_the_service_a_fund_is_opened_funded_spent_reversed_and_receipted(
         assert conn.scalar(text("SELECT SUM(amount) FROM postings")) == 0
         head = conn.execute(text("SELECT sequence FROM chain_head")).scalar_one()
         assert head == conn.scalar(text("SELECT max(sequence) FROM journal_entries"))
+
+
+@pytestmark_pg
+def test_as_the_service_a_file_is_imported_a_period_closed_a_checkpoint_signed_and_all_verifies(
+    service_engine: Engine, tmp_path: Path
+):
+    books = service_engine
+    tag = uuid.uuid4().hex[:6].upper()
+    with UnitOfWork(books) as uow:
+        services.open_fund(uow, code=f"IMP{tag}", name="导入", restricted=False)
+        services.register_donor(uow, name="李明", donor_id=f"D-{tag}")
+        uow.commit()
+    path = tmp_path / "gifts.csv"
+    path.write_text(
+        "op,date,donor_id,fund,amount,currency,method,memo,key,label\n"
+        f"donation,2025-01-05,D-{tag},IMP{tag},10000,,,年初捐赠,,\n"
+        f"donation,2025-01-07,D-{tag},IMP{tag},0.01,CNY,online,,k-{tag},\n",
+        encoding="utf-8",
+    )
+    assert import_file(books, path, maker="import").entries == 2
+    with UnitOfWork(books) as uow:
+        services.close_period(uow, "2025-01", by="auditor")
+        uow.commit()
+    with books.begin() as conn:
+        signed = make_checkpoint(conn, ensure_signing_key(tmp_path / "home"))
+    with read_only(books) as repo:
+        report = verify_books(repo)
+    assert report.ok, report
+    assert signed.size >= 2
 
 
 @pytestmark_pg
