@@ -40,6 +40,7 @@ from usecases.tokens import authenticate, create_token, revoke_token
 SECRET = b"test-pseudonym-secret-0123456789"
 DAY = dt.date(2026, 3, 2)
 INSUFFICIENT_PRIVILEGE = "42501"
+postgres_only = pytest.mark.postgres_only
 
 
 # -- the list itself (no database needed) -------------------------------------------------------
@@ -96,10 +97,9 @@ def _refused(engine: Engine, statement: str) -> exc.DBAPIError:
 
 
 # -- what the service's role is, and is not ----------------------------------------------------
-pytestmark_pg = pytest.mark.postgres_only
 
 
-@pytestmark_pg
+@postgres_only
 def test_the_service_role_holds_exactly_its_privileges_and_owns_nothing(
     cluster: Cluster, owner_engine: Engine, service_engine: Engine
 ):
@@ -123,7 +123,7 @@ def test_the_service_role_holds_exactly_its_privileges_and_owns_nothing(
         assert owned == 0
 
 
-@pytestmark_pg
+@postgres_only
 @pytest.mark.parametrize(
     "statement",
     [
@@ -171,7 +171,7 @@ def test_as_the_service_a_statement_that_could_rewrite_the_books_is_refused_by_t
         assert conn.scalar(text("SELECT SUM(amount) FROM postings")) == 0
 
 
-@pytestmark_pg
+@postgres_only
 def test_as_the_service_setting_a_role_it_is_not_a_member_of_is_refused(
     cluster: Cluster, service_engine: Engine
 ):
@@ -180,7 +180,7 @@ def test_as_the_service_setting_a_role_it_is_not_a_member_of_is_refused(
 
 
 # -- the grants are enough: the real write path, as the service ---------------------------------
-@pytestmark_pg
+@postgres_only
 def test_as_the_service_a_fund_is_opened_funded_spent_reversed_and_receipted(
     owner_engine: Engine, service_engine: Engine
 ):
@@ -238,7 +238,7 @@ def test_as_the_service_a_fund_is_opened_funded_spent_reversed_and_receipted(
         assert head == conn.scalar(text("SELECT max(sequence) FROM journal_entries"))
 
 
-@pytestmark_pg
+@postgres_only
 def test_as_the_service_a_file_is_imported_a_period_closed_a_checkpoint_signed_and_all_verifies(
     service_engine: Engine, tmp_path: Path
 ):
@@ -267,7 +267,7 @@ def test_as_the_service_a_file_is_imported_a_period_closed_a_checkpoint_signed_a
     assert signed.size >= 2
 
 
-@pytestmark_pg
+@postgres_only
 def test_as_the_service_the_http_api_records_gifts_receipts_and_revocations(
     cluster: Cluster, owner_engine: Engine, tmp_path: Path
 ):
@@ -288,9 +288,11 @@ def test_as_the_service_the_http_api_records_gifts_receipts_and_revocations(
     )
     client = app.test_client()
 
-    def post(role: str, path: str, body: object = None, **kwargs: object) -> dict:
+    def post(role: str, path: str, body: object = None, key: str | None = None) -> dict:
         headers = {"Authorization": f"Bearer {tokens[role]}"}
-        response = client.post(f"/api/v1{path}", json=body, headers=headers, **kwargs)
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        response = client.post(f"/api/v1{path}", json=body, headers=headers)
         assert response.status_code == 201, response.get_json()
         return response.get_json()
 
@@ -311,13 +313,7 @@ def test_as_the_service_the_http_api_records_gifts_receipts_and_revocations(
             "currency": "CNY",
             "received_on": today,
         }
-        made = client.post(
-            "/api/v1/donations",
-            json=gift,
-            headers={"Authorization": f"Bearer {tokens['officer']}", "Idempotency-Key": tag},
-        )
-        assert made.status_code == 201, made.get_json()
-        body = made.get_json()
+        receipted = post("officer", "/donations", gift, key=tag)  # issues its receipt
         post(
             "officer",
             "/disbursements",
@@ -329,13 +325,9 @@ def test_as_the_service_the_http_api_records_gifts_receipts_and_revocations(
                 "paid_on": today,
             },
         )
-        other = client.post(
-            "/api/v1/donations",
-            json={**gift, "amount": "20.00"},
-            headers={"Authorization": f"Bearer {tokens['officer']}"},
-        ).get_json()
+        other = post("officer", "/donations", {**gift, "amount": "20.00"})
         post("officer", f"/entries/{other['entry']['id']}/reversal", {"reason": "twice"})
-        post("officer", f"/receipts/{body['receipt']['serial']}/link")
+        post("officer", f"/receipts/{receipted['receipt']['serial']}/link")  # revokes the old link
         revoked = client.delete(
             f"/api/v1/tokens/officer-{tag}", headers={"Authorization": f"Bearer {tokens['admin']}"}
         )
@@ -352,7 +344,7 @@ def test_as_the_service_the_http_api_records_gifts_receipts_and_revocations(
 
 
 # -- a role that could step around the grants is refused ----------------------------------------
-@pytestmark_pg
+@postgres_only
 @pytest.mark.parametrize(
     "attribute",
     ["SUPERUSER", "CREATEDB", "CREATEROLE", "BYPASSRLS"],
@@ -378,7 +370,7 @@ def test_a_role_that_could_step_around_the_grants_is_refused_and_nothing_changes
     assert granted == 0
 
 
-@pytestmark_pg
+@postgres_only
 def test_the_owner_itself_is_refused_as_the_service(cluster: Cluster, owner_engine: Engine):
     with pytest.raises(UnsafeServiceRole) as caught:
         grant_service_role(owner_engine, cluster.owner)
@@ -386,7 +378,7 @@ def test_the_owner_itself_is_refused_as_the_service(cluster: Cluster, owner_engi
     assert "a member of the owner of the database" in caught.value.findings
 
 
-@pytestmark_pg
+@postgres_only
 def test_granting_again_is_idempotent_and_takes_back_what_was_added_by_hand(
     cluster: Cluster, owner_engine: Engine
 ):
