@@ -14,18 +14,16 @@ Invariants owned here:
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from receipts.proof import ProofFormatError, load_document, verify_receipt_document
+from cli.context import pass_books
 
 if TYPE_CHECKING:
-    from cli.main import Books
+    from cli.context import Books
 
 __all__ = ["fetch_receipt", "register"]
 
@@ -50,6 +48,9 @@ def fetch_receipt(url: str, *, timeout: float = 10.0) -> bytes:
     Raises:
         click.ClickException: for a non-http(s) URL, an HTTP error or a body that is too large.
     """
+    import urllib.error
+    import urllib.request
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise click.ClickException(f"only http(s) receipt links can be fetched, not {url!r}")
@@ -93,6 +94,8 @@ def _verify(
     books: Books, source: str, trusted_key: tuple[str, ...], keys_file: Path | None
 ) -> None:
     """Check a receipt (PDF, proof JSON or link) offline; exit 1 unless it is genuine."""
+    from receipts.proof import ProofFormatError, load_document, verify_receipt_document
+
     if source.startswith(("http://", "https://")):
         data = fetch_receipt(source)
     else:
@@ -147,7 +150,6 @@ def _show(books: Books, serial: str) -> None:
 
 def register(cli: click.Group) -> None:
     """Add the `receipt` command group to the `huiquan` command line."""
-    from cli.main import pass_books
 
     @cli.group()
     def receipt() -> None:
