@@ -1,8 +1,9 @@
-"""`huiquan demo`: load the demo books through the importer, and receipt the gifts.
+"""`huiquan demo`: load demo books from data files, through the importer, and receipt the gifts.
 
-The demo is two documents made by `cli.demo_plan` for a seed: the reference data (funds,
-projects, donors and beneficiaries with made-up personal data) and about 4,900 operations in
-the importer's format, dated 2024-01 .. 2026-10.
+The demo is data: `demo_data/reference.json` (funds, projects, donors and beneficiaries with
+made-up personal data) and `demo_data/operations.jsonl` (about 4,900 operations in the
+importer's JSONL format, dated 2024-01 .. 2026-10), written by `cli.demo_plan` for its
+`SHIPPED_SEED`. Another `--seed` has the generator make the same two documents in memory.
 
 Invariants owned here:
 - One unit of work: the reference data is registered through `ledger.services` and the
@@ -17,6 +18,7 @@ Invariants owned here:
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +67,19 @@ def read_demo_data(seed: int = SHIPPED_SEED) -> tuple[dict[str, Any], list[tuple
     The shipped files for the seed they were written with (`SHIPPED_SEED`); the generator's
     output for any other seed.
     """
-    from cli.demo_plan import demo_data
+    from importlib.resources import as_file, files
 
-    reference, rows = demo_data(seed)
-    return reference, list(enumerate(rows, 1))
+    folder = files("cli") / "demo_data"
+    reference = json.loads((folder / "reference.json").read_text(encoding="utf-8"))
+    if seed != reference["seed"]:
+        from cli.demo_plan import demo_data
+
+        reference, rows = demo_data(seed)
+        return reference, list(enumerate(rows, 1))
+    from ledger.importer import read_file
+
+    with as_file(folder / "operations.jsonl") as path:
+        return reference, read_file(path, "jsonl")
 
 
 def _with_pseudonyms(
