@@ -10,26 +10,62 @@ Invariants owned here:
   `HUIQUAN_DEBUG=1` is set (`cli.context.HuiquanGroup`). Reports that are the command's answer
   (verify findings, an import's line-numbered problems) are printed before that line.
 - Commands never print beneficiaries' personal data, nor a token after its creation.
-- This module only assembles the group: each command lives in its module (`cli.books`,
-  `cli.imports`, `cli.tokens`, `cli.serve`, `cli.demo`, `cli.audit`, `cli.receipts`), which
-  imports the shared context from `cli.context` and never this module. Loading the group
-  imports click and those modules, whose commands import the ledger, documents and audits
-  when they run: `huiquan --version` and `--help` load no database or web library.
+- This module only assembles the group: each command lives in its module (`COMMANDS`), which
+  imports the shared context from `cli.context` and never this module. A command's module is
+  imported when the command is looked up, so `huiquan balance` loads `cli.books` alone; the
+  commands import the ledger, documents and audits when they run. `huiquan --version` and
+  `--help` load no database or web library.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from cli import audit, books, demo, imports, receipts, serve, tokens
 from cli.context import Books, HuiquanGroup, ensure_pseudonym_key, pass_books
 
-__all__ = ["Books", "cli", "ensure_pseudonym_key", "main", "pass_books"]
+if TYPE_CHECKING:  # the modules COMMANDS names, for readers and the import contracts
+    from cli import audit, books, demo, imports, receipts, serve, tokens  # noqa: F401
+
+__all__ = ["COMMANDS", "Books", "cli", "ensure_pseudonym_key", "main", "pass_books"]
+
+#: Every command of the group: its name, and the module and attribute that define it.
+COMMANDS = {
+    "audit": "cli.audit:audit_group",
+    "balance": "cli.books:balance",
+    "checkpoint": "cli.audit:checkpoint_command",
+    "close-period": "cli.books:close_period_command",
+    "demo": "cli.demo:demo",
+    "export": "cli.audit:export_group",
+    "import": "cli.imports:import_command",
+    "init": "cli.books:init",
+    "receipt": "cli.receipts:receipt",
+    "serve": "cli.serve:serve",
+    "statement": "cli.audit:statement_command",
+    "token": "cli.tokens:token",
+    "trial-balance": "cli.books:trial_balance_command",
+    "verify": "cli.books:verify",
+}
 
 
-@click.group(cls=HuiquanGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class _Huiquan(HuiquanGroup):
+    """The `huiquan` group: commands added in code, then those of `COMMANDS`, loaded on use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            module, _colon, name = COMMANDS[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), name)
+        return command
+
+
+@click.group(cls=_Huiquan, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--database-url",
     envvar="HUIQUAN_DATABASE_URL",
@@ -55,22 +91,6 @@ def cli(ctx: click.Context, database_url: str | None, home: Path | None) -> None
     """
     ctx.obj = Books(database_url, home)
     ctx.call_on_close(ctx.obj.dispose)
-
-
-for command in (
-    books.init,
-    demo.demo,
-    books.balance,
-    books.trial_balance_command,
-    books.verify,
-    books.close_period_command,
-    imports.import_command,
-    tokens.token,
-    serve.serve,
-):
-    cli.add_command(command)
-audit.register(cli)
-receipts.register(cli)
 
 
 def main() -> None:

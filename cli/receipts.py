@@ -25,7 +25,7 @@ from cli.context import pass_books
 if TYPE_CHECKING:
     from cli.context import Books
 
-__all__ = ["fetch_receipt", "register"]
+__all__ = ["fetch_receipt", "receipt", "register"]
 
 MAX_FETCH = 8 * 1024 * 1024
 FACT_LABELS = (
@@ -148,42 +148,44 @@ def _show(books: Books, serial: str) -> None:
         click.echo(f"{label:<12} {value}")
 
 
+@click.group()
+def receipt() -> None:
+    """Donor receipts: check one offline, or look one up."""
+
+
+@receipt.command("verify")
+@click.argument("source", metavar="FILE.pdf|FILE.json|URL")
+@click.option(
+    "--trusted-key",
+    "trusted_key",
+    multiple=True,
+    metavar="VKEY",
+    help="A verifier key to trust (repeatable) [default: $HUIQUAN_HOME/keys/trusted.vkeys].",
+)
+@click.option(
+    "--keys-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A file of verifier keys, one per line.",
+)
+@pass_books
+def verify(books: Books, source: str, trusted_key: tuple[str, ...], keys_file: Path | None) -> None:
+    """Check that a receipt is genuine: signed by a trusted key and proven in the ledger.
+
+    Works offline for a PDF or proof file; a receipt link is fetched first. Exits 1 and
+    prints every reason when the receipt is not genuine.
+    """
+    _verify(books, source, trusted_key, keys_file)
+
+
+@receipt.command("show")
+@click.argument("serial")
+@pass_books
+def show(books: Books, serial: str) -> None:
+    """Print the record of receipt SERIAL (never its link)."""
+    _show(books, serial)
+
+
 def register(cli: click.Group) -> None:
     """Add the `receipt` command group to the `huiquan` command line."""
-
-    @cli.group()
-    def receipt() -> None:
-        """Donor receipts: check one offline, or look one up."""
-
-    @receipt.command("verify")
-    @click.argument("source", metavar="FILE.pdf|FILE.json|URL")
-    @click.option(
-        "--trusted-key",
-        "trusted_key",
-        multiple=True,
-        metavar="VKEY",
-        help="A verifier key to trust (repeatable) [default: $HUIQUAN_HOME/keys/trusted.vkeys].",
-    )
-    @click.option(
-        "--keys-file",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        default=None,
-        help="A file of verifier keys, one per line.",
-    )
-    @pass_books
-    def verify(
-        books: Books, source: str, trusted_key: tuple[str, ...], keys_file: Path | None
-    ) -> None:
-        """Check that a receipt is genuine: signed by a trusted key and proven in the ledger.
-
-        Works offline for a PDF or proof file; a receipt link is fetched first. Exits 1 and
-        prints every reason when the receipt is not genuine.
-        """
-        _verify(books, source, trusted_key, keys_file)
-
-    @receipt.command("show")
-    @click.argument("serial")
-    @pass_books
-    def show(books: Books, serial: str) -> None:
-        """Print the record of receipt SERIAL (never its link)."""
-        _show(books, serial)
+    cli.add_command(receipt)

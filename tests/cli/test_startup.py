@@ -89,3 +89,15 @@ def test_the_option_values_copied_for_a_cheap_help_match_their_originals() -> No
 
     assert STATEMENT_KINDS == KINDS
     assert DEFAULT_ORIGIN == ORIGIN
+
+
+def test_every_command_of_the_group_is_found_under_its_name() -> None:
+    import click
+
+    from cli.main import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    assert cli.list_commands(ctx) == sorted(COMMANDS)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert isinstance(command, click.Command) and command.name == name
