@@ -15,16 +15,24 @@ from pathlib import Path
 
 import click
 
-from audits.bundle import period_params, write_bundle_file
-from audits.exports import ExportFilter, csv_chunks, export_meta, jsonl_chunks, write_xlsx
-from audits.report import render_pack_pdf
-from audits.statements import KINDS, Params, statement_csv, statements_from_db
-from audits.verify import check_bundle
-from cli.main import Books, pass_books
-from ledger.tlog.keys import ensure_signing_key, rotate_key, trusted_vkeys
-from ledger.tlog.proofs import DEFAULT_ORIGIN, ProofError, latest_checkpoint, make_checkpoint
+from cli.context import Books, pass_books, record_change
 
-__all__ = ["register"]
+__all__ = ["DEFAULT_ORIGIN", "STATEMENT_KINDS", "register"]
+
+# The choices and defaults the options show, copied so that `--help` and the other commands
+# need not import the audits or the Merkle log (a test holds them equal to the originals).
+#: `audits.statements.KINDS`
+STATEMENT_KINDS = (
+    "trial-balance",
+    "financial-position",
+    "activities",
+    "cash-flows",
+    "pledges",
+    "disbursements",
+    "scholarships",
+)
+#: `ledger.tlog.proofs.DEFAULT_ORIGIN`
+DEFAULT_ORIGIN = "huiquan-ledger"
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -67,6 +75,8 @@ def export_journal(
     bom: bool,
 ) -> None:
     """One row per posting, naming the checkpoint it was taken at."""
+    from audits.exports import ExportFilter, csv_chunks, export_meta, jsonl_chunks, write_xlsx
+
     filters = ExportFilter(period, _date(date_from), _date(date_to), fund, project)
     tmp = _atomic(output)
     with books.engine.connect() as conn, tmp.open("wb") as out:
@@ -97,6 +107,9 @@ def audit_group() -> None:
 @pass_books
 def audit_bundle(books: Books, period: str, output: Path, no_checkpoint: bool) -> None:
     """Write a self-contained bundle (.zip, or .tar.gz by its name)."""
+    from audits.bundle import period_params, write_bundle_file
+    from ledger.tlog.keys import ensure_signing_key, trusted_vkeys
+
     try:
         period_params(period)
     except ValueError as bad:
@@ -125,6 +138,8 @@ def audit_bundle(books: Books, period: str, output: Path, no_checkpoint: bool) -
 )  # fmt: skip
 def audit_check(bundle: Path, trusted: tuple[str, ...], trusted_keys_file: Path | None) -> None:
     """Verify a bundle offline; print every finding; exit 1 on any."""
+    from audits.verify import check_bundle
+
     keys = list(trusted)
     if trusted_keys_file is not None:
         keys += [
@@ -146,11 +161,15 @@ def audit_check(bundle: Path, trusted: tuple[str, ...], trusted_keys_file: Path 
 @pass_books
 def checkpoint_command(books: Books, rotate: bool, origin: str, show: bool) -> None:
     """Sign a checkpoint of the journal (the key is made at first use in $HUIQUAN_HOME/keys)."""
+    from ledger.tlog.keys import ensure_signing_key, rotate_key
+    from ledger.tlog.proofs import ProofError, latest_checkpoint, make_checkpoint
+
     if show:
         with books.engine.connect() as conn:
             latest = latest_checkpoint(conn)
         click.echo(latest.signed_text if latest else "no checkpoint yet", nl=latest is None)
         return
+    record_change("checkpoint")
     key = rotate_key(books.home) if rotate else ensure_signing_key(books.home)
     try:
         with books.engine.begin() as conn:
@@ -162,7 +181,7 @@ def checkpoint_command(books: Books, rotate: bool, origin: str, show: bool) -> N
 
 
 @click.command("statement")
-@click.argument("kind", type=click.Choice(["all", *KINDS]))
+@click.argument("kind", type=click.Choice(["all", *STATEMENT_KINDS]))
 @click.option("--fund")
 @click.option("--from", "date_from")
 @click.option("--to", "date_to")
@@ -181,6 +200,9 @@ def statement_command(
     output: Path | None,
 ) -> None:
     """Print or write a statement (or `all` of them: the PDF audit pack)."""
+    from audits.exports import export_meta
+    from audits.statements import KINDS, Params, statement_csv, statements_from_db
+
     params = Params.make(
         fund=fund, date_from=_date(date_from), date_to=_date(date_to), as_of=_date(as_of)
     )
@@ -192,6 +214,8 @@ def statement_command(
         if output is None:
             raise click.UsageError("a PDF needs -o FILE")
         checkpoint = meta.checkpoint.to_dict() if meta.checkpoint else None
+        from audits.report import render_pack_pdf
+
         output.write_bytes(render_pack_pdf(statements, fold, checkpoint=checkpoint))
         click.echo(f"wrote {output}")
         return

@@ -14,20 +14,18 @@ Invariants owned here:
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from receipts.proof import ProofFormatError, load_document, verify_receipt_document
+from cli.context import pass_books
 
 if TYPE_CHECKING:
-    from cli.main import Books
+    from cli.context import Books
 
-__all__ = ["fetch_receipt", "register"]
+__all__ = ["fetch_receipt", "receipt", "register"]
 
 MAX_FETCH = 8 * 1024 * 1024
 FACT_LABELS = (
@@ -50,6 +48,9 @@ def fetch_receipt(url: str, *, timeout: float = 10.0) -> bytes:
     Raises:
         click.ClickException: for a non-http(s) URL, an HTTP error or a body that is too large.
     """
+    import urllib.error
+    import urllib.request
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise click.ClickException(f"only http(s) receipt links can be fetched, not {url!r}")
@@ -93,6 +94,8 @@ def _verify(
     books: Books, source: str, trusted_key: tuple[str, ...], keys_file: Path | None
 ) -> None:
     """Check a receipt (PDF, proof JSON or link) offline; exit 1 unless it is genuine."""
+    from receipts.proof import ProofFormatError, load_document, verify_receipt_document
+
     if source.startswith(("http://", "https://")):
         data = fetch_receipt(source)
     else:
@@ -145,43 +148,44 @@ def _show(books: Books, serial: str) -> None:
         click.echo(f"{label:<12} {value}")
 
 
+@click.group()
+def receipt() -> None:
+    """Donor receipts: check one offline, or look one up."""
+
+
+@receipt.command("verify")
+@click.argument("source", metavar="FILE.pdf|FILE.json|URL")
+@click.option(
+    "--trusted-key",
+    "trusted_key",
+    multiple=True,
+    metavar="VKEY",
+    help="A verifier key to trust (repeatable) [default: $HUIQUAN_HOME/keys/trusted.vkeys].",
+)
+@click.option(
+    "--keys-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A file of verifier keys, one per line.",
+)
+@pass_books
+def verify(books: Books, source: str, trusted_key: tuple[str, ...], keys_file: Path | None) -> None:
+    """Check that a receipt is genuine: signed by a trusted key and proven in the ledger.
+
+    Works offline for a PDF or proof file; a receipt link is fetched first. Exits 1 and
+    prints every reason when the receipt is not genuine.
+    """
+    _verify(books, source, trusted_key, keys_file)
+
+
+@receipt.command("show")
+@click.argument("serial")
+@pass_books
+def show(books: Books, serial: str) -> None:
+    """Print the record of receipt SERIAL (never its link)."""
+    _show(books, serial)
+
+
 def register(cli: click.Group) -> None:
     """Add the `receipt` command group to the `huiquan` command line."""
-    from cli.main import pass_books
-
-    @cli.group()
-    def receipt() -> None:
-        """Donor receipts: check one offline, or look one up."""
-
-    @receipt.command("verify")
-    @click.argument("source", metavar="FILE.pdf|FILE.json|URL")
-    @click.option(
-        "--trusted-key",
-        "trusted_key",
-        multiple=True,
-        metavar="VKEY",
-        help="A verifier key to trust (repeatable) [default: $HUIQUAN_HOME/keys/trusted.vkeys].",
-    )
-    @click.option(
-        "--keys-file",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        default=None,
-        help="A file of verifier keys, one per line.",
-    )
-    @pass_books
-    def verify(
-        books: Books, source: str, trusted_key: tuple[str, ...], keys_file: Path | None
-    ) -> None:
-        """Check that a receipt is genuine: signed by a trusted key and proven in the ledger.
-
-        Works offline for a PDF or proof file; a receipt link is fetched first. Exits 1 and
-        prints every reason when the receipt is not genuine.
-        """
-        _verify(books, source, trusted_key, keys_file)
-
-    @receipt.command("show")
-    @click.argument("serial")
-    @pass_books
-    def show(books: Books, serial: str) -> None:
-        """Print the record of receipt SERIAL (never its link)."""
-        _show(books, serial)
+    cli.add_command(receipt)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import main as cli_module
+from cli import serve as cli_module
 from ledger.storage.db import make_engine
 from tests.builders import Books, cny
 from tests.integration.test_cli_support import huiquan, one_error_line

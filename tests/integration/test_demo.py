@@ -145,7 +145,7 @@ def test_verify_names_the_first_bad_sequence_after_an_amount_is_changed_behind_t
 
 
 def test_the_same_seed_plans_the_same_operations_and_another_seed_others():
-    from cli.demo import demo_plan, plan_operations
+    from cli.demo_plan import demo_plan, plan_operations
     from ledger.importer import parse_rows
 
     personal: set[str] = set()

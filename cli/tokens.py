@@ -1,0 +1,66 @@
+"""`huiquan token create | list | revoke`: the API's tokens, over `usecases.tokens`.
+
+A token's secret is printed once, at its creation, and never again; only its hash is stored.
+"""
+
+from __future__ import annotations
+
+import click
+
+from cli.context import Books, changes_state, pass_books
+from cli.output import table
+
+__all__ = ["token"]
+
+
+@click.group()
+def token() -> None:
+    """API tokens: create (shown once), list, revoke."""
+
+
+@token.command("create")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "officer", "auditor"]),
+    required=True,
+    help="admin: everything; officer: records operations; auditor: reads and exports.",
+)
+@click.option("--name", required=True, help="A unique name for the token (who or what uses it).")
+@pass_books
+@changes_state("token create")
+def token_create(books: Books, role: str, name: str) -> None:
+    """Create a token and print it once; only its hash is stored."""
+    from usecases.tokens import create_token
+
+    secret = create_token(books.engine, role=role, name=name)
+    click.echo(secret)
+    click.echo(f"token {name!r} ({role}) created; store it now, it cannot be shown again", err=True)
+
+
+@token.command("list")
+@pass_books
+def token_list(books: Books) -> None:
+    """List tokens (names, roles, dates; never the secrets)."""
+    from usecases.tokens import list_tokens
+
+    tokens = list_tokens(books.engine)
+    if not tokens:
+        click.echo("no tokens")
+        return
+    table(
+        None,
+        ["name", "role", "created", "revoked"],
+        [[t.name, t.role, t.created_at, t.revoked_at or "-"] for t in tokens],
+    )
+
+
+@token.command("revoke")
+@click.argument("name")
+@pass_books
+@changes_state("token revoke")
+def token_revoke(books: Books, name: str) -> None:
+    """Revoke the token called NAME; requests with it are refused from now on."""
+    from usecases.tokens import revoke_token
+
+    revoke_token(books.engine, name)
+    click.echo(f"token {name!r} revoked")
