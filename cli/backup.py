@@ -11,7 +11,9 @@ Registered on the main group by `register(cli)`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -20,8 +22,10 @@ from usecases.backup import PASSPHRASE_ENV
 
 __all__ = ["register"]
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def _passphrase_option(help_text: str) -> click.Option:
+
+def _passphrase_option(help_text: str) -> Callable[[F], F]:
     return click.option(
         "--passphrase",
         envvar=PASSPHRASE_ENV,

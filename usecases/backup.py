@@ -307,7 +307,10 @@ def _drain_and_join(source: IO[bytes], worker: threading.Thread) -> None:
 def _raise_decrypt_failure(failure: list[BaseException]) -> None:
     if not failure:
         return
-    if isinstance(failure[0], pyrage.DecryptError):
+    # pyrage reports a failed tag inside the stream as an OSError ("decryption error")
+    if isinstance(failure[0], pyrage.DecryptError | OSError) and not isinstance(
+        failure[0], BrokenPipeError
+    ):
         raise BackupRefused(
             "the archive is damaged or truncated, or the key does not open it: "
             "decryption failed its integrity check"
@@ -925,11 +928,13 @@ def scheduled_backup_step(
     folder: Path,
     keep: int,
     *,
-    passphrase: str,
+    passphrase: str | None = None,
     recipients: Sequence[str] = (),
+    identities: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One scheduled run: back up into `folder`, drill the archive, keep the newest `keep`
-    archives, and write the status file in the home. Returns the status written."""
+    """One scheduled run: back up into `folder`, drill the archive (opened with the passphrase
+    or `identities`), keep the newest `keep` archives, and write the status file in the home.
+    Returns the status written; a failure is recorded there, never raised."""
     now = dt.datetime.now(dt.UTC)
     status: dict[str, Any] = {"last_attempt_at": now.isoformat(timespec="seconds")}
     previous = read_status(home) or {}
@@ -938,7 +943,7 @@ def scheduled_backup_step(
         result = create_backup(
             folder / name, home=home, url=url, passphrase=passphrase, recipients=recipients
         )
-        checked = drill(result.path, passphrase=passphrase, url=url)
+        checked = drill(result.path, passphrase=passphrase, identities=identities, url=url)
         status |= {
             "last_backup_at": now.isoformat(timespec="seconds"),
             "archive": str(result.path),
