@@ -88,3 +88,21 @@ def test_a_scheduled_step_backs_up_drills_keeps_the_newest_and_writes_its_status
     assert kept[0] == "huiquan-20200102T000000000000Z.hqbak" and len(kept) == 2
     assert read_status(home) == json.loads((home / STATUS_FILE).read_text(encoding="utf-8"))
     assert hashlib.sha256((folder / kept[1]).read_bytes()).hexdigest()  # a real archive
+
+
+@pytest.mark.parametrize("prefix", [0, 1, 4, 5, 8, 11])
+def test_the_journal_roots_read_in_blocks_equal_the_tree_roots(engine, monkeypatch, prefix):
+    from ledger.tlog.journal import leaf_hashes
+    from usecases import backup
+
+    monkeypatch.setattr(backup, "BLOCK", 4)
+    books = Books(engine)
+    books.fund("LUHUO")
+    donor = books.donor()
+    for _ in range(11):
+        books.donate("1.00", donor=donor)
+    with engine.connect() as conn:
+        leaves = leaf_hashes(conn, 11)
+        root, prefix_root = backup._journal_roots(conn, 11, prefix)
+    assert root == root_from_leaf_hashes(leaves).hex()
+    assert prefix_root == root_from_leaf_hashes(leaves[:prefix]).hex()
