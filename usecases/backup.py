@@ -463,8 +463,8 @@ def create_backup(
     into place when complete.
 
     Raises:
-        BackupRefused: no key to encrypt to, `out` exists, an unusable pg_dump, a member that
-            changed under the backup.
+        BackupRefused: no key to encrypt to, `out` exists, no pseudonym key in the home, an
+            unusable pg_dump, a member that changed under the backup.
     """
     started = time.perf_counter()
     out = out.resolve()
@@ -472,6 +472,11 @@ def create_backup(
         raise BackupRefused(f"{out} exists; a backup never overwrites a file")
     if not passphrase and not recipients:
         raise BackupRefused(f"give a passphrase (${PASSPHRASE_ENV}) or a recipient to encrypt to")
+    if not (home / PSEUDONYM_KEY).is_file():
+        raise BackupRefused(
+            f"no {PSEUDONYM_KEY} in {home}: a backup without it would orphan every pseudonym "
+            "(is --home right?)"
+        )
     engine_name = make_url(url).get_backend_name()
     out.parent.mkdir(parents=True, exist_ok=True)
     with (
@@ -773,7 +778,7 @@ def _check_books(url: str, home: Path, manifest: dict[str, Any]) -> None:
     engine = make_engine(url)
     try:
         with read_only(engine) as repo:
-            report = verify_books(repo, workers=0)
+            report = verify_books(repo)
             if not report.ok:
                 raise BackupRefused(f"the restored books do not verify: {report.findings[0]}")
             journal = manifest["journal"]

@@ -115,3 +115,18 @@ def test_a_postgres_archive_needs_a_database_url_and_leaves_nothing(archive, ide
     with pytest.raises(BackupRefused, match="give an empty database"):
         restore_backup(archive, home=folder, identities=[identity[0]])
     assert _nothing_left(folder)
+
+
+def test_a_backup_of_a_home_without_its_pseudonym_key_is_refused(
+    database_url, home, identity, tmp_path
+):
+    (home / "pseudonym.key").unlink()
+    with pytest.raises(BackupRefused, match="would orphan every pseudonym"):
+        create_backup(
+            tmp_path / "b.hqbak",
+            home=home,
+            url=database_url,
+            passphrase=None,
+            recipients=[identity[1]],
+        )
+    assert not list(tmp_path.glob("b.hqbak*"))
