@@ -886,6 +886,7 @@ def _grant(url: str, role: str) -> None:
         with engine.connect() as conn:
             conn.exec_driver_sql(f'GRANT USAGE ON SCHEMA public TO "{role}"')
             conn.exec_driver_sql(f'GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO "{role}"')
+            conn.exec_driver_sql(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
     finally:
         engine.dispose()
 
