@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 
 import click
 
-from cli.main import Books, pass_books
-from usecases.backup import PASSPHRASE_ENV
+from cli.context import Books, pass_books
+from usecases.environment import PASSPHRASE_ENV
 
-__all__ = ["register"]
+__all__ = ["backup_command", "keys_group", "restore_command"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -183,10 +183,3 @@ def keys_export(books: Books, output: Path | None, passphrase: str | None) -> No
             click.echo("keep this sheet offline; it is the only copy outside the home", err=True)
     else:
         click.echo(f"recovery sheet written to {output}, encrypted with the passphrase (age)")
-
-
-def register(cli: click.Group) -> None:
-    """Add `backup`, `restore` and `keys export` to the `huiquan` group."""
-    cli.add_command(backup_command)
-    cli.add_command(restore_command)
-    cli.add_command(keys_group)

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -34,6 +35,7 @@ from cli.output import (
     table,
     want_progress,
 )
+from cli.roles import apply_service_role, service_role_options
 from ledger.errors import LedgerError
 
 __all__ = [
@@ -49,14 +51,24 @@ __all__ = [
 
 # -- init ---------------------------------------------------------------------------------------
 @click.command()
+@service_role_options
 @pass_books
 @changes_state("init")
-def init(books: Books) -> None:
+def init(
+    books: Books,
+    owner_url: str | None,
+    service_role: str | None,
+    service_password_file: Path | None,
+) -> None:
     """Create or upgrade the schema, seed the chart of accounts, create the pseudonym key.
 
     Safe to run again: it only adds what is missing. The pseudonym key
     ($HUIQUAN_HOME/pseudonym.key, 32 random bytes, mode 0600) turns beneficiaries' identity
     numbers into the pseudonyms the books use; back it up, and never share it.
+
+    On PostgreSQL, --owner-url runs the migrations as the tables' owner and --service-role then
+    grants the role `huiquan serve` logs in as exactly what the service needs (nothing to update
+    or delete in the journal, no trigger switched off).
     """
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import func, select
@@ -64,6 +76,7 @@ def init(books: Books) -> None:
     from ledger.storage import tables
     from ledger.storage.db import init_books
 
+    books.override(owner_url)
     engine = books.engine
     with engine.connect() as conn:
         before = MigrationContext.configure(conn).get_current_revision()
@@ -86,6 +99,9 @@ def init(books: Books) -> None:
     _secret, created = ensure_pseudonym_key(books.home)
     path = books.home / KEY_FILE
     click.echo(f"pseudonym key: {'created' if created else 'kept'} {path} (mode 0600)")
+    if service_role:
+        for line in apply_service_role(engine, service_role, service_password_file):
+            click.echo(line)
 
 
 def print_fund_summaries(books: Books, fund: str | None) -> None:

@@ -28,13 +28,24 @@ import click
 from cli.context import Books, HuiquanGroup, ensure_pseudonym_key, pass_books
 
 if TYPE_CHECKING:  # the modules COMMANDS names, for readers and the import contracts
-    from cli import audit, books, demo, imports, receipts, serve, tokens  # noqa: F401
+    from cli import (  # noqa: F401
+        audit,
+        backup,
+        books,
+        demo,
+        imports,
+        receipts,
+        roles,
+        serve,
+        tokens,
+    )
 
 __all__ = ["COMMANDS", "Books", "cli", "ensure_pseudonym_key", "main", "pass_books"]
 
 #: Every command of the group: its name, and the module and attribute that define it.
 COMMANDS = {
     "audit": "cli.audit:audit_group",
+    "backup": "cli.backup:backup_command",
     "balance": "cli.books:balance",
     "checkpoint": "cli.audit:checkpoint_command",
     "close-period": "cli.books:close_period_command",
@@ -42,8 +53,11 @@ COMMANDS = {
     "export": "cli.audit:export_group",
     "import": "cli.imports:import_command",
     "init": "cli.books:init",
+    "keys": "cli.backup:keys_group",
     "receipt": "cli.receipts:receipt",
+    "restore": "cli.backup:restore_command",
     "serve": "cli.serve:serve",
+    "service-role": "cli.roles:service_role_command",
     "statement": "cli.audit:statement_command",
     "token": "cli.tokens:token",
     "trial-balance": "cli.books:trial_balance_command",

@@ -18,20 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy import Engine
 
-from ledger.storage.db import database_url, make_engine
-from ledger.storage.roles import (
-    UnsafeServiceRole,
-    grant_service_role,
-    service_privileges,
-    service_role_findings,
-)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
-__all__ = ["apply_service_role", "register", "service_role_options"]
+__all__ = ["apply_service_role", "service_role_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,6 +71,8 @@ def apply_service_role(owner_engine: Engine, role: str, password_file: Path | No
     Raises:
         click.ClickException: not PostgreSQL, a bad name, or a role unfit to run the service.
     """
+    from ledger.storage.roles import UnsafeServiceRole, grant_service_role, service_privileges
+
     password = _read_password(password_file)
     try:
         created = grant_service_role(owner_engine, role, password=password)
@@ -127,6 +123,9 @@ def service_role_command(
     With --check it prints every finding and exits 1 if there is any.
     """
     # Without --owner-url, the group's database URL (`huiquan --database-url URL service-role`).
+    from ledger.storage.db import database_url, make_engine
+    from ledger.storage.roles import service_role_findings
+
     engine = make_engine(owner_url or getattr(ctx.find_root().obj, "url", None) or database_url())
     try:
         if check:
@@ -144,8 +143,3 @@ def service_role_command(
             click.echo(line)
     finally:
         engine.dispose()
-
-
-def register(cli: click.Group) -> None:
-    """Add `service-role` to the `huiquan` group."""
-    cli.add_command(service_role_command)

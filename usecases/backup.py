@@ -74,6 +74,7 @@ from ledger.tlog.keys import NAME_FILE as SIGNING_NAME_FILE
 from ledger.tlog.keys import trusted_vkeys
 from ledger.tlog.merkle import node_hash
 from ledger.tlog.proofs import latest_checkpoint
+from usecases.environment import PASSPHRASE_ENV
 
 __all__ = [
     "FORMAT",
@@ -100,7 +101,6 @@ __all__ = [
 ]
 
 FORMAT = "huiquan-backup/1"
-PASSPHRASE_ENV = "HUIQUAN_BACKUP_PASSPHRASE"  # noqa: S105 - a variable's name
 PSEUDONYM_KEY = "pseudonym.key"
 DB_FILE = "huiquan.db"
 STATUS_FILE = "backup-status.json"

@@ -8,8 +8,6 @@ import json
 
 import pytest
 
-from cli.backup import register
-from cli.main import cli
 from ledger.tlog.merkle import leaf_hash, root_from_leaf_hashes
 from tests.backup.conftest import checkpoint
 from tests.builders import Books
@@ -24,9 +22,6 @@ from usecases.backup import (
     recovery_codes,
     scheduled_backup_step,
 )
-
-if "keys" not in cli.commands:
-    register(cli)
 
 
 @pytest.mark.parametrize("size", [*range(0, 18), 31, 32, 33, 100])

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from cli.backup import register
-from cli.main import cli
 from tests.backup.conftest import checkpoint
 from tests.builders import Books
 from tests.integration.test_cli_support import huiquan, one_error_line
@@ -21,9 +19,6 @@ from usecases.backup import (
     encrypt_archive,
     restore_backup,
 )
-
-if "backup" not in cli.commands:
-    register(cli)
 
 
 @pytest.fixture
