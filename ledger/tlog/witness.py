@@ -532,7 +532,10 @@ class Witness:
             raise WitnessRefusal("checkpoint_untrusted", str(e), status=403) from None
         if old_size > checkpoint.size:
             raise WitnessRefusal(
-                "bad_request", f"old size {old_size} > checkpoint {checkpoint.size}", status=400
+                "bad_request",
+                f"the checkpoint has size {checkpoint.size}, smaller than the old size "
+                f"{old_size}: a log never shrinks (was it rolled back?); refusing to cosign",
+                status=400,
             )
         with self._locked():
             latest = self.latest()
