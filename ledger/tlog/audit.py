@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -107,15 +107,40 @@ class CompactRange:
         self.size = 0
 
     def append(self, leaf: bytes) -> None:
+        """Append one leaf hash."""
+        self._push(leaf, 0, 1)
+
+    def extend(self, leaves: Sequence[bytes]) -> None:
+        """Append `leaves` in order, hashing whole aligned subtrees level by level."""
+        i, n = 0, len(leaves)
+        while i < n:
+            # The largest perfect subtree that starts here: aligned to the size so far, and
+            # no larger than what is left.
+            p = self.size & -self.size or 1 << (n - i).bit_length()
+            while p > n - i:
+                p >>= 1
+            self._push(_perfect_root(leaves[i : i + p]), p.bit_length() - 1, p)
+            i += p
+
+    def push_subtree(self, root: bytes, count: int) -> None:
+        """Append `count` leaves (a power of two, aligned to the size so far) by their root.
+
+        Raises:
+            ValueError: if `count` is not a power of two that the size so far is a multiple of.
+        """
+        if not _aligned(self.size, count):
+            raise ValueError(f"{count} leaves at {self.size} are not an aligned subtree")
+        self._push(root, count.bit_length() - 1, count)
+
+    def _push(self, node: bytes, height: int, count: int) -> None:
         nodes, heights, sha = self.nodes, self.heights, hashlib.sha256
-        node, height = leaf, 0
         while heights and heights[-1] == height:
             node = sha(_NODE + nodes.pop() + node).digest()
             heights.pop()
             height += 1
         nodes.append(node)
         heights.append(height)
-        self.size += 1
+        self.size += count
 
     def root(self) -> bytes:
         """The Merkle tree hash of the leaves appended so far (RFC 6962 MTH)."""
@@ -141,12 +166,18 @@ def audit_checkpoints(
     anchors: Sequence[str] = (),
     batch: int = 50_000,
     max_findings: int = 100,
+    leaf_ranges: Iterable[tuple[bytes, bytes]] | None = None,
 ) -> CheckpointAudit:
     """Check every stored checkpoint's signature and root against the journal; return findings.
 
     `anchors` are signed checkpoints held outside the database (`read_anchor`, a witness's
     latest); they are checked like stored ones and must be stored too. With `origin`, every
     checkpoint must be for that log.
+
+    `leaf_ranges` lets a caller that has already recomputed the leaves from the entries'
+    content (`verify_books`: its ranges' ``(leaves, root)``, in order from leaf 1) pass them
+    instead of the stored `leaf_hash` column being read; a range that is a whole aligned subtree
+    with no checkpoint inside is taken by its root without hashing again.
 
     Raises:
         TypeError: if `trusted_vkeys` is one string rather than a sequence of them.
@@ -192,7 +223,7 @@ def audit_checkpoints(
     audit.checkpoints = len(targets)
     if targets:
         audit.latest_size = max(targets)
-        _check_roots(conn, sorted(targets.items()), batch, audit, add)
+        _check_roots(conn, sorted(targets.items()), batch, leaf_ranges, audit, add)
     return audit
 
 
@@ -254,41 +285,42 @@ def _check_roots(
     conn: Connection,
     targets: list[tuple[int, _Target]],
     batch: int,
+    leaf_ranges: Iterable[tuple[bytes, bytes]] | None,
     audit: CheckpointAudit,
     add: _Add,
 ) -> None:
     tree = CompactRange()
-    want = iter(targets)
-    size, target = next(want)
     verdicts: list[tuple[int, _Target, bool]] = []
-    while size == 0:  # a checkpoint of the empty journal: its root is SHA-256("")
-        verdicts.append((0, target, target.checkpoint.root == EMPTY_ROOT))
-        size, target = next(want, (-1, target))
     last = targets[-1][0]
-    e = journal_entries.c
-    lo = 0
-    done = size < 0
-    while not done and lo < last:
-        hi = min(last, lo + batch)
-        rows = conn.execute(
-            select(e.sequence, e.leaf_hash)
-            .where(e.sequence > lo, e.sequence <= hi)
-            .order_by(e.sequence)
-        ).all()
-        for sequence, leaf_hex in rows:
-            if int(sequence) != tree.size + 1:
-                done = True  # a gap: leaves past it cannot be placed (verify_books names it)
-                break
-            tree.append(_leaf(leaf_hex))
-            if tree.size == size:
-                verdicts.append((size, target, tree.root() == target.checkpoint.root))
-                size, target = next(want, (-1, target))
-                if size < 0:
-                    done = True
-                    break
-        if len(rows) < hi - lo:
-            break
-        lo = hi
+    pending = [(size, target) for size, target in targets if size > 0]
+    for size, target in targets:
+        if size == 0:  # a checkpoint of the empty journal: its root is SHA-256("")
+            verdicts.append((0, target, target.checkpoint.root == EMPTY_ROOT))
+    k = 0
+    pieces = (
+        _leaf_batches(conn, last, batch)
+        if leaf_ranges is None
+        else _given_ranges(leaf_ranges, last)
+    )
+    for piece, subtree_root in pieces:
+        base = tree.size  # the piece's first leaf is leaf number base + 1
+        count = len(piece) // 32 if isinstance(piece, bytes) else len(piece)
+        inside = k < len(pending) and pending[k][0] < base + count
+        if subtree_root is not None and not inside and _aligned(base, count):
+            # A whole aligned subtree whose root the caller computed: no hashing here.
+            tree.push_subtree(subtree_root, count)
+            leaves: Sequence[bytes] = ()
+        else:
+            leaves = _split(piece) if isinstance(piece, bytes) else piece
+        at = 0
+        # Cut at each checkpoint size inside the piece; the root is read there.
+        while k < len(pending) and pending[k][0] <= base + count:
+            size, target = pending[k]
+            tree.extend(leaves[at : size - base])
+            at = size - base
+            verdicts.append((size, target, tree.root() == target.checkpoint.root))
+            k += 1
+        tree.extend(leaves[at:])
     audit.leaves = tree.size
     _report(verdicts, add)
     head = journal_size(conn)
@@ -301,6 +333,74 @@ def _check_roots(
             f"{min(tree.size, head) + 1}..{last} were deleted",
             last,
         )
+
+
+def _aligned(base: int, count: int) -> bool:
+    return count > 0 and count & (count - 1) == 0 and base % count == 0
+
+
+def _split(blob: bytes) -> list[bytes]:
+    return [blob[i : i + 32] for i in range(0, len(blob), 32)]
+
+
+def _given_ranges(
+    ranges: Iterable[tuple[bytes, bytes]], last: int
+) -> Iterator[tuple[list[bytes] | bytes, bytes | None]]:
+    """The caller's (leaves blob, root) ranges, cut off after leaf `last`."""
+    seen = 0
+    for blob, root in ranges:
+        count = len(blob) // 32
+        if seen + count > last:
+            yield _split(blob[: (last - seen) * 32]), None
+            return
+        yield blob, root
+        seen += count
+        if seen == last:
+            return
+
+
+def _leaf_batches(
+    conn: Connection, last: int, batch: int
+) -> Iterator[tuple[list[bytes] | bytes, bytes | None]]:
+    """Leaf hashes of entries 1..`last` in order, in lists of up to `batch`; they stop at the
+    first gap in the numbering (leaves past it cannot be placed; `verify_books` names it)."""
+    # The DB-API cursor under `conn` (same transaction and snapshot): no Row objects per leaf.
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    e = journal_entries
+    query = (
+        f"SELECT {e.c.sequence.name}, {e.c.leaf_hash.name} FROM {e.name} "
+        f"WHERE {e.c.sequence.name} > {mark} AND {e.c.sequence.name} <= {mark} "
+        f"ORDER BY {e.c.sequence.name}"
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        lo = 0
+        while lo < last:
+            hi = min(last, lo + batch)
+            cursor.execute(query, (lo, hi))
+            rows = cursor.fetchall()
+            whole = len(rows) == hi - lo and (not rows or int(rows[-1][0]) == hi)
+            if not whole:  # a gap or the end: keep the leaves before it
+                n = 0
+                while n < len(rows) and int(rows[n][0]) == lo + n + 1:
+                    n += 1
+                rows = rows[:n]
+            yield _leaves([r[1] for r in rows]), None
+            if len(rows) < hi - lo:
+                return
+            lo = hi
+    finally:
+        cursor.close()
+
+
+def _leaves(hexes: list[str]) -> list[bytes]:
+    try:
+        blob = bytes.fromhex("".join(hexes))
+    except (ValueError, TypeError):
+        blob = b""
+    if len(blob) == 32 * len(hexes):
+        return [blob[i : i + 32] for i in range(0, len(blob), 32)]
+    return [_leaf(h) for h in hexes]  # a malformed hash somewhere: take them one by one
 
 
 def _report(verdicts: list[tuple[int, _Target, bool]], add: _Add) -> None:
@@ -327,6 +427,14 @@ def _report(verdicts: list[tuple[int, _Target, bool]], add: _Add) -> None:
             f"{good + 1}..{size} was changed after it was signed",
             size,
         )
+
+
+def _perfect_root(level: Sequence[bytes]) -> bytes:
+    """The root over a power-of-two number of nodes, level by level."""
+    sha = hashlib.sha256
+    while len(level) > 1:
+        level = [sha(_NODE + a + b).digest() for a, b in zip(level[0::2], level[1::2], strict=True)]
+    return level[0]
 
 
 def _leaf(leaf_hex: object) -> bytes:

@@ -50,6 +50,16 @@ def test_the_compact_range_gives_the_rfc6962_root_at_every_size(size):
     assert tree.root() == root_from_leaf_hashes(leaves)
 
 
+@pytest.mark.parametrize("cuts", [(), (1,), (3, 4), (5, 13, 32), (31, 33, 64), (2, 7, 8, 40)])
+def test_extending_the_compact_range_in_pieces_gives_the_root_at_every_cut(cuts):
+    leaves = [leaf_hash(str(i).encode()) for i in range(69)]
+    tree, at = CompactRange(), 0
+    for cut in (*cuts, len(leaves)):
+        tree.extend(leaves[at:cut])
+        at = cut
+        assert tree.size == cut and tree.root() == root_from_leaf_hashes(leaves[:cut])
+
+
 def test_honest_books_with_checkpoints_and_a_younger_tail_verify(engine, books, key):
     checkpoint(engine, key)
     books.donate("900", donor=books.donor_id)
@@ -105,6 +115,32 @@ def test_deleting_the_checkpoints_too_is_caught_by_the_anchor_kept_outside(
 
     result = audit(engine, [key.vkey], anchors=[read_anchor(home)])
     assert codes(result) == ["checkpoint_missing", "journal_shorter_than_checkpoint"]
+
+
+def test_a_deleted_middle_entry_leaves_the_checkpoint_uncovered(engine, books, key):
+    checkpoint(engine, key)
+
+    def work(conn):
+        conn.execute(text("DELETE FROM postings WHERE sequence = 4"))
+        conn.execute(text("DELETE FROM journal_entries WHERE sequence = 4"))
+
+    behind_the_triggers(engine, work)
+    result = audit(engine, [key.vkey], batch=3)
+    assert codes(result) == ["journal_shorter_than_checkpoint"] and result.leaves == 3
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 8, 1000])
+def test_the_findings_do_not_depend_on_the_batch_size(engine, books, key, batch):
+    checkpoint(engine, key)  # 8
+    books.donate("900", donor=books.donor_id)
+    books.donate("950", donor=books.donor_id)
+    checkpoint(engine, key)  # 10
+    assert audit(engine, [key.vkey], batch=batch).ok
+    rewrite_memo(engine, 9)
+    result = audit(engine, [key.vkey], batch=batch)
+    assert [(f.check, f.sequence, f.size) for f in result.findings] == [
+        ("checkpoint_root_mismatch", 9, 10)
+    ]
 
 
 def test_a_checkpoint_forged_with_another_key_is_found(engine, books, key):
@@ -178,3 +214,26 @@ def test_the_audit_reads_no_further_than_the_latest_checkpoint(engine, books, ke
     behind_the_triggers(engine, corrupt)
     result = audit(engine, [key.vkey])
     assert result.ok and result.leaves == 8  # entry 9 is not yet covered by any checkpoint
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 4, 8, 3, 16])
+def test_leaves_recomputed_by_the_caller_give_the_same_findings(engine, books, key, chunk):
+    checkpoint(engine, key)  # 8
+    books.donate("900", donor=books.donor_id)
+    books.donate("950", donor=books.donor_id)
+    checkpoint(engine, key)  # 10
+    books.donate("990", donor=books.donor_id)
+    with engine.connect() as conn:
+        leaves = leaf_hashes(conn, 11)
+
+    def ranges(ls):
+        for i in range(0, len(ls), chunk):
+            part = ls[i : i + chunk]
+            yield b"".join(part), root_from_leaf_hashes(part)
+
+    assert audit(engine, [key.vkey], leaf_ranges=ranges(leaves)).ok
+    altered = [*leaves[:8], leaf_hash(b"not entry 9"), *leaves[9:]]
+    result = audit(engine, [key.vkey], leaf_ranges=ranges(altered))
+    assert [(f.check, f.sequence, f.size) for f in result.findings] == [
+        ("checkpoint_root_mismatch", 9, 10)
+    ]
