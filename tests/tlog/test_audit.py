@@ -237,3 +237,14 @@ def test_leaves_recomputed_by_the_caller_give_the_same_findings(engine, books, k
     assert [(f.check, f.sequence, f.size) for f in result.findings] == [
         ("checkpoint_root_mismatch", 9, 10)
     ]
+
+
+def test_checkpoints_signed_after_the_caller_s_scan_are_not_held_against_it(engine, books, key):
+    with engine.connect() as conn:
+        leaves = leaf_hashes(conn, 8)
+    ranges = [(b"".join(leaves), root_from_leaf_hashes(leaves))]
+    checkpoint(engine, key)  # 8
+    books.donate("900", donor=books.donor_id)
+    checkpoint(engine, key)  # 9, signed while the caller was scanning 8 entries
+    result = audit(engine, [key.vkey], leaf_ranges=ranges, upto=8)
+    assert result.ok and result.latest_size == 9 and result.leaves == 8
