@@ -229,6 +229,8 @@ def audit_checkpoints(
     checkable = sorted((s, t) for s, t in targets.items() if upto is None or s <= upto)
     if checkable:
         _check_roots(conn, checkable, batch, leaf_ranges, audit, add)
+    if targets:
+        _check_length(conn, checkable[-1][0] if checkable else 0, max(targets), audit, add)
     return audit
 
 
@@ -328,16 +330,28 @@ def _check_roots(
         tree.extend(leaves[at:])
     audit.leaves = tree.size
     _report(verdicts, add)
+
+
+def _check_length(
+    conn: Connection, checked: int, latest: int, audit: CheckpointAudit, add: _Add
+) -> None:
+    """A journal shorter than a signed checkpoint: too few leaves in sequence under the
+    checkpoints whose roots were checked, or a chain head (read now, after any scan) below the
+    largest checkpoint. A checkpoint signed after a caller's scan (beyond `upto`) is covered by
+    the head, which only ever grows, so it is never mistaken for a deleted tail."""
     head = journal_size(conn)
-    if tree.size < last or head < last:
-        add(
-            min(tree.size, head) + 1,
-            "journal_shorter_than_checkpoint",
-            f"checkpoint {last} was signed over {last} entries, but the journal holds "
-            f"{tree.size} in sequence and its chain head says {head}: entries "
-            f"{min(tree.size, head) + 1}..{last} were deleted",
-            last,
-        )
+    if audit.leaves >= checked and head >= latest:
+        return
+    size = checked if audit.leaves < checked else latest
+    have = min(audit.leaves, head) if audit.leaves < checked else head
+    add(
+        have + 1,
+        "journal_shorter_than_checkpoint",
+        f"checkpoint {size} was signed over {size} entries, but the journal holds "
+        f"{audit.leaves} in sequence and its chain head says {head}: entries "
+        f"{have + 1}..{size} were deleted",
+        size,
+    )
 
 
 def _aligned(base: int, count: int) -> bool:

@@ -248,3 +248,14 @@ def test_checkpoints_signed_after_the_caller_s_scan_are_not_held_against_it(engi
     checkpoint(engine, key)  # 9, signed while the caller was scanning 8 entries
     result = audit(engine, [key.vkey], leaf_ranges=ranges, upto=8)
     assert result.ok and result.latest_size == 9 and result.leaves == 8
+
+
+def test_a_deleted_tail_is_found_even_beyond_the_caller_s_scan(engine, books, key):
+    checkpoint(engine, key)  # 8
+    delete_tail(engine, keep=6)
+    with engine.connect() as conn:
+        leaves = leaf_hashes(conn, 6)
+    ranges = [(b"".join(leaves), root_from_leaf_hashes(leaves))]
+    result = audit(engine, [key.vkey], leaf_ranges=ranges, upto=6)
+    assert codes(result) == ["journal_shorter_than_checkpoint"]
+    assert result.findings[0].sequence == 7
