@@ -342,14 +342,17 @@ def _check_length(
     head = journal_size(conn)
     if audit.leaves >= checked and head >= latest:
         return
-    size = checked if audit.leaves < checked else latest
-    have = min(audit.leaves, head) if audit.leaves < checked else head
+    if audit.leaves < checked:
+        size, have = checked, min(audit.leaves, head)
+        holds = f"holds {audit.leaves} entries in sequence (its chain head says {head})"
+    else:
+        size, have = latest, head
+        holds = f"has {head} entries by its chain head"
     add(
         have + 1,
         "journal_shorter_than_checkpoint",
-        f"checkpoint {size} was signed over {size} entries, but the journal holds "
-        f"{audit.leaves} in sequence and its chain head says {head}: entries "
-        f"{have + 1}..{size} were deleted",
+        f"checkpoint {size} was signed over {size} entries, but the journal {holds}: "
+        f"entries {have + 1}..{size} were deleted",
         size,
     )
 
