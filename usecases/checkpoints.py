@@ -61,6 +61,7 @@ __all__ = [
     "add_cosignature",
     "checkpoint_at_close",
     "checkpoint_interval",
+    "checkpoint_now",
     "cosignatures_for",
     "maybe_checkpoint",
     "witnessed_checkpoint",
@@ -142,10 +143,11 @@ def maybe_checkpoint(
     return _sign(engine, home, origin, due)
 
 
-def checkpoint_at_close(
+def checkpoint_now(
     engine: Engine, home: str | os.PathLike[str], *, origin: str = DEFAULT_ORIGIN
 ) -> StoredCheckpoint | None:
-    """Sign a checkpoint now if the journal has grown (call it after a period is closed).
+    """Sign a checkpoint now if the journal has grown, whatever the interval (`huiquan
+    checkpoint`, period close).
 
     Returns the checkpoint covering the whole journal (new or already stored), or None for an
     empty journal.
@@ -162,6 +164,18 @@ def checkpoint_at_close(
         return signed
     with engine.connect() as conn:
         return latest_checkpoint(conn)
+
+
+def checkpoint_at_close(
+    engine: Engine, home: str | os.PathLike[str], *, origin: str = DEFAULT_ORIGIN
+) -> StoredCheckpoint | None:
+    """The checkpoint that seals a closed period: call it once the close has committed, so the
+    closed books are provable at once rather than within the interval.
+
+    Raises:
+        ProofError, CheckpointError: as `maybe_checkpoint`.
+    """
+    return checkpoint_now(engine, home, origin=origin)
 
 
 class CheckpointScheduler(threading.Thread):
