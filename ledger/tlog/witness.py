@@ -84,6 +84,7 @@ _KEY_ID_SIZE = 4
 _SIGNATURE_SIZE = 64
 _PREFIX = "\u2014 "
 
+_FATAL = {"checkpoint_malformed", "checkpoint_signature_invalid", "witness_quorum_not_met"}
 _KEY_FILE = "witness.key"
 _NAME_FILE = "witness.name"
 _LOGS_FILE = "log.vkeys"
@@ -328,8 +329,10 @@ class WitnessVerdict:
 
     @property
     def ok(self) -> bool:
+        """The quorum is met on a well-formed (and, if asked, validly signed) checkpoint; a
+        bad line by one witness does not undo the others' cosignatures."""
         return len(self.witnesses) >= self.required and not any(
-            code != "cosignature_invalid" for code, _ in self.findings
+            code in _FATAL for code, _ in self.findings
         )
 
     def __bool__(self) -> bool:

@@ -210,3 +210,23 @@ def test_the_witness_key_is_private_and_never_overwritten(witnesses, tmp_path, l
     with pytest.raises(FileExistsError):
         Witness.init(tmp_path / "a", "witness.example/a", [log_key.vkey], ORIGIN)
     assert Witness(tmp_path / "a").key.vkey == a.key.vkey
+
+
+def test_a_bad_line_by_one_witness_does_not_undo_a_quorum_of_the_others(witnesses, log_key):
+    a, b = witnesses
+    note = signed(log_key, leaves(8))
+    line_a = a.add_checkpoint(add_checkpoint_request(0, [], note))
+    cp = Checkpoint(ORIGIN, 8, root_from_leaf_hashes(leaves(8, fork_at=1)))
+    wrong_b = b.key.cosign(cp)  # B's key, on another checkpoint
+    verdict = verify_witnessed(note, [line_a, wrong_b], [a.key.vkey, b.key.vkey], 1)
+    assert verdict.ok and [c for c, _ in verdict.findings] == ["cosignature_invalid"]
+
+
+def test_a_cosignature_from_the_future_does_not_count(witnesses, log_key):
+    a, _ = witnesses
+    note = signed(log_key, leaves(3))
+    line = a.add_checkpoint(add_checkpoint_request(0, [], note), now=2_000_000_000)
+    verdict = verify_witnessed(note, [line], [a.key.vkey], 1, now=1_900_000_000)
+    assert not verdict.ok
+    assert [c for c, _ in verdict.findings] == ["cosignature_from_future", "witness_quorum_not_met"]
+    assert verify_witnessed(note, [line], [a.key.vkey], 1, now=2_000_000_000).ok
