@@ -100,6 +100,10 @@ def _sign(
     origin: str,
     due: Callable[[Connection, StoredCheckpoint | None], bool],
 ) -> StoredCheckpoint | None:
+    # A plain read first: most ticks find nothing due and must not take SQLite's write lock.
+    with engine.connect() as conn:
+        if not due(conn, latest_checkpoint(conn)):
+            return None
     key = ensure_signing_key(home)
     try:
         # huiquan_write: BEGIN IMMEDIATE on SQLite, so the read and the insert see one journal.
