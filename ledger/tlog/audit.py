@@ -279,7 +279,7 @@ def _check_anchor(
         return
     if cp.size not in targets:
         add(
-            cp.size + 1 if cp.size else None,
+            None,
             "checkpoint_missing",
             f"checkpoint {cp.size} (root {cp.root.hex()[:12]}…) was signed and is held outside "
             "the database, but the checkpoints table does not have it: rows were deleted",
