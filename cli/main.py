@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the modules COMMANDS names, for readers and the import cont
         roles,
         serve,
         tokens,
+        witness,
     )
 
 __all__ = ["COMMANDS", "Books", "cli", "ensure_pseudonym_key", "main", "pass_books"]
@@ -62,6 +63,7 @@ COMMANDS = {
     "token": "cli.tokens:token",
     "trial-balance": "cli.books:trial_balance_command",
     "verify": "cli.books:verify",
+    "witness": "cli.witness:witness_group",
 }
 
 

@@ -18,7 +18,6 @@ Service endpoints used with `--url` (base URL of the service)::
     GET  /api/v1/proofs/consistency?from=N&to=M     JSON, `proof`: base64 hashes
     POST /api/v1/checkpoints/M/cosignatures         JSON {"checkpoint": ..., "cosignature": ...}
 
-Add them to the main group with ``register(cli)``.
 """
 
 from __future__ import annotations
@@ -33,11 +32,11 @@ from urllib.parse import urlsplit
 
 import click
 
+from ledger.tlog import DEFAULT_ORIGIN
 from ledger.tlog.checkpoints import CheckpointError, parse_signed_checkpoint
-from ledger.tlog.proofs import DEFAULT_ORIGIN
 from ledger.tlog.witness import Witness, WitnessError, add_checkpoint_request
 
-__all__ = ["register"]
+__all__ = ["witness_group"]
 
 _TIMEOUT = 15.0
 
@@ -233,8 +232,3 @@ def _send(request: urllib.request.Request) -> str:
         raise click.ClickException(f"{request.full_url}: HTTP {bad.code}: {detail}") from None
     except urllib.error.URLError as bad:
         raise click.ClickException(f"{request.full_url}: {bad.reason}") from None
-
-
-def register(cli: click.Group) -> None:
-    """Add `witness` (init, show, cosign) to the `huiquan` group."""
-    cli.add_command(witness_group)

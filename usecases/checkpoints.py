@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import InvalidEntry, NotFound
-from ledger.storage.cosignatures import cosignatures
+from ledger.storage.tables import cosignatures
 from ledger.tlog.audit import write_anchor
 from ledger.tlog.checkpoints import CheckpointError, parse_signed_checkpoint
 from ledger.tlog.journal import journal_size

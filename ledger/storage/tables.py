@@ -42,6 +42,7 @@ __all__ = [
     "beneficiary_personal",
     "chain_head",
     "closed_periods",
+    "cosignatures",
     "donors",
     "funds",
     "idempotency",
@@ -335,6 +336,21 @@ checkpoints = Table(
     Column("created_at", String(32), nullable=False),
 )
 
+# Witnesses' cosignatures on checkpoints: one row per (checkpoint size, witness key), inserted
+# only after the use case verified the line against a configured witness key
+# (`usecases.checkpoints.add_cosignature`); `cosigned_at` is the cosignature's own timestamp
+# (POSIX seconds), `line` the whole line as received.
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(200), primary_key=True),
+    Column("key_id", String(8), primary_key=True),
+    Column("cosigned_at", BigInteger, nullable=False),
+    Column("line", Text, nullable=False),
+    Column("received_at", String(32), nullable=False),
+)
+
 JOURNAL_TABLES = (
     "journal_entries",
     "postings",
@@ -343,6 +359,7 @@ JOURNAL_TABLES = (
     "receipts",
     "receipt_voids",
     "checkpoints",
+    "cosignatures",
 )
 
 # One indexed range scan per entry: the second line must exist, and every (fund, currency)

@@ -3,3 +3,8 @@ tlog-checkpoint, Ed25519), inclusion and consistency proofs, signing keys and jo
 
 Here so that both `receipts` (a receipt's proof) and `audits` (bundles, verification) may use it.
 """
+
+__all__ = ["DEFAULT_ORIGIN"]
+
+#: The log's origin line in its checkpoints (C2SP tlog-checkpoint), unless a caller names another.
+DEFAULT_ORIGIN = "huiquan-ledger"

@@ -50,7 +50,8 @@ __all__ = [
     "make_checkpoint",
 ]
 
-DEFAULT_ORIGIN = "huiquan-ledger"
+from ledger.tlog import DEFAULT_ORIGIN
+
 AUDIT_EXTENSION = "audit-events"
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from ledger.chain import GENESIS, chain_hash, leaf_hash_hex
-from ledger.storage.cosignatures import cosignatures
+from ledger.storage.tables import cosignatures
 from ledger.tlog.journal import iter_entry_objects
 from ledger.tlog.keys import ensure_signing_key
 from ledger.tlog.proofs import make_checkpoint

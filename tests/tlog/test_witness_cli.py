@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from cli.main import HuiquanGroup
-from cli.witness import register
+from cli.witness import witness_group
 from ledger.errors import LedgerError
 from ledger.tlog.checkpoints import Checkpoint
 from ledger.tlog.journal import leaf_hashes
@@ -28,7 +28,7 @@ from usecases.checkpoints import add_cosignature, maybe_checkpoint, witnessed_ch
 
 def huiquan(capsys, *args):
     group = HuiquanGroup("huiquan")
-    register(group)
+    group.add_command(witness_group)
     code = group.main(list(args), standalone_mode=False)
     out = capsys.readouterr()
     return code, out.out, out.err
