@@ -50,8 +50,10 @@ __all__ = [
     "issue_annual_receipt",
     "issue_receipt_of",
     "issue_receipts_of",
+    "issue_receipts_of_standing_gifts",
     "receipt_record",
     "relink_receipt",
+    "standing_gifts",
     "void_and_replace",
     "void_receipts_of_reversed",
 ]
@@ -134,6 +136,32 @@ def issue_receipts_of(
         if isinstance(link, ReceiptLink):
             links[entry.id] = link
     return links
+
+
+def standing_gifts(uow: UnitOfWork) -> list[PostedEntry]:
+    """The journal's gift entries that stand (receiptable and not reversed), in sequence."""
+    entries: list[PostedEntry] = []
+    after = 0
+    while page := uow.repo.list_entries(after_sequence=after, limit=1000):
+        entries += page
+        after = page[-1].sequence
+    reversed_ids = {e.reverses for e in entries if e.reverses}
+    return [e for e in entries if e.kind in RECEIPTABLE and e.id not in reversed_ids]
+
+
+def issue_receipts_of_standing_gifts(books: Books) -> list[ReceiptLink]:
+    """Issue the receipt of every gift that stands and has none, in one unit of work.
+
+    As the API does for a new gift: signed by the gift's maker, dated now, numbered on from the
+    books' counter; a gift that was reversed, and the reversal itself, get none; a gift that
+    has a receipt answers its link again. All of them or, on any failure, none. For the CLI's
+    demo data (`cli/demo.py`), which no longer needs the web application for it.
+    """
+
+    def work(uow: UnitOfWork) -> list[ReceiptLink]:
+        return list(issue_receipts_of(uow, books, standing_gifts(uow)).values())
+
+    return write(books, work)
 
 
 def _receipts_of_entry(conn: Connection, entry_id: str) -> list[ReceiptRecord]:
