@@ -3,9 +3,9 @@
 Invariants owned here:
 - `Idempotency-Key` (1-128 visible ASCII characters) is scoped by route: the ledger stores
   `<route>:<key>`, whoever the caller is (see `ledger.idempotency`).
-- A write runs through `usecases.unit.write` (one unit of work, group commit, a replay on a
-  lost race) with the request's actor and audit facts as plain values (`current_actor()`,
-  `api.trail.audit_facts()`).
+- Views write only through use cases (`usecases.*`, run by `usecases.unit.write`: one unit of
+  work, group commit, a replay on a lost race), passing the request's actor and audit facts as
+  plain values (`current_actor()`, `api.trail.audit_facts()`).
 - A receipt's URLs are the public base URL (`PUBLIC_BASE_URL`, else the request's host URL)
   and its link token: the use case answers the token, the view the URL.
 - Cursors are opaque: base64url of `<list>:<last sequence or id>`.
@@ -17,7 +17,7 @@ import base64
 import binascii
 import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
@@ -28,10 +28,7 @@ from api.auth import roles as mark_roles
 from api.errors import CATALOGUE, PROBLEM_MEDIA_TYPE, ApiProblem
 from api.schemas import ProblemOut
 from api.state import books, huiquan
-from api.trail import audit_facts
-from ledger import idempotency
 from ledger.storage.repository import SqlRepository
-from ledger.storage.unit_of_work import UnitOfWork
 from usecases import unit
 from usecases.receipts import ReceiptLink
 from usecases.unit import Actor
@@ -44,14 +41,10 @@ __all__ = [
     "encode_cursor",
     "huiquan",
     "idempotency_key",
-    "key_day",
     "operation",
     "prebuilt",
     "read",
     "receipt_urls",
-    "remember",
-    "remembered",
-    "write",
 ]
 
 T = TypeVar("T")
@@ -179,35 +172,9 @@ def idempotency_key(route: str) -> str | None:
     return f"{route}:{raw}"
 
 
-def write(
-    work: Callable[[UnitOfWork], T],
-    *,
-    aliases: Mapping[str, str] | None = None,
-    key: str | None = None,
-    refs: Mapping[str, Sequence[str]] | None = None,
-) -> T:
-    """Run `work` in one unit of work with the request's audit event (`usecases.unit.write`)."""
-    return unit.write(books(), work, audit=audit_facts(), key=key, refs=refs, aliases=aliases)
-
-
 def read(work: Callable[[SqlRepository], T]) -> T:
     """Run `work` over a read-only repository."""
     return unit.read(books(), work)
-
-
-def remembered(uow: UnitOfWork, key: str | None, route: str, body: Mapping[str, Any]) -> str | None:
-    """The object id an earlier request with this key created (`ledger.idempotency`)."""
-    return idempotency.remembered(uow, key, route, body, books().pseudonym_secret())
-
-
-def remember(
-    uow: UnitOfWork, key: str | None, route: str, body: Mapping[str, Any], object_id: str
-) -> None:
-    """Store the key with the created object's id, in the same transaction."""
-    idempotency.remember(uow, key, route, body, object_id, books().pseudonym_secret())
-
-
-key_day = idempotency.key_day
 
 
 def encode_cursor(kind: str, value: object) -> str:
