@@ -2,13 +2,15 @@
 
 Invariants owned here:
 - `create_app(config)` builds everything; importing this module builds nothing. One engine (a
-  connection pool) per app, i.e. per worker process, kept in `app.extensions["huiquan"].engine`.
+  connection pool) per app, i.e. per worker process, kept in the app's books
+  (`app.extensions["huiquan"].books`, a `usecases.books.Books`; see `api.state`).
 - Every response carries `X-Request-Id`: the caller's if it is sane (1-64 of `A-Za-z0-9._:-`),
   else a fresh one. It is in every problem body and in the request log.
 - Every request is logged once, as one JSON line on stderr (logger `huiquan.api.request`):
   method, path, status, duration_ms, request_id, actor. Never bodies, queries or headers.
 - Under `/api/`, bodies over `MAX_CONTENT_LENGTH` (1 MiB) are 413 before anything reads them,
-  and a body that is not JSON is 415. Elsewhere Werkzeug applies the limit when a body is read.
+  and a body that is not JSON is 415, unless the view is marked `accepts_form` and the body is
+  an HTML form (the /verify page). Elsewhere Werkzeug applies the limit when a body is read.
 
 Settings (the `config` mapping, else environment/defaults):
 
@@ -21,7 +23,12 @@ DATABASE_POOL_SIZE          connections the pool keeps: one per request thread, 
 PSEUDONYM_SECRET            bytes/str keying beneficiary pseudonyms; default: the 32 raw bytes in
                             `$HUIQUAN_HOME/pseudonym.key`, created (mode 0600) on first use
 HUIQUAN_HOME                folder of that key file; default `ledger.storage.db.default_home()`
-RECEIPT_ISSUER              `issue_receipt_for(uow, entry) -> dict | None`; default: no receipts
+RECEIPT_ISSUER              override of a gift's receipt, `(uow, entry) -> receipt | None`
+                            (`usecases.books.ReceiptIssuer`); default: `usecases.receipts`
+PUBLIC_BASE_URL             base of receipt links and QR codes (else `$HUIQUAN_PUBLIC_BASE_URL`,
+                            else the request's host URL: set it in production, behind a proxy)
+RECEIPT_ISSUER_NAME         the receipts' issuer (else `$HUIQUAN_RECEIPT_ISSUER_NAME`)
+RECEIPT_ISSUER_REGISTRATION_NO  its registration number (else the environment's, likewise)
 AUTH_CACHE_TTL              seconds a token lookup is cached per process (5; 0 = off)
 WRITER_GATE                 queue writers before the books' lock (True; see `WriterGate`)
 GROUP_COMMIT_MAX            most writes one shared transaction may hold (32; 1 = one each;
@@ -40,19 +47,14 @@ PROBLEM_TYPE_BASE           "https://huiquan.example/problems/"
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
 import re
-import secrets
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from http import HTTPStatus
 from importlib import metadata
 from pathlib import Path
@@ -61,32 +63,23 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
-from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api.auth import FailedAuthLimit, TokenCache, authenticate_request, init_limiter
+from api.auth import TokenCache, authenticate_request, init_limiter
 from api.errors import PROBLEM_MEDIA_TYPE, catalogue_markdown, register_error_handlers
 from api.resources import register as register_resources
 from api.schemas import ProblemOut
-from api.trail import preload_audit_head, record_refusal
-from ledger.entries import PostedEntry
+from api.state import Huiquan
+from api.trail import record_refusal
 from ledger.storage.db import database_url, default_home, make_engine
-from ledger.storage.group_commit import GroupCommit
-from ledger.storage.unit_of_work import UnitOfWork
-from receipts.issuing import counter_preload
+from usecases.books import open_books
 
-__all__ = [
-    "Huiquan",
-    "JsonFormatter",
-    "ReceiptIssuer",
-    "WriterGate",
-    "create_app",
-    "load_pseudonym_secret",
-]
+__all__ = ["JsonFormatter", "create_app"]
 
-ReceiptIssuer = Callable[[UnitOfWork, PostedEntry], "dict[str, Any] | None"]
+#: Content types a view marked `accepts_form` may take under /api/ instead of JSON.
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,
@@ -118,137 +111,6 @@ _LOGGED = ("method", "path", "status", "duration_ms", "request_id", "actor", "er
 
 log = logging.getLogger("huiquan.api")
 request_log = logging.getLogger("huiquan.api.request")
-
-
-def _group_preload() -> dict[str, tuple[str, tuple[Any, ...]]]:
-    """What a shared write transaction reads as it locks the books: the audit trail's head
-    and this year's receipt counter (one round trip with the lock on PostgreSQL)."""
-    return {**preload_audit_head(), **counter_preload(dt.datetime.now(dt.UTC).year)}
-
-
-def no_receipt(uow: UnitOfWork, entry: PostedEntry) -> dict[str, Any] | None:
-    """The default receipt hook: receipts are not issued yet."""
-    return None
-
-
-class WriterGate:
-    """Queues writers before they take the books' lock, so that waiting costs nothing.
-
-    The ledger serialises writers anyway (a row lock on PostgreSQL, `BEGIN IMMEDIATE` on
-    SQLite). Within a process, threads queue on a mutex instead of each holding a pooled
-    connection while they wait. On SQLite, processes also queue on `flock` of a file beside the
-    database: a SQLite writer that finds the database locked sleeps in a back-off loop (up to
-    100 ms a turn), which turns contention into long tails; a kernel lock wakes the next writer
-    the moment the last one commits.
-    """
-
-    def __init__(self, lock_path: Path | None, *, enabled: bool = True) -> None:
-        self.lock_path = lock_path
-        self.enabled = enabled
-        self._mutex = threading.Lock()
-        self._fd: int | None = None
-        self._pid = 0
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        if not self.enabled:
-            yield
-            return
-        with self._mutex:
-            if self.lock_path is None:
-                yield
-                return
-            fd = self._descriptor()
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-
-    def acquire(self) -> None:
-        """Take only the cross-process lock (group commit serialises the threads itself)."""
-        if self.enabled and self.lock_path is not None:
-            fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
-
-    def release(self) -> None:
-        if self.enabled and self.lock_path is not None:
-            fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
-
-    def _descriptor(self) -> int:
-        # One open file per process: a descriptor inherited across fork would share the lock.
-        if self._fd is None or self._pid != os.getpid():
-            assert self.lock_path is not None
-            self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
-        return self._fd
-
-
-def _writer_gate(engine: Engine, enabled: bool) -> WriterGate:
-    url = engine.url
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return WriterGate(Path(f"{url.database}.writer.lock"), enabled=enabled)
-    return WriterGate(None, enabled=enabled)
-
-
-@dataclass
-class Huiquan:
-    """What the API shares across requests; `app.extensions["huiquan"]`."""
-
-    engine: Engine
-    tokens: TokenCache
-    limiter: FailedAuthLimit
-    api: Api
-    home: Path
-    version: str
-    writer_gate: WriterGate = field(default_factory=lambda: WriterGate(None))
-    group_commit: GroupCommit | None = None
-    issue_receipt_for: ReceiptIssuer = no_receipt
-    secret_setting: bytes | str | None = None
-    _secret: bytes | None = field(default=None, repr=False)
-    _spec: dict[str, Any] | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def pseudonym_secret(self) -> bytes:
-        """The key of beneficiary pseudonyms (and of reference-data idempotency fingerprints)."""
-        if self._secret is None:
-            with self._lock:
-                if self._secret is None:
-                    setting = self.secret_setting
-                    if isinstance(setting, str):
-                        setting = setting.encode()
-                    self._secret = setting or load_pseudonym_secret(self.home)
-        return self._secret
-
-    def spec_dict(self) -> dict[str, Any]:
-        """The OpenAPI document as a dict (built once)."""
-        if self._spec is None:
-            self._spec = self.api.spec.to_dict()
-        return self._spec
-
-
-def load_pseudonym_secret(home: Path) -> bytes:
-    """Read `home/pseudonym.key` (32 raw bytes), creating it with mode 0600 if it is missing.
-
-    Creation is atomic (write a private temporary file, then hard-link it into place), so
-    worker processes that race all end up with the same key.
-    """
-    path = home / "pseudonym.key"
-    if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        temporary = home / f".pseudonym.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(secrets.token_bytes(32))
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink(missing_ok=True)
-    secret = path.read_bytes()
-    if len(secret) < 16:
-        raise RuntimeError(f"{path} holds fewer than 16 bytes; refusing a weak pseudonym key")
-    return secret
 
 
 class JsonFormatter(logging.Formatter):
@@ -357,10 +219,17 @@ def _begin_request() -> None:
         if length is not None and limit is not None and length > limit:
             raise RequestEntityTooLarge()
         if (length or request.headers.get("Transfer-Encoding")) and not request.is_json:
-            raise UnsupportedMediaType()
+            if not _accepts_form():
+                raise UnsupportedMediaType()
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and ("\x00" in value or len(value) > 200):
             raise NotFound()
+
+
+def _accepts_form() -> bool:
+    """Whether the view is marked `accepts_form` and the body is an HTML form."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "accepts_form", False)) and request.mimetype in FORM_TYPES
 
 
 def _finish_request(response: Response) -> Response:
@@ -427,29 +296,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_resources(app, api)
     register_error_handlers(app)
     home = Path(app.config["HUIQUAN_HOME"] or default_home())
-    gate = _writer_gate(engine, bool(app.config["WRITER_GATE"]))
+    books = open_books(
+        engine,
+        home,
+        writer_gate=bool(app.config["WRITER_GATE"]),
+        group_commit_max=int(app.config["GROUP_COMMIT_MAX"]),
+        pseudonym_secret=app.config["PSEUDONYM_SECRET"],
+        receipt_settings=app.config,
+        receipt_issuer=app.config["RECEIPT_ISSUER"],
+    )
     app.extensions["huiquan"] = Huiquan(
-        engine=engine,
+        books=books,
         tokens=TokenCache(engine, float(app.config["AUTH_CACHE_TTL"])),
         limiter=limiter,
         api=api,
-        home=home,
         version=_version(),
-        writer_gate=gate,
-        group_commit=(
-            GroupCommit(
-                engine,
-                gate,
-                max_batch=int(app.config["GROUP_COMMIT_MAX"]),
-                preload=_group_preload,
-                # Where a lookup is a round trip, read the chart of accounts with the lock.
-                preload_accounts=engine.dialect.name == "postgresql",
-            )
-            if gate.enabled and int(app.config["GROUP_COMMIT_MAX"]) > 1
-            else None
-        ),
-        issue_receipt_for=app.config["RECEIPT_ISSUER"] or no_receipt,
-        secret_setting=app.config["PSEUDONYM_SECRET"],
     )
     from api.audit_routes import document as document_audits
     from api.audit_routes import make_blueprint as audit_blueprint

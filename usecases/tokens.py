@@ -2,6 +2,12 @@
 
 Roles: `admin` (everything, plus funds, projects, accounts, tokens, periods), `officer` (records
 operations), `auditor` (reads and exports, never writes).
+
+`issue_token` and `withdraw_token` are the audited use cases (an entrance's admin acting on
+the books); `create_token` and `revoke_token` are the bare operations the CLI has always used.
+A token created with an idempotency key is remembered with that key: a replay answers the same
+token record without its secret (only a hash of it is kept), and two concurrent first uses of
+one key create one token (the other is `AlreadyExists`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
+from ledger.idempotency import remember, remembered
 from ledger.storage.tables import api_tokens
+from usecases.books import Books
+from usecases.unit import AuditFacts, write
 
 __all__ = [
     "ROLES",
@@ -23,9 +32,11 @@ __all__ = [
     "authenticate",
     "create_token",
     "create_token_in",
+    "issue_token",
     "list_tokens",
     "revoke_token",
     "revoke_token_in",
+    "withdraw_token",
 ]
 
 ROLES = ("admin", "officer", "auditor")
@@ -111,3 +122,44 @@ def authenticate(engine: Engine, token: str) -> TokenInfo | None:
     if row is None or row.revoked_at is not None:
         return None
     return TokenInfo(row.id, row.name, row.role, row.created_at, row.revoked_at)
+
+
+def _by(engine: Engine, field: str, value: str) -> TokenInfo:
+    return next(t for t in list_tokens(engine) if getattr(t, field) == value)
+
+
+def issue_token(
+    books: Books,
+    *,
+    role: str,
+    name: str,
+    key: str | None = None,
+    audit: AuditFacts | None = None,
+) -> tuple[TokenInfo, str | None]:
+    """Create a token, audited; its record and its secret (None for a replay of `key`).
+
+    Raises:
+        InvalidEntry: unknown role or empty name; AlreadyExists: the name is taken.
+        IdempotencyConflict: the key was used with a different request.
+    """
+    body = {"name": name, "role": role}
+    secret = books.pseudonym_secret()
+    if key is not None:
+        # Every step carries the audit facts: the event goes with the first that commits.
+        earlier = write(
+            books, lambda uow: remembered(uow, key, "tokens", body, secret), audit=audit
+        )
+        if earlier is not None:
+            return _by(books.engine, "id", earlier), None
+    token = write(
+        books, lambda uow: create_token_in(uow.connection, role=role, name=name), audit=audit
+    )
+    info = _by(books.engine, "name", name.strip())
+    if key is not None:
+        write(books, lambda uow: remember(uow, key, "tokens", body, info.id, secret), audit=audit)
+    return info, token
+
+
+def withdraw_token(books: Books, name: str, *, audit: AuditFacts | None = None) -> None:
+    """Revoke a token by name, audited. Raises: NotFound."""
+    write(books, lambda uow: revoke_token_in(uow.connection, name), audit=audit)

@@ -13,19 +13,16 @@ from flask_smorest import Blueprint
 from api.auth import ADMIN, READERS
 from api.errors import ApiProblem
 from api.resources.common import (
+    books,
     idempotency_key,
     operation,
     read,
-    remember,
-    remembered,
-    write,
 )
 from api.schemas import AccountIn, AccountList, AccountOut
-from ledger import services
-from ledger.accounts import CASH_PREFIX, Account, AccountType
-from ledger.errors import AlreadyExists, InvalidEntry
+from api.trail import audit_facts
+from ledger.accounts import Account
 from ledger.storage.repository import SqlRepository
-from ledger.storage.unit_of_work import UnitOfWork
+from usecases import reference
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Chart of accounts.")
 
@@ -49,32 +46,6 @@ def _found(repo: SqlRepository, code: str) -> Account:
     return account
 
 
-def _add(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str, Any]:
-    code = remembered(uow, key, "accounts", data)
-    if code is None:
-        account = Account(
-            data["code"],
-            data["name_cn"],
-            data["name_us"],
-            AccountType(data["type"]),
-            data["currency"],
-        )
-        if account.is_cash and account.code != f"{CASH_PREFIX}{account.currency}":
-            raise InvalidEntry("a cash account 1002-XXX holds currency XXX", field="currency")
-        if uow.repo.get_account(account.code) is not None:
-            raise AlreadyExists(f"account {account.code} already exists", field="code")
-        uow.repo.add_account(account, uow.now())
-        code = account.code
-        remember(uow, key, "accounts", data, code)
-    return present_account(_found(uow.repo, code))
-
-
-def _set_open(uow: UnitOfWork, code: str, is_open: bool) -> dict[str, Any]:
-    _found(uow.repo, code)
-    (services.open_account if is_open else services.close_account)(uow, code)
-    return present_account(_found(uow.repo, code))
-
-
 @blp.route("/accounts", methods=["GET"])
 @operation(blp, roles=READERS)
 @blp.response(200, AccountList)
@@ -90,7 +61,7 @@ def list_accounts() -> dict[str, Any]:
 def create_account(data: dict[str, Any]) -> dict[str, Any]:
     """Add an account to the chart (a cash account `1002-XXX` holds currency XXX only)."""
     key = idempotency_key("accounts")
-    return write(lambda uow: _add(uow, data, key))
+    return present_account(reference.add_account(books(), key=key, audit=audit_facts(), **data))
 
 
 @blp.route("/accounts/<code>/close", methods=["POST"])
@@ -98,7 +69,7 @@ def create_account(data: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, AccountOut)
 def close_account(code: str) -> dict[str, Any]:
     """Close an account to new postings; it stays in history. Closing twice is harmless."""
-    return write(lambda uow: _set_open(uow, code, False))
+    return present_account(reference.set_account_open(books(), code, False, audit=audit_facts()))
 
 
 @blp.route("/accounts/<code>/open", methods=["POST"])
@@ -106,4 +77,4 @@ def close_account(code: str) -> dict[str, Any]:
 @blp.response(200, AccountOut)
 def open_account(code: str) -> dict[str, Any]:
     """Re-open a closed account. Opening an open account is harmless."""
-    return write(lambda uow: _set_open(uow, code, True))
+    return present_account(reference.set_account_open(books(), code, True, audit=audit_facts()))

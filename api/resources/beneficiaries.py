@@ -8,21 +8,18 @@ from flask_smorest import Blueprint
 
 from api.auth import READERS, WRITERS
 from api.resources.common import (
+    books,
     decode_cursor,
     encode_cursor,
-    huiquan,
     idempotency_key,
     operation,
     read,
-    remember,
-    remembered,
-    write,
 )
 from api.schemas import BeneficiaryIn, BeneficiaryOut, BeneficiaryPage, PageQuery
-from ledger import services
+from api.trail import audit_facts
 from ledger.model import Beneficiary
 from ledger.storage.repository import SqlRepository
-from ledger.storage.unit_of_work import UnitOfWork
+from usecases import reference
 
 blp = Blueprint(
     "beneficiaries",
@@ -34,16 +31,6 @@ blp = Blueprint(
 
 def present_beneficiary(b: Beneficiary) -> dict[str, Any]:
     return {"id": b.id, "cohort": b.cohort, "county": b.county}
-
-
-def _register(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str, Any]:
-    pseudonym = remembered(uow, key, "beneficiaries", data)
-    if pseudonym is None:
-        secret = huiquan().pseudonym_secret()
-        pseudonym = services.register_beneficiary(uow, **data, secret=secret).id
-        remember(uow, key, "beneficiaries", data, pseudonym)
-    found = uow.repo.get_beneficiary(pseudonym)
-    return present_beneficiary(found or Beneficiary(pseudonym, data["cohort"], data["county"]))
 
 
 def _page(repo: SqlRepository, query: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +54,8 @@ def create_beneficiary(data: dict[str, Any]) -> dict[str, Any]:
     even to auditors; the answer is the pseudonym (a keyed HMAC of the identity number).
     """
     key = idempotency_key("beneficiaries")
-    return write(lambda uow: _register(uow, data, key), aliases={"id_number": "personal.id_number"})
+    registered = reference.register_beneficiary(books(), key=key, audit=audit_facts(), **data)
+    return present_beneficiary(registered)
 
 
 @blp.route("/beneficiaries", methods=["GET"])

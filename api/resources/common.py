@@ -1,17 +1,13 @@
-"""What every resource shares: the operation decorator, units of work, idempotency, cursors.
+"""What every resource shares: the operation decorator, the use cases' inputs, cursors.
 
 Invariants owned here:
-- A write runs in exactly one `UnitOfWork` (which takes the books' writer lock first) and commits
-  once. A unique-key violation (two requests racing on the same key or code) rolls back and runs
-  the operation again: the retry finds the winner's record and replays it, so a race is never a
-  500 and never a second entry.
 - `Idempotency-Key` (1-128 visible ASCII characters) is scoped by route: the ledger stores
-  `<route>:<key>`, whoever the caller is. Entry-posting operations hand it to the ledger service
-  (same key and same content: the original entry, nothing posted); reference data (funds,
-  donors, projects, beneficiaries, accounts, periods) is remembered here in the same table and
-  transaction, with an HMAC fingerprint of the body so no personal data is stored in clear.
-- A date the client left out defaults to the day the key was first used, so a retry after
-  midnight still replays instead of conflicting.
+  `<route>:<key>`, whoever the caller is (see `ledger.idempotency`).
+- Views write only through use cases (`usecases.*`, run by `usecases.unit.write`: one unit of
+  work, group commit, a replay on a lost race), passing the request's actor and audit facts as
+  plain values (`current_actor()`, `api.trail.audit_facts()`).
+- A receipt's URLs are the public base URL (`PUBLIC_BASE_URL`, else the request's host URL)
+  and its link token: the use case answers the token, the view the URL.
 - Cursors are opaque: base64url of `<list>:<last sequence or id>`.
 """
 
@@ -21,39 +17,34 @@ import base64
 import binascii
 import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema
-from sqlalchemy.exc import IntegrityError
 
 from api.auth import roles as mark_roles
 from api.errors import CATALOGUE, PROBLEM_MEDIA_TYPE, ApiProblem
 from api.schemas import ProblemOut
-from api.trail import record_success_in, success_fields
-from ledger import idempotency
-from ledger.errors import LedgerError
+from api.state import books, huiquan
 from ledger.storage.repository import SqlRepository
-from ledger.storage.unit_of_work import UnitOfWork, read_only
-
-if TYPE_CHECKING:
-    from api.app import Huiquan
+from usecases import unit
+from usecases.receipts import ReceiptLink
+from usecases.unit import Actor
 
 __all__ = [
     "IDEMPOTENCY_PARAMETER",
+    "books",
+    "current_actor",
     "decode_cursor",
     "encode_cursor",
     "huiquan",
     "idempotency_key",
-    "key_day",
     "operation",
     "prebuilt",
     "read",
-    "remember",
-    "remembered",
-    "write",
+    "receipt_urls",
 ]
 
 T = TypeVar("T")
@@ -62,7 +53,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 _KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _STATUS = {p.code: p.status for p in CATALOGUE}
 _TITLES = {p.code: p.title for p in CATALOGUE}
-ATTEMPTS = 3
 
 IDEMPOTENCY_PARAMETER = {
     "in": "header",
@@ -77,10 +67,27 @@ IDEMPOTENCY_PARAMETER = {
 }
 
 
-def huiquan() -> Huiquan:
-    """The application's state (engine, token cache, receipt hook, secrets)."""
-    state: Huiquan = current_app.extensions["huiquan"]
-    return state
+def current_actor() -> Actor:
+    """The authenticated caller of this request, as the use cases know an actor."""
+    info = g.actor
+    return Actor(info.name, (info.role,))
+
+
+def public_base() -> str:
+    """The public base URL of receipt links: `PUBLIC_BASE_URL`, else the request's host URL."""
+    configured = books().receipts.base_url
+    if configured:
+        return configured.rstrip("/")
+    return f"{request.scheme}://{request.host}"  # request.host_url, without its IRI decoding
+
+
+def receipt_urls(receipt: Any) -> dict[str, str] | None:
+    """A use case's receipt as the API shows it: serial, page URL and PDF URL (or None)."""
+    if receipt is None:
+        return None
+    if isinstance(receipt, ReceiptLink):
+        return receipt.urls(public_base())
+    return dict(receipt)  # a plugged-in issuer's receipt (`RECEIPT_ISSUER`), shown as it is
 
 
 def operation(
@@ -165,65 +172,9 @@ def idempotency_key(route: str) -> str | None:
     return f"{route}:{raw}"
 
 
-def write(
-    work: Callable[[UnitOfWork], T],
-    *,
-    aliases: Mapping[str, str] | None = None,
-    key: str | None = None,
-    refs: Mapping[str, Sequence[str]] | None = None,
-) -> T:
-    """Run `work` in one unit of work and commit; replay on a lost race (see module docstring).
-
-    `aliases` renames a ledger error's field to the request's name for it. `key`, the
-    request's scoped idempotency key, and `refs`, the reference records `work` will look up
-    (`UnitOfWork.prefetch`), let group commit read them with other requests' at once.
-    """
-    state = huiquan()
-    fields = success_fields()  # read from the request here, outside the writer lock
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            if state.group_commit is not None:
-                return state.group_commit.run(
-                    lambda uow: _audited(uow, work, fields), key=key, refs=refs
-                )
-            with state.writer_gate(), UnitOfWork(state.engine) as uow:
-                result = _audited(uow, work, fields)
-                uow.commit()
-                return result
-        except IntegrityError:
-            if attempt == ATTEMPTS:
-                raise
-        except LedgerError as err:
-            if aliases and err.field is not None and err.field in aliases:
-                err.field = aliases[err.field]
-            raise
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _audited(uow: UnitOfWork, work: Callable[[UnitOfWork], T], fields: dict[str, str] | None) -> T:
-    record_success_in(uow, fields)
-    return work(uow)
-
-
 def read(work: Callable[[SqlRepository], T]) -> T:
     """Run `work` over a read-only repository."""
-    with read_only(huiquan().engine) as repo:
-        return work(repo)
-
-
-def remembered(uow: UnitOfWork, key: str | None, route: str, body: Mapping[str, Any]) -> str | None:
-    """The object id an earlier request with this key created (`ledger.idempotency`)."""
-    return idempotency.remembered(uow, key, route, body, huiquan().pseudonym_secret())
-
-
-def remember(
-    uow: UnitOfWork, key: str | None, route: str, body: Mapping[str, Any], object_id: str
-) -> None:
-    """Store the key with the created object's id, in the same transaction."""
-    idempotency.remember(uow, key, route, body, object_id, huiquan().pseudonym_secret())
-
-
-key_day = idempotency.key_day
+    return unit.read(books(), work)
 
 
 def encode_cursor(kind: str, value: object) -> str:

@@ -6,12 +6,13 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from api.auth import WRITERS, actor
-from api.resources.common import idempotency_key, operation, write
+from api.auth import WRITERS
+from api.resources.common import books, current_actor, idempotency_key, operation
 from api.schemas import DisbursementIn, DisbursementOut, present_entry
-from ledger import services
+from api.trail import audit_facts
 from ledger.entries import PostedEntry
 from ledger.money import Money
+from usecases import spending
 
 blp = Blueprint("disbursements", __name__, url_prefix="/api/v1", description="Disbursements.")
 
@@ -49,10 +50,7 @@ def create_disbursement(data: dict[str, Any]) -> dict[str, Any]:
     currency would go below zero; concurrent disbursements are serialised, so none overdraws.
     """
     key = idempotency_key("disbursements")
-    entry = write(
-        lambda uow: services.record_disbursement(uow, **data, maker=actor().name, key=key),
-        aliases={"date": "paid_on"},
-        key=key,
-        refs={"fund": [data["fund"]]},
+    entry = spending.record_disbursement(
+        books(), by=current_actor(), key=key, audit=audit_facts(), **data
     )
     return _present(data, entry)

@@ -1,8 +1,7 @@
-"""Gifts: cash and bank donations (optionally paying a pledge) and in-kind donations.
+"""Gifts over HTTP: cash and bank donations (optionally paying a pledge), in-kind donations.
 
-A receipt hook (`Huiquan.issue_receipt_for(uow, entry)`) is called in the same transaction as
-the gift; it returns the receipt (`serial`, `url`, `pdf_url`) or None, and must return the same
-receipt again for an entry it has already acknowledged (idempotent replays call it again).
+The gift, its receipt and its audit event are one use case (`usecases.gifts`); a view parses,
+calls it and presents the entry with the receipt's serial and link URLs.
 """
 
 from __future__ import annotations
@@ -11,35 +10,26 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from api.auth import WRITERS, actor
-from api.resources.common import huiquan, idempotency_key, operation, prebuilt, write
+from api.auth import WRITERS
+from api.resources.common import (
+    books,
+    current_actor,
+    idempotency_key,
+    operation,
+    prebuilt,
+    receipt_urls,
+)
 from api.schemas import DonationIn, DonationOut, InKindIn, InKindOut, iso, present_entry
-from ledger import services
+from api.trail import audit_facts
 from ledger.entries import PostedEntry
-from ledger.money import FUNCTIONAL_CURRENCY, Money, format_minor
-from ledger.storage.unit_of_work import UnitOfWork
+from ledger.money import FUNCTIONAL_CURRENCY, format_minor
+from usecases import gifts
 
 blp = Blueprint("donations", __name__, url_prefix="/api/v1", description="Donations.")
 
-DATES = {"date": "received_on"}
 
-
-Receipt = dict[str, Any] | None
-
-
-def _gift(uow: UnitOfWork, record: Any, data: dict[str, Any], key: str | None) -> Any:
-    """Post the gift and issue its receipt in one transaction; (entry, receipt)."""
-    entry = record(uow, **data, maker=actor().name, key=key)
-    return entry, huiquan().issue_receipt_for(uow, entry)
-
-
-def _refs(data: dict[str, Any]) -> dict[str, list[str]]:
-    """The donor and fund a gift looks up, for group commit to read with other requests'."""
-    return {"donor": [data["donor_id"]], "fund": [data["fund"]]}
-
-
-def _present_donation(data: dict[str, Any], entry: PostedEntry, receipt: Receipt) -> Any:
-    amount: Money = data["amount"]
+def _present_donation(data: dict[str, Any], gift: gifts.Gift) -> Any:
+    entry, amount = gift.entry, data["amount"]
     return {
         "id": entry.id,
         "donor_id": data["donor_id"],
@@ -54,7 +44,7 @@ def _present_donation(data: dict[str, Any], entry: PostedEntry, receipt: Receipt
         "fx_source": data["fx_source"],
         "fx_date": iso(data["fx_date"]),
         "memo": data["memo"],
-        "receipt": receipt,
+        "receipt": receipt_urls(gift.receipt),
         "entry": present_entry(entry),
     }
 
@@ -63,8 +53,8 @@ def _cny(entry: PostedEntry) -> int:
     return sum(p.functional for p in entry.postings if p.functional > 0)
 
 
-def _present_in_kind(data: dict[str, Any], entry: PostedEntry, receipt: Receipt) -> Any:
-    value: Money = data["fair_value"]
+def _present_in_kind(data: dict[str, Any], gift: gifts.Gift) -> Any:
+    entry, value = gift.entry, data["fair_value"]
     return {
         **{k: data[k] for k in ("donor_id", "fund", "description", "quantity", "asset")},
         **{k: data[k] for k in ("valuation_basis", "evidence", "pass_through_to", "memo")},
@@ -72,7 +62,7 @@ def _present_in_kind(data: dict[str, Any], entry: PostedEntry, receipt: Receipt)
         "fair_value": value.to_decimal_string(),
         "currency": value.currency,
         "received_on": data["received_on"].isoformat(),
-        "receipt": receipt,
+        "receipt": receipt_urls(gift.receipt),
         "entry": present_entry(entry),
     }
 
@@ -96,13 +86,8 @@ def create_donation(data: dict[str, Any]) -> dict[str, Any]:
     `fx_source`; the CNY value is `cny_amount`.
     """
     key = idempotency_key("donations")
-    entry, receipt = write(
-        lambda uow: _gift(uow, services.record_donation, data, key),
-        aliases=DATES,
-        key=key,
-        refs=_refs(data),
-    )
-    return _present_donation(data, entry, receipt)
+    gift = gifts.record_donation(books(), by=current_actor(), key=key, audit=audit_facts(), **data)
+    return _present_donation(data, gift)
 
 
 @blp.route("/in-kind-donations", methods=["POST"])
@@ -123,8 +108,5 @@ def create_in_kind_donation(data: dict[str, Any]) -> dict[str, Any]:
     the donor named (`pass_through_to`) are agency assets: Dr 1701 / Cr 2601, no income.
     """
     key = idempotency_key("in-kind-donations")
-    record = services.record_in_kind_donation
-    entry, receipt = write(
-        lambda uow: _gift(uow, record, data, key), aliases=DATES, key=key, refs=_refs(data)
-    )
-    return _present_in_kind(data, entry, receipt)
+    gift = gifts.record_in_kind(books(), by=current_actor(), key=key, audit=audit_facts(), **data)
+    return _present_in_kind(data, gift)

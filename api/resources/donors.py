@@ -9,20 +9,18 @@ from flask_smorest import Blueprint
 from api.auth import READERS, WRITERS
 from api.errors import ApiProblem
 from api.resources.common import (
+    books,
     decode_cursor,
     encode_cursor,
     idempotency_key,
     operation,
     read,
-    remember,
-    remembered,
-    write,
 )
 from api.schemas import DonorIn, DonorOut, DonorPage, PageQuery
-from ledger import services
+from api.trail import audit_facts
 from ledger.model import Donor
 from ledger.storage.repository import SqlRepository
-from ledger.storage.unit_of_work import UnitOfWork
+from usecases import reference
 
 blp = Blueprint("donors", __name__, url_prefix="/api/v1", description="Donors.")
 
@@ -45,14 +43,6 @@ def _found(repo: SqlRepository, donor_id: str) -> Donor:
     return donor
 
 
-def _register(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str, Any]:
-    donor_id = remembered(uow, key, "donors", data)
-    if donor_id is None:
-        donor_id = services.register_donor(uow, **data).id
-        remember(uow, key, "donors", data, donor_id)
-    return present_donor(_found(uow.repo, donor_id))
-
-
 def _page(repo: SqlRepository, query: dict[str, Any]) -> dict[str, Any]:
     limit = query["limit"]
     donors = repo.list_donors(decode_cursor("donors", query.get("cursor")), limit + 1)
@@ -69,7 +59,7 @@ def _page(repo: SqlRepository, query: dict[str, Any]) -> dict[str, Any]:
 def create_donor(data: dict[str, Any]) -> dict[str, Any]:
     """Register a donor."""
     key = idempotency_key("donors")
-    return write(lambda uow: _register(uow, data, key))
+    return present_donor(reference.register_donor(books(), key=key, audit=audit_facts(), **data))
 
 
 @blp.route("/donors", methods=["GET"])

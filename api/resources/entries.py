@@ -6,21 +6,21 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from api.auth import READERS, WRITERS, actor
+from api.auth import READERS, WRITERS
 from api.errors import ApiProblem
-from api.receipt_routes import void_receipts_of_reversed
 from api.resources.common import (
+    books,
+    current_actor,
     decode_cursor,
     encode_cursor,
     idempotency_key,
     operation,
     read,
-    write,
 )
 from api.schemas import EntryOut, EntryPage, EntryQuery, ReversalIn, ReversalOut, present_entry
-from ledger import services
+from api.trail import audit_facts
 from ledger.storage.repository import SqlRepository
-from ledger.storage.unit_of_work import UnitOfWork
+from usecases import corrections
 
 blp = Blueprint("entries", __name__, url_prefix="/api/v1", description="The journal.")
 
@@ -68,17 +68,6 @@ def _found(repo: SqlRepository, entry_id: str) -> dict[str, Any]:
     return present_entry(entry)
 
 
-def _reverse(uow: UnitOfWork, entry_id: str, data: dict[str, Any], key: str | None) -> Any:
-    entry = services.reverse(uow, entry_id=entry_id, **data, maker=actor().name, key=key)
-    void_receipts_of_reversed(uow, entry)
-    return {
-        "id": entry.id,
-        "reverses": entry_id,
-        "reason": data["reason"],
-        "entry": present_entry(entry),
-    }
-
-
 @blp.route("/entries", methods=["GET"])
 @operation(blp, roles=READERS, problems=("validation_error",))
 @blp.arguments(EntryQuery(), location="query", unknown="raise")
@@ -123,4 +112,7 @@ def reverse_entry(data: dict[str, Any], id: str) -> dict[str, Any]:
     cash that has been spent meanwhile. Then post the right entry.
     """
     key = idempotency_key("reversals")
-    return write(lambda uow: _reverse(uow, id, data, key), aliases={"date": "on"}, key=key)
+    entry = corrections.reverse_entry(
+        books(), entry_id=id, by=current_actor(), key=key, audit=audit_facts(), **data
+    )
+    return {"id": entry.id, "reverses": id, "reason": data["reason"], "entry": present_entry(entry)}

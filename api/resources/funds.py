@@ -8,14 +8,14 @@ from flask_smorest import Blueprint
 
 from api.auth import ADMIN, READERS
 from api.errors import ApiProblem
-from api.resources.common import idempotency_key, operation, read, remember, remembered, write
+from api.resources.common import books, idempotency_key, operation, read
 from api.schemas import FundDetailOut, FundIn, FundList, FundOut, money
-from ledger import services
+from api.trail import audit_facts
 from ledger.balances import fund_summary
 from ledger.model import Fund
 from ledger.money import FUNCTIONAL_CURRENCY
 from ledger.storage.repository import SqlRepository
-from ledger.storage.unit_of_work import UnitOfWork
+from usecases import reference
 
 blp = Blueprint("funds", __name__, url_prefix="/api/v1", description="Funds and their balances.")
 
@@ -48,17 +48,6 @@ def present_fund_detail(repo: SqlRepository, code: str) -> dict[str, Any]:
     return {**present_fund(fund), "balances": balances}
 
 
-def _open_fund(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str, Any]:
-    code = remembered(uow, key, "funds", data)
-    if code is None:
-        code = services.open_fund(uow, **data).code
-        remember(uow, key, "funds", data, code)
-    fund = uow.repo.get_fund(code)
-    if fund is None:  # pragma: no cover - the key's fund cannot disappear
-        raise ApiProblem("not_found", f"There is no fund {code!r}.")
-    return present_fund(fund)
-
-
 @blp.route("/funds", methods=["POST"])
 @operation(blp, roles=ADMIN, problems=("already_exists",), body=True, idempotent=True)
 @blp.arguments(FundIn())
@@ -69,7 +58,7 @@ def create_fund(data: dict[str, Any]) -> dict[str, Any]:
     A restricted fund needs its purpose; gifts to it are restricted income.
     """
     key = idempotency_key("funds")
-    return write(lambda uow: _open_fund(uow, data, key))
+    return present_fund(reference.open_fund(books(), key=key, audit=audit_facts(), **data))
 
 
 @blp.route("/funds", methods=["GET"])

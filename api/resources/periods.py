@@ -8,20 +8,13 @@ from typing import Any
 from flask_smorest import Blueprint
 from sqlalchemy import Connection, select
 
-from api.auth import ADMIN, READERS, actor
+from api.auth import ADMIN, READERS
 from api.errors import ApiProblem
-from api.resources.common import (
-    huiquan,
-    idempotency_key,
-    operation,
-    remember,
-    remembered,
-    write,
-)
+from api.resources.common import books, current_actor, idempotency_key, operation
 from api.schemas import PeriodList, PeriodOut
-from ledger import services
+from api.trail import audit_facts
 from ledger.storage.tables import closed_periods
-from ledger.storage.unit_of_work import UnitOfWork
+from usecases import reference
 
 blp = Blueprint("periods", __name__, url_prefix="/api/v1", description="Closing periods.")
 
@@ -38,20 +31,12 @@ def _rows(conn: Connection, period: str | None = None) -> list[dict[str, Any]]:
     ]
 
 
-def _close(uow: UnitOfWork, period: str, key: str | None) -> dict[str, Any]:
-    body = {"period": period}
-    if remembered(uow, key, "periods", body) is None:
-        services.close_period(uow, period, by=actor().name)
-        remember(uow, key, "periods", body, period)
-    return _rows(uow.repo.conn, period)[0]
-
-
 @blp.route("/periods", methods=["GET"])
 @operation(blp, roles=READERS)
 @blp.response(200, PeriodList)
 def list_periods() -> dict[str, Any]:
     """The closed periods, oldest first."""
-    with huiquan().engine.connect() as conn:
+    with books().engine.connect() as conn:
         return {"items": _rows(conn)}
 
 
@@ -70,4 +55,4 @@ def close_period(period: str) -> dict[str, Any]:
             errors={"period": ["must be YYYY-MM or YYYY"]},
         )
     key = idempotency_key("periods")
-    return write(lambda uow: _close(uow, period, key))
+    return reference.close_period(books(), period, by=current_actor(), key=key, audit=audit_facts())

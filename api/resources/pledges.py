@@ -6,31 +6,31 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from api.auth import WRITERS, actor
-from api.resources.common import idempotency_key, key_day, operation, write
+from api.auth import WRITERS
+from api.resources.common import books, current_actor, idempotency_key, operation
 from api.schemas import PledgeIn, PledgeOut, iso, present_entry
-from ledger import services
+from api.trail import audit_facts
 from ledger.money import format_minor
-from ledger.storage.unit_of_work import UnitOfWork
+from usecases import pledges
+from usecases.pledges import RecordedPledge
 
 blp = Blueprint("pledges", __name__, url_prefix="/api/v1", description="Pledges.")
 
 PROBLEMS = ("unknown_donor", "unknown_fund", "period_closed")
 
 
-def _pledge(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str, Any]:
-    args = {**data, "pledged_on": data["pledged_on"] or key_day(uow, key)}
-    pledge, entry = services.record_pledge(uow, **args, maker=actor().name, key=key)
+def _present(recorded: RecordedPledge, memo: str) -> dict[str, Any]:
+    pledge, entry = recorded.pledge, recorded.entry
     return {
         "id": pledge.id,
         "donor_id": pledge.donor_id,
         "fund": pledge.fund,
         "amount": format_minor(pledge.amount_minor, pledge.currency),
         "currency": pledge.currency,
-        "pledged_on": args["pledged_on"].isoformat(),
+        "pledged_on": recorded.pledged_on.isoformat(),
         "due_on": iso(pledge.due_on),
         "conditional": pledge.conditional,
-        "memo": args["memo"],
+        "memo": memo,
         "entry": present_entry(entry) if entry else None,
     }
 
@@ -47,9 +47,7 @@ def create_pledge(data: dict[str, Any]) -> dict[str, Any]:
     are in CNY.
     """
     key = idempotency_key("pledges")
-    return write(
-        lambda uow: _pledge(uow, data, key),
-        aliases={"date": "pledged_on"},
-        key=key,
-        refs={"donor": [data["donor_id"]], "fund": [data["fund"]]},
+    recorded = pledges.record_pledge(
+        books(), by=current_actor(), key=key, audit=audit_facts(), **data
     )
+    return _present(recorded, data["memo"])

@@ -9,19 +9,16 @@ from flask_smorest import Blueprint
 from api.auth import ADMIN, READERS
 from api.errors import ApiProblem
 from api.resources.common import (
+    books,
     idempotency_key,
     operation,
     read,
-    remember,
-    remembered,
-    write,
 )
 from api.schemas import ProjectIn, ProjectList, ProjectOut, ProjectQuery, money
-from ledger import services
+from api.trail import audit_facts
 from ledger.model import Project
-from ledger.money import Money
 from ledger.storage.repository import SqlRepository
-from ledger.storage.unit_of_work import UnitOfWork
+from usecases import reference
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects.")
 
@@ -45,20 +42,6 @@ def _found(repo: SqlRepository, code: str) -> Project:
     return project
 
 
-def _fingerprinted(data: dict[str, Any]) -> dict[str, Any]:
-    budget: Money | None = data["budget"]
-    return {**data, "budget": None if budget is None else [budget.minor, budget.currency]}
-
-
-def _open(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str, Any]:
-    body = _fingerprinted(data)
-    code = remembered(uow, key, "projects", body)
-    if code is None:
-        code = services.open_project(uow, **data).code
-        remember(uow, key, "projects", body, code)
-    return present_project(_found(uow.repo, code))
-
-
 @blp.route("/projects", methods=["POST"])
 @operation(
     blp, roles=ADMIN, problems=("already_exists", "unknown_fund"), body=True, idempotent=True
@@ -68,7 +51,7 @@ def _open(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str, A
 def create_project(data: dict[str, Any]) -> dict[str, Any]:
     """Open a project under a fund."""
     key = idempotency_key("projects")
-    return write(lambda uow: _open(uow, data, key))
+    return present_project(reference.open_project(books(), key=key, audit=audit_facts(), **data))
 
 
 @blp.route("/projects", methods=["GET"])

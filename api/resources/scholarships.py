@@ -6,22 +6,21 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from api.auth import WRITERS, actor
-from api.resources.common import idempotency_key, key_day, operation, write
+from api.auth import WRITERS
+from api.resources.common import books, current_actor, idempotency_key, operation
 from api.schemas import AwardIn, AwardOut, PayoutIn, PayoutOut, present_entry
-from ledger import services
-from ledger.errors import NotFound
-from ledger.money import Money, format_minor
-from ledger.storage.unit_of_work import UnitOfWork
+from api.trail import audit_facts
+from ledger.money import format_minor
+from usecases import scholarships
+from usecases.scholarships import RecordedAward, RecordedPayout
 
 blp = Blueprint(
     "scholarships", __name__, url_prefix="/api/v1", description="Scholarship awards and payouts."
 )
 
 
-def _award(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str, Any]:
-    args = {**data, "awarded_on": data["awarded_on"] or key_day(uow, key)}
-    award, entry = services.award_scholarship(uow, **args, maker=actor().name, key=key)
+def _present_award(recorded: RecordedAward, project: str | None) -> dict[str, Any]:
+    award = recorded.award
     return {
         "id": award.id,
         "fund": award.fund,
@@ -29,32 +28,20 @@ def _award(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str, 
         "amount": format_minor(award.amount_minor, award.currency),
         "currency": award.currency,
         "term": award.term,
-        "awarded_on": args["awarded_on"].isoformat(),
-        "project": args["project"] or None,
-        "entry": present_entry(entry),
+        "awarded_on": recorded.awarded_on.isoformat(),
+        "project": project or None,
+        "entry": present_entry(recorded.entry),
     }
 
 
-def _payout(uow: UnitOfWork, data: dict[str, Any], key: str | None) -> dict[str, Any]:
-    award = uow.repo.get_award(data["award_id"])
-    if award is None:
-        raise NotFound(f"no award {data['award_id']!r}", field="award_id")
-    amount = Money.parse(data["amount"], data["currency"] or award.currency)
-    entry = services.pay_scholarship(
-        uow,
-        award_id=award.id,
-        amount=amount,
-        paid_on=data["paid_on"],
-        maker=actor().name,
-        key=key,
-    )
+def _present_payout(recorded: RecordedPayout, data: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": entry.id,
-        "award_id": award.id,
-        "amount": amount.to_decimal_string(),
-        "currency": amount.currency,
+        "id": recorded.entry.id,
+        "award_id": recorded.award.id,
+        "amount": recorded.amount.to_decimal_string(),
+        "currency": recorded.amount.currency,
         "paid_on": data["paid_on"].isoformat(),
-        "entry": present_entry(entry),
+        "entry": present_entry(recorded.entry),
     }
 
 
@@ -75,7 +62,10 @@ def create_award(data: dict[str, Any]) -> dict[str, Any]:
     for a restricted fund the release Dr 3102 / Cr 3101.
     """
     key = idempotency_key("scholarship-awards")
-    return write(lambda uow: _award(uow, data, key), aliases={"date": "awarded_on"}, key=key)
+    recorded = scholarships.award_scholarship(
+        books(), by=current_actor(), key=key, audit=audit_facts(), **data
+    )
+    return _present_award(recorded, data["project"])
 
 
 @blp.route("/scholarship-payouts", methods=["POST"])
@@ -94,4 +84,7 @@ def create_payout(data: dict[str, Any]) -> dict[str, Any]:
     Never beyond the award's unpaid balance (`overpayment`), never beyond the fund's cash.
     """
     key = idempotency_key("scholarship-payouts")
-    return write(lambda uow: _payout(uow, data, key), aliases={"date": "paid_on"}, key=key)
+    recorded = scholarships.pay_scholarship(
+        books(), by=current_actor(), key=key, audit=audit_facts(), **data
+    )
+    return _present_payout(recorded, data)

@@ -13,8 +13,9 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from api.auth import ADMIN
-from api.resources.common import huiquan, idempotency_key, operation, remember, remembered, write
+from api.resources.common import books, huiquan, idempotency_key, operation
 from api.schemas import TokenCreatedOut, TokenIn, TokenList
+from api.trail import audit_facts
 from usecases import tokens
 
 blp = Blueprint("tokens", __name__, url_prefix="/api/v1", description="API tokens.")
@@ -30,10 +31,6 @@ def present_token(info: tokens.TokenInfo) -> dict[str, Any]:
     }
 
 
-def _by(field: str, value: str) -> tokens.TokenInfo:
-    return next(t for t in tokens.list_tokens(huiquan().engine) if getattr(t, field) == value)
-
-
 @blp.route("/tokens", methods=["POST"])
 @operation(blp, roles=ADMIN, problems=("already_exists",), body=True, idempotent=True)
 @blp.arguments(TokenIn())
@@ -41,15 +38,7 @@ def _by(field: str, value: str) -> tokens.TokenInfo:
 def create_token(data: dict[str, Any]) -> dict[str, Any]:
     """Create a token; the secret is in `token`, shown this once (only its hash is kept)."""
     key = idempotency_key("tokens")
-    earlier = write(lambda uow: remembered(uow, key, "tokens", data)) if key else None
-    if earlier is not None:
-        return {**present_token(_by("id", earlier)), "token": None}
-    secret = write(
-        lambda uow: tokens.create_token_in(uow.connection, role=data["role"], name=data["name"])
-    )
-    info = _by("name", data["name"].strip())
-    if key:
-        write(lambda uow: remember(uow, key, "tokens", data, info.id))
+    info, secret = tokens.issue_token(books(), key=key, audit=audit_facts(), **data)
     return {**present_token(info), "token": secret}
 
 
@@ -58,7 +47,7 @@ def create_token(data: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, TokenList)
 def list_tokens() -> dict[str, Any]:
     """Every token ever created, oldest first, without secrets."""
-    return {"items": [present_token(t) for t in tokens.list_tokens(huiquan().engine)]}
+    return {"items": [present_token(t) for t in tokens.list_tokens(books().engine)]}
 
 
 @blp.route("/tokens/<name>", methods=["DELETE"])
@@ -66,6 +55,6 @@ def list_tokens() -> dict[str, Any]:
 @blp.response(204)
 def revoke_token(name: str) -> Response:
     """Revoke a token by name; it stops working at once in this process (see the auth notes)."""
-    write(lambda uow: tokens.revoke_token_in(uow.connection, name))
+    tokens.withdraw_token(books(), name, audit=audit_facts())
     huiquan().tokens.forget(name)
     return Response(status=204)

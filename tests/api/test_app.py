@@ -18,8 +18,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
-from api.app import JsonFormatter, create_app, load_pseudonym_secret
+from api.app import JsonFormatter, create_app
 from tests.api.conftest import Books, Caller, donation
+from usecases.books import load_pseudonym_secret
 
 ROOT = Path(__file__).parents[2]
 

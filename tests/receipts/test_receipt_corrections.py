@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
-import api.resources.entries
-from api.receipt_routes import void_receipts_of_reversed
+import usecases.corrections
 from ledger import services
 from ledger.storage.unit_of_work import UnitOfWork
 from tests.receipts.conftest import TODAY, Books, Caller, give, path_of
+from usecases.receipts import void_receipts_of_reversed
 
 YEAR = TODAY.year
 
@@ -101,7 +101,7 @@ def test_reversing_a_gift_voids_its_receipt_without_a_replacement(
     assert "VOID" in html and "退款" in html
 
 
-REVERSAL_WIRED = "void_receipts_of_reversed" in inspect.getsource(api.resources.entries)
+REVERSAL_WIRED = "void_receipts_of_reversed" in inspect.getsource(usecases.corrections)
 
 
 @pytest.mark.skipif(

@@ -175,7 +175,7 @@ def test_a_second_pdf_download_comes_from_the_cache_and_revalidates_to_304(
     def no_rendering(*args: Any, **kwargs: Any) -> bytes:
         raise AssertionError("a cached PDF must not be rendered again")
 
-    monkeypatch.setattr("api.receipt_routes.render_pdf", no_rendering)
+    monkeypatch.setattr("usecases.receipt_desk.render_pdf", no_rendering)
     timings = []
     for _ in range(5):
         started = time.perf_counter()

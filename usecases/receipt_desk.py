@@ -1,0 +1,202 @@
+"""The receipt desk: what issuing and showing receipts shares in one process, without HTTP.
+
+Invariants owned here:
+- Links are stable: HMAC tokens of (serial, link generation) under a key derived from the
+  books' pseudonym secret, so an idempotent replay shows the very link the first answer showed,
+  while only the tokens' hashes are stored. A revoked link's generation is never handed out
+  again.
+- PDFs are rendered only on a cache miss, never on the gift's request. The cache lives in
+  ``$HUIQUAN_HOME/cache/receipts/`` (shared by workers, mode 0700), one file per serial,
+  language, status, checkpoint size and public base URL, written to a temporary file and
+  renamed into place. The ETag is the SHA-256 of the bytes (strong).
+- The signing key is reloaded when its file changes (rotation).
+
+The public base URL of links is the caller's to give (`base`): the desk holds the configured
+one (`base_url`), and a web entrance falls back to its request's host when none is set.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from ledger.storage.fastsql import Raw
+from ledger.storage.unit_of_work import UnitOfWork
+from ledger.tlog.keys import KEY_FILE, ensure_signing_key, trusted_vkeys
+from receipts.proof import ClaimsSigner, attach_to_pdf, build_document, document_bytes
+from receipts.render import render_pdf
+from receipts.views import (
+    Issuer,
+    ReceiptContext,
+    build_view,
+    claims_of,
+    proof_material,
+    verify_link,
+    where_lines,
+)
+
+__all__ = ["DEFAULT_ISSUER", "LINK_KEY_LABEL", "RENDER_VERSION", "ReceiptDesk"]
+
+LINK_KEY_LABEL = b"huiquan receipt links v1"
+#: Bumped whenever the PDF's content changes for the same inputs (it is part of the cache key).
+RENDER_VERSION = "1"
+DEFAULT_ISSUER = Issuer("成都市锦江区惠泉社区公益服务中心", "（登记证号未设置 / not configured）")
+
+
+@dataclass
+class ReceiptDesk:
+    """The issuer, the public base URL, the link key, the signing key and the PDF cache."""
+
+    engine: Engine
+    home: Path
+    issuer: Issuer
+    base_url: str | None
+    secret: Callable[[], bytes] = field(repr=False, default=lambda: b"")
+    _etags: dict[Path, tuple[int, int, str]] = field(default_factory=dict, repr=False)
+    _signer: tuple[tuple[int, int], ClaimsSigner] | None = field(default=None, repr=False)
+    _link_key_bytes: bytes | None = field(default=None, repr=False)
+
+    @property
+    def cache_dir(self) -> Path:
+        folder = self.home / "cache" / "receipts"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return folder
+
+    def signer(self) -> ClaimsSigner:
+        """The organisation's signing key, reloaded when the key file changes (rotation)."""
+        path = self.home / "keys" / KEY_FILE
+        try:
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_ino)
+        except FileNotFoundError:
+            stamp = (0, 0)
+        held = self._signer
+        if held is not None and held[0] == stamp:
+            return held[1]
+        signer = ClaimsSigner.from_home(self.home)
+        stat = path.stat()
+        self._signer = ((stat.st_mtime_ns, stat.st_ino), signer)
+        return signer
+
+    def trusted(self) -> list[str]:
+        """The service's own verifier keys, current and previous."""
+        keys = trusted_vkeys(self.home)
+        if not keys:
+            ensure_signing_key(self.home)
+            keys = trusted_vkeys(self.home)
+        return keys
+
+    # -- links -------------------------------------------------------------------------------
+    def _link_key(self) -> bytes:
+        if self._link_key_bytes is None:
+            self._link_key_bytes = hmac.new(self.secret(), LINK_KEY_LABEL, hashlib.sha256).digest()
+        return self._link_key_bytes
+
+    def _token(self, key: bytes, serial: str, generation: int) -> str:
+        mac = hmac.new(key, f"{serial}\n{generation}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:24]).decode("ascii")  # 192 bits, 32 characters
+
+    def link_token(
+        self, conn: Connection, serial: str, now: str, *, fresh: UnitOfWork | None = None
+    ) -> str:
+        """The receipt's live link token, made if it has none we can show (in `conn`'s work).
+
+        `fresh` is the unit of work that issued the receipt just now: the receipt has no link
+        yet, and the new link's row is queued to that unit's next flush.
+        """
+        raw = Raw(conn)
+        rows = (
+            []
+            if fresh is not None
+            else raw.run(
+                "SELECT token_hash, revoked_at FROM receipt_links WHERE serial = ?", (serial,)
+            ).fetchall()
+        )
+        live = {token_hash for token_hash, revoked_at in rows if revoked_at is None}
+        key = self._link_key()
+        for generation in range(len(rows), 0, -1):
+            token = self._token(key, serial, generation)
+            if hashlib.sha256(token.encode()).hexdigest() in live:
+                return token
+        token = self._token(key, serial, len(rows) + 1)
+        (raw.run if fresh is None else fresh.queue_row)(
+            "INSERT INTO receipt_links (token_hash, serial, created_at) VALUES (?, ?, ?)",
+            (hashlib.sha256(token.encode()).hexdigest(), serial, now),
+        )
+        return token
+
+    # -- documents ---------------------------------------------------------------------------
+    def document(self, conn: Connection, ctx: ReceiptContext) -> dict[str, Any]:
+        """The signed proof document of a receipt, proven against the covering checkpoint."""
+        proof = proof_material(self.engine, conn, ctx, self.home)
+        claims = claims_of(ctx, self.issuer)
+        return build_document(claims, proof.evidence, proof.checkpoint.signed_text, self.signer())
+
+    def render_pdf_bytes(
+        self, conn: Connection, ctx: ReceiptContext, lang: Any, *, base: str
+    ) -> bytes:
+        """Render the receipt PDF with its proof attached, and store it in the cache."""
+        proof = proof_material(self.engine, conn, ctx, self.home)
+        view = build_view(
+            ctx,
+            proof,
+            issuer=self.issuer,
+            language=lang,
+            verify_url=verify_link(base, ctx, self.issuer),
+            where=where_lines(conn, ctx),
+        )
+        claims = claims_of(ctx, self.issuer)
+        doc = build_document(claims, proof.evidence, proof.checkpoint.signed_text, self.signer())
+        pdf = attach_to_pdf(render_pdf(view, language=lang), document_bytes(doc))
+        path = self._cache_path(ctx.serial, lang, ctx.status, proof.checkpoint.size, base)
+        self._store(path, pdf)
+        return pdf
+
+    # -- the PDF cache -----------------------------------------------------------------------
+    def _cache_path(self, serial: str, lang: str, status: str, size: int, base: str) -> Path:
+        salt = hashlib.sha256(f"{RENDER_VERSION}|{base}".encode()).hexdigest()[:12]
+        return self.cache_dir / f"{serial}.{lang}.{status}.{size}.{salt}.pdf"
+
+    def cached(
+        self, serial: str, lang: str, status: str, size: int, *, base: str
+    ) -> tuple[Path, str] | None:
+        """The cached PDF's path and ETag, if this version of the receipt is in the cache."""
+        path = self._cache_path(serial, lang, status, size, base)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        known = self._etags.get(path)
+        if known is not None and known[:2] == (stat.st_mtime_ns, stat.st_size):
+            return path, known[2]
+        try:
+            etag = hashlib.sha256(path.read_bytes()).hexdigest()
+        except FileNotFoundError:
+            return None
+        if len(self._etags) > 10_000:
+            self._etags.clear()
+        self._etags[path] = (stat.st_mtime_ns, stat.st_size, etag)
+        return path, etag
+
+    def _store(self, path: Path, pdf: bytes) -> None:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(pdf)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        stale = path.name.split(".")[:2]
+        for old in path.parent.glob(f"{stale[0]}.{stale[1]}.*.pdf"):
+            if old != path:
+                old.unlink(missing_ok=True)  # superseded by a newer checkpoint or a void

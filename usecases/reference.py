@@ -1,0 +1,227 @@
+"""Reference data: funds, donors, projects, beneficiaries, accounts and closed periods.
+
+Invariants owned here:
+- Each creation runs in one unit of work with its audit event, and is idempotent by key: the
+  key is remembered with the created object's id in the same transaction
+  (`ledger.idempotency.remember`), with an HMAC fingerprint of the request so no personal data
+  is stored in clear. The same key with the same request answers the same object again; with
+  another request it is `IdempotencyConflict`.
+- Beneficiaries are known by pseudonym only (a keyed HMAC of the identity number, under the
+  books' pseudonym secret); their personal data is sealed by `ledger.services`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from ledger import idempotency, services
+from ledger.accounts import CASH_PREFIX, Account, AccountType
+from ledger.errors import AlreadyExists, InvalidEntry, NotFound
+from ledger.model import Beneficiary, Donor, Fund, Project
+from ledger.storage.tables import closed_periods
+from ledger.storage.unit_of_work import UnitOfWork
+from usecases.books import Books
+from usecases.unit import Actor, AuditFacts, write
+
+__all__ = [
+    "add_account",
+    "close_period",
+    "closed_period",
+    "open_fund",
+    "open_project",
+    "register_beneficiary",
+    "register_donor",
+    "set_account_open",
+]
+
+
+def _once(
+    uow: UnitOfWork,
+    books: Books,
+    key: str | None,
+    route: str,
+    body: Mapping[str, Any],
+    create: Callable[[], str],
+) -> str:
+    """The id the key's earlier request created, else `create()`'s, remembered with the key."""
+    secret = books.pseudonym_secret()
+    found = idempotency.remembered(uow, key, route, body, secret)
+    if found is not None:
+        return found
+    made = create()
+    idempotency.remember(uow, key, route, body, made, secret)
+    return made
+
+
+def _found(record: Any, what: str, ident: str) -> Any:
+    if record is None:
+        raise NotFound(f"There is no {what} {ident!r}.")
+    return record
+
+
+def open_fund(
+    books: Books, *, key: str | None = None, audit: AuditFacts | None = None, **details: Any
+) -> Fund:
+    """Open a fund (`details`: `services.open_fund`'s).
+
+    Raises:
+        AlreadyExists, InvalidEntry, IdempotencyConflict.
+    """
+
+    def work(uow: UnitOfWork) -> Fund:
+        code = _once(
+            uow, books, key, "funds", details, lambda: services.open_fund(uow, **details).code
+        )
+        fund: Fund = _found(uow.repo.get_fund(code), "fund", code)
+        return fund
+
+    return write(books, work, audit=audit)
+
+
+def register_donor(
+    books: Books, *, key: str | None = None, audit: AuditFacts | None = None, **details: Any
+) -> Donor:
+    """Register a donor (`details`: `services.register_donor`'s)."""
+
+    def work(uow: UnitOfWork) -> Donor:
+        made = _once(
+            uow, books, key, "donors", details, lambda: services.register_donor(uow, **details).id
+        )
+        donor: Donor = _found(uow.repo.get_donor(made), "donor", made)
+        return donor
+
+    return write(books, work, audit=audit)
+
+
+def open_project(
+    books: Books, *, key: str | None = None, audit: AuditFacts | None = None, **details: Any
+) -> Project:
+    """Open a project under a fund (`details`: `services.open_project`'s).
+
+    Raises:
+        AlreadyExists, UnknownFund, InvalidEntry, IdempotencyConflict.
+    """
+    budget = details.get("budget")
+    body = {**details, "budget": None if budget is None else [budget.minor, budget.currency]}
+
+    def work(uow: UnitOfWork) -> Project:
+        code = _once(
+            uow, books, key, "projects", body, lambda: services.open_project(uow, **details).code
+        )
+        project: Project = _found(uow.repo.get_project(code), "project", code)
+        return project
+
+    return write(books, work, audit=audit)
+
+
+def register_beneficiary(
+    books: Books, *, key: str | None = None, audit: AuditFacts | None = None, **details: Any
+) -> Beneficiary:
+    """Register a beneficiary; the answer is the pseudonym, cohort and county.
+
+    Raises:
+        AlreadyExists, InvalidEntry (its field `personal.id_number` for a bad identity
+        number), IdempotencyConflict.
+    """
+
+    def work(uow: UnitOfWork) -> Beneficiary:
+        secret = books.pseudonym_secret()
+        pseudonym = _once(
+            uow,
+            books,
+            key,
+            "beneficiaries",
+            details,
+            lambda: services.register_beneficiary(uow, **details, secret=secret).id,
+        )
+        found = uow.repo.get_beneficiary(pseudonym)
+        return found or Beneficiary(pseudonym, details["cohort"], details["county"])
+
+    return write(books, work, audit=audit, aliases={"id_number": "personal.id_number"})
+
+
+def _new_account(uow: UnitOfWork, details: Mapping[str, Any]) -> str:
+    account = Account(
+        details["code"],
+        details["name_cn"],
+        details["name_us"],
+        AccountType(details["type"]),
+        details["currency"],
+    )
+    if account.is_cash and account.code != f"{CASH_PREFIX}{account.currency}":
+        raise InvalidEntry("a cash account 1002-XXX holds currency XXX", field="currency")
+    if uow.repo.get_account(account.code) is not None:
+        raise AlreadyExists(f"account {account.code} already exists", field="code")
+    uow.repo.add_account(account, uow.now())
+    return account.code
+
+
+def add_account(
+    books: Books, *, key: str | None = None, audit: AuditFacts | None = None, **details: Any
+) -> Account:
+    """Add an account to the chart (code, name_cn, name_us, type, currency).
+
+    Raises:
+        AlreadyExists, InvalidEntry (a cash account 1002-XXX holds currency XXX only),
+        IdempotencyConflict.
+    """
+
+    def work(uow: UnitOfWork) -> Account:
+        code = _once(uow, books, key, "accounts", details, lambda: _new_account(uow, details))
+        account: Account = _found(uow.repo.get_account(code), "account", code)
+        return account
+
+    return write(books, work, audit=audit)
+
+
+def set_account_open(
+    books: Books, code: str, is_open: bool, *, audit: AuditFacts | None = None
+) -> Account:
+    """Open or close an account to new postings (harmless when it already is).
+
+    Raises:
+        NotFound: when there is no such account.
+    """
+
+    def work(uow: UnitOfWork) -> Account:
+        _found(uow.repo.get_account(code), "account", code)
+        (services.open_account if is_open else services.close_account)(uow, code)
+        account: Account = _found(uow.repo.get_account(code), "account", code)
+        return account
+
+    return write(books, work, audit=audit)
+
+
+def closed_period(uow: UnitOfWork, period: str) -> dict[str, Any]:
+    """A closed period's row: period, closed_at, closed_by."""
+    row = uow.repo.conn.execute(
+        select(closed_periods).where(closed_periods.c.period == period)
+    ).one()
+    return {"period": row.period, "closed_at": row.closed_at, "closed_by": row.closed_by}
+
+
+def close_period(
+    books: Books,
+    period: str,
+    *,
+    by: Actor,
+    key: str | None = None,
+    audit: AuditFacts | None = None,
+) -> dict[str, Any]:
+    """Close a month (`YYYY-MM`) or a year (`YYYY`) that has ended; its closing record.
+
+    Raises:
+        AlreadyExists, InvalidEntry, IdempotencyConflict.
+    """
+
+    def work(uow: UnitOfWork) -> dict[str, Any]:
+        body = {"period": period}
+        _once(
+            uow, books, key, "periods", body, lambda: services.close_period(uow, period, by=by.name)
+        )
+        return closed_period(uow, period)
+
+    return write(books, work, audit=audit)
