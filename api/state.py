@@ -16,12 +16,9 @@ from flask import current_app
 from flask_smorest import Api
 from sqlalchemy import Engine
 
-from ledger.entries import PostedEntry
 from ledger.storage.group_commit import GroupCommit
-from ledger.storage.unit_of_work import UnitOfWork
 from usecases.books import Books, WriterGate
 from usecases.receipt_desk import ReceiptDesk
-from usecases.receipts import ReceiptLink, issue_receipt_of
 
 __all__ = ["Huiquan", "books", "huiquan"]
 
@@ -61,19 +58,6 @@ class Huiquan:
     def pseudonym_secret(self) -> bytes:
         """The key of beneficiary pseudonyms (and of reference-data idempotency fingerprints)."""
         return self.books.pseudonym_secret()
-
-    def issue_receipt_for(self, uow: UnitOfWork, entry: PostedEntry) -> dict[str, str] | None:
-        """A gift's receipt as the API shows it, under the configured `PUBLIC_BASE_URL`.
-
-        Kept only for `cli/demo.py` until it calls
-        `usecases.receipts.issue_receipts_of_standing_gifts(books)` (no web app needed).
-        """
-        receipt = issue_receipt_of(uow, self.books, entry)
-        if receipt is None:
-            return None
-        if isinstance(receipt, ReceiptLink):
-            return receipt.urls((self.books.receipts.base_url or "").rstrip("/"))
-        return dict(receipt)
 
     def spec_dict(self) -> dict[str, Any]:
         """The OpenAPI document as a dict (built once)."""

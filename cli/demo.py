@@ -166,43 +166,24 @@ def issue_demo_receipts(url: str, *, home: Path, secret: bytes, base_url: str) -
     itself, get none. Links are made for `base_url` (what the server will be reached at). One
     unit of work: all of them or, on any failure, none.
 
-    This is the one place the command line reaches into the HTTP package: it builds the API
-    application (`api.app.create_app`) for its receipt issuer (`issue_receipt_for(uow, entry)`,
-    which numbers, renders and links a receipt inside a unit of work) and its engine. It goes
-    once receipt issuing is a use case of its own, given a unit of work, the home and the base
-    URL.
     """
-    from api.app import create_app
-    from ledger.storage.unit_of_work import UnitOfWork
-    from receipts.issuing import RECEIPTABLE
+    from ledger.storage.db import make_engine
+    from usecases.books import open_books
+    from usecases.receipts import issue_receipts_of_standing_gifts
 
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "HUIQUAN_HOME": str(home),
-            "PSEUDONYM_SECRET": secret,
-            "PUBLIC_BASE_URL": base_url,
-            "LOG_REQUESTS": False,
-            "DATABASE_POOL_SIZE": 1,
-        }
-    )
-    state = app.extensions["huiquan"]
-    serials: list[dict[str, str]] = []
+    engine = make_engine(url)
     try:
-        with app.app_context(), UnitOfWork(state.engine) as uow:
-            entries, after = [], 0
-            while page := uow.repo.list_entries(after_sequence=after, limit=1000):
-                entries += page
-                after = page[-1].sequence
-            reversed_ids = {e.reverses for e in entries if e.reverses}
-            for entry in entries:
-                if entry.kind in RECEIPTABLE and entry.id not in reversed_ids:
-                    links = state.issue_receipt_for(uow, entry)
-                    if links is not None:
-                        serials.append(links)
-            uow.commit()
+        books = open_books(
+            engine,
+            home,
+            pseudonym_secret=secret,
+            receipt_settings={"PUBLIC_BASE_URL": base_url},
+        )
+        serials = [
+            link.urls(base_url.rstrip("/")) for link in issue_receipts_of_standing_gifts(books)
+        ]
     finally:
-        state.engine.dispose()
+        engine.dispose()
     return DemoReceipts(
         issued=len(serials),
         first=serials[0]["serial"] if serials else None,
