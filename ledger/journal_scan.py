@@ -14,9 +14,9 @@ Invariants owned here:
 - Entries are read ordered by sequence and postings by (sequence, line), and an entry's postings
   are those with its sequence, as in one merged pass. Postings without an entry are in no entry
   but are counted in the range's balance sums, which cover every posting of the range.
-- The canonical bytes are built inline, character for character as
-  `ledger.chain.canonical_entry_bytes` (same encoder, same `int()` of the numbers; a test holds
-  them equal).
+- The canonical bytes are built from the pieces of `ledger.chain.canonical_entry_bytes` (the one
+  serialiser): each distinct posting's `posting_fragments` once per range, then `posting_text`
+  and `entry_text`.
 - A range's Merkle root is the RFC 6962 root over its leaves; for ranges of one power-of-two size
   that hold exactly that many entries (all but the last), those roots are the nodes of the whole
   tree at that height, which `ledger.integrity` combines.
@@ -24,17 +24,15 @@ Invariants owned here:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import pickle
 import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from json.encoder import encode_basestring
 from typing import Any
 
-from ledger.chain import GENESIS
+from ledger.chain import GENESIS, entry_text, posting_fragments, posting_text
 from ledger.tlog.merkle import root_from_leaf_hashes
 
 __all__ = [
@@ -62,10 +60,6 @@ POSTING_COLUMNS = (
     "functional_class, ref"
 )
 BALANCE_KEY = "account, fund, currency, project, ref"
-
-# Posting fields (accounts, funds, currencies, projects, parties) repeat endlessly; like
-# `ledger.chain._code`, a cached `encode_basestring` (which refuses None as `_code` does).
-_quote = functools.lru_cache(maxsize=1 << 16)(encode_basestring)
 
 
 @dataclass
@@ -164,30 +158,6 @@ def _add_sums(sums: dict[tuple[Any, ...], list[Any]], r: Sequence[Any]) -> None:
         acc[1] += r[7]
 
 
-_fragments: dict[tuple[Any, ...], tuple[str, str, str, str]] = {}
-
-
-def _slot(key: tuple[Any, ...]) -> list[Any]:
-    """[canonical fragments, (fund, currency), 0, 0] for a posting's non-numeric fields.
-
-    The fragments are the posting's canonical text around its amount, functional value and line
-    number, as `canonical_entry_bytes` writes it (keys in sorted order).
-    """
-    account, fund, currency, project, party, cls, ref = key
-    frags = _fragments.get(key)
-    if frags is None:
-        if len(_fragments) >= 1 << 16:
-            _fragments.clear()
-        quote = _quote
-        frags = _fragments[key] = (
-            f'{{"account":{quote(account)},"amount":',
-            f',"class":{quote(cls)},"currency":{quote(currency)},"functional":',
-            f',"fund":{quote(fund)},"line":',
-            f',"party":{quote(party)},"project":{quote(project)},"ref":{quote(ref)}}}',
-        )
-    return [frags, (fund, currency), 0, 0]
-
-
 def check_range(
     heads: Sequence[Sequence[Any]],
     lines: Sequence[Sequence[Any]],
@@ -208,8 +178,6 @@ def check_range(
             findings.append((seq, check, detail))
 
     sha256 = hashlib.sha256
-    quote = _quote
-    enc = encode_basestring
     leaves: list[bytes] = []
     # Per distinct (account, fund, currency, project, party, class, ref) of this range: its
     # canonical fragments, its (fund, currency) and the sums of its postings.
@@ -255,7 +223,7 @@ def check_range(
             key = (account, fund, currency, project, party, cls, ref)
             slot = local.get(key)
             if slot is None:
-                slot = local[key] = _slot(key)
+                slot = local[key] = [posting_fragments(*key), (fund, currency), 0, 0]
             fc = slot[1]
             acc = by_fund.get(fc)
             if acc is None:
@@ -265,26 +233,26 @@ def check_range(
                 acc[1] += value
             slot[2] += amount
             slot[3] += value
-            a, b, c, d = slot[0]
-            parts.append(f"{a}{int(amount)}{b}{int(value)}{c}{n}{d}")
+            parts.append(posting_text(slot[0], amount, value, n))
         postings += n
         if n < 2:
             add(seq, "balance", "an entry needs at least two postings")
         for (fund, currency), (amount, value) in by_fund.items():
             if amount or value:
                 add(seq, "balance", f"fund {fund} does not balance in {currency}")
-        canonical = (
-            f'{{"data":{data_json},"id":{"null" if entry_id is None else enc(entry_id)},'
-            f'"kind":{"null" if kind is None else quote(kind)},'
-            f'"maker":{"null" if maker is None else quote(maker)},'
-            f'"memo":{"null" if memo is None else enc(memo)},'
-            f'"occurred_on":{"null" if occurred is None else quote(occurred)},'
-            f'"period":{"null" if period is None else quote(period)},'
-            f'"postings":[{",".join(parts)}],'
-            f'"recorded_at":{"null" if recorded is None else enc(recorded)},'
-            f'"reverses":{"null" if reverses is None else enc(reverses)},'
-            f'"sequence":{int(seq)},"v":1}}'
-        ).encode()
+        canonical = entry_text(
+            entry_id,
+            seq,
+            kind,
+            occurred,
+            recorded,
+            period,
+            memo,
+            maker,
+            reverses,
+            data_json,
+            ",".join(parts),
+        )
         if prev_hash != prev:
             add(seq, "chain", "prev_hash does not match the previous entry's hash")
         if sha256(prev_hash.encode("ascii") + b"\n" + canonical).hexdigest() != digest:

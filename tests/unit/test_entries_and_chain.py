@@ -103,25 +103,26 @@ def test_the_chain_hash_depends_on_the_previous_hash_and_the_content():
     ),
     st.lists(posting, min_size=1, max_size=4),
 )
-def test_the_fast_canonical_serialiser_equals_the_general_one(head, reverses, data, lines):
+def test_the_canonical_serialiser_writes_the_rfc8785_json_of_the_entry_object(
+    head, reverses, data, lines
+):
     from ledger.chain import canonical_data, canonical_entry_bytes
 
     entry_id, sequence, kind, occurred, recorded, period, memo, maker = head
-    general = canonical_bytes(
-        canonical_object(
-            entry_id=entry_id,
-            sequence=sequence,
-            kind=kind,
-            occurred_on=occurred,
-            recorded_at=recorded,
-            period=period,
-            memo=memo,
-            maker=maker,
-            reverses=reverses,
-            data=data,
-            postings=[Posting(*line) for line in lines],
-        )
-    )
+    expected = {
+        "v": 1,
+        "id": entry_id,
+        "sequence": sequence,
+        "kind": kind,
+        "occurred_on": occurred,
+        "recorded_at": recorded,
+        "period": period,
+        "memo": memo,
+        "maker": maker,
+        "reverses": reverses,
+        "data": data,
+        "postings": [Posting(*line).canonical(n) for n, line in enumerate(lines, 1)],
+    }
     fast = canonical_entry_bytes(
         entry_id,
         sequence,
@@ -135,8 +136,22 @@ def test_the_fast_canonical_serialiser_equals_the_general_one(head, reverses, da
         canonical_data(data),
         lines,
     )
-    assert fast == general
-    assert fast == rfc8785.dumps(json_loads(fast))
+    assert fast == rfc8785.dumps(expected)
+    assert json_loads(fast) == expected
+    parsed = canonical_object(
+        entry_id=entry_id,
+        sequence=sequence,
+        kind=kind,
+        occurred_on=occurred,
+        recorded_at=recorded,
+        period=period,
+        memo=memo,
+        maker=maker,
+        reverses=reverses,
+        data=data,
+        postings=[Posting(*line) for line in lines],
+    )
+    assert parsed == expected and canonical_bytes(parsed) == fast
 
 
 def json_loads(blob: bytes):
