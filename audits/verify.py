@@ -42,9 +42,8 @@ from audits.statements import (
     facts_from_entries,
 )
 from ledger.accounts import CASH_PREFIX
-from ledger.chain import GENESIS, canonical_bytes, chain_hash, leaf_hash_hex
+from ledger.chain import GENESIS, Finding, canonical_bytes, chain_hash, leaf_hash_hex
 from ledger.entries import Posting, validate
-from ledger.integrity import Finding
 from ledger.tlog.checkpoints import CheckpointError, verify_checkpoint
 from ledger.tlog.merkle import root_from_leaf_hashes, verify_consistency
 

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.chain import GENESIS
+from ledger.chain import GENESIS, Finding
 from ledger.journal_scan import (
     WORKER_BOOT,
     Bounds,
@@ -47,17 +47,6 @@ __all__ = ["CHUNK_ENTRIES", "PARALLEL_THRESHOLD", "Finding", "VerifyReport", "ve
 PARALLEL_THRESHOLD = 50_000  # sequence numbers; below it worker start-up is not worth it
 CHUNK_ENTRIES = 1 << 13  # sequence numbers per range scanned (a power of two)
 MAX_PROCESSES = 8  # processes scanning at once, the calling one included
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    sequence: int | None
-    check: str
-    detail: str
-
-    def __str__(self) -> str:
-        where = f"sequence {self.sequence}: " if self.sequence is not None else ""
-        return f"{where}{self.check}: {self.detail}"
 
 
 @dataclass(slots=True)

@@ -32,8 +32,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ledger.chain import GENESIS
-from ledger.integrity import Finding
+from ledger.chain import GENESIS, Finding
 from ledger.storage.fastsql import Raw
 from ledger.storage.tables import audit_events
 
