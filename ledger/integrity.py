@@ -10,6 +10,9 @@ first bad sequence number is named):
 - each entry sums to zero per fund and currency, and its CNY values per fund;
 - the `balances` table equals the sums of the journal for every key.
 
+The per-entry checks are `ledger.journal_scan.check_range`, the one journal check, which the
+audit bundle's checker (`audits.verify`) runs too over the archived entries.
+
 How: the journal is scanned in ranges of sequence numbers (`ledger.journal_scan`), each starting
 from the state a single pass would carry into it, so the findings, counts and leaves of the
 ranges, taken in order, are exactly those of one pass. A big SQLite book is scanned by this

@@ -17,6 +17,12 @@ Invariants owned here:
 - The canonical bytes are built from the pieces of `ledger.chain.canonical_entry_bytes` (the one
   serialiser): each distinct posting's `posting_fragments` once per range, then `posting_text`
   and `entry_text`.
+- `check_range` is the one entry-by-entry check of the journal (sequence, postings, balance per
+  fund and currency in amount and CNY value, chain, hash, leaf): `ledger.integrity` feeds it
+  rows from the database, and the audit bundle's checker feeds it the rows `entry_rows` reads
+  out of each archived entry object, so a rule changed here changes both.
+- `entry_rows` accepts only an object of exactly the shape `ledger.chain` writes (its keys,
+  its types); anything else cannot be an entry of the ledger and gives None.
 - A range's Merkle root is the RFC 6962 root over its leaves; for ranges of one power-of-two size
   that hold exactly that many entries (all but the last), those roots are the nodes of the whole
   tree at that height, which `ledger.integrity` combines.
@@ -32,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.chain import GENESIS, entry_text, posting_fragments, posting_text
+from ledger.chain import GENESIS, canonical_data, entry_text, posting_fragments, posting_text
 from ledger.tlog.merkle import root_from_leaf_hashes
 
 __all__ = [
@@ -40,6 +46,7 @@ __all__ = [
     "Bounds",
     "RangeResult",
     "check_range",
+    "entry_rows",
     "fetch_range",
     "journal_bounds",
     "postings_from",
@@ -139,6 +146,70 @@ def postings_from(conn: Any, mark: str, lo: int) -> list[Any]:
         f"SELECT {BALANCE_KEY}, amount, functional FROM postings WHERE sequence >= {mark}",
         (lo,),
     )
+
+
+_ENTRY_KEYS = frozenset(
+    (
+        "v",
+        "id",
+        "sequence",
+        "kind",
+        "occurred_on",
+        "recorded_at",
+        "period",
+        "memo",
+        "maker",
+        "reverses",
+        "data",
+        "postings",
+    )
+)
+# A posting's fields in the order of a posting row, after (line, sequence, occurred_on).
+_POSTING_FIELDS = ("account", "fund", "amount", "currency", "functional", "project", "party")
+_POSTING_FIELDS += ("class", "ref")
+_POSTING_KEYS = frozenset(("line", *_POSTING_FIELDS))
+# An entry's fields in the order of an entry row, before (data, prev_hash, hash, leaf_hash).
+_HEAD_FIELDS = ("id", "sequence", "kind", "occurred_on", "recorded_at", "period", "memo")
+_HEAD_FIELDS += ("maker", "reverses")
+_HEAD_TEXT = ("id", "kind", "occurred_on", "recorded_at", "period", "memo", "maker", "reverses")
+_POSTING_TEXT = ("account", "fund", "currency", "project", "party", "class", "ref")
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int
+
+
+def entry_rows(
+    obj: Any, prev_hash: Any, digest: Any, leaf_hex: Any
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]] | None:
+    """The journal rows `check_range` reads for a canonical entry object and its three hashes.
+
+    Returns (entry row in table column order, posting rows), or None when `obj` is not of the
+    shape the ledger's serialiser writes (other keys, other types), so it cannot be an entry.
+    """
+    if not isinstance(obj, dict) or obj.keys() != _ENTRY_KEYS or obj["v"] != 1:
+        return None
+    if not (_is_int(obj["v"]) and _is_int(obj["sequence"]) and isinstance(obj["data"], dict)):
+        return None
+    if not all(obj[k] is None or isinstance(obj[k], str) for k in _HEAD_TEXT):
+        return None
+    if not all(isinstance(h, str) for h in (prev_hash, digest, leaf_hex)):
+        return None
+    lines = obj["postings"]
+    if not isinstance(lines, list):
+        return None
+    seq, on = obj["sequence"], obj["occurred_on"]
+    rows = []
+    for p in lines:
+        if not isinstance(p, dict) or p.keys() != _POSTING_KEYS:
+            return None
+        if not (_is_int(p["line"]) and _is_int(p["amount"]) and _is_int(p["functional"])):
+            return None
+        if not all(isinstance(p[k], str) for k in _POSTING_TEXT):
+            return None
+        rows.append((p["line"], seq, on, *(p[k] for k in _POSTING_FIELDS)))
+    head = (*(obj[k] for k in _HEAD_FIELDS), canonical_data(obj["data"]), prev_hash, digest)
+    return (*head, leaf_hex), rows
 
 
 def scan_range(conn: Any, mark: str, bounds: Bounds, max_findings: int) -> RangeResult:
