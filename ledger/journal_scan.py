@@ -165,11 +165,27 @@ _ENTRY_KEYS = frozenset(
     )
 )
 # A posting's fields in the order of a posting row, after (line, sequence, occurred_on).
-_POSTING_FIELDS = ("account", "fund", "amount", "currency", "functional", "project", "party")
+_POSTING_FIELDS: tuple[str, ...] = (
+    "account",
+    "fund",
+    "amount",
+    "currency",
+    "functional",
+    "project",
+    "party",
+)
 _POSTING_FIELDS += ("class", "ref")
 _POSTING_KEYS = frozenset(("line", *_POSTING_FIELDS))
 # An entry's fields in the order of an entry row, before (data, prev_hash, hash, leaf_hash).
-_HEAD_FIELDS = ("id", "sequence", "kind", "occurred_on", "recorded_at", "period", "memo")
+_HEAD_FIELDS: tuple[str, ...] = (
+    "id",
+    "sequence",
+    "kind",
+    "occurred_on",
+    "recorded_at",
+    "period",
+    "memo",
+)
 _HEAD_FIELDS += ("maker", "reverses")
 _HEAD_TEXT = ("id", "kind", "occurred_on", "recorded_at", "period", "memo", "maker", "reverses")
 _POSTING_TEXT = ("account", "fund", "currency", "project", "party", "class", "ref")
