@@ -69,18 +69,10 @@ def canonical_data(data: Mapping[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _s(value: str | None) -> str:
-    return "null" if value is None else str(encode_basestring(value))
-
-
 @functools.lru_cache(maxsize=1 << 16)
 def json_string(value: str) -> str:
     """`value` as a canonical JSON string literal (cached: codes and names repeat endlessly)."""
     return str(encode_basestring(value))
-
-
-def _n(value: str | None) -> str:
-    return "null" if value is None else json_string(value)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -125,11 +117,19 @@ def entry_text(
 
     `postings_json` is the `posting_text` of each posting in line order, joined by commas.
     """
+    # Conditional expressions rather than helpers: this runs once per entry posted or verified.
+    q, e = json_string, encode_basestring
     return (
-        f'{{"data":{data_json},"id":{_s(entry_id)},"kind":{_n(kind)},"maker":{_n(maker)},'
-        f'"memo":{_s(memo)},"occurred_on":{_n(occurred_on)},"period":{_n(period)},'
-        f'"postings":[{postings_json}],"recorded_at":{_s(recorded_at)},'
-        f'"reverses":{_s(reverses)},"sequence":{int(sequence)},"v":1}}'
+        f'{{"data":{data_json},"id":{"null" if entry_id is None else e(entry_id)},'
+        f'"kind":{"null" if kind is None else q(kind)},'
+        f'"maker":{"null" if maker is None else q(maker)},'
+        f'"memo":{"null" if memo is None else e(memo)},'
+        f'"occurred_on":{"null" if occurred_on is None else q(occurred_on)},'
+        f'"period":{"null" if period is None else q(period)},'
+        f'"postings":[{postings_json}],'
+        f'"recorded_at":{"null" if recorded_at is None else e(recorded_at)},'
+        f'"reverses":{"null" if reverses is None else e(reverses)},'
+        f'"sequence":{int(sequence)},"v":1}}'
     ).encode()
 
 
