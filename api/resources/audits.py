@@ -40,6 +40,7 @@ from markupsafe import Markup
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy import Engine
 
+from api.auth import READERS
 from api.errors import ApiProblem
 from api.resources.common import operation
 from audits.charts import bar_chart
@@ -59,7 +60,7 @@ from ledger.trail import EventFilter, list_events
 __all__ = ["AUDITORS", "blp", "content_security_policy", "pages", "register"]
 
 AUDITORS = ("admin", "auditor")
-READERS = ("admin", "auditor", "officer")
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
