@@ -965,7 +965,8 @@ def facts_from_db(conn: Connection, params: Params, *, upto: int | None = None) 
 
 
 def facts_from_entries(entries: Iterable[Mapping[str, Any]]) -> Iterator[Fact]:
-    """Facts from canonical entry objects (`ledger.chain.canonical_object`), e.g. a bundle's."""
+    """Facts from canonical entry objects (`ledger.chain.canonical_entry_bytes`, parsed), e.g. a
+    bundle's."""
     for obj in entries:
         kind = obj["kind"]
         rev = obj["data"].get("reverses_kind", "") if kind == "reversal" else ""

@@ -3,7 +3,7 @@
 Invariants owned here:
 - Every posted entry has one canonical serialisation, written by `canonical_entry_bytes`; its
   pieces (`posting_fragments`, `posting_text`, `entry_text`) are what the verify scan builds
-  with, and `canonical_object` is those bytes parsed. It is RFC 8785 (JSON Canonicalization
+  with; parsed, they are the entry's canonical object. It is RFC 8785 (JSON Canonicalization
   Scheme): the ledger only ever puts strings, integers, null, lists and objects with ASCII keys
   in it, and for that subset RFC 8785 is exactly
   `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)` encoded as UTF-8
@@ -26,15 +26,12 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any
 
-from ledger.entries import Posting
-
 __all__ = [
     "GENESIS",
     "Finding",
     "canonical_bytes",
     "canonical_data",
     "canonical_entry_bytes",
-    "canonical_object",
     "chain_hash",
     "entry_text",
     "json_string",
@@ -169,54 +166,6 @@ def canonical_entry_bytes(
         reverses,
         data_json,
         lines,
-    )
-
-
-def canonical_object(
-    *,
-    entry_id: str,
-    sequence: int,
-    kind: str,
-    occurred_on: str,
-    recorded_at: str,
-    period: str,
-    memo: str,
-    maker: str,
-    reverses: str | None,
-    data: Mapping[str, Any],
-    postings: Sequence[Posting],
-) -> dict[str, Any]:
-    """The object whose canonical JSON is hashed for one entry: its canonical bytes, parsed."""
-    return dict(
-        json.loads(
-            canonical_entry_bytes(
-                entry_id,
-                sequence,
-                kind,
-                occurred_on,
-                recorded_at,
-                period,
-                memo,
-                maker,
-                reverses,
-                canonical_data(data),
-                [_fields(p) for p in postings],
-            )
-        )
-    )
-
-
-def _fields(p: Posting) -> tuple[Any, ...]:
-    return (
-        p.account,
-        p.fund,
-        p.amount,
-        p.currency,
-        p.functional,
-        p.project,
-        p.party,
-        p.functional_class,
-        p.ref,
     )
 
 

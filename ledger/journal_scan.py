@@ -273,21 +273,9 @@ def check_range(
     n_lines = len(lines)
     i = entries = postings = 0
     for head in heads:
-        (
-            entry_id,
-            seq,
-            kind,
-            occurred,
-            recorded,
-            period,
-            memo,
-            maker,
-            reverses,
-            data_json,
-            prev_hash,
-            digest,
-            leaf_hex,
-        ) = head
+        # Columns in table order: id, sequence, kind, occurred_on, recorded_at, period, memo,
+        # maker, reverses, data, prev_hash, hash, leaf_hash.
+        seq, occurred, prev_hash, digest, leaf_hex = head[1], head[3], head[10], head[11], head[12]
         if seq != expected:
             add(seq, "gap", f"expected sequence {expected}, found {seq}")
         expected = seq + 1
@@ -327,18 +315,9 @@ def check_range(
         for (fund, currency), (amount, value) in by_fund.items():
             if amount or value:
                 add(seq, "balance", f"fund {fund} does not balance in {currency}")
+        h = head
         canonical = entry_text(
-            entry_id,
-            seq,
-            kind,
-            occurred,
-            recorded,
-            period,
-            memo,
-            maker,
-            reverses,
-            data_json,
-            ",".join(parts),
+            h[0], seq, h[2], occurred, h[4], h[5], h[6], h[7], h[8], h[9], ",".join(parts)
         )
         if prev_hash != prev:
             add(seq, "chain", "prev_hash does not match the previous entry's hash")
