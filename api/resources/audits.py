@@ -357,40 +357,26 @@ def audit_events(query: dict[str, Any]) -> Response:
     )
 
 
-@blp.route("/exports/journal.csv", methods=["GET"])
-@operation(blp, roles=AUDITORS, problems=("validation_error",))
-@blp.arguments(ExportQuery(), location="query", unknown="raise")
-@_media("text/csv")
-def export_journal_csv(query: dict[str, Any]) -> Response:
-    """The journal, one row per posting (CSV), streamed.
+def _export_route(fmt: str, media: str) -> None:
+    """Route ``/exports/journal.<fmt>``, answered in `media` (one view per format)."""
 
-    It names the checkpoint it was taken at (header X-Huiquan-Checkpoint and inside the file).
-    """
-    return _export("csv", query)
+    def export_journal(query: dict[str, Any]) -> Response:
+        return _export(fmt, query)
 
-
-@blp.route("/exports/journal.jsonl", methods=["GET"])
-@operation(blp, roles=AUDITORS, problems=("validation_error",))
-@blp.arguments(ExportQuery(), location="query", unknown="raise")
-@_media("application/jsonl")
-def export_journal_jsonl(query: dict[str, Any]) -> Response:
-    """The journal, one row per posting (JSONL), streamed.
-
-    It names the checkpoint it was taken at (header X-Huiquan-Checkpoint and inside the file).
-    """
-    return _export("jsonl", query)
+    export_journal.__name__ = f"export_journal_{fmt}"
+    export_journal.__doc__ = (
+        f"The journal, one row per posting ({fmt.upper()}), streamed.\n\n"
+        "It names the checkpoint it was taken at (header X-Huiquan-Checkpoint and inside the "
+        "file)."
+    )
+    view = _media(media)(export_journal)
+    view = blp.arguments(ExportQuery(), location="query", unknown="raise")(view)
+    view = operation(blp, roles=AUDITORS, problems=("validation_error",))(view)
+    blp.route(f"/exports/journal.{fmt}", methods=["GET"])(view)
 
 
-@blp.route("/exports/journal.xlsx", methods=["GET"])
-@operation(blp, roles=AUDITORS, problems=("validation_error",))
-@blp.arguments(ExportQuery(), location="query", unknown="raise")
-@_media(XLSX)
-def export_journal_xlsx(query: dict[str, Any]) -> Response:
-    """The journal, one row per posting (XLSX), streamed.
-
-    It names the checkpoint it was taken at (header X-Huiquan-Checkpoint and inside the file).
-    """
-    return _export("xlsx", query)
+for _fmt, _media_type in (("csv", "text/csv"), ("jsonl", "application/jsonl"), ("xlsx", XLSX)):
+    _export_route(_fmt, _media_type)
 
 
 @blp.route(
