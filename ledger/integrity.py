@@ -38,6 +38,7 @@ from ledger.journal_scan import (
     WORKER_BOOT,
     Bounds,
     RangeResult,
+    add_sum,
     journal_bounds,
     postings_from,
     scan_range,
@@ -265,12 +266,7 @@ def _add_sums(
     sums: dict[tuple[Any, ...], list[Any]], items: Iterable[tuple[tuple[Any, ...], Sequence[Any]]]
 ) -> None:
     for key, (amount, value) in items:
-        acc = sums.get(key)
-        if acc is None:
-            sums[key] = [amount, value]
-        else:
-            acc[0] += amount
-            acc[1] += value
+        add_sum(sums, key, amount, value)
 
 
 def _check_balances(

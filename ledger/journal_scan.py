@@ -45,6 +45,7 @@ __all__ = [
     "WORKER_BOOT",
     "Bounds",
     "RangeResult",
+    "add_sum",
     "check_range",
     "entry_rows",
     "fetch_range",
@@ -235,14 +236,20 @@ def scan_range(conn: Any, mark: str, bounds: Bounds, max_findings: int) -> Range
     return check_range(heads, lines, expected, prev, max_findings)
 
 
-def _add_sums(sums: dict[tuple[Any, ...], list[Any]], r: Sequence[Any]) -> None:
-    key = (r[3], r[4], r[6], r[8], r[11])  # account, fund, currency, project, ref
+def add_sum(
+    sums: dict[tuple[Any, ...], list[Any]], key: tuple[Any, ...], amount: Any, value: Any
+) -> None:
+    """Add an amount and its CNY value to the running sums of a balance key."""
     acc = sums.get(key)
     if acc is None:
-        sums[key] = [r[5], r[7]]
+        sums[key] = [amount, value]
     else:
-        acc[0] += r[5]
-        acc[1] += r[7]
+        acc[0] += amount
+        acc[1] += value
+
+
+def _add_sums(sums: dict[tuple[Any, ...], list[Any]], r: Sequence[Any]) -> None:
+    add_sum(sums, (r[3], r[4], r[6], r[8], r[11]), r[5], r[7])  # account, fund, currency, ...
 
 
 def check_range(
@@ -334,13 +341,7 @@ def check_range(
         i += 1
     sums = orphans  # per balance key (account, fund, currency, project, ref)
     for (account, fund, currency, project, _party, _cls, ref), slot in local.items():
-        balance_key = (account, fund, currency, project, ref)
-        total = sums.get(balance_key)
-        if total is None:
-            sums[balance_key] = [slot[2], slot[3]]
-        else:
-            total[0] += slot[2]
-            total[1] += slot[3]
+        add_sum(sums, (account, fund, currency, project, ref), slot[2], slot[3])
     return RangeResult(
         entries=entries,
         postings=postings,

@@ -262,6 +262,17 @@ def _media(*types: str, json: type[Schema] | None = None) -> Callable[[Any], Any
     return blp.doc(responses={"200": {"description": "OK", "content": content}})
 
 
+def _path(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    """A path parameter's description, where its values are narrower than any string."""
+    return {
+        "in": "path",
+        "name": name,
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
 def _json(body: Any) -> Response:
     # Sent as built (the schemas above document it): dumping would only copy it.
     response: Response = current_app.json.response(body)
@@ -382,15 +393,7 @@ for _fmt, _media_type in (("csv", "text/csv"), ("jsonl", "application/jsonl"), (
 @blp.route(
     "/statements/<kind>",
     methods=["GET"],
-    parameters=[
-        {
-            "in": "path",
-            "name": "kind",
-            "required": True,
-            "description": "Which statement.",
-            "schema": {"type": "string", "enum": list(KINDS)},
-        }
-    ],
+    parameters=[_path("kind", "Which statement.", enum=list(KINDS))],
 )
 @operation(blp, roles=READERS, problems=("not_found", "validation_error", "unknown_fund"))
 @blp.arguments(StatementQuery(), location="query", unknown="raise")
@@ -496,15 +499,7 @@ def consistency_proof(query: dict[str, Any]) -> Response:
 @blp.route(
     "/proofs/inclusion/<entry_id>",
     methods=["GET"],
-    parameters=[
-        {
-            "in": "path",
-            "name": "entry_id",
-            "required": True,
-            "description": "The entry's id (a UUID).",
-            "schema": {"type": "string", "pattern": UUID_PATTERN},
-        }
-    ],
+    parameters=[_path("entry_id", "The entry's id (a UUID).", pattern=UUID_PATTERN)],
 )
 @operation(blp, roles=None, problems=("not_found", "validation_error"))
 @blp.arguments(NoQuery(), location="query", unknown="raise")
