@@ -10,6 +10,9 @@ first bad sequence number is named):
 - each entry sums to zero per fund and currency, and its CNY values per fund;
 - the `balances` table equals the sums of the journal for every key.
 
+The per-entry checks are `ledger.journal_scan.check_range`, the one journal check, which the
+audit bundle's checker (`audits.verify`) runs too over the archived entries.
+
 How: the journal is scanned in ranges of sequence numbers (`ledger.journal_scan`), each starting
 from the state a single pass would carry into it, so the findings, counts and leaves of the
 ranges, taken in order, are exactly those of one pass. A big SQLite book is scanned by this
@@ -30,11 +33,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.chain import GENESIS
+from ledger.chain import GENESIS, Finding
 from ledger.journal_scan import (
     WORKER_BOOT,
     Bounds,
     RangeResult,
+    add_sum,
     journal_bounds,
     postings_from,
     scan_range,
@@ -47,17 +51,6 @@ __all__ = ["CHUNK_ENTRIES", "PARALLEL_THRESHOLD", "Finding", "VerifyReport", "ve
 PARALLEL_THRESHOLD = 50_000  # sequence numbers; below it worker start-up is not worth it
 CHUNK_ENTRIES = 1 << 13  # sequence numbers per range scanned (a power of two)
 MAX_PROCESSES = 8  # processes scanning at once, the calling one included
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    sequence: int | None
-    check: str
-    detail: str
-
-    def __str__(self) -> str:
-        where = f"sequence {self.sequence}: " if self.sequence is not None else ""
-        return f"{where}{self.check}: {self.detail}"
 
 
 @dataclass(slots=True)
@@ -273,12 +266,7 @@ def _add_sums(
     sums: dict[tuple[Any, ...], list[Any]], items: Iterable[tuple[tuple[Any, ...], Sequence[Any]]]
 ) -> None:
     for key, (amount, value) in items:
-        acc = sums.get(key)
-        if acc is None:
-            sums[key] = [amount, value]
-        else:
-            acc[0] += amount
-            acc[1] += value
+        add_sum(sums, key, amount, value)
 
 
 def _check_balances(
