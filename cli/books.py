@@ -396,14 +396,19 @@ def trial_balance_command(books: Books, as_of: str | None, fund: str | None, fmt
 @progress_flag
 @pass_books
 def verify(books: Books, progress: bool | None) -> None:
-    """Recompute the hash chain, the Merkle root, every entry's balance and the balances table.
+    """Recompute the hash chain, the Merkle root, every entry's balance and the balances table,
+    and check the journal against every signed checkpoint with the keys kept in $HUIQUAN_HOME/keys
+    (a forged checkpoint, a rewritten entry under one, a deleted tail are findings).
 
     Prints entries checked, entries/s, the chain head and the Merkle root (compare it with a
     signed checkpoint). On any finding prints each, then "first bad sequence: N", and exits 1.
     """
     from ledger.integrity import verify_books
     from ledger.storage.unit_of_work import read_only
+    from ledger.tlog.audit import read_anchor
+    from ledger.tlog.keys import trusted_vkeys
 
+    anchor = read_anchor(books.home)
     started = time.perf_counter()
     with read_only(books.engine) as repo:
         total, _hash = repo.head()
@@ -414,7 +419,12 @@ def verify(books: Books, progress: bool | None) -> None:
                 bar(total, done - seen[0])
                 seen[0] = done
 
-            report = verify_books(repo, progress=tick)
+            report = verify_books(
+                repo,
+                progress=tick,
+                trusted_vkeys=trusted_vkeys(books.home),
+                anchors=[anchor] if anchor else [],
+            )
         from ledger.trail import verify_trail
 
         trail = verify_trail(repo.conn)

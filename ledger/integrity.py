@@ -44,6 +44,7 @@ from ledger.journal_scan import (
     scan_range,
 )
 from ledger.storage.repository import SqlRepository
+from ledger.tlog.audit import audit_checkpoints
 from ledger.tlog.merkle import root_from_leaf_hashes
 
 __all__ = ["CHUNK_ENTRIES", "PARALLEL_THRESHOLD", "Finding", "VerifyReport", "verify_books"]
@@ -90,6 +91,8 @@ def verify_books(
     workers: int | None = None,
     parallel_threshold: int = PARALLEL_THRESHOLD,
     chunk_entries: int = CHUNK_ENTRIES,
+    trusted_vkeys: Sequence[str] | None = None,
+    anchors: Sequence[str] = (),
 ) -> VerifyReport:
     """Recompute the chain, the Merkle root and every balance; return the findings.
 
@@ -97,6 +100,11 @@ def verify_books(
     file-backed SQLite database with at least `parallel_threshold` sequence numbers, `workers`
     further processes (default: `default_workers()`) scan ranges beside this one; the report is
     the same either way, `report.workers` says how many helped.
+
+    With `trusted_vkeys` (verifier keys kept outside the database) the journal is also checked
+    against every stored signed checkpoint and the `anchors` kept outside it
+    (`ledger.tlog.audit`): a forged checkpoint, an entry rewritten under one and a deleted tail
+    are named findings. Without them the database is trusted to hold the truth about itself.
     """
     if chunk_entries < 1 or chunk_entries & (chunk_entries - 1):
         raise ValueError("chunk_entries must be a power of two")
@@ -143,6 +151,16 @@ def verify_books(
             f"{report.entries} ending {prev[:12]}… (entries deleted or appended behind its back)",
         )
     report.merkle_root = _merkle_root(results, chunk_entries).hex()
+    if trusted_vkeys is not None:  # the journal against its signed checkpoints
+        signed = audit_checkpoints(
+            repo.conn,
+            trusted_vkeys,
+            anchors=anchors,
+            leaf_ranges=[(r.leaves, r.root) for r in results],
+            upto=seq_head,
+        )
+        for finding in signed.findings:
+            add(finding.sequence, finding.check, finding.detail)
     _check_balances(repo, add, sums)
     return report
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import flask
 from flask import Response, current_app, render_template, request
-from flask_smorest import Api, Blueprint
+from flask_smorest import Blueprint
 from markupsafe import Markup
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy import Engine
@@ -57,7 +57,7 @@ from ledger.tlog.proofs import (
 )
 from ledger.trail import EventFilter, list_events
 
-__all__ = ["AUDITORS", "blp", "content_security_policy", "pages", "register"]
+__all__ = ["AUDITORS", "blp", "content_security_policy", "pages"]
 
 AUDITORS = ("admin", "auditor")
 
@@ -75,12 +75,6 @@ blp = Blueprint(
     "Checkpoints and proofs are public.",
 )
 pages = flask.Blueprint("transparency", __name__, template_folder=str(_TEMPLATES))
-
-
-def register(app: flask.Flask, api: Api) -> None:
-    """Put the audit routes on `app` and in the OpenAPI document of `api`."""
-    api.register_blueprint(blp)
-    app.register_blueprint(pages)
 
 
 # -- query fields and schemas ------------------------------------------------------------------
