@@ -686,35 +686,67 @@ def record_in_kind_donation(
         UnknownDonor, UnknownFund, InvalidEntry, PeriodClosed, IdempotencyConflict.
     """
     donor, the_fund = _donor(uow, donor_id), _fund(uow, fund)
+    _check_in_kind(fair_value, description, valuation_basis, asset)
+    debit, credit = _IN_KIND_ASSETS[asset], _income_account(the_fund)
+    if pass_through_to:
+        debit, credit = AGENCY_ASSETS, AGENCY_LIABILITIES
+    details = {
+        "description": description,
+        "quantity": quantity,
+        "valuation_basis": valuation_basis,
+        "evidence": evidence,
+    }
+    entry = _in_kind_entry(
+        debit,
+        credit,
+        fund,
+        fair_value,
+        donor.id,
+        details,
+        pass_through_to,
+        received_on,
+        memo,
+        maker,
+    )
+    return _post(uow, entry)
+
+
+def _check_in_kind(fair_value: Money, description: str, basis: str, asset: str) -> None:
     if fair_value.currency != FUNCTIONAL_CURRENCY:
         raise InvalidEntry("in-kind gifts are valued in CNY", field="currency")
-    if not description.strip() or not valuation_basis.strip():
+    if not description.strip() or not basis.strip():
         raise InvalidEntry(
             "an in-kind gift needs a description and a valuation basis", field="valuation_basis"
         )
     if asset not in _IN_KIND_ASSETS:
         raise InvalidEntry("asset must be inventory or equipment", field="asset")
-    debit, credit = _IN_KIND_ASSETS[asset], _income_account(the_fund)
-    if pass_through_to:
-        debit, credit = AGENCY_ASSETS, AGENCY_LIABILITIES
+
+
+def _in_kind_entry(
+    debit: str,
+    credit: str,
+    fund: str,
+    fair_value: Money,
+    donor_id: str,
+    details: Mapping[str, str],
+    pass_through_to: str | None,
+    on: dt.date,
+    memo: str,
+    maker: str,
+) -> JournalEntry:
+    """Goods at fair value (CNY): Dr `debit` / Cr `credit`, with the gift's details as data."""
     v = fair_value.minor
     data = {
-        "donor_id": donor.id,
-        "description": description,
-        "quantity": quantity,
-        "valuation_basis": valuation_basis,
-        "evidence": evidence,
+        "donor_id": donor_id,
+        **details,
         "cny_minor": v,
         **({"pass_through_to": pass_through_to} if pass_through_to else {}),
     }
     postings = (
         Posting(debit, fund, v, FUNCTIONAL_CURRENCY, v),
-        Posting(credit, fund, -v, FUNCTIONAL_CURRENCY, -v, party=donor.id),
+        Posting(credit, fund, -v, FUNCTIONAL_CURRENCY, -v, party=donor_id),
     )
-    entry = JournalEntry(
-        EntryKind.IN_KIND, received_on, postings, memo=memo, maker=maker, data=data
-    )
-    return _post(uow, entry)
+    return JournalEntry(EntryKind.IN_KIND, on, postings, memo=memo, maker=maker, data=data)
 
 
 @_idempotent("disbursement")

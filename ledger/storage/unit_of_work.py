@@ -264,7 +264,7 @@ class UnitOfWork:
     def _seal(self, entry: JournalEntry) -> _Sealed:
         """Check, number, stamp, serialise and chain an entry (nothing is queued yet)."""
         check_balanced(entry.postings)
-        lines = [_LINE(p) for p in entry.postings]
+        lines = list(map(_LINE, entry.postings))
         if self.clock is utc_now:  # one clock reading for the timestamp and the id's time
             now = dt.datetime.now(dt.UTC)
             entry_id = _pooled_id((now - _EPOCH) // _MILLISECOND)
@@ -358,11 +358,10 @@ class UnitOfWork:
         and queue its rows (flushed every `flush_every` entries)."""
         prev, self.sequence, self.head_hash = self.head_hash, sealed.sequence, sealed.digest
         overlay, deltas, rows = self._overlay, self._deltas, self._posting_rows
-        head = (sealed.sequence, sealed.entry_id, sealed.occurred)
-        for n, (account, fund, amount, currency, functional, project, *rest) in enumerate(
-            sealed.lines, 1
-        ):
-            key = (account, fund, currency, project, rest[-1])  # rest: party, class, ref
+        sequence, entry_id, occurred = sealed.sequence, sealed.entry_id, sealed.occurred
+        for n, line in enumerate(sealed.lines, 1):
+            amount, functional = line[2], line[4]
+            key = (line[0], line[1], line[3], line[5], line[8])  # see `BalanceKey`
             known = overlay.get(key)  # keys never read are read (with deltas) on demand
             if known is not None:
                 known[0] += amount
@@ -370,22 +369,8 @@ class UnitOfWork:
             delta = deltas[key]
             delta[0] += amount
             delta[1] += functional
-            # Column order of `ledger.storage.tables.postings` (see SqlRepository.insert_journal).
-            rows.append(
-                (
-                    head[0],
-                    n,
-                    head[1],
-                    head[2],
-                    account,
-                    fund,
-                    amount,
-                    currency,
-                    functional,
-                    project,
-                    *rest,
-                )
-            )
+            # Column order of `ledger.storage.tables.postings`: `_LINE` gives the posting's own.
+            rows.append((sequence, n, entry_id, occurred, *line))
         # Column order of `ledger.storage.tables.journal_entries`.
         self._entry_rows.append(
             (
