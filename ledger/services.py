@@ -26,8 +26,12 @@ Invariants owned here:
   run after the chain-head lock, so they are race-free.
 - Entries dated in a closed period are refused (`PeriodClosed`); a reversal of an entry whose
   period is closed is dated today, in the open period.
-- Idempotency: a client key with the same content returns the original result and posts nothing;
-  the same key with other content raises `IdempotencyConflict`.
+- Idempotency, written once (`_idempotent`, over `ledger.idempotency.lookup`): a client key with
+  the same content returns the original result and posts nothing; the same key with other
+  content raises `IdempotencyConflict`. An operation is then: check the inputs, build the entry
+  (`donation_entry`, `_pledge_entry`, ...: pure, nothing read from the books), post it (`_post`,
+  which runs the guards every entry passes).
+- Account codes are named (`ledger.accounts`); none is written here as a literal.
 """
 
 from __future__ import annotations
