@@ -4,8 +4,9 @@ Invariants owned here:
 - One fingerprint of a request: SHA-256 of the canonical JSON of ``{"operation", "payload"}``,
   keyed (HMAC-SHA-256) with the service's secret when the payload may hold personal data
   (reference data: donors, beneficiaries, ...), so no personal data is kept in clear.
-- A key is stored in the same transaction as the work it guards (`UnitOfWork.remember_key` or
-  the entry's own idempotency record), so a key is never stored without its result.
+- A key is stored in the same transaction as the work it guards (`UnitOfWork.remember_key`,
+  called by the ledger services' prologue with the entry and object the work made, or by
+  `remember`), so a key is never stored without its result.
 - The same key with another operation or another payload raises `IdempotencyConflict`.
 - A date the client left out defaults to the day the key was first used (`key_day`), so a retry
   after midnight replays instead of conflicting.
