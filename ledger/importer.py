@@ -780,8 +780,13 @@ class CachingRepository(SqlRepository):
         self._cache[("award", a.id)] = a
 
     def prefetch_keys(self, keys: Iterable[str]) -> None:
-        """Read the idempotency records of many keys at once (missing ones are remembered too)."""
-        wanted = [k for k in dict.fromkeys(keys) if k not in self._keys]
+        """Read the idempotency records of many keys at once (missing ones are remembered too).
+
+        Only the last call's keys are kept here: the unit of work remembers each key it looked
+        up (`UnitOfWork.idempotency_record`), so a long import does not hold them twice.
+        """
+        self._keys = {}
+        wanted = list(dict.fromkeys(keys))
         column = tables.idempotency.c.key
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
