@@ -19,15 +19,13 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ledger.chain import canonical_bytes
 from ledger.entries import Posting
 from ledger.errors import IdempotencyConflict
+from ledger.model import UnitOfWorkPort
 from ledger.money import Money
-
-if TYPE_CHECKING:
-    from ledger.storage.unit_of_work import UnitOfWork
 
 __all__ = ["Replay", "fingerprint", "jsonable", "key_day", "lookup", "remember", "remembered"]
 
@@ -74,7 +72,7 @@ def _field(found: Any, name: str) -> Any:
 
 
 def lookup(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     key: str | None,
     operation: str,
     payload: Mapping[str, Any],
@@ -99,7 +97,7 @@ def lookup(
 
 
 def remembered(
-    uow: UnitOfWork, key: str | None, operation: str, body: Mapping[str, Any], secret: bytes
+    uow: UnitOfWorkPort, key: str | None, operation: str, body: Mapping[str, Any], secret: bytes
 ) -> str | None:
     """The object id an earlier request with this key created, or None if the key is new.
 
@@ -111,7 +109,7 @@ def remembered(
 
 
 def remember(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     key: str | None,
     operation: str,
     body: Mapping[str, Any],
@@ -125,7 +123,7 @@ def remember(
             uow.remember_key({**record, "entry_id": None, "object_id": object_id})
 
 
-def key_day(uow: UnitOfWork, key: str | None) -> dt.date:
+def key_day(uow: UnitOfWorkPort, key: str | None) -> dt.date:
     """The UTC day the key was first used (today for a new key or no key)."""
     if key is not None:
         found = uow.idempotency_record(key)

@@ -1,8 +1,10 @@
 """The use cases of the books: every operation is one atomic journal entry, and returns it.
 
 Invariants owned here:
-- Every service runs inside a writing `UnitOfWork` (the caller commits) and posts at most one
-  entry. The entry shapes are those of the domain notes (section 2):
+- Every service runs inside a writing unit of work (the caller commits) and posts at most one
+  entry; it sees the unit of work through its port (`ledger.model.UnitOfWorkPort`, implemented
+  by `ledger.storage.unit_of_work.UnitOfWork`), so nothing here touches the database library.
+  The entry shapes are those of the domain notes (section 2):
 
   ========================  =========================  ==========================
   operation                 debit                      credit
@@ -92,9 +94,18 @@ from ledger.errors import (
     UnknownProject,
 )
 from ledger.idempotency import Replay
-from ledger.model import LANGUAGES, Award, Beneficiary, Donor, DonorKind, Fund, Pledge, Project
+from ledger.model import (
+    LANGUAGES,
+    Award,
+    Beneficiary,
+    Donor,
+    DonorKind,
+    Fund,
+    Pledge,
+    Project,
+    UnitOfWorkPort,
+)
 from ledger.money import FUNCTIONAL_CURRENCY, Money, convert, format_minor, parse_rate
-from ledger.storage.unit_of_work import UnitOfWork
 
 __all__ = [
     "award_scholarship",
@@ -124,21 +135,21 @@ R = TypeVar("R")
 
 
 # -- idempotency: the prologue of every operation, written once -------------------------------
-def _replayed_entry(uow: UnitOfWork, replay: Replay) -> PostedEntry:
+def _replayed_entry(uow: UnitOfWorkPort, replay: Replay) -> PostedEntry:
     entry = uow.entry(replay.entry_id) if replay.entry_id else None
     if entry is None:
         raise NotFound("the entry recorded for this idempotency key is missing")
     return entry
 
 
-def _replayed_pledge(uow: UnitOfWork, replay: Replay) -> tuple[Pledge, PostedEntry | None]:
+def _replayed_pledge(uow: UnitOfWorkPort, replay: Replay) -> tuple[Pledge, PostedEntry | None]:
     pledge = uow.repo.get_pledge(replay.object_id or "")
     if pledge is None:
         raise NotFound("the pledge recorded for this idempotency key is missing")
     return pledge, uow.entry(replay.entry_id) if replay.entry_id else None
 
 
-def _replayed_award(uow: UnitOfWork, replay: Replay) -> tuple[Award, PostedEntry]:
+def _replayed_award(uow: UnitOfWorkPort, replay: Replay) -> tuple[Award, PostedEntry]:
     award = uow.repo.get_award(replay.object_id or "")
     if award is None:
         raise NotFound("the award recorded for this idempotency key is missing")
@@ -154,7 +165,7 @@ def _ids_of(result: Any) -> tuple[str | None, str | None]:
 
 
 def _idempotent(
-    operation: str, replay: Callable[[UnitOfWork, Replay], Any] = _replayed_entry
+    operation: str, replay: Callable[[UnitOfWorkPort, Replay], Any] = _replayed_entry
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Make `uow, *, ..., key=None` operation idempotent (`ledger.idempotency`).
 
@@ -177,7 +188,7 @@ def _idempotent(
                 return operation_fn(*args, **kwargs)
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
-            uow: UnitOfWork = bound.arguments.pop("uow")
+            uow: UnitOfWorkPort = bound.arguments.pop("uow")
             del bound.arguments["maker"], bound.arguments["key"]
             record, replayed = idempotency.lookup(uow, str(key), operation, bound.arguments)
             if replayed is not None:
@@ -194,7 +205,7 @@ def _idempotent(
 
 
 # -- lookups and guards -----------------------------------------------------------------------
-def _fund(uow: UnitOfWork, code: str) -> Fund:
+def _fund(uow: UnitOfWorkPort, code: str) -> Fund:
     fund: Fund | None = uow.cached("fund", code, uow.repo.get_fund)
     if fund is None:
         raise UnknownFund(f"no fund {code!r}", field="fund")
@@ -203,21 +214,21 @@ def _fund(uow: UnitOfWork, code: str) -> Fund:
     return fund
 
 
-def _donor(uow: UnitOfWork, donor_id: str) -> Donor:
+def _donor(uow: UnitOfWorkPort, donor_id: str) -> Donor:
     donor: Donor | None = uow.cached("donor", donor_id, uow.repo.get_donor)
     if donor is None:
         raise UnknownDonor(f"no donor {donor_id!r}", field="donor_id")
     return donor
 
 
-def _project(uow: UnitOfWork, code: str) -> Project:
+def _project(uow: UnitOfWorkPort, code: str) -> Project:
     project: Project | None = uow.cached("project", code, uow.repo.get_project)
     if project is None:
         raise UnknownProject(f"no project {code!r}", field="project")
     return project
 
 
-def _check_date(uow: UnitOfWork, on: dt.date, field: str = "date") -> None:
+def _check_date(uow: UnitOfWorkPort, on: dt.date, field: str = "date") -> None:
     if on > uow.today() + dt.timedelta(days=1):
         raise InvalidEntry(f"{on.isoformat()} is in the future", field=field)
     closed = uow.closed_periods()
@@ -225,7 +236,7 @@ def _check_date(uow: UnitOfWork, on: dt.date, field: str = "date") -> None:
         raise PeriodClosed(f"the period of {on.isoformat()} is closed", field=field)
 
 
-def _check_accounts(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
+def _check_accounts(uow: UnitOfWorkPort, postings: Sequence[Posting]) -> None:
     for code in {p.account for p in postings}:
         account: Account | None = uow.cached("account", code, uow.repo.get_account)
         if account is None:
@@ -238,7 +249,7 @@ def _check_accounts(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
             raise InvalidEntry(f"account {code} holds {account.currency} only", field="currency")
 
 
-def _check_effects(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
+def _check_effects(uow: UnitOfWorkPort, postings: Sequence[Posting]) -> None:
     """Refuse an entry that would overdraw cash or overpay a pledge or award."""
     totals: dict[tuple[str, str, str, str, str], int] = {}
     for p in postings:
@@ -266,7 +277,7 @@ def _check_effects(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
             )
 
 
-def _post(uow: UnitOfWork, entry: JournalEntry) -> PostedEntry:
+def _post(uow: UnitOfWorkPort, entry: JournalEntry) -> PostedEntry:
     """Post an entry once the guards every entry passes allow it."""
     _check_date(uow, entry.occurred_on)
     _check_accounts(uow, entry.postings)
@@ -293,7 +304,7 @@ def _functional(money: Money, rate: Fraction | None) -> int:
     return convert(money.minor, money.currency, rate)
 
 
-def _cash_out(uow: UnitOfWork, fund: str, money: Money) -> int:
+def _cash_out(uow: UnitOfWorkPort, fund: str, money: Money) -> int:
     """CNY value of foreign cash leaving a fund, at the fund's average carrying rate."""
     if money.currency == FUNCTIONAL_CURRENCY:
         return money.minor
@@ -324,7 +335,7 @@ def _check_code(code: str, field: str) -> None:
 
 
 def open_fund(
-    uow: UnitOfWork, *, code: str, name: str, restricted: bool, purpose: str = ""
+    uow: UnitOfWorkPort, *, code: str, name: str, restricted: bool, purpose: str = ""
 ) -> Fund:
     """Open a fund: a self-balancing set of books.
 
@@ -342,7 +353,7 @@ def open_fund(
 
 
 def register_donor(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     name: str,
     kind: str = "person",
@@ -372,7 +383,7 @@ def register_donor(
 
 
 def open_project(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     code: str,
     name: str,
@@ -403,7 +414,7 @@ def _pseudonym(secret: bytes, identity: str) -> str:
 
 
 def register_beneficiary(
-    uow: UnitOfWork, *, cohort: str, county: str, personal: Mapping[str, str], secret: bytes
+    uow: UnitOfWorkPort, *, cohort: str, county: str, personal: Mapping[str, str], secret: bytes
 ) -> Beneficiary:
     """Register a beneficiary: the books get a keyed-HMAC pseudonym, cohort and county only.
 
@@ -427,7 +438,7 @@ def register_beneficiary(
     return beneficiary
 
 
-def read_personal_data(uow: UnitOfWork, pseudonym: str) -> dict[str, str] | None:
+def read_personal_data(uow: UnitOfWorkPort, pseudonym: str) -> dict[str, str] | None:
     """Decrypt a beneficiary's personal data; None once it has been erased.
 
     Raises:
@@ -446,7 +457,7 @@ def read_personal_data(uow: UnitOfWork, pseudonym: str) -> dict[str, str] | None
     return data
 
 
-def open_account(uow: UnitOfWork, code: str) -> None:
+def open_account(uow: UnitOfWorkPort, code: str) -> None:
     """Re-open a closed account. Raises: UnknownAccount."""
     if uow.repo.get_account(code) is None:
         raise UnknownAccount(f"no account {code!r}", field="account")
@@ -454,7 +465,7 @@ def open_account(uow: UnitOfWork, code: str) -> None:
     uow.forget("account", code)
 
 
-def close_account(uow: UnitOfWork, code: str) -> None:
+def close_account(uow: UnitOfWorkPort, code: str) -> None:
     """Close an account to new postings (it stays in history). Raises: UnknownAccount."""
     if uow.repo.get_account(code) is None:
         raise UnknownAccount(f"no account {code!r}", field="account")
@@ -462,7 +473,7 @@ def close_account(uow: UnitOfWork, code: str) -> None:
     uow.forget("account", code)
 
 
-def close_period(uow: UnitOfWork, period: str, *, by: str = "system") -> str:
+def close_period(uow: UnitOfWorkPort, period: str, *, by: str = "system") -> str:
     """Close a month (`YYYY-MM`) or a year (`YYYY`): no entry may be dated inside it again.
 
     Raises:
@@ -549,7 +560,7 @@ def _spending(
 # -- the operations ---------------------------------------------------------------------------
 @_idempotent("pledge", replay=_replayed_pledge)
 def record_pledge(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     donor_id: str,
     fund: str,
@@ -593,7 +604,7 @@ def record_pledge(
 
 @_idempotent("donation")
 def record_donation(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     donor_id: str,
     fund: str,
@@ -649,7 +660,7 @@ def _fx_of(amount: Money, rate: str | None, source: str | None, on: dt.date) -> 
 
 
 def _check_pledge_payment(
-    uow: UnitOfWork, pledge_id: str, donor_id: str, fund: str, amount: Money
+    uow: UnitOfWorkPort, pledge_id: str, donor_id: str, fund: str, amount: Money
 ) -> None:
     pledge = uow.repo.get_pledge(pledge_id)
     if pledge is None or pledge.conditional:
@@ -665,7 +676,7 @@ _IN_KIND_ASSETS = {"inventory": INVENTORY, "equipment": FIXED_ASSETS}
 
 @_idempotent("in_kind")
 def record_in_kind_donation(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     donor_id: str,
     fund: str,
@@ -755,7 +766,7 @@ def _in_kind_entry(
 
 @_idempotent("disbursement")
 def record_disbursement(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     fund: str,
     project: str,
@@ -797,7 +808,7 @@ def record_disbursement(
 
 @_idempotent("award", replay=_replayed_award)
 def award_scholarship(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     fund: str,
     beneficiary_id: str,
@@ -846,7 +857,7 @@ def award_scholarship(
 
 @_idempotent("payout")
 def pay_scholarship(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     award_id: str,
     amount: Money,
@@ -875,7 +886,7 @@ def pay_scholarship(
 
 @_idempotent("fee")
 def record_fee(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     fund: str,
     amount: Money,
@@ -903,7 +914,7 @@ def record_fee(
 
 @_idempotent("transfer")
 def transfer_between_funds(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     from_fund: str,
     to_fund: str,
@@ -939,7 +950,7 @@ def transfer_between_funds(
 
 @_idempotent("reversal")
 def reverse(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     entry_id: str,
     reason: str,
@@ -975,7 +986,7 @@ def reverse(
     return _post(uow, entry)
 
 
-def _reversible(uow: UnitOfWork, entry_id: str) -> PostedEntry:
+def _reversible(uow: UnitOfWorkPort, entry_id: str) -> PostedEntry:
     original = uow.entry(entry_id)
     if original is None:
         raise NotFound(f"no entry {entry_id!r}", field="entry_id")
@@ -986,7 +997,7 @@ def _reversible(uow: UnitOfWork, entry_id: str) -> PostedEntry:
     return original
 
 
-def _reversal_day(uow: UnitOfWork, original: PostedEntry) -> dt.date:
+def _reversal_day(uow: UnitOfWorkPort, original: PostedEntry) -> dt.date:
     """Today if the original's period is closed, else the later of its date and today."""
     closed = uow.closed_periods()
     occurred = original.occurred_on.isoformat()
@@ -996,7 +1007,7 @@ def _reversal_day(uow: UnitOfWork, original: PostedEntry) -> dt.date:
 
 @_idempotent("general")
 def post_general_entry(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     postings: Sequence[Posting],
     occurred_on: dt.date,
