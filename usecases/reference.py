@@ -23,8 +23,8 @@ from ledger.errors import AlreadyExists, InvalidEntry, NotFound
 from ledger.model import Beneficiary, Donor, Fund, Project
 from ledger.storage.tables import closed_periods
 from ledger.storage.unit_of_work import UnitOfWork
-from usecases.checkpoints import checkpoint_at_close
 from usecases.books import Books
+from usecases.checkpoints import checkpoint_at_close
 from usecases.unit import Actor, AuditFacts, write
 
 __all__ = [
