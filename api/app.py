@@ -29,15 +29,17 @@ PUBLIC_BASE_URL             base of receipt links and QR codes (else `$HUIQUAN_P
                             else the request's host URL: set it in production, behind a proxy)
 RECEIPT_ISSUER_NAME         the receipts' issuer (else `$HUIQUAN_RECEIPT_ISSUER_NAME`)
 RECEIPT_ISSUER_REGISTRATION_NO  its registration number (else the environment's, likewise)
-AUTH_CACHE_TTL              seconds a token lookup is cached per process (5; 0 = off)
 WRITER_GATE                 queue writers before the books' lock (True; see `WriterGate`)
 GROUP_COMMIT_MAX            most writes one shared transaction may hold (32; 1 = one each;
                             see `ledger.storage.group_commit`; needs WRITER_GATE)
-FAILED_AUTH_LIMIT           Flask-Limiter limit on 401s per client address ("20 per minute")
+FAILED_AUTH_LIMIT           Flask-Limiter limit on 401s per client address ("20 per minute");
+                            over it, failing requests get 429, valid tokens are still served
 RATELIMIT_STORAGE_URI       where that counter lives ("memory://": per process)
 RATELIMIT_STRATEGY          "fixed-window" (or "moving-window", "sliding-window-counter")
 RATELIMIT_ENABLED           True
-PROXY_FIX_X_FOR             number of trusted proxies in front (0); sets the client address
+PROXY_FIX_X_FOR             number of trusted reverse proxies in front (0): the client address
+                            (for the limiter and the audit trail) is then taken from that many
+                            `X-Forwarded-For` entries from the right; at 0 the header is ignored
 MAX_CONTENT_LENGTH          1 MiB
 LOG_REQUESTS                True: one JSON log line per request
 PROBLEM_TYPE_BASE           "https://huiquan.example/problems/"
@@ -67,7 +69,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api.auth import TokenCache, authenticate_request, init_limiter
+from api.auth import TokenLookup, authenticate_request, init_limiter
 from api.errors import PROBLEM_MEDIA_TYPE, catalogue_markdown, register_error_handlers
 from api.resources import register as register_resources
 from api.schemas import ProblemOut
@@ -88,7 +90,6 @@ DEFAULTS: dict[str, Any] = {
     "PSEUDONYM_SECRET": None,
     "HUIQUAN_HOME": None,
     "RECEIPT_ISSUER": None,
-    "AUTH_CACHE_TTL": 5.0,
     "WRITER_GATE": True,
     "GROUP_COMMIT_MAX": 32,
     "FAILED_AUTH_LIMIT": "20 per minute",
@@ -307,7 +308,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["huiquan"] = Huiquan(
         books=books,
-        tokens=TokenCache(engine, float(app.config["AUTH_CACHE_TTL"])),
+        tokens=TokenLookup(engine),
         limiter=limiter,
         api=api,
         version=_version(),
