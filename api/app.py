@@ -7,7 +7,8 @@ Invariants owned here:
 - Every response carries `X-Request-Id`: the caller's if it is sane (1-64 of `A-Za-z0-9._:-`),
   else a fresh one. It is in every problem body and in the request log.
 - Every request is logged once, as one JSON line on stderr (logger `huiquan.api.request`):
-  method, path, status, duration_ms, request_id, actor. Never bodies, queries or headers.
+  method, path, status, duration_ms, request_id, actor. Never bodies, queries or headers, and
+  never a receipt link's secret: its path is logged as `/r/<redacted>` (`api.trail.loggable`).
 - Under `/api/`, bodies over `MAX_CONTENT_LENGTH` (1 MiB) are 413 before anything reads them,
   and a body that is not JSON is 415, unless the view is marked `accepts_form` and the body is
   an HTML form (the /verify page). Elsewhere Werkzeug applies the limit when a body is read.
@@ -74,7 +75,7 @@ from api.errors import PROBLEM_MEDIA_TYPE, catalogue_markdown, register_error_ha
 from api.resources import register as register_resources
 from api.schemas import ProblemOut
 from api.state import Huiquan
-from api.trail import record_refusal
+from api.trail import loggable, record_refusal
 from ledger.storage.db import database_url, default_home, make_engine
 from usecases.books import open_books
 
@@ -241,7 +242,7 @@ def _finish_request(response: Response) -> Response:
             "request",
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": loggable(request.path),
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - g.get("started", 0.0)) * 1000, 2),
                 "request_id": g.get("request_id", ""),
