@@ -33,13 +33,16 @@ RECEIPT_ISSUER_REGISTRATION_NO  its registration number (else the environment's,
 WRITER_GATE                 queue writers before the books' lock (True; see `WriterGate`)
 GROUP_COMMIT_MAX            most writes one shared transaction may hold (32; 1 = one each;
                             see `ledger.storage.group_commit`; needs WRITER_GATE)
-FAILED_AUTH_LIMIT           Flask-Limiter limit on 401s per client address ("20 per minute");
-                            over it, failing requests get 429, valid tokens are still served
-RATELIMIT_STORAGE_URI       where that counter lives ("memory://": per process)
+FAILED_AUTH_LIMIT           Flask-Limiter limit on 401s per client address ("20 per minute",
+                            else `$HUIQUAN_FAILED_AUTH_LIMIT`); over it, failing requests get
+                            429, valid tokens are still served
+RATELIMIT_STORAGE_URI       where that counter lives ("memory://": per process; else
+                            `$HUIQUAN_RATELIMIT_STORAGE_URI`, e.g. redis://... for one counter)
 RATELIMIT_STRATEGY          "fixed-window" (or "moving-window", "sliding-window-counter")
 RATELIMIT_ENABLED           True
-PROXY_FIX_X_FOR             number of trusted reverse proxies in front (0): the client address
-                            (for the limiter and the audit trail) is then taken from that many
+PROXY_FIX_X_FOR             number of trusted reverse proxies in front (else
+                            `$HUIQUAN_PROXY_FIX_X_FOR`, else 0): the client address (for the
+                            limiter and the audit trail) is then taken from that many
                             `X-Forwarded-For` entries from the right; at 0 the header is ignored
 MAX_CONTENT_LENGTH          1 MiB
 LOG_REQUESTS                True: one JSON log line per request
@@ -107,6 +110,9 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": "/api",
     "OPENAPI_JSON_PATH": "openapi.json",
 }
+
+#: Settings that `huiquan serve` (gunicorn, no config mapping) takes from `HUIQUAN_<NAME>`.
+FROM_ENVIRONMENT = ("PROXY_FIX_X_FOR", "FAILED_AUTH_LIMIT", "RATELIMIT_STORAGE_URI")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _LOGGED = ("method", "path", "status", "duration_ms", "request_id", "actor", "error")
@@ -267,13 +273,29 @@ def _engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
+def _proxies(value: Any) -> int:
+    """PROXY_FIX_X_FOR as a count of trusted proxies (0 to 10)."""
+    try:
+        count = int(value or 0)
+    except (TypeError, ValueError):
+        count = -1
+    if not 0 <= count <= 10:
+        raise ValueError(f"PROXY_FIX_X_FOR must be a number of proxies from 0 to 10, not {value!r}")
+    return count
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the API application (see the module docstring for the settings)."""
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
     app.config["API_SPEC_OPTIONS"] = {"info": {"description": _description()}}
+    for name in FROM_ENVIRONMENT:
+        value = os.environ.get(f"HUIQUAN_{name}")
+        if value and name not in (config or {}):
+            app.config[name] = value
     if config:
         app.config.from_mapping(config)
+    app.config["PROXY_FIX_X_FOR"] = _proxies(app.config["PROXY_FIX_X_FOR"])
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if app.config["PROXY_FIX_X_FOR"]:
         proxied = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])

@@ -172,3 +172,26 @@ def test_without_trusted_proxies_a_forged_forwarded_address_does_not_dodge_the_l
         assert statuses == [401, 401, 401, 429]
     finally:
         direct.extensions["huiquan"].engine.dispose()
+
+
+def test_huiquan_serve_takes_the_trusted_proxies_from_the_environment(
+    app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tokens: dict[str, str]
+) -> None:
+    monkeypatch.setenv("HUIQUAN_PROXY_FIX_X_FOR", "1")
+    monkeypatch.setenv("HUIQUAN_FAILED_AUTH_LIMIT", "2 per minute")
+    served = create_app(app_config)  # as api.wsgi builds it: settings from the environment
+    try:
+        client, bad = served.test_client(), bearer("hq_wrong")
+        assert [via_proxy(client, "203.0.113.7", bad) for _ in range(3)] == [401, 401, 429]
+        assert via_proxy(client, "203.0.113.8", bad) == 401
+    finally:
+        served.extensions["huiquan"].engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "11"])
+def test_a_nonsensical_count_of_trusted_proxies_stops_the_app_from_starting(
+    app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("HUIQUAN_PROXY_FIX_X_FOR", value)
+    with pytest.raises(ValueError, match="PROXY_FIX_X_FOR"):
+        create_app(app_config)
