@@ -157,8 +157,7 @@ def revoke_token_in(conn: Connection, name: str) -> None:
 
 _UNKNOWN = TokenCheck(None, "unknown")
 _BY_HASH = (
-    "SELECT id, name, role, created_at, revoked_at, expires_at FROM api_tokens "
-    "WHERE token_hash = ?"
+    "SELECT id, name, role, created_at, revoked_at, expires_at FROM api_tokens WHERE token_hash = ?"
 )
 
 
