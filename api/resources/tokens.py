@@ -28,6 +28,7 @@ def present_token(info: tokens.TokenInfo) -> dict[str, Any]:
         "role": info.role,
         "created_at": info.created_at,
         "revoked_at": info.revoked_at,
+        "expires_at": info.expires_at,  # shown once the token schemas name it
     }
 
 
