@@ -1,4 +1,4 @@
-"""The console's catalogues: every message translated, the compiled files up to date, the API page."""
+"""The console's catalogues: every message translated, compiled files up to date; the API page."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Officers' forms: each records through the use case the API calls, and a refusal changes nothing."""
+"""Officers' forms: each records through the API's use case; a refusal changes nothing."""
 
 from __future__ import annotations
 
