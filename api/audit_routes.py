@@ -448,7 +448,7 @@ _ROUTES: list[tuple[str, str, tuple[str, ...] | None, str, list[dict[str, Any]],
     (
         "get",
         "/api/v1/statements/{kind}",
-        ("admin", "auditor", "officer"),
+        READERS,
         "A statement per fund or consolidated: trial balance, 资产负债表 (会民非01), 业务活动表 "
         "(会民非02), 现金流量表 (会民非03), or the pledge, disbursement and scholarship registers.",
         [

@@ -6,8 +6,11 @@ Invariants owned here:
   runs before the body is parsed, so an anonymous caller learns nothing about a body's validity.
 - A missing or malformed `Authorization: Bearer <token>` header, or an unknown or revoked token,
   is 401 `unauthorized`; a valid token whose role is not allowed is 403 `forbidden`.
-- Roles: `auditor` reads; `officer` reads and records operations; `admin` does everything,
-  including funds, projects, accounts, periods and tokens.
+- Roles: `auditor` reads; `officer` reads and records operations (or requests them, when the
+  fund's approval policy says so); `approver` reads and approves or rejects others' requests;
+  `admin` does everything else, including funds, projects, accounts, periods, tokens, users and
+  approval policies. A token has one role and belongs to a user (who signs what it does); a
+  disabled user's tokens are 401 like revoked ones.
 - Failed authentications are counted per client address with Flask-Limiter (an application-wide
   limit that is only deducted when the answer is 401, default `20 per minute`, setting
   `FAILED_AUTH_LIMIT`). Once an address is over the limit every authenticated route answers 429
@@ -48,7 +51,7 @@ __all__ = [
     "roles",
 ]
 
-READERS = ("admin", "officer", "auditor")
+READERS = ("admin", "officer", "auditor", "approver")
 WRITERS = ("admin", "officer")
 ADMIN = ("admin",)
 
@@ -100,6 +103,12 @@ class TokenCache:
         """Drop every cached token of this name (called when it is revoked)."""
         with self._lock:
             for digest in [d for d, (_, info) in self._entries.items() if info.name == name]:
+                del self._entries[digest]
+
+    def forget_user(self, user_id: str) -> None:
+        """Drop every cached token of this user (called when the user is disabled)."""
+        with self._lock:
+            for digest in [d for d, (_, i) in self._entries.items() if i.user_id == user_id]:
                 del self._entries[digest]
 
 

@@ -617,13 +617,21 @@ PeriodList = _page(PeriodOut, "PeriodList", paged=False)
 # -- tokens, health, problems ------------------------------------------------------------------
 class TokenIn(Schema):
     name = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
-    role = fields.String(required=True, validate=validate.OneOf(("admin", "officer", "auditor")))
+    role = fields.String(
+        required=True, validate=validate.OneOf(("admin", "officer", "auditor", "approver"))
+    )
+    user = Text(
+        load_default=None,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "the login of the user it acts for (default: a user of its name)"},
+    )
 
 
 class TokenOut(Schema):
     id = fields.String(required=True)
     name = fields.String(required=True)
     role = fields.String(required=True)
+    user_id = fields.String(required=True, allow_none=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     revoked_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
 
@@ -718,3 +726,34 @@ def present_entry(e: PostedEntry) -> dict[str, Any]:
 
 def iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
+
+
+# -- users ------------------------------------------------------------------------------------
+USER_ROLES = ("admin", "approver", "auditor", "officer")
+
+
+class UserIn(Schema):
+    login = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
+    display_name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(USER_ROLES)),
+        required=True,
+        validate=validate.Length(min=1, max=4),
+    )
+    password = fields.String(
+        load_default=None,
+        validate=validate.Length(min=10, max=1024),
+        load_only=True,
+        metadata={"description": "the web console's password (stored only as an argon2id hash)"},
+    )
+
+
+class UserOut(Schema):
+    id = fields.String(required=True)
+    login = fields.String(required=True)
+    display_name = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    status = fields.String(required=True, metadata={"enum": ["active", "disabled"]})
+
+
+UserList = _page(UserOut, "UserList", paged=False)

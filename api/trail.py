@@ -6,9 +6,9 @@ Invariants owned here:
   neither; one event per request, however many transactions it used.
 - A refused state-changing call (any 4xx), and any 401 or 403 on any method, writes a
   "refused" event in a transaction of its own; nothing else of the request was committed.
-- Events carry actor (token name) and role, action (method and route), target (the path),
-  request id, idempotency key, client address, outcome and status. Never bodies: they may hold
-  personal data.
+- Events carry actor (the token's user's display name) and role, action (method and route),
+  target (the path), request id, idempotency key, client address, outcome and status. Never
+  bodies: they may hold personal data.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _facts() -> AuditFacts:
     actor = g.get("actor")
     rule = request.url_rule.rule if request.url_rule is not None else request.path
     return AuditFacts(
-        actor=actor.name if actor else "anonymous",
+        actor=(actor.display_name or actor.name) if actor else "anonymous",
         role=actor.role if actor else "",
         action=f"{request.method} {rule}",
         target=request.path[:200],

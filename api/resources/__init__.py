@@ -25,6 +25,7 @@ def register(app: Flask, api: Api) -> None:
         reports,
         scholarships,
         tokens,
+        users,
     )
 
     for module in (
@@ -41,6 +42,7 @@ def register(app: Flask, api: Api) -> None:
         accounts,
         periods,
         tokens,
+        users,
         meta,
     ):
         api.register_blueprint(module.blp)
