@@ -8,6 +8,8 @@ Invariants owned here:
   exist; a throttled attempt is refused without checking anything (`console.throttle`).
 - Signing in gives the session a new id; signing out deletes the session's record, so the old
   cookie opens nothing (`console.sessions`).
+- The session remembers only the user's id; who they are (name, roles, whether they are still
+  active) is read from the users use case on every request.
 - Roles are the API's: `officer` and `admin` record, `admin` also closes periods, `auditor`
   reads, `approver` approves. A page declares its roles with `login_required(*roles)`.
 """
@@ -23,6 +25,9 @@ from urllib.parse import urlsplit
 
 from flask import abort, g, redirect, request, session, url_for
 
+from console.state import books
+from ledger.errors import NotFound
+from usecases import users
 from usecases.unit import Actor
 
 __all__ = [
@@ -63,13 +68,34 @@ class SessionUser:
         return Actor(self.name, self.roles, self.id)
 
 
+@dataclass(frozen=True)
+class RequestActor:
+    """Who makes this request, as the web app's request log and refusal trail read `g.actor`
+    (`name`, `display_name`, `role`: the shape of `usecases.tokens.TokenInfo`)."""
+
+    name: str
+    display_name: str
+    role: str
+
+
 def load_user() -> None:
-    """Before a console view: the session's user (if any) in `g.console_user` and `g.actor`."""
+    """Before a console view: the session's user (if any) in `g.console_user` and `g.actor`.
+
+    The user is read again on every request (one indexed row): a disabled user's session ends
+    at their next click, and a change of roles or name counts at once.
+    """
     raw = session.get("user")
     user = None
-    if isinstance(raw, dict):
-        user = SessionUser(raw["id"], raw["login"], raw["name"], tuple(raw["roles"]))
-        g.actor = user.actor
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+        try:
+            found = users.get_user(books(), raw["id"])
+        except NotFound:
+            found = None
+        if found is None or not found.active:
+            session.end()  # type: ignore[attr-defined]
+        else:
+            user = SessionUser(found.id, found.login, found.display_name, found.roles)
+            g.actor = RequestActor(found.login, found.display_name, ",".join(found.roles))
     g.console_user = user
 
 

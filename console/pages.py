@@ -15,6 +15,7 @@ from console.auth import current_user, login_required, padded, safe_next
 from console.i18n import COOKIE, LANGUAGES
 from console.shell import make_blueprint
 from console.state import books, state
+from usecases.users import User, authenticate
 
 __all__ = ["bp"]
 
@@ -68,27 +69,20 @@ def login() -> Any:
         return _login_page(429, next=target, login_name=login_name, error=THROTTLED)
     started = time.perf_counter()
     user = _authenticate(login_name, password) if login_name and password else None
-    if user is None or getattr(user, "status", "active") != "active":
+    if user is None or not user.active:
         throttle.failed(login_name, address)
         padded(started, float(current_app.config["CONSOLE_LOGIN_FLOOR_SECONDS"]))
         return _login_page(401, next=target, login_name=login_name, error=BAD_LOGIN)
     throttle.succeeded(login_name)
     session.renew()  # type: ignore[attr-defined]
     session.pop("csrf_token", None)
-    session["user"] = {
-        "id": str(user.id),
-        "login": user.login,
-        "name": user.display_name or user.login,
-        "roles": list(user.roles),
-    }
+    session["user"] = {"id": user.id}
     session["signed_in_at"] = int(time.time())
     padded(started, float(current_app.config["CONSOLE_LOGIN_FLOOR_SECONDS"]))
     return redirect(target)
 
 
-def _authenticate(login_name: str, password: str) -> Any:
-    from usecases.users import authenticate
-
+def _authenticate(login_name: str, password: str) -> User | None:
     return authenticate(books(), login_name, password)
 
 

@@ -81,10 +81,10 @@ def audit_facts(action: str, key: str = "") -> AuditFacts:
     """The audit event of this request's write (one object per request)."""
     facts: AuditFacts | None = g.get("audit_facts")
     if facts is None:
-        actor = g.get("actor")
+        user = g.get("console_user")
         facts = g.audit_facts = AuditFacts(
-            actor=actor.name if actor else "anonymous",
-            role=actor.role if actor else "",
+            actor=user.name if user else "anonymous",
+            role=",".join(user.roles) if user else "",
             action=f"console {action}",
             target=request.path[:200],
             request_id=g.get("request_id", ""),

@@ -22,14 +22,8 @@ from werkzeug.test import TestResponse
 from ledger.money import Money
 from usecases import gifts, reference
 from usecases.unit import SYSTEM
+from usecases.users import create_user
 from web.app import create_app
-
-try:
-    import usecases.users  # noqa: F401
-except ImportError:  # until the users branch is merged
-    from tests.console import _standin_users
-
-    _standin_users.install()
 
 TODAY = dt.datetime.now(dt.UTC).date()
 PASSWORD = "correct horse battery staple"
@@ -70,8 +64,6 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def users(app: Flask) -> dict[str, str]:
     """One user per role (password `PASSWORD`); role -> login."""
-    from usecases.users import create_user
-
     books = app.extensions["huiquan"].books
     for login, name, roles in USERS.values():
         create_user(
