@@ -247,6 +247,11 @@ class FundBalancesOut(Schema):
     raised = fields.Nested(MoneyOut, required=True)
     disbursed = fields.Nested(MoneyOut, required=True)
     restricted_net_assets = fields.Nested(MoneyOut, required=True)
+    available = fields.List(
+        fields.Nested(MoneyOut),
+        required=True,
+        metadata={"description": "cash less pending approval requests that would pay it out"},
+    )
     unrestricted_net_assets = fields.Nested(MoneyOut, required=True)
 
 
@@ -757,3 +762,68 @@ class UserOut(Schema):
 
 
 UserList = _page(UserOut, "UserList", paged=False)
+
+
+# -- maker-checker ----------------------------------------------------------------------------
+class ApprovalRequestOut(Schema):
+    id = fields.String(required=True)
+    operation = fields.String(
+        required=True, metadata={"enum": ["disbursement", "award", "transfer", "reversal"]}
+    )
+    fund = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    maker = fields.String(required=True, metadata={"description": "the maker's display name"})
+    requested_at = fields.String(required=True, metadata={"format": "date-time"})
+    expires_at = fields.String(required=True, metadata={"format": "date-time"})
+    status = fields.String(
+        required=True, metadata={"enum": ["pending", "posted", "rejected", "withdrawn", "expired"]}
+    )
+    approvals_needed = fields.Integer(required=True)
+    checkers = fields.List(fields.String(), required=True)
+    entry_id = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True)
+    details = fields.Dict(required=True, metadata={"description": "what will be posted"})
+
+
+class PendingApprovalOut(Schema):
+    status = fields.String(required=True, metadata={"enum": ["pending_approval"]})
+    request = fields.Nested(ApprovalRequestOut, required=True)
+
+
+ApprovalRequestList = _page(ApprovalRequestOut, "ApprovalRequestList", paged=False)
+
+
+class ApprovalQuery(Schema):
+    status = fields.String(
+        validate=validate.OneOf(["pending", "posted", "rejected", "withdrawn", "expired"])
+    )
+    fund = Text(validate=validate.Length(max=40))
+
+
+class RejectIn(Schema):
+    reason = Text(required=True, validate=[validate.Length(min=1, max=500), not_blank])
+
+
+class PolicyIn(Schema):
+    thresholds = fields.Dict(
+        keys=fields.String(
+            validate=validate.OneOf(["disbursement", "award", "transfer", "reversal"])
+        ),
+        values=fields.Integer(allow_none=True, validate=validate.Range(min=0)),
+        metadata={
+            "description": "per operation, the amount (in its currency's units) from "
+            "which it needs approval; 0 always, null never"
+        },
+    )
+    reversal_of_disbursement = fields.Boolean()
+    approvers = fields.Integer(strict=True, validate=validate.OneOf([1, 2]))
+    expires_after_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=366))
+
+
+class PolicyOut(Schema):
+    fund = fields.String(required=True)
+    thresholds = fields.Dict(required=True)
+    reversal_of_disbursement = fields.Boolean(required=True)
+    approvers = fields.Integer(required=True)
+    expires_after_days = fields.Integer(required=True)

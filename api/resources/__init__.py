@@ -12,6 +12,7 @@ def register(app: Flask, api: Api) -> None:
     """Register every blueprint on `app` and in the OpenAPI document of `api`."""
     from api.resources import (
         accounts,
+        approvals,
         beneficiaries,
         disbursements,
         donations,
@@ -43,6 +44,7 @@ def register(app: Flask, api: Api) -> None:
         periods,
         tokens,
         users,
+        approvals,
         meta,
     ):
         api.register_blueprint(module.blp)
