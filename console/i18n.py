@@ -5,6 +5,11 @@ Invariants owned here:
   (msgids in English; `zh_Hans` translates them, `en` keeps them).
 - The language is the one the person chose (the `hq_lang` cookie, set by `/lang/<code>`), else
   zh-Hans: never guessed from elsewhere, so a page reads the same for everyone who chose alike.
+- The compiled catalogues (`.mo`) are committed beside their sources and a test keeps them in
+  step. After changing words: `pybabel extract -F console/babel.cfg -k _l --no-location
+  --sort-output -o console/translations/messages.pot .`, then `pybabel update -i
+  console/translations/messages.pot -d console/translations`, translate the new `zh_Hans`
+  entries, and `pybabel compile -d console/translations`.
 - Money is integer minor units until the last moment: `money(minor, currency)` formats it with
   Babel for the page's locale (exact: Decimal from the integer, never a float).
 """

@@ -35,6 +35,10 @@ BY_CODE = {
     "period_closed": _l("That date falls in a closed period."),
     "already_reversed": _l("This entry has already been reversed."),
     "already_exists": _l("This already exists."),
+    "self_approval": _l("The maker of a request may not decide it."),
+    "not_an_approver": _l("Only an approver may decide, and only the maker may withdraw."),
+    "request_closed": _l("This request has already been decided."),
+    "request_expired": _l("This request has expired."),
     "idempotency_conflict": _l(
         "This form was already sent with other values; open a new form to record another."
     ),

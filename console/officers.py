@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from console import reads
 from console.auth import ADMIN, WRITERS, current_actor, login_required
 from console.forms import Choice, Field, Form, currencies
-from console.i18n import money
+from console.i18n import day, money
 from console.pages import bp
 from console.shell import audit_facts
 from console.state import books
@@ -27,6 +27,7 @@ from ledger.errors import InvalidAmount, LedgerError
 from ledger.model import LANGUAGES, DonorKind
 from ledger.money import FUNCTIONAL_CURRENCY
 from usecases import corrections, gifts, pledges, reference, scholarships, spending
+from usecases.gate import ApprovalRequest
 from usecases.receipts import ReceiptLink
 
 __all__ = ["FORMS", "FormSpec"]
@@ -548,6 +549,20 @@ FORMS: list[FormSpec] = [
 ]
 
 
+def _requested(result: Any) -> ApprovalRequest | None:
+    """The approval request a use case answered instead of posting (None when it posted)."""
+    return result if isinstance(result, ApprovalRequest) else None
+
+
+def _show_request(request_: ApprovalRequest) -> list[tuple[Any, Any]]:
+    return [
+        (_l("Amount"), money(request_.amount.minor, request_.amount.currency)),
+        (_l("Approvals needed"), str(request_.approvals_needed)),
+        (_l("Expires"), day(request_.expires_at)),
+        (_l("Request"), Link(url_for("console.inbox"), request_.id)),
+    ]
+
+
 def _render(spec: FormSpec, form: Form, status: int = 200) -> tuple[str, int]:
     context = spec.aside() if spec.aside else {}
     return (
@@ -571,8 +586,11 @@ def _view(spec: FormSpec) -> Callable[[], Any]:
         except LedgerError as err:
             form.refused(err)
             return _render(spec, form, 422)
-        rows = spec.present(result, data)
-        return render_template("console/recorded.html", spec=spec, rows=rows, Link=Link)
+        waiting = _requested(result)
+        rows = _show_request(waiting) if waiting else spec.present(result, data)
+        return render_template(
+            "console/recorded.html", spec=spec, rows=rows, waiting=waiting is not None
+        )
 
     view.__name__ = spec.name
     view.__doc__ = str(spec.title)

@@ -16,7 +16,7 @@ from ledger.model import Donor, Fund, Pledge, Project
 from ledger.storage import tables
 from ledger.storage.repository import SqlRepository
 from receipts.issuing import ReceiptRecord, receipts_of_donor
-from usecases import unit
+from usecases import approvals, unit
 from usecases.books import Books
 
 __all__ = [
@@ -49,6 +49,12 @@ class FundPage:
     budgets: list[ProjectBudget]
     pledges: list[Pledge]
     latest: list[PostedEntry]
+    #: Per currency, cash less what pending approval requests would take out.
+    available: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def held_back(self) -> bool:
+        return any(self.summary.cash.get(cur, 0) != minor for cur, minor in self.available)
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,11 @@ def fund_page(books: Books, code: str) -> FundPage | None:
             latest_entries(repo, fund=code),
         )
 
-    return unit.read(books, work)
+    page = unit.read(books, work)
+    if page is None:
+        return None
+    available = approvals.available_cash(books, code, page.summary.cash)
+    return replace(page, available=tuple(available))
 
 
 def open_pledges(books: Books, fund: str) -> list[Pledge]:

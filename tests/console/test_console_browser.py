@@ -170,6 +170,7 @@ def _pages(seeded: Seeded) -> list[tuple[str, str, bool]]:
         ("record", "/console/record", True),
         ("donors", "/console/donors", True),
         ("donor", f"/console/donors/{seeded.donor}", True),
+        ("approvals", "/console/approvals", True),
     ]
     pages += [(spec.name, spec.path, True) for spec in FORMS]
     pages[-len(FORMS) :] = [
