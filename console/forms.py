@@ -80,7 +80,7 @@ class Form:
     aliases: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def blank(cls, fields: Sequence[Field], **initial: str) -> Form:
+    def blank(cls, fields: Sequence[Field], **initial: str | None) -> Form:
         """A new form (a fresh idempotency key), with defaults and `initial` values."""
         values = {f.name: f.initial() for f in fields}
         values.update({k: v for k, v in initial.items() if v is not None})

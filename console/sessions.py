@@ -12,7 +12,8 @@ Invariants owned here:
   `SESSION_COOKIE_SECURE` says so).
 
 `FileSessionStore` keeps one small JSON file per session in a folder (0700) of the books' home:
-shared by the worker processes of one host. A store is anything with `load`, `save`, `delete`.
+shared by the worker processes of one host; expired files are swept when a session begins (at
+most every ten minutes per process). A store is anything with `load`, `save`, `delete`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ __all__ = ["ConsoleSession", "FileSessionStore", "ServerSessionInterface", "Sess
 _SID = re.compile(r"^[A-Za-z0-9_-]{43}$")
 #: Seconds between two writes of a session that only its clock changed.
 TOUCH_EVERY = 60
+#: Seconds between two sweeps of expired records.
+PRUNE_EVERY = 600
 
 
 class SessionStore(Protocol):
@@ -131,6 +134,14 @@ class ServerSessionInterface(SessionInterface):
 
     def __init__(self, store: SessionStore) -> None:
         self.store = store
+        self._pruned = 0.0
+
+    def _prune_now_and_then(self, now: float) -> None:
+        """Delete expired records, at most every `PRUNE_EVERY` seconds, when a session begins."""
+        prune = getattr(self.store, "prune", None)
+        if prune is not None and now - self._pruned > PRUNE_EVERY:
+            self._pruned = now
+            prune(now)
 
     def _limits(self, app: Flask) -> tuple[float, float]:
         return float(app.config["CONSOLE_IDLE_SECONDS"]), float(app.config["CONSOLE_MAX_SECONDS"])
@@ -171,6 +182,7 @@ class ServerSessionInterface(SessionInterface):
             return
         if session.sid is None:
             session.sid = secrets.token_urlsafe(32)
+            self._prune_now_and_then(now)
         idle, most = self._limits(app)
         record = {
             "data": dict(session),

@@ -190,3 +190,29 @@ def test_a_disabled_users_session_ends_at_their_next_click(
     disable_user(books, user_by_login(books, users["officer"]).id, by=SYSTEM)
     assert client.get("/console/").status_code == 302
     assert sign_in(client, users["officer"]).status_code == 401
+
+
+def test_expired_session_records_are_swept(app: Flask, tmp_path: object) -> None:
+    from console.sessions import FileSessionStore
+
+    store: FileSessionStore = app.extensions["console"].sessions
+    store.save("a" * 64, {"data": {}, "created": 0, "seen": 0, "expires": 1})
+    store.save("b" * 64, {"data": {}, "created": 0, "seen": 0, "expires": time.time() + 60})
+    assert store.prune() == 1
+    assert store.load("a" * 64) is None and store.load("b" * 64) is not None
+
+
+def test_an_unexpected_failure_shows_a_page_without_a_trace(
+    app: Flask, client: FlaskClient, users: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console import reads
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(reads, "funds", broken)
+    sign_in(client, users["officer"])
+    response = client.get("/console/")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "我们这边出了问题" in text and "secret internals" not in text and "Traceback" not in text
