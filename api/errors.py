@@ -208,6 +208,31 @@ CATALOGUE: tuple[Problem, ...] = (
         "Service unavailable",
         "The database cannot be reached; retry after `Retry-After` seconds.",
     ),
+    Problem(
+        "self_approval",
+        403,
+        "Self-approval",
+        "The maker of a request cannot approve or reject it, with any of their tokens.",
+    ),
+    Problem(
+        "not_an_approver",
+        403,
+        "Not an approver",
+        "Deciding a request needs the approver role; only its maker may withdraw it.",
+    ),
+    Problem(
+        "request_closed",
+        409,
+        "Request closed",
+        "The approval request is no longer pending (posted, rejected or withdrawn), or this "
+        "approver already decided it.",
+    ),
+    Problem(
+        "request_expired",
+        409,
+        "Request expired",
+        "The approval request expired; the maker requests the operation again.",
+    ),
 )
 
 _BY_CODE: dict[str, Problem] = {p.code: p for p in CATALOGUE}
@@ -227,6 +252,10 @@ _LEDGER_CODES: dict[type[ledger_errors.LedgerError], str] = {
     ledger_errors.UnknownBeneficiary: "unknown_beneficiary",
     ledger_errors.UnknownAccount: "unknown_account",
     ledger_errors.NotFound: "not_found",
+    ledger_errors.SelfApproval: "self_approval",
+    ledger_errors.NotAnApprover: "not_an_approver",
+    ledger_errors.RequestExpired: "request_expired",
+    ledger_errors.RequestClosed: "request_closed",
     ledger_errors.LedgerError: "validation_error",
 }
 

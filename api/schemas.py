@@ -247,6 +247,11 @@ class FundBalancesOut(Schema):
     raised = fields.Nested(MoneyOut, required=True)
     disbursed = fields.Nested(MoneyOut, required=True)
     restricted_net_assets = fields.Nested(MoneyOut, required=True)
+    available = fields.List(
+        fields.Nested(MoneyOut),
+        required=True,
+        metadata={"description": "cash less pending approval requests that would pay it out"},
+    )
     unrestricted_net_assets = fields.Nested(MoneyOut, required=True)
 
 
@@ -617,13 +622,21 @@ PeriodList = _page(PeriodOut, "PeriodList", paged=False)
 # -- tokens, health, problems ------------------------------------------------------------------
 class TokenIn(Schema):
     name = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
-    role = fields.String(required=True, validate=validate.OneOf(("admin", "officer", "auditor")))
+    role = fields.String(
+        required=True, validate=validate.OneOf(("admin", "officer", "auditor", "approver"))
+    )
+    user = Text(
+        load_default=None,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "the login of the user it acts for (default: a user of its name)"},
+    )
 
 
 class TokenOut(Schema):
     id = fields.String(required=True)
     name = fields.String(required=True)
     role = fields.String(required=True)
+    user_id = fields.String(required=True, allow_none=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     revoked_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
 
@@ -718,3 +731,99 @@ def present_entry(e: PostedEntry) -> dict[str, Any]:
 
 def iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
+
+
+# -- users ------------------------------------------------------------------------------------
+USER_ROLES = ("admin", "approver", "auditor", "officer")
+
+
+class UserIn(Schema):
+    login = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
+    display_name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(USER_ROLES)),
+        required=True,
+        validate=validate.Length(min=1, max=4),
+    )
+    password = fields.String(
+        load_default=None,
+        validate=validate.Length(min=10, max=1024),
+        load_only=True,
+        metadata={"description": "the web console's password (stored only as an argon2id hash)"},
+    )
+
+
+class UserOut(Schema):
+    id = fields.String(required=True)
+    login = fields.String(required=True)
+    display_name = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    status = fields.String(required=True, metadata={"enum": ["active", "disabled"]})
+
+
+UserList = _page(UserOut, "UserList", paged=False)
+
+
+# -- maker-checker ----------------------------------------------------------------------------
+class ApprovalRequestOut(Schema):
+    id = fields.String(required=True)
+    operation = fields.String(
+        required=True, metadata={"enum": ["disbursement", "award", "transfer", "reversal"]}
+    )
+    fund = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    maker = fields.String(required=True, metadata={"description": "the maker's display name"})
+    requested_at = fields.String(required=True, metadata={"format": "date-time"})
+    expires_at = fields.String(required=True, metadata={"format": "date-time"})
+    status = fields.String(
+        required=True, metadata={"enum": ["pending", "posted", "rejected", "withdrawn", "expired"]}
+    )
+    approvals_needed = fields.Integer(required=True)
+    checkers = fields.List(fields.String(), required=True)
+    entry_id = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True)
+    details = fields.Dict(required=True, metadata={"description": "what will be posted"})
+
+
+class PendingApprovalOut(Schema):
+    status = fields.String(required=True, metadata={"enum": ["pending_approval"]})
+    request = fields.Nested(ApprovalRequestOut, required=True)
+
+
+ApprovalRequestList = _page(ApprovalRequestOut, "ApprovalRequestList", paged=False)
+
+
+class ApprovalQuery(Schema):
+    status = fields.String(
+        validate=validate.OneOf(["pending", "posted", "rejected", "withdrawn", "expired"])
+    )
+    fund = Text(validate=validate.Length(max=40))
+
+
+class RejectIn(Schema):
+    reason = Text(required=True, validate=[validate.Length(min=1, max=500), not_blank])
+
+
+class PolicyIn(Schema):
+    thresholds = fields.Dict(
+        keys=fields.String(
+            validate=validate.OneOf(["disbursement", "award", "transfer", "reversal"])
+        ),
+        values=fields.Integer(allow_none=True, validate=validate.Range(min=0)),
+        metadata={
+            "description": "per operation, the amount (in its currency's units) from "
+            "which it needs approval; 0 always, null never"
+        },
+    )
+    reversal_of_disbursement = fields.Boolean()
+    approvers = fields.Integer(strict=True, validate=validate.OneOf([1, 2]))
+    expires_after_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=366))
+
+
+class PolicyOut(Schema):
+    fund = fields.String(required=True)
+    thresholds = fields.Dict(required=True)
+    reversal_of_disbursement = fields.Boolean(required=True)
+    approvers = fields.Integer(required=True)
+    expires_after_days = fields.Integer(required=True)

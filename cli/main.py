@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the modules COMMANDS names, for readers and the import cont
         roles,
         serve,
         tokens,
+        users,
         witness,
     )
 
@@ -62,6 +63,7 @@ COMMANDS = {
     "statement": "cli.audit:statement_command",
     "token": "cli.tokens:token",
     "trial-balance": "cli.books:trial_balance_command",
+    "user": "cli.users:user",
     "verify": "cli.books:verify",
     "witness": "cli.witness:witness_group",
 }

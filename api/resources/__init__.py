@@ -12,6 +12,7 @@ def register(app: Flask, api: Api) -> None:
     """Register every blueprint on `app` and in the OpenAPI document of `api`."""
     from api.resources import (
         accounts,
+        approvals,
         audits,
         beneficiaries,
         disbursements,
@@ -26,6 +27,7 @@ def register(app: Flask, api: Api) -> None:
         reports,
         scholarships,
         tokens,
+        users,
     )
 
     for module in (
@@ -42,6 +44,8 @@ def register(app: Flask, api: Api) -> None:
         accounts,
         periods,
         tokens,
+        users,
+        approvals,
         meta,
         audits,
     ):

@@ -265,6 +265,8 @@ api_tokens = Table(
     Column("revoked_at", String(32)),
     # When the token stops working (ISO-8601 UTC); revision 0004 gave older tokens 90 days.
     Column("expires_at", String(32)),
+    # The user the token acts for (revision 0005 gave every older token a user of its name).
+    Column("user_id", String(40), index=True),
 )
 
 audit_events = Table(
@@ -356,6 +358,71 @@ cosignatures = Table(
     Column("received_at", String(32), nullable=False),
 )
 
+# People: who signs entries, receipts and audit events (`display_name`), their roles (a
+# comma-separated sorted list of officer, approver, auditor, admin), whether they may act
+# (`status`: active or disabled) and an argon2id hash of their console password.
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("login", String(100), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("roles", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("password_hash", Text),
+    Column("created_at", String(32), nullable=False),
+)
+
+# Maker-checker policy per fund, append-only: each change is a new version; the highest wins.
+# `rules` is the JSON of `ledger.approvals.Policy`. Fund `*` holds the books' default.
+approval_policies = Table(
+    "approval_policies",
+    metadata,
+    Column("fund", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("rules", Text, nullable=False),
+    Column("set_at", String(32), nullable=False),
+    Column("set_by", String(200), nullable=False),
+)
+
+# An operation waiting for its checker(s): what to post (`details`, JSON), who asked, until
+# when. `status` moves once from pending to posted, rejected or withdrawn (an expired request
+# stays pending in the table and is expired by its `expires_at`).
+approval_requests = Table(
+    "approval_requests",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("operation", String(30), nullable=False),
+    Column("fund", String(40), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("maker", String(200), nullable=False),
+    Column("maker_user_id", String(40), nullable=False),
+    Column("approvals_needed", Integer, nullable=False),
+    Column("requested_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("idempotency_key", String(200), unique=True),
+    Column("status", String(20), nullable=False),
+    Column("entry_id", String(40)),
+    Column("closed_at", String(32)),
+    Column("closed_by", String(200)),
+    Column("reason", Text, nullable=False, default=""),
+    Index("ix_approval_requests_status", "status", "fund"),
+)
+
+# Each checker's decision on a request, append-only; one per person and request.
+approval_decisions = Table(
+    "approval_decisions",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("user_id", String(40), primary_key=True),
+    Column("checker", String(200), nullable=False),
+    Column("decision", String(10), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("decided_at", String(32), nullable=False),
+)
+
 JOURNAL_TABLES = (
     "journal_entries",
     "postings",
@@ -365,6 +432,8 @@ JOURNAL_TABLES = (
     "receipt_voids",
     "checkpoints",
     "cosignatures",
+    "approval_policies",
+    "approval_decisions",
 )
 
 # One indexed range scan per entry: the second line must exist, and every (fund, currency)

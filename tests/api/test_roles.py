@@ -9,11 +9,14 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from tests.api.conftest import ROLES, Caller
+from tests.api.conftest import ROLES as FIXTURE_ROLES
+from tests.api.conftest import Caller
+from usecases.tokens import create_token
 
+ROLES = (*FIXTURE_ROLES, "approver")
 ADMIN = {"admin"}
 WRITE = {"admin", "officer"}
-READ = {"admin", "officer", "auditor"}
+READ = {"admin", "officer", "auditor", "approver"}
 AUDIT = {"admin", "auditor"}
 PUBLIC = None
 
@@ -48,6 +51,10 @@ ROUTES: list[tuple[str, str, set[str] | None]] = [
     ("POST", "/api/v1/tokens", ADMIN),
     ("GET", "/api/v1/tokens", ADMIN),
     ("DELETE", "/api/v1/tokens/{name}", ADMIN),
+    ("POST", "/api/v1/users", ADMIN),
+    ("GET", "/api/v1/users", ADMIN),
+    ("GET", "/api/v1/users/{id}", ADMIN),
+    ("POST", "/api/v1/users/{id}/disable", ADMIN),
     ("GET", "/api/v1/receipts/{serial}", READ),
     ("POST", "/api/v1/receipts/{serial}/void", WRITE),
     ("POST", "/api/v1/receipts/{serial}/link", WRITE),
@@ -100,11 +107,22 @@ def call(caller: Caller, method: str, path: str) -> int:
     return caller.post(url, body).status_code
 
 
+@pytest.fixture
+def role_tokens(app: Flask, tokens: dict[str, str]) -> dict[str, str]:
+    """The API fixtures' token per role, and an approver's."""
+    engine = app.extensions["huiquan"].engine
+    return {**tokens, "approver": create_token(engine, role="approver", name="approver-1")}
+
+
 @pytest.mark.parametrize(
     ("method", "path", "allowed"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES]
 )
 def test_route_answers_each_role_as_the_matrix_says(
-    client: object, tokens: dict[str, str], method: str, path: str, allowed: set[str] | None
+    client: object,
+    role_tokens: dict[str, str],
+    method: str,
+    path: str,
+    allowed: set[str] | None,
 ) -> None:
     anonymous = call(Caller(client, None), method, path)  # type: ignore[arg-type]
     if allowed:
@@ -112,7 +130,7 @@ def test_route_answers_each_role_as_the_matrix_says(
     else:  # public: answered on its merits (a proof of nothing may be 404), never 401/403/5xx
         assert anonymous not in (401, 403) and anonymous < 500
     for role in ROLES:
-        status = call(Caller(client, tokens[role]), method, path)  # type: ignore[arg-type]
+        status = call(Caller(client, role_tokens[role]), method, path)  # type: ignore[arg-type]
         if allowed is None or role in allowed:
             assert status not in (401, 403), role
             assert status < 500, role

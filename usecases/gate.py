@@ -1,0 +1,219 @@
+"""The maker-checker gate: an operation that needs approval becomes a request, not an entry.
+
+Invariants owned here:
+- The gate runs inside the operation's own unit of work (the books' writer lock is held): it
+  reads the fund's policy (`policy_in`), and if the operation needs approval it stores an
+  `approval_requests` row and posts nothing; else the operation posts as always.
+- A fund's policy is its newest `approval_policies` version, else the books' (fund `*`), else
+  `ledger.approvals.DEFAULT_POLICY`.
+- A request made with an idempotency key is found again by that key: a replay answers the same
+  request (or, once the request is posted, the operation replays its entry as usual).
+- What is stored to post later (`details`) is plain JSON: money as minor units and currency,
+  dates as ISO strings (`encode_details` / `decode_details` are each other's inverse).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select
+
+from ledger.approvals import DEFAULT_POLICY, Policy, needs_approval, parse_policy, state_of
+from ledger.money import Money
+from ledger.storage.tables import approval_decisions, approval_policies, approval_requests
+from ledger.storage.unit_of_work import UnitOfWork, utc_now
+from usecases.unit import Actor
+
+__all__ = [
+    "ALL_FUNDS",
+    "ApprovalRequest",
+    "available",
+    "decode_details",
+    "encode_details",
+    "now_text",
+    "pending_outflows",
+    "policy_in",
+    "request_from_row",
+    "request_if_needed",
+]
+
+#: The `fund` of the books' own policy, the default of every fund without one.
+ALL_FUNDS = "*"
+#: Operations whose pending requests are money about to leave the fund's cash.
+CASH_OUT = ("disbursement", "transfer")
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    """An operation waiting for its checker(s)."""
+
+    id: str
+    operation: str
+    fund: str
+    amount: Money
+    maker: str
+    maker_user_id: str
+    requested_at: str
+    expires_at: str
+    state: str
+    approvals_needed: int
+    checkers: tuple[str, ...]
+    details: Mapping[str, Any]
+    entry_id: str | None = None
+    reason: str = ""
+
+
+def encode_details(details: Mapping[str, Any]) -> str:
+    """The operation's arguments as JSON (money and dates tagged, see the module docstring)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Money):
+            return {"$money": [value.minor, value.currency]}
+        if isinstance(value, dt.date):
+            return {"$date": value.isoformat()}
+        return value
+
+    return json.dumps({k: plain(v) for k, v in details.items()}, ensure_ascii=False)
+
+
+def decode_details(text: str) -> dict[str, Any]:
+    """The operation's arguments back from `encode_details`."""
+
+    def typed(value: Any) -> Any:
+        if isinstance(value, dict) and "$money" in value:
+            return Money(int(value["$money"][0]), str(value["$money"][1]))
+        if isinstance(value, dict) and "$date" in value:
+            return dt.date.fromisoformat(value["$date"])
+        return value
+
+    return {k: typed(v) for k, v in json.loads(text).items()}
+
+
+def policy_in(uow: UnitOfWork, fund: str) -> Policy:
+    """The policy that governs `fund` (see the module docstring)."""
+    t = approval_policies
+    for code in (fund, ALL_FUNDS):
+        row = uow.connection.execute(
+            select(t.c.rules).where(t.c.fund == code).order_by(t.c.version.desc()).limit(1)
+        ).first()
+        if row is not None:
+            return parse_policy(json.loads(row.rules))
+    return DEFAULT_POLICY
+
+
+def request_from_row(row: Any, checkers: tuple[str, ...], now: str) -> ApprovalRequest:
+    return ApprovalRequest(
+        id=row.id,
+        operation=row.operation,
+        fund=row.fund,
+        amount=Money(row.amount_minor, row.currency),
+        maker=row.maker,
+        maker_user_id=row.maker_user_id,
+        requested_at=row.requested_at,
+        expires_at=row.expires_at,
+        state=state_of(row.status, row.expires_at, now),
+        approvals_needed=row.approvals_needed,
+        checkers=checkers,
+        details=decode_details(row.details),
+        entry_id=row.entry_id,
+        reason=row.reason,
+    )
+
+
+def _by_key(uow: UnitOfWork, key: str) -> ApprovalRequest | None:
+    row = uow.connection.execute(
+        select(approval_requests).where(approval_requests.c.idempotency_key == key)
+    ).first()
+    if row is None:
+        return None
+    d = approval_decisions
+    names = uow.connection.execute(
+        select(d.c.checker).where(d.c.request_id == row.id, d.c.decision == "approve")
+    )
+    return request_from_row(row, tuple(n for (n,) in names), uow.now())
+
+
+def request_if_needed(
+    uow: UnitOfWork,
+    operation: str,
+    *,
+    fund: str,
+    amount: Money,
+    details: Mapping[str, Any],
+    by: Actor,
+    key: str | None,
+    reverses_kind: str | None = None,
+) -> ApprovalRequest | None:
+    """The request this operation becomes, or None when it may post now.
+
+    A replay of `key` answers its request; a key already used to post replays that instead.
+    """
+    if key is not None:
+        earlier = _by_key(uow, key)
+        if earlier is not None:
+            return None if earlier.state == "posted" else earlier
+        if uow.idempotency_record(key) is not None:
+            return None
+    policy = policy_in(uow, fund)
+    if not needs_approval(policy, operation, amount, reverses_kind=reverses_kind):
+        return None
+    now = uow.now()
+    expires = (
+        dt.datetime.fromisoformat(now) + dt.timedelta(days=policy.expires_after_days)
+    ).isoformat()
+    row = {
+        "id": str(uuid.uuid4()),
+        "operation": operation,
+        "fund": fund,
+        "amount_minor": amount.minor,
+        "currency": amount.currency,
+        "details": encode_details(details),
+        "maker": by.name,
+        "maker_user_id": by.user_id or f"name:{by.name}",
+        "approvals_needed": policy.approvers,
+        "requested_at": now,
+        "expires_at": expires,
+        "idempotency_key": key,
+        "status": "pending",
+        "reason": "",
+    }
+    uow.connection.execute(insert(approval_requests).values(**row))
+    return request_from_row(_Row(row), (), now)
+
+
+class _Row:
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.__dict__.update(values, entry_id=None)
+
+
+def pending_outflows(conn: Any, fund: str, now: str) -> dict[str, int]:
+    """Per currency, the cash that pending (unexpired) requests would take out of `fund`."""
+    t = approval_requests
+    rows = conn.execute(
+        select(t.c.currency, func.sum(t.c.amount_minor))
+        .where(
+            and_(
+                t.c.fund == fund,
+                t.c.status == "pending",
+                t.c.expires_at > now,
+                t.c.operation.in_(CASH_OUT),
+            )
+        )
+        .group_by(t.c.currency)
+    )
+    return {currency: int(total) for currency, total in rows}
+
+
+def available(cash: Mapping[str, int], pending: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Per currency (sorted), cash less what pending requests would take out."""
+    return [(c, cash.get(c, 0) - pending.get(c, 0)) for c in sorted(set(cash) | set(pending))]
+
+
+def now_text() -> str:
+    """Now, as the books write timestamps (what expiry is compared with)."""
+    return utc_now().isoformat()
