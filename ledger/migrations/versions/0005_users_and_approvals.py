@@ -23,7 +23,7 @@ from alembic import op
 from ledger.storage import tables
 
 revision = "0005_users_and_approvals"
-down_revision = "0003_cosignatures"
+down_revision = "0004_links_and_tokens"
 branch_labels = None
 depends_on = None
 
