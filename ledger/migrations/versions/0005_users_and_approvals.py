@@ -1,7 +1,7 @@
 """Users, tokens that belong to them, approval policies, requests and decisions.
 
 Revision ID: 0005_users_and_approvals
-Revises: 0003_cosignatures (to be re-chained after 0004_links_and_tokens when that lands)
+Revises: 0004_links_and_tokens
 Create Date: 2026-12-05
 
 Creates `users`, `approval_policies` and `approval_decisions` (both append-only, guarded like
