@@ -105,9 +105,9 @@ run: venv-run system-deps-run ## init + demo data (if empty) + serve on BIND, da
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan init
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan demo --if-empty --base-url http://$(BIND)
 	@stamp=$$(date +%Y%m%d-%H%M%S); \
-	  officer=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role officer --name "demo-officer-$$stamp" | head -1); \
-	  auditor=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role auditor --name "demo-auditor-$$stamp" | head -1); \
-	  admin=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role admin --name "demo-admin-$$stamp" | head -1); \
+	  officer=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role officer --name "demo-officer-$$stamp" --expires-in 1 | head -1); \
+	  auditor=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role auditor --name "demo-auditor-$$stamp" --expires-in 1 | head -1); \
+	  admin=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role admin --name "demo-admin-$$stamp" --expires-in 1 | head -1); \
 	  echo ""; \
 	  echo "Huiquan Ledger on http://$(BIND)  (API page: http://$(BIND)/api/docs, public: http://$(BIND)/transparency)"; \
 	  echo "  officer token: $$officer"; \
