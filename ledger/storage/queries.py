@@ -1,0 +1,355 @@
+"""The SQL of the read lists: gifts, pledges, spending, awards, payouts, receipts, donors.
+
+Invariants owned here:
+- Read only: nothing here inserts, updates or commits.
+- Every list is keyset-paged: a page is "the rows after this position" in a total order that
+  ends in a unique column (an entry's sequence, a pledge's or a receipt's id), so pages neither
+  repeat nor skip a row, whatever is posted meanwhile before the position.
+- Filters are indexed where the books are big: the journal by kind and date
+  (`ix_entries_kind`, `ix_entries_occurred_on`), postings by fund (`ix_postings_fund_account`),
+  by party (`ix_postings_party`) and by project (`ix_postings_project`), each as a semi-join on
+  the entry's sequence (the postings' primary key).
+- Amounts are those of the postings, never of a separate counter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from ledger.entries import PostedEntry, Posting
+from ledger.model import Donor, DonorKind
+from ledger.storage import tables as t
+from ledger.storage.repository import _posted, _posting
+
+__all__ = [
+    "EntryFilter",
+    "JournalPosition",
+    "PledgeRow",
+    "ReceiptRow",
+    "beneficiaries_of",
+    "donors_matching",
+    "entries_by_ids",
+    "entries_page",
+    "pledges_page",
+    "receipts_page",
+    "ref_postings",
+    "reversals_of",
+]
+
+JournalPosition = tuple[str, int]
+"""(occurred_on, sequence) of the last row seen, newest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFilter:
+    """What a list of journal entries selects; every given field must match."""
+
+    kinds: tuple[str, ...]
+    fund: str | None = None
+    project: str | None = None
+    party: str | None = None
+    cohort: str | None = None
+    ref: str | None = None
+    currency: str | None = None
+    method: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _data_field(conn: Connection, name: str) -> ColumnElement[Any]:
+    e = t.journal_entries.c
+    if conn.dialect.name == "postgresql":
+        field: ColumnElement[Any] = cast(e.data, JSONB)[name].astext
+        return field
+    return func.json_extract(e.data, f"$.{name}")
+
+
+def _with_postings(conn: Connection, rows: Sequence[Any]) -> list[PostedEntry]:
+    if not rows:
+        return []
+    p = t.postings.c
+    lines: dict[int, list[Posting]] = {int(r.sequence): [] for r in rows}
+    query = select(t.postings).where(p.sequence.in_(list(lines))).order_by(p.sequence, p.line)
+    for row in conn.execute(query):
+        lines[int(row.sequence)].append(_posting(row))
+    return [_posted(r, tuple(lines[int(r.sequence)])) for r in rows]
+
+
+def entries_page(
+    conn: Connection, where: EntryFilter, *, after: JournalPosition | None, limit: int
+) -> list[PostedEntry]:
+    """Entries of `where.kinds`, newest first (date, then sequence), after `after`.
+
+    `party` and `cohort` select entries with a posting for that party or for a beneficiary of
+    that cohort; `currency` one with a posting in it; `method` a gift's recorded method.
+    """
+    e, p = t.journal_entries.c, t.postings.c
+    query = select(t.journal_entries).where(e.kind.in_(where.kinds))
+    if after is not None:
+        day, seq = after
+        query = query.where(or_(e.occurred_on < day, and_(e.occurred_on == day, e.sequence < seq)))
+    if where.date_from:
+        query = query.where(e.occurred_on >= where.date_from.isoformat())
+    if where.date_to:
+        query = query.where(e.occurred_on <= where.date_to.isoformat())
+    for column, value in (("fund", where.fund), ("project", where.project)):
+        if value:
+            query = query.where(
+                e.sequence.in_(select(p.sequence).where(getattr(p, column) == value))
+            )
+    if where.party:
+        query = query.where(e.sequence.in_(select(p.sequence).where(p.party == where.party)))
+    if where.cohort:
+        cohort = select(t.beneficiaries.c.id).where(t.beneficiaries.c.cohort == where.cohort)
+        query = query.where(e.sequence.in_(select(p.sequence).where(p.party.in_(cohort))))
+    if where.ref:
+        query = query.where(
+            exists().where(p.sequence == e.sequence, p.ref == where.ref, p.ref != "")
+        )
+    if where.currency:
+        query = query.where(exists().where(p.sequence == e.sequence, p.currency == where.currency))
+    if where.method:
+        query = query.where(_data_field(conn, "method") == where.method)
+    query = query.order_by(e.occurred_on.desc(), e.sequence.desc()).limit(limit)
+    return _with_postings(conn, list(conn.execute(query)))
+
+
+def reversals_of(conn: Connection, entry_ids: Sequence[str]) -> dict[str, str]:
+    """{original entry id: its reversal's id} for those of `entry_ids` that were reversed."""
+    if not entry_ids:
+        return {}
+    e = t.journal_entries.c
+    query = select(e.reverses, e.id).where(e.reverses.in_(list(entry_ids)))
+    return {r.reverses: r.id for r in conn.execute(query)}
+
+
+def ref_postings(
+    conn: Connection, account: str, refs: Sequence[tuple[str, str]]
+) -> dict[str, list[tuple[str, int]]]:
+    """{ref: [(entry id, amount), ...]} of the postings on `account` for each (fund, ref).
+
+    Read through the fund's index (`fund`, `account`), then narrowed to the refs.
+    """
+    out: dict[str, list[tuple[str, int]]] = {ref: [] for _, ref in refs}
+    if not refs:
+        return out
+    p = t.postings.c
+    query = select(p.ref, p.entry_id, p.amount).where(
+        p.fund.in_(sorted({fund for fund, _ in refs})),
+        p.account == account,
+        p.ref.in_(list(out)),
+    )
+    for row in conn.execute(query.order_by(p.sequence, p.line)):
+        out[row.ref].append((row.entry_id, int(row.amount)))
+    return out
+
+
+# -- pledges -----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PledgeRow:
+    id: str
+    donor_id: str
+    fund: str
+    amount_minor: int
+    currency: str
+    pledged_on: str
+    due_on: str | None
+    conditional: bool
+    entry_id: str | None
+    outstanding_minor: int
+    created_at: str
+
+
+PledgePosition = tuple[int, str, str]
+"""(settled: 0 or 1, created_at, id) of the last pledge seen."""
+
+
+def pledges_page(
+    conn: Connection,
+    *,
+    fund: str | None,
+    donor_id: str | None,
+    after: PledgePosition | None,
+    limit: int,
+) -> list[PledgeRow]:
+    """Pledges, those with something outstanding first, then newest first.
+
+    Outstanding is the balance of pledges receivable (1122) for the pledge: what the pledge
+    posted less every payment, reversals included.
+    """
+    pl, p, e = t.pledges.c, t.postings.c, t.journal_entries.c
+    balance = (
+        select(func.coalesce(func.sum(p.amount), 0))
+        .where(p.fund == pl.fund, p.account == "1122", p.ref == pl.id)
+        .scalar_subquery()
+    )
+    pledged_on = select(e.occurred_on).where(e.id == pl.entry_id).scalar_subquery()
+    inner = select(
+        t.pledges,
+        balance.label("outstanding"),
+        func.coalesce(pledged_on, func.substr(pl.created_at, 1, 10)).label("pledged_on"),
+    )
+    if fund:
+        inner = inner.where(pl.fund == fund)
+    if donor_id:
+        inner = inner.where(pl.donor_id == donor_id)
+    sub = inner.subquery()
+    settled = case((sub.c.outstanding > 0, 0), else_=1)
+    query = select(sub, settled.label("settled"))
+    if after is not None:
+        bucket, created, pid = after
+        query = query.where(
+            or_(
+                settled > bucket,
+                and_(
+                    settled == bucket,
+                    or_(
+                        sub.c.created_at < created,
+                        and_(sub.c.created_at == created, sub.c.id < pid),
+                    ),
+                ),
+            )
+        )
+    query = query.order_by(settled, sub.c.created_at.desc(), sub.c.id.desc()).limit(limit)
+    return [
+        PledgeRow(
+            r.id,
+            r.donor_id,
+            r.fund,
+            int(r.amount_minor),
+            r.currency,
+            r.pledged_on,
+            r.due_on,
+            bool(r.conditional),
+            r.entry_id,
+            int(r.outstanding),
+            r.created_at,
+        )
+        for r in conn.execute(query)
+    ]
+
+
+# -- receipts ----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ReceiptRow:
+    serial: str
+    kind: str
+    donor_id: str
+    entry_id: str | None
+    issued_at: str
+    replaces_serial: str | None
+    void_reason: str | None
+    voided_at: str | None
+    replacement_serial: str | None
+
+
+def receipts_page(
+    conn: Connection,
+    *,
+    prefix: str | None,
+    donor_id: str | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    status: str | None,
+    after: tuple[str, str] | None,
+    limit: int,
+) -> list[ReceiptRow]:
+    """Receipts, newest issued first (then by serial), with their void if they were voided."""
+    r, v = t.receipts.c, t.receipt_voids.c
+    query = select(
+        r.serial,
+        r.kind,
+        r.donor_id,
+        r.entry_id,
+        r.issued_at,
+        r.replaces_serial,
+        v.reason,
+        v.voided_at,
+        v.replacement_serial,
+    ).select_from(t.receipts.outerjoin(t.receipt_voids, v.serial == r.serial))
+    if prefix:
+        query = query.where(r.serial.like(_escape_like(prefix) + "%", escape="\\"))
+    if donor_id:
+        query = query.where(r.donor_id == donor_id)
+    if date_from:
+        query = query.where(r.issued_at >= date_from.isoformat())
+    if date_to:
+        query = query.where(r.issued_at < (date_to + dt.timedelta(days=1)).isoformat())
+    if status == "void":
+        query = query.where(v.serial.is_not(None))
+    elif status == "live":
+        query = query.where(v.serial.is_(None))
+    if after is not None:
+        at, serial = after
+        query = query.where(or_(r.issued_at < at, and_(r.issued_at == at, r.serial < serial)))
+    query = query.order_by(r.issued_at.desc(), r.serial.desc()).limit(limit)
+    return [
+        ReceiptRow(
+            row.serial,
+            row.kind,
+            row.donor_id,
+            row.entry_id,
+            row.issued_at,
+            row.replaces_serial,
+            row.reason,
+            row.voided_at,
+            row.replacement_serial,
+        )
+        for row in conn.execute(query)
+    ]
+
+
+# -- donors ------------------------------------------------------------------------------------
+def donors_matching(
+    conn: Connection, fragment: str, *, after: tuple[str, str] | None, limit: int
+) -> list[Donor]:
+    """Donors whose name contains `fragment` (case-insensitive), by name then id."""
+    d = t.donors.c
+    pattern = "%" + _escape_like(fragment.lower()) + "%"
+    query = select(t.donors).where(func.lower(d.name).like(pattern, escape="\\"))
+    if after is not None:
+        name, did = after
+        query = query.where(or_(d.name > name, and_(d.name == name, d.id > did)))
+    rows = conn.execute(query.order_by(d.name, d.id).limit(limit))
+    return [
+        Donor(r.id, DonorKind(r.kind), r.name, r.language, bool(r.anonymous), r.region)
+        for r in rows
+    ]
+
+
+def entries_by_ids(conn: Connection, entry_ids: Sequence[str]) -> list[PostedEntry]:
+    """The entries of `entry_ids` (those that exist), with their postings."""
+    if not entry_ids:
+        return []
+    e = t.journal_entries.c
+    rows = conn.execute(select(t.journal_entries).where(e.id.in_(sorted(set(entry_ids)))))
+    return _with_postings(conn, list(rows))
+
+
+def beneficiaries_of(conn: Connection, pseudonyms: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """{pseudonym: (cohort, county)}: what the books know of a beneficiary, nothing personal."""
+    if not pseudonyms:
+        return {}
+    b = t.beneficiaries.c
+    query = select(b.id, b.cohort, b.county).where(b.id.in_(sorted(set(pseudonyms))))
+    return {r.id: (r.cohort, r.county) for r in conn.execute(query)}
