@@ -1,6 +1,6 @@
 """`huiquan serve`: run the HTTP API under gunicorn.
 
-The command line does not import the API: like `gunicorn api.wsgi:app`, it names the WSGI
+The command line does not import the web app: like `gunicorn web.wsgi:app`, it names the WSGI
 application (`WSGI_APP`) and gunicorn's workers load it, so `cli` and `api` stay two separate
 entrances over the same use cases.
 """
@@ -17,14 +17,14 @@ from cli.context import Books, pass_books
 __all__ = ["WSGI_APP", "serve"]
 
 #: The application the workers serve, as gunicorn names it.
-WSGI_APP = "api.wsgi:app"
+WSGI_APP = "web.wsgi:app"
 
 
 def _gunicorn_app(options: dict[str, Any]) -> Any:
     from gunicorn.app.base import BaseApplication
 
     class HuiquanServer(BaseApplication):  # type: ignore[misc]
-        """gunicorn serving `api.wsgi:app` with the options given on the command line."""
+        """gunicorn serving `web.wsgi:app` with the options given on the command line."""
 
         def load_config(self) -> None:
             for key, value in options.items():
@@ -102,7 +102,7 @@ def _connection_warning(workers: int, threads: int, limit: tuple[int, int] | Non
 )
 @pass_books
 def serve(books: Books, bind: str, workers: int, threads: int, timeout: int) -> None:
-    """Serve the HTTP API (api.wsgi:app) with gunicorn on BIND.
+    """Serve the HTTP API and the console (web.wsgi:app) with gunicorn on BIND.
 
     The database URL is handed to the workers as HUIQUAN_DATABASE_URL (and HUIQUAN_HOME), and
     THREADS as HUIQUAN_DB_POOL_SIZE: each worker's pool keeps a connection per thread. On
