@@ -18,38 +18,70 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
+from audits import statements as audit_statements
+from audits.bundle import period_params, write_bundle
+from audits.exports import (
+    ExportFilter,
+    ExportMeta,
+    csv_chunks,
+    export_meta,
+    jsonl_chunks,
+    write_xlsx,
+)
+from audits.report import render_pack_pdf
+from audits.statements import KINDS, Fold, Params, Statement, statements_from_db
+from ledger import balances
+from ledger.balances import TrialBalance
 from ledger.entries import EntryKind, PostedEntry, Posting
-from ledger.errors import InvalidEntry
+from ledger.errors import InvalidEntry, NotFound, UnknownFund
 from ledger.model import Donor
 from ledger.storage import queries as sql
 from ledger.storage.repository import SqlRepository
+from ledger.tlog.keys import trusted_vkeys
+from ledger.tlog.proofs import StoredCheckpoint, list_checkpoints
 from ledger.trail import AuditEvent, EventFilter, list_events
 from usecases.books import Books
 from usecases.unit import read
 
 __all__ = [
+    "EXPORT_FORMATS",
+    "STATEMENT_KINDS",
     "AwardRow",
     "DisbursementRow",
     "DonationRow",
+    "Download",
+    "EntryFile",
     "InKindRow",
+    "JournalRow",
     "Page",
     "PayoutRow",
     "PledgeRow",
     "ReceiptRow",
+    "StatementView",
+    "audit_bundle",
     "audit_events",
     "awards",
+    "checkpoints",
     "disbursements",
     "donations",
     "donors_matching",
+    "drill_down",
     "entries",
+    "entry_file",
     "in_kind_donations",
+    "journal_export",
     "payouts",
     "pledges",
     "receipts",
+    "statement",
+    "statement_csv",
+    "statement_pdf",
+    "trial_balance",
 ]
 
 T = TypeVar("T")
@@ -294,6 +326,15 @@ def _disbursement(e: PostedEntry, reversed_by: str | None) -> DisbursementRow:
 
 
 # -- the lists ---------------------------------------------------------------------------------
+ORDERS = ("newest", "oldest")
+
+
+def _newest_first(order: str) -> bool:
+    if order not in ORDERS:
+        raise InvalidEntry("order is newest or oldest", field="order")
+    return order == "newest"
+
+
 def _entry_list(
     books: Books,
     kind: str,
@@ -301,11 +342,16 @@ def _entry_list(
     cursor: str | None,
     limit: int,
     build: Callable[[SqlRepository, list[PostedEntry], dict[str, str]], list[T]],
+    order: str = "newest",
 ) -> Page[T]:
+    newest = _newest_first(order)
+    kind = kind if newest else f"{kind}-oldest"
     after = _journal_after(kind, cursor)
 
     def work(repo: SqlRepository) -> Page[T]:
-        found = sql.entries_page(repo.conn, where, after=after, limit=limit + 1)
+        found = sql.entries_page(
+            repo.conn, where, after=after, limit=limit + 1, newest_first=newest
+        )
         page, next_cursor = _paged(kind, found, limit, _entry_position)
         reversed_by = sql.reversals_of(repo.conn, [e.id for e in page])
         return Page(build(repo, page, reversed_by), next_cursor)
@@ -322,6 +368,7 @@ def donations(
     date_to: dt.date | None = None,
     currency: str | None = None,
     method: str | None = None,
+    order: str = "newest",
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[DonationRow]:
@@ -346,6 +393,7 @@ def donations(
         cursor,
         limit,
         lambda _, page, rev: [_donation(e, rev.get(e.id)) for e in page],
+        order=order,
     )
 
 
@@ -356,6 +404,7 @@ def in_kind_donations(
     donor_id: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    order: str = "newest",
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[InKindRow]:
@@ -374,6 +423,7 @@ def in_kind_donations(
         cursor,
         limit,
         lambda _, page, rev: [_in_kind(e, rev.get(e.id)) for e in page],
+        order=order,
     )
 
 
@@ -384,6 +434,7 @@ def disbursements(
     project: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    order: str = "newest",
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[DisbursementRow]:
@@ -402,6 +453,7 @@ def disbursements(
         cursor,
         limit,
         lambda _, page, rev: [_disbursement(e, rev.get(e.id)) for e in page],
+        order=order,
     )
 
 
@@ -412,6 +464,7 @@ def awards(
     cohort: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    order: str = "newest",
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[AwardRow]:
@@ -423,7 +476,7 @@ def awards(
     where = sql.EntryFilter(
         (EntryKind.AWARD.value,), fund=fund, cohort=cohort, date_from=date_from, date_to=date_to
     )
-    return _entry_list(books, "awards", where, cursor, limit, _awards)
+    return _entry_list(books, "awards", where, cursor, limit, _awards, order=order)
 
 
 def _awards(repo: SqlRepository, page: list[PostedEntry], rev: dict[str, str]) -> list[AwardRow]:
@@ -467,6 +520,7 @@ def payouts(
     award_id: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    order: str = "newest",
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[PayoutRow]:
@@ -479,7 +533,7 @@ def payouts(
         date_from=date_from,
         date_to=date_to,
     )
-    return _entry_list(books, "payouts", where, cursor, limit, _payouts)
+    return _entry_list(books, "payouts", where, cursor, limit, _payouts, order=order)
 
 
 def _payouts(repo: SqlRepository, page: list[PostedEntry], rev: dict[str, str]) -> list[PayoutRow]:
@@ -564,20 +618,26 @@ def receipts(
     *,
     prefix: str | None = None,
     donor_id: str | None = None,
+    entry_id: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     status: str | None = None,
+    order: str = "newest",
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[ReceiptRow]:
-    """Receipts, newest issued first; `status` is `live` or `void`; amounts from the entry.
+    """Receipts by issue time (newest first unless told); `status` is `live` or `void`.
+
+    A receipt's amount is its gift's line in the journal (none for an annual receipt).
 
     Raises:
-        InvalidEntry: for a cursor of another list or an unknown status.
+        InvalidEntry: for a cursor of another list, an unknown status or order.
     """
     if status not in (None, "live", "void"):
         raise InvalidEntry("status is live or void", field="status")
-    value = decode_cursor("receipts", cursor, (str, str))
+    newest = _newest_first(order)
+    kind = "receipts" if newest else "receipts-oldest"
+    value = decode_cursor(kind, cursor, (str, str))
     after = None if value is None else (value[0], value[1])
 
     def work(repo: SqlRepository) -> Page[ReceiptRow]:
@@ -585,16 +645,17 @@ def receipts(
             repo.conn,
             prefix=prefix,
             donor_id=donor_id,
+            entry_id=entry_id,
             date_from=date_from,
             date_to=date_to,
             status=status,
             after=after,
             limit=limit + 1,
+            newest_first=newest,
         )
-        page, next_cursor = _paged("receipts", found, limit, lambda r: (r.issued_at, r.serial))
-        gifts = {
-            e.id: e for e in sql.entries_by_ids(repo.conn, [r.entry_id for r in page if r.entry_id])
-        }
+        page, next_cursor = _paged(kind, found, limit, lambda r: (r.issued_at, r.serial))
+        ids = [r.entry_id for r in page if r.entry_id]
+        gifts = {e.id: e for e in sql.entries_by_ids(repo.conn, ids)}
         return Page([_receipt(r, gifts.get(r.entry_id or "")) for r in page], next_cursor)
 
     return read(books, work)
@@ -624,9 +685,11 @@ def _receipt(r: sql.ReceiptRow, entry: PostedEntry | None) -> ReceiptRow:
 def donors_matching(
     books: Books, q: str, *, cursor: str | None = None, limit: int = 50
 ) -> Page[Donor]:
-    """Donors whose name contains `q` (case-insensitive), by name. Raises: InvalidEntry."""
-    if not q.strip():
-        raise InvalidEntry("search for at least one character", field="q")
+    """Donors whose name contains `q` (any case), by name; every donor for a blank `q`.
+
+    Raises:
+        InvalidEntry: for a cursor of another list.
+    """
     value = decode_cursor("donor-search", cursor, (str, str))
     after = None if value is None else (value[0], value[1])
 
@@ -638,6 +701,12 @@ def donors_matching(
     return read(books, work)
 
 
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    entry: PostedEntry
+    reversed_by: str | None
+
+
 def entries(
     books: Books,
     *,
@@ -645,17 +714,39 @@ def entries(
     fund: str | None = None,
     project: str | None = None,
     party: str | None = None,
+    account: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    order: str = "newest",
     cursor: str | None = None,
     limit: int = 50,
-) -> Page[PostedEntry]:
-    """The journal, newest first, for the console's browsing. Raises: InvalidEntry (cursor)."""
+) -> Page[JournalRow]:
+    """The journal by date, filtered; `account` takes its sub-accounts too ("1002": all cash).
+
+    Raises:
+        InvalidEntry: for an unknown kind or order, or a cursor of another list.
+    """
+    if kind is not None and kind not in {k.value for k in EntryKind}:
+        raise InvalidEntry("not a kind of entry", field="kind")
     kinds = (kind,) if kind else tuple(k.value for k in EntryKind)
     where = sql.EntryFilter(
-        kinds, fund=fund, project=project, party=party, date_from=date_from, date_to=date_to
+        kinds,
+        fund=fund,
+        project=project,
+        party=party,
+        account=account,
+        date_from=date_from,
+        date_to=date_to,
     )
-    return _entry_list(books, "journal", where, cursor, limit, lambda _, page, __: page)
+    return _entry_list(
+        books,
+        "journal",
+        where,
+        cursor,
+        limit,
+        lambda _, page, rev: [JournalRow(e, rev.get(e.id)) for e in page],
+        order=order,
+    )
 
 
 def audit_events(
@@ -677,6 +768,272 @@ def audit_events(
             repo.conn, filters, after=None if value is None else value[0], limit=limit + 1
         )
         page, next_cursor = _paged("audit-events", found, limit, lambda e: (e.sequence,))
+        return Page(page, next_cursor)
+
+    return read(books, work)
+
+
+# -- the auditors' reads: an entry's file, the trial balance, statements, exports, bundle ---------
+@dataclass(frozen=True, slots=True)
+class EntryFile:
+    """An entry with what hangs on it: its reversal, its receipts, the audit events around it.
+
+    The events are the maker's within seconds of the entry's recording (the event that recorded
+    it, and any refused attempt just before); a reversal's own file shows the reversal's.
+    """
+
+    entry: PostedEntry
+    reversed_by: str | None
+    receipts: list[ReceiptRow]
+    events: list[AuditEvent]
+
+
+def entry_file(books: Books, entry_id: str) -> EntryFile | None:
+    """One entry's file, or None for an unknown id."""
+
+    def work(repo: SqlRepository) -> EntryFile | None:
+        entry = repo.get_entry(entry_id)
+        if entry is None:
+            return None
+        found = sql.receipts_page(
+            repo.conn,
+            prefix=None,
+            donor_id=None,
+            entry_id=entry.id,
+            date_from=None,
+            date_to=None,
+            status=None,
+            after=None,
+            limit=50,
+            newest_first=False,
+        )
+        events = sql.events_near(repo.conn, actor=entry.maker, at=entry.recorded_at)
+        return EntryFile(
+            entry,
+            sql.reversals_of(repo.conn, [entry.id]).get(entry.id),
+            [_receipt(r, entry) for r in found],
+            events,
+        )
+
+    return read(books, work)
+
+
+def trial_balance(
+    books: Books, *, as_of: dt.date | None = None, fund: str | None = None
+) -> TrialBalance:
+    """Debit and credit per account in CNY as of a day (everything posted if None).
+
+    Raises:
+        UnknownFund: for a fund that does not exist.
+    """
+
+    def work(repo: SqlRepository) -> TrialBalance:
+        if fund is not None and repo.get_fund(fund) is None:
+            raise UnknownFund(f"no fund {fund!r}", field="fund")
+        return balances.trial_balance(repo, as_of=as_of, fund=fund)
+
+    return read(books, work)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementView:
+    """One statement, the fold it came from, and the journal size and checkpoint it names."""
+
+    statement: Statement
+    fold: Fold
+    meta: ExportMeta
+
+    @property
+    def filename(self) -> str:
+        p = self.statement.params
+        return f"{self.statement.kind}-{p.fund or 'consolidated'}-{p.date_to.isoformat()}"
+
+
+STATEMENT_KINDS = KINDS
+
+
+def statement(
+    books: Books,
+    kind: str,
+    *,
+    fund: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    as_of: dt.date | None = None,
+) -> StatementView:
+    """One statement (`STATEMENT_KINDS`) for a fund or consolidated, up to the journal's size.
+
+    Raises:
+        NotFound: for an unknown kind; UnknownFund; InvalidEntry: `from` after `to`.
+    """
+    if kind not in KINDS:
+        raise NotFound(f"no statement {kind!r}", field="kind")
+    try:
+        params = Params.make(fund=fund, date_from=date_from, date_to=date_to, as_of=as_of)
+    except ValueError as bad:
+        raise InvalidEntry(str(bad), field="from") from None
+
+    def work(repo: SqlRepository) -> StatementView:
+        if fund is not None and repo.get_fund(fund) is None:
+            raise UnknownFund(f"no fund {fund!r}", field="fund")
+        meta = export_meta(repo.conn)
+        found, fold = statements_from_db(repo.conn, params, (kind,), upto=meta.journal_size)
+        return StatementView(found[kind], fold, meta)
+
+    return read(books, work)
+
+
+def statement_csv(view: StatementView) -> str:
+    """The statement as the API's CSV download (formula-safe)."""
+    return audit_statements.statement_csv(view.statement)
+
+
+def statement_pdf(view: StatementView) -> bytes:
+    """The statement as a page of the PDF audit pack, naming its checkpoint."""
+    checkpoint = view.meta.checkpoint.to_dict() if view.meta.checkpoint else None
+    charts = view.statement.kind in ("activities", "disbursements")
+    pack = {view.statement.kind: view.statement}
+    return render_pack_pdf(pack, view.fold, checkpoint=checkpoint, charts=charts)
+
+
+# Statement lines whose figure is the balance (or flow) of known accounts: the journal filter
+# that shows the entries behind them.
+_LINE_ACCOUNTS = {
+    "cash": "1002",
+    "receivables": "1122",
+    "inventory": "1201",
+    "fixed": "1501",
+    "agency_assets": "1701",
+    "interfund_in": "1901",
+    "interfund_out": "1901",
+    "advances": "2203",
+    "grants_payable": "2209",
+    "agency_liabilities": "2601",
+    "unrestricted": "3101",
+    "restricted": "3102",
+    "donations": "4101",
+    "program": "5101",
+    "management": "5201",
+    "fundraising": "5301",
+}
+
+
+def drill_down(view: StatementView, row: Mapping[str, Any]) -> dict[str, str] | None:
+    """The journal filter (`entries` keywords, as text) behind one statement line, or None.
+
+    Positions (trial balance, financial position) are the entries up to `as_of`; flows
+    (activities, registers) the entries from `from` to `to`.
+    """
+    params, kind = view.statement.params, view.statement.kind
+    scope = {"fund": params.fund} if params.fund else {}
+    upto = {"date_to": params.as_of.isoformat()}
+    flow = {"date_from": params.date_from.isoformat(), "date_to": params.date_to.isoformat()}
+    if kind == "trial-balance" and row.get("account"):
+        return {"account": str(row["account"]), **scope, **upto}
+    line = str(row.get("line", ""))
+    if kind == "financial-position" and line in _LINE_ACCOUNTS:
+        return {"account": _LINE_ACCOUNTS[line], **scope, **upto}
+    if kind == "activities" and line in _LINE_ACCOUNTS:
+        return {"account": _LINE_ACCOUNTS[line], **scope, **flow}
+    if kind == "disbursements" and row.get("group") == "project" and row.get("project"):
+        return {"kind": "disbursement", "project": str(row["project"]), **scope, **flow}
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """A file to send: its bytes as chunks, media type, name and the checkpoint it names."""
+
+    chunks: Iterator[bytes]
+    media_type: str
+    filename: str
+    meta: ExportMeta | None = None
+
+
+EXPORT_FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/jsonl; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def journal_export(
+    books: Books,
+    fmt: str,
+    *,
+    fund: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> Download:
+    """The auditor's journal export (one row per posting), as the API serves it.
+
+    CSV and JSONL stream on a connection of their own, up to the journal size read first;
+    XLSX is written to a spooled file first (openpyxl needs a seekable file).
+
+    Raises:
+        NotFound: for an unknown format.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise NotFound(f"no export format {fmt!r}", field="format")
+    filters = ExportFilter(None, date_from, date_to, fund, None)
+    with books.engine.connect() as conn:
+        meta = export_meta(conn)
+    if fmt == "xlsx":
+        spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)
+        with books.engine.connect() as conn:
+            write_xlsx(conn, spool, filters, meta=meta)
+        spool.seek(0)
+        return Download(_drain(spool), EXPORT_FORMATS[fmt], "journal.xlsx", meta)
+    chunker = csv_chunks if fmt == "csv" else jsonl_chunks
+
+    def body() -> Iterator[bytes]:
+        with books.engine.connect() as conn:
+            yield from chunker(conn, filters, meta=meta)
+
+    return Download(body(), EXPORT_FORMATS[fmt], f"journal.{fmt}", meta)
+
+
+def _drain(spool: IO[bytes]) -> Iterator[bytes]:
+    try:
+        yield from iter(lambda: spool.read(1 << 16), b"")
+    finally:
+        spool.close()
+
+
+def audit_bundle(books: Books, period: str) -> Download:
+    """The audit bundle of a period (`YYYY` or `YYYY-MM`) as a zip, read only.
+
+    No checkpoint is signed for it (reading never writes): the bundle carries the checkpoints
+    already made. The trusted keys are the books' own.
+
+    Raises:
+        InvalidEntry: for a malformed period.
+    """
+    try:
+        period_params(period)
+    except ValueError as bad:
+        raise InvalidEntry(str(bad), field="period") from None
+    spool = tempfile.SpooledTemporaryFile(max_size=32 << 20)
+    write_bundle(books.engine, spool, period=period, key=None, trusted=trusted_vkeys(books.home))
+    spool.seek(0)
+    return Download(_drain(spool), "application/zip", f"huiquan-audit-{period}.zip")
+
+
+def checkpoints(
+    books: Books, *, cursor: str | None = None, limit: int = 50
+) -> Page[StoredCheckpoint]:
+    """Signed checkpoints, smallest first (the order they were signed in).
+
+    Raises:
+        InvalidEntry: for a cursor of another list.
+    """
+    value = decode_cursor("checkpoints", cursor, (int,))
+
+    def work(repo: SqlRepository) -> Page[StoredCheckpoint]:
+        found = list_checkpoints(
+            repo.conn, after=None if value is None else value[0], limit=limit + 1
+        )
+        page, next_cursor = _paged("checkpoints", found, limit, lambda c: (c.size,))
         return Page(page, next_cursor)
 
     return read(books, work)

@@ -36,6 +36,7 @@ from ledger.entries import PostedEntry, Posting
 from ledger.model import Donor, DonorKind
 from ledger.storage import tables as t
 from ledger.storage.repository import _posted, _posting
+from ledger.trail import AuditEvent, EventFilter, list_events
 
 __all__ = [
     "EntryFilter",
@@ -46,6 +47,7 @@ __all__ = [
     "donors_matching",
     "entries_by_ids",
     "entries_page",
+    "events_near",
     "pledges_page",
     "receipts_page",
     "ref_postings",
@@ -66,6 +68,7 @@ class EntryFilter:
     party: str | None = None
     cohort: str | None = None
     ref: str | None = None
+    account: str | None = None
     currency: str | None = None
     method: str | None = None
     date_from: dt.date | None = None
@@ -96,18 +99,31 @@ def _with_postings(conn: Connection, rows: Sequence[Any]) -> list[PostedEntry]:
 
 
 def entries_page(
-    conn: Connection, where: EntryFilter, *, after: JournalPosition | None, limit: int
+    conn: Connection,
+    where: EntryFilter,
+    *,
+    after: JournalPosition | None,
+    limit: int,
+    newest_first: bool = True,
 ) -> list[PostedEntry]:
-    """Entries of `where.kinds`, newest first (date, then sequence), after `after`.
+    """Entries of `where.kinds` by date then sequence (newest first unless told), after `after`.
 
     `party` and `cohort` select entries with a posting for that party or for a beneficiary of
-    that cohort; `currency` one with a posting in it; `method` a gift's recorded method.
+    that cohort; `account` one with a posting on that account or its sub-accounts ("1002" is
+    every cash account); `currency` one with a posting in it; `method` a gift's method.
     """
     e, p = t.journal_entries.c, t.postings.c
     query = select(t.journal_entries).where(e.kind.in_(where.kinds))
     if after is not None:
         day, seq = after
-        query = query.where(or_(e.occurred_on < day, and_(e.occurred_on == day, e.sequence < seq)))
+        if newest_first:
+            query = query.where(
+                or_(e.occurred_on < day, and_(e.occurred_on == day, e.sequence < seq))
+            )
+        else:
+            query = query.where(
+                or_(e.occurred_on > day, and_(e.occurred_on == day, e.sequence > seq))
+            )
     if where.date_from:
         query = query.where(e.occurred_on >= where.date_from.isoformat())
     if where.date_to:
@@ -126,11 +142,22 @@ def entries_page(
         query = query.where(
             exists().where(p.sequence == e.sequence, p.ref == where.ref, p.ref != "")
         )
+    if where.account:
+        on_account = or_(
+            p.account == where.account,
+            p.account.like(_escape_like(where.account) + "-%", escape="\\"),
+        )
+        in_fund = [p.fund == where.fund] if where.fund else []
+        query = query.where(e.sequence.in_(select(p.sequence).where(on_account, *in_fund)))
     if where.currency:
         query = query.where(exists().where(p.sequence == e.sequence, p.currency == where.currency))
     if where.method:
         query = query.where(_data_field(conn, "method") == where.method)
-    query = query.order_by(e.occurred_on.desc(), e.sequence.desc()).limit(limit)
+    if newest_first:
+        query = query.order_by(e.occurred_on.desc(), e.sequence.desc())
+    else:
+        query = query.order_by(e.occurred_on, e.sequence)
+    query = query.limit(limit)
     return _with_postings(conn, list(conn.execute(query)))
 
 
@@ -271,10 +298,12 @@ def receipts_page(
     date_from: dt.date | None,
     date_to: dt.date | None,
     status: str | None,
+    entry_id: str | None = None,
     after: tuple[str, str] | None,
     limit: int,
+    newest_first: bool = True,
 ) -> list[ReceiptRow]:
-    """Receipts, newest issued first (then by serial), with their void if they were voided."""
+    """Receipts by issue time then serial (newest first unless told), with their void if any."""
     r, v = t.receipts.c, t.receipt_voids.c
     query = select(
         r.serial,
@@ -291,6 +320,8 @@ def receipts_page(
         query = query.where(r.serial.like(_escape_like(prefix) + "%", escape="\\"))
     if donor_id:
         query = query.where(r.donor_id == donor_id)
+    if entry_id:
+        query = query.where(r.entry_id == entry_id)
     if date_from:
         query = query.where(r.issued_at >= date_from.isoformat())
     if date_to:
@@ -301,8 +332,15 @@ def receipts_page(
         query = query.where(v.serial.is_(None))
     if after is not None:
         at, serial = after
-        query = query.where(or_(r.issued_at < at, and_(r.issued_at == at, r.serial < serial)))
-    query = query.order_by(r.issued_at.desc(), r.serial.desc()).limit(limit)
+        if newest_first:
+            query = query.where(or_(r.issued_at < at, and_(r.issued_at == at, r.serial < serial)))
+        else:
+            query = query.where(or_(r.issued_at > at, and_(r.issued_at == at, r.serial > serial)))
+    if newest_first:
+        query = query.order_by(r.issued_at.desc(), r.serial.desc())
+    else:
+        query = query.order_by(r.issued_at, r.serial)
+    query = query.limit(limit)
     return [
         ReceiptRow(
             row.serial,
@@ -353,3 +391,13 @@ def beneficiaries_of(conn: Connection, pseudonyms: Sequence[str]) -> dict[str, t
     b = t.beneficiaries.c
     query = select(b.id, b.cohort, b.county).where(b.id.in_(sorted(set(pseudonyms))))
     return {r.id: (r.cohort, r.county) for r in conn.execute(query)}
+
+
+def events_near(
+    conn: Connection, *, actor: str, at: str, seconds: int = 5, limit: int = 50
+) -> list[AuditEvent]:
+    """Audit events by `actor` within `seconds` of the timestamp `at` (indexed by time)."""
+    moment = dt.datetime.fromisoformat(at)
+    low = (moment - dt.timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+    high = (moment + dt.timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+    return list_events(conn, EventFilter(actor=actor, since=low, until=high), limit=limit)
