@@ -723,6 +723,16 @@ def iso(day: dt.date | None) -> str | None:
 # -- lists (filters, newest first, cursor paging; figures from the postings) -------------------
 _FROM = {"data_key": "from", "metadata": {"description": "on or after (YYYY-MM-DD)"}}
 _TO = {"data_key": "to", "metadata": {"description": "on or before (YYYY-MM-DD)"}}
+
+
+def _order() -> fields.String:
+    return fields.String(
+        load_default="newest",
+        validate=validate.OneOf(("newest", "oldest")),
+        metadata={"description": "by date: newest (default) or oldest first"},
+    )
+
+
 _REVERSED_BY = {
     "required": True,
     "allow_none": True,
@@ -745,6 +755,7 @@ class DonationQuery(PageQuery):
     date_to = LedgerDate(**_TO)
     currency = _currency()
     method = fields.String(validate=validate.OneOf(("cash", "bank", "online")))
+    order = _order()
 
 
 class DonationItemOut(Schema):
@@ -771,6 +782,7 @@ class InKindQuery(PageQuery):
     donor_id = _ref()
     date_from = LedgerDate(**_FROM)
     date_to = LedgerDate(**_TO)
+    order = _order()
 
 
 class InKindItemOut(Schema):
@@ -824,6 +836,7 @@ class DisbursementQuery(PageQuery):
     project = _ref()
     date_from = LedgerDate(**_FROM)
     date_to = LedgerDate(**_TO)
+    order = _order()
 
 
 class DisbursementItemOut(Schema):
@@ -848,6 +861,7 @@ class AwardQuery(PageQuery):
     cohort = Text(validate=validate.Length(min=1, max=60))
     date_from = LedgerDate(**_FROM)
     date_to = LedgerDate(**_TO)
+    order = _order()
 
 
 class AwardItemOut(Schema):
@@ -901,6 +915,7 @@ class ReceiptQuery(PageQuery):
     date_from = LedgerDate(data_key="from", metadata={"description": "issued on or after"})
     date_to = LedgerDate(data_key="to", metadata={"description": "issued on or before"})
     status = fields.String(validate=validate.OneOf(("live", "void")))
+    order = _order()
 
 
 class ReceiptItemOut(Schema):

@@ -132,6 +132,22 @@ def test_donations_page_without_repeats_or_gaps_even_on_the_same_day(
     assert days == sorted(days, reverse=True)
 
 
+def test_donations_are_listed_oldest_first_on_request_and_paged_that_way(
+    officer: Caller, auditor: Caller, books: Books
+) -> None:
+    for n in range(5):
+        officer.created(
+            "/api/v1/donations", donation(books, f"{n + 1}.00", received_on=f"{DAY[n % 2]}")
+        )
+    newest = [d["id"] for d in items(auditor, "/api/v1/donations")]
+    seen, pages = walk(auditor, "/api/v1/donations?order=oldest", 2)
+    assert [d["id"] for d in seen] == list(reversed(newest)) and pages == 3
+    cursor = auditor.get("/api/v1/donations?limit=1").get_json()["next_cursor"]
+    response = auditor.get(f"/api/v1/donations?order=oldest&cursor={cursor}")
+    assert response.status_code == 422  # a newest-first cursor does not page the other way
+    assert auditor.get("/api/v1/donations?order=random").status_code == 422
+
+
 # -- in-kind -----------------------------------------------------------------------------------
 def test_in_kind_gifts_are_listed_with_value_and_basis(
     officer: Caller, auditor: Caller, books: Books
