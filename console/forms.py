@@ -133,7 +133,7 @@ class Form:
         if not raw:
             if f.required:
                 self.add_error(f.name, REQUIRED)
-            return None
+            return "" if f.kind in ("text", "textarea") else None
         if len(raw) > f.max_length or "\x00" in raw:
             self.add_error(f.name, _l("This is too long."))
             return _MISSING
