@@ -4,9 +4,11 @@ Invariants owned here:
 - One function per list, shared by every door (the API, the console): a page is `Page(items,
   next_cursor)`; the cursor is opaque (base64url of JSON naming the list and the last row's
   position) and one list's cursor is refused by another (`InvalidEntry`, field `cursor`).
-- Every figure is read from the postings of the journal: a gift's amount is its cash (or asset)
-  line, a pledge's outstanding amount the balance of 1122 for it, an award's unpaid amount the
-  balance of 2209 for it. Nothing is counted on the side.
+- Every figure is the journal's: a gift's amount is its cash (or asset) line; a pledge's
+  outstanding amount is the balance of 1122 for it and an award's unpaid amount the balance of
+  2209 for it, read from the books' `balances` rows (kept with every posting, in the same
+  transaction, and held equal to the postings by `huiquan verify`). Nothing is counted on the
+  side.
 - Beneficiaries appear as their pseudonym, cohort and county only.
 - A row says whether its entry was reversed (`reversed_by`): corrections are visible, never
   silent.
@@ -36,6 +38,7 @@ from audits.exports import (
 from audits.report import render_pack_pdf
 from audits.statements import KINDS, Fold, Params, Statement, statements_from_db
 from ledger import balances
+from ledger.accounts import GRANTS_PAYABLE
 from ledger.balances import TrialBalance
 from ledger.entries import EntryKind, PostedEntry, Posting
 from ledger.errors import InvalidEntry, NotFound, UnknownFund
@@ -480,14 +483,15 @@ def awards(
 
 
 def _awards(repo: SqlRepository, page: list[PostedEntry], rev: dict[str, str]) -> list[AwardRow]:
-    lines = [_line(e, lambda p: p.account == "2209") for e in page]
-    moves = sql.ref_postings(repo.conn, "2209", [(p.fund, p.ref) for p in lines])
+    lines = [_line(e, lambda p: p.account == GRANTS_PAYABLE) for e in page]
+    unpaid = sql.ref_balances(
+        repo.conn, GRANTS_PAYABLE, [(p.fund, p.currency, p.ref) for p in lines]
+    )
     people = sql.beneficiaries_of(repo.conn, [p.party for p in lines])
     rows = []
     for entry, payable in zip(page, lines, strict=True):
-        own = {entry.id, rev.get(entry.id)}
-        history = moves[payable.ref]
-        paid = sum(amount for entry_id, amount in history if entry_id not in own)
+        owed = -unpaid[payable.ref]
+        awarded = 0 if entry.id in rev else -payable.amount  # a reversed award owes nothing
         cost = _line(entry, lambda p: p.account == "5101")
         cohort, county = people.get(payable.party, ("", ""))
         rows.append(
@@ -502,8 +506,8 @@ def _awards(repo: SqlRepository, page: list[PostedEntry], rev: dict[str, str]) -
                 str(entry.data.get("term", "")),
                 cost.project,
                 -payable.amount,
-                paid,
-                -sum(amount for _, amount in history),
+                awarded - owed,
+                owed,
                 payable.currency,
                 entry.occurred_on,
                 rev.get(entry.id),
@@ -567,8 +571,9 @@ def pledges(
 ) -> Page[PledgeRow]:
     """Pledges, those with something outstanding first, each with paid and outstanding.
 
-    Outstanding is the balance of 1122 for the pledge; paid, its payments less their
-    reversals. A conditional pledge (a memo record) has neither.
+    Outstanding is the balance of 1122 for the pledge (the books' balance row, which verify
+    holds equal to the postings); paid is what the pledge posted less that balance, so
+    payments count net of their reversals. A conditional pledge (a memo record) has neither.
 
     Raises:
         InvalidEntry: for a cursor of another list.
@@ -587,25 +592,25 @@ def pledges(
             lambda r: (0 if r.outstanding_minor > 0 else 1, r.created_at, r.id),
         )
         rev = sql.reversals_of(repo.conn, [r.entry_id for r in page if r.entry_id])
-        moves = sql.ref_postings(repo.conn, "1122", [(r.fund, r.id) for r in page])
         items = []
         for r in page:
-            own = {r.entry_id, rev.get(r.entry_id or "")}
-            paid = -sum(a for entry_id, a in moves[r.id] if entry_id not in own)
+            reversed_by = rev.get(r.entry_id or "")
+            # What the pledge put on 1122 (nothing if conditional or reversed), less the balance.
+            posted = 0 if r.conditional or reversed_by else r.amount_minor
             items.append(
                 PledgeRow(
                     r.id,
                     r.donor_id,
                     r.fund,
                     r.amount_minor,
-                    paid,
+                    posted - r.outstanding_minor,
                     r.outstanding_minor,
                     r.currency,
                     r.pledged_on,
                     r.due_on,
                     r.conditional,
                     r.entry_id,
-                    rev.get(r.entry_id or ""),
+                    reversed_by,
                 )
             )
         return Page(items, next_cursor)

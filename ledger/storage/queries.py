@@ -29,6 +29,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -50,7 +51,7 @@ __all__ = [
     "events_near",
     "pledges_page",
     "receipts_page",
-    "ref_postings",
+    "ref_balances",
     "reversals_of",
 ]
 
@@ -113,7 +114,9 @@ def entries_page(
     every cash account); `currency` one with a posting in it; `method` a gift's method.
     """
     e, p = t.journal_entries.c, t.postings.c
-    query = select(t.journal_entries).where(e.kind.in_(where.kinds))
+    # `kind || ''`: the kind is checked on each entry met while walking the date index
+    # (newest first, stopping at a page), never by sorting every entry of a kind.
+    query = select(t.journal_entries).where(e.kind.concat("").in_(where.kinds))
     if after is not None:
         day, seq = after
         if newest_first:
@@ -128,11 +131,10 @@ def entries_page(
         query = query.where(e.occurred_on >= where.date_from.isoformat())
     if where.date_to:
         query = query.where(e.occurred_on <= where.date_to.isoformat())
-    for column, value in (("fund", where.fund), ("project", where.project)):
-        if value:
-            query = query.where(
-                e.sequence.in_(select(p.sequence).where(getattr(p, column) == value))
-            )
+    if where.fund:  # common: checked per entry by the postings' primary key
+        query = query.where(exists().where(p.sequence == e.sequence, p.fund == where.fund))
+    if where.project:  # selective: read from the project's index
+        query = query.where(e.sequence.in_(select(p.sequence).where(p.project == where.project)))
     if where.party:
         query = query.where(e.sequence.in_(select(p.sequence).where(p.party == where.party)))
     if where.cohort:
@@ -148,7 +150,7 @@ def entries_page(
             p.account.like(_escape_like(where.account) + "-%", escape="\\"),
         )
         in_fund = [p.fund == where.fund] if where.fund else []
-        query = query.where(e.sequence.in_(select(p.sequence).where(on_account, *in_fund)))
+        query = query.where(exists().where(p.sequence == e.sequence, on_account, *in_fund))
     if where.currency:
         query = query.where(exists().where(p.sequence == e.sequence, p.currency == where.currency))
     if where.method:
@@ -170,25 +172,25 @@ def reversals_of(conn: Connection, entry_ids: Sequence[str]) -> dict[str, str]:
     return {r.reverses: r.id for r in conn.execute(query)}
 
 
-def ref_postings(
-    conn: Connection, account: str, refs: Sequence[tuple[str, str]]
-) -> dict[str, list[tuple[str, int]]]:
-    """{ref: [(entry id, amount), ...]} of the postings on `account` for each (fund, ref).
+def ref_balances(
+    conn: Connection, account: str, keys: Sequence[tuple[str, str, str]]
+) -> dict[str, int]:
+    """{ref: balance} of `account` for each (fund, currency, ref), in that currency.
 
-    Read through the fund's index (`fund`, `account`), then narrowed to the refs.
+    One primary-key row of `balances` each (a sub-ledger line carries no project).
     """
-    out: dict[str, list[tuple[str, int]]] = {ref: [] for _, ref in refs}
-    if not refs:
-        return out
-    p = t.postings.c
-    query = select(p.ref, p.entry_id, p.amount).where(
-        p.fund.in_(sorted({fund for fund, _ in refs})),
-        p.account == account,
-        p.ref.in_(list(out)),
+    if not keys:
+        return {}
+    b = t.balances.c
+    query = select(b.ref, b.amount).where(
+        b.account == account,
+        b.project == "",
+        tuple_(b.fund, b.currency, b.ref).in_(list(keys)),
     )
-    for row in conn.execute(query.order_by(p.sequence, p.line)):
-        out[row.ref].append((row.entry_id, int(row.amount)))
-    return out
+    found = {ref: 0 for _, _, ref in keys}
+    for row in conn.execute(query):
+        found[row.ref] = int(row.amount)
+    return found
 
 
 # -- pledges -----------------------------------------------------------------------------------
@@ -222,13 +224,22 @@ def pledges_page(
     """Pledges, those with something outstanding first, then newest first.
 
     Outstanding is the balance of pledges receivable (1122) for the pledge: what the pledge
-    posted less every payment, reversals included.
+    posted less every payment, reversals included, read from `balances` (one primary-key row
+    per pledge, kept with every posting and held equal to the postings by `verify`); summing
+    the postings instead costs a scan of the fund's receivables per pledge.
     """
-    pl, p, e = t.pledges.c, t.postings.c, t.journal_entries.c
-    balance = (
-        select(func.coalesce(func.sum(p.amount), 0))
-        .where(p.fund == pl.fund, p.account == "1122", p.ref == pl.id)
-        .scalar_subquery()
+    pl, b, e = t.pledges.c, t.balances.c, t.journal_entries.c
+    balance = func.coalesce(
+        select(b.amount)
+        .where(
+            b.account == "1122",
+            b.fund == pl.fund,
+            b.currency == pl.currency,
+            b.project == "",
+            b.ref == pl.id,
+        )
+        .scalar_subquery(),
+        0,
     )
     pledged_on = select(e.occurred_on).where(e.id == pl.entry_id).scalar_subquery()
     inner = select(
