@@ -126,7 +126,9 @@ def clients(app: Any) -> tuple[Any, dict[str, str]]:
     with console.session_transaction() as session:
         session["user"] = {"id": "bench", "login": "bench", "name": "bench", "roles": ["auditor"]}
         session["signed_in_at"] = int(time.time())
-    token = create_token(app.extensions["huiquan"].engine, role="auditor", name=f"bench-auditor-{time.time_ns()}")
+    token = create_token(
+        app.extensions["huiquan"].engine, role="auditor", name=f"bench-auditor-{time.time_ns()}"
+    )
     return console, {"Authorization": f"Bearer {token}"}
 
 
