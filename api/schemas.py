@@ -827,3 +827,220 @@ class PolicyOut(Schema):
     reversal_of_disbursement = fields.Boolean(required=True)
     approvers = fields.Integer(required=True)
     expires_after_days = fields.Integer(required=True)
+# -- lists (filters, newest first, cursor paging; figures from the postings) -------------------
+_FROM = {"data_key": "from", "metadata": {"description": "on or after (YYYY-MM-DD)"}}
+_TO = {"data_key": "to", "metadata": {"description": "on or before (YYYY-MM-DD)"}}
+
+
+def _order() -> fields.String:
+    return fields.String(
+        load_default="newest",
+        validate=validate.OneOf(("newest", "oldest")),
+        metadata={"description": "by date: newest (default) or oldest first"},
+    )
+
+
+_REVERSED_BY = {
+    "required": True,
+    "allow_none": True,
+    "metadata": {"description": "the id of the entry that reversed this one, if any"},
+}
+
+
+class DonorSearchQuery(PageQuery):
+    q = Text(
+        required=True,
+        validate=[validate.Length(min=1, max=100), not_blank],
+        metadata={"description": "a fragment of the name, any case"},
+    )
+
+
+class DonationQuery(PageQuery):
+    fund = _ref()
+    donor_id = _ref()
+    date_from = LedgerDate(**_FROM)
+    date_to = LedgerDate(**_TO)
+    currency = _currency()
+    method = fields.String(validate=validate.OneOf(("cash", "bank", "online")))
+    order = _order()
+
+
+class DonationItemOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the entry's id"})
+    sequence = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["donation", "pledge_payment"]})
+    donor_id = fields.String(required=True)
+    fund = fields.String(required=True)
+    amount = fields.String(required=True, metadata={"example": "1200.50"})
+    currency = fields.String(required=True)
+    cny_amount = fields.String(required=True)
+    received_on = fields.String(required=True, metadata={"format": "date"})
+    method = fields.String(required=True)
+    pledge_id = fields.String(required=True, allow_none=True)
+    memo = fields.String(required=True)
+    reversed_by = fields.String(**_REVERSED_BY)
+
+
+DonationPage = _page(DonationItemOut, "DonationPage")
+
+
+class InKindQuery(PageQuery):
+    fund = _ref()
+    donor_id = _ref()
+    date_from = LedgerDate(**_FROM)
+    date_to = LedgerDate(**_TO)
+    order = _order()
+
+
+class InKindItemOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the entry's id"})
+    sequence = fields.Integer(required=True)
+    donor_id = fields.String(required=True)
+    fund = fields.String(required=True)
+    description = fields.String(required=True)
+    quantity = fields.String(required=True)
+    fair_value = fields.String(required=True)
+    currency = fields.String(required=True)
+    asset = fields.String(
+        required=True, metadata={"enum": ["inventory", "equipment", "pass_through"]}
+    )
+    valuation_basis = fields.String(required=True)
+    received_on = fields.String(required=True, metadata={"format": "date"})
+    pass_through_to = fields.String(required=True, allow_none=True)
+    reversed_by = fields.String(**_REVERSED_BY)
+
+
+InKindPage = _page(InKindItemOut, "InKindPage")
+
+
+class PledgeQuery(PageQuery):
+    fund = _ref()
+    donor_id = _ref()
+
+
+class PledgeItemOut(Schema):
+    id = fields.String(required=True)
+    donor_id = fields.String(required=True)
+    fund = fields.String(required=True)
+    amount = fields.String(required=True)
+    paid = fields.String(required=True, metadata={"description": "payments less reversals"})
+    outstanding = fields.String(
+        required=True, metadata={"description": "the balance of pledges receivable (1122)"}
+    )
+    currency = fields.String(required=True)
+    pledged_on = fields.String(required=True, metadata={"format": "date"})
+    due_on = fields.String(required=True, allow_none=True, metadata={"format": "date"})
+    conditional = fields.Boolean(required=True)
+    entry_id = fields.String(required=True, allow_none=True)
+    reversed_by = fields.String(**_REVERSED_BY)
+
+
+PledgePage = _page(PledgeItemOut, "PledgePage")
+
+
+class DisbursementQuery(PageQuery):
+    fund = _ref()
+    project = _ref()
+    date_from = LedgerDate(**_FROM)
+    date_to = LedgerDate(**_TO)
+    order = _order()
+
+
+class DisbursementItemOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the entry's id"})
+    sequence = fields.Integer(required=True)
+    fund = fields.String(required=True)
+    project = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    cny_amount = fields.String(required=True)
+    paid_on = fields.String(required=True, metadata={"format": "date"})
+    functional_class = fields.String(required=True)
+    memo = fields.String(required=True)
+    reversed_by = fields.String(**_REVERSED_BY)
+
+
+DisbursementPage = _page(DisbursementItemOut, "DisbursementPage")
+
+
+class AwardQuery(PageQuery):
+    fund = _ref()
+    cohort = Text(validate=validate.Length(min=1, max=60))
+    date_from = LedgerDate(**_FROM)
+    date_to = LedgerDate(**_TO)
+    order = _order()
+
+
+class AwardItemOut(Schema):
+    id = fields.String(required=True)
+    entry_id = fields.String(required=True)
+    sequence = fields.Integer(required=True)
+    fund = fields.String(required=True)
+    beneficiary_id = fields.String(required=True, metadata={"description": "pseudonym"})
+    cohort = fields.String(required=True)
+    county = fields.String(required=True)
+    term = fields.String(required=True)
+    project = fields.String(required=True, allow_none=True)
+    amount = fields.String(required=True)
+    paid = fields.String(required=True)
+    unpaid = fields.String(required=True, metadata={"description": "the balance of 2209"})
+    currency = fields.String(required=True)
+    awarded_on = fields.String(required=True, metadata={"format": "date"})
+    reversed_by = fields.String(**_REVERSED_BY)
+
+
+AwardPage = _page(AwardItemOut, "AwardPage")
+
+
+class PayoutQuery(AwardQuery):
+    award_id = _ref()
+
+
+class PayoutItemOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the entry's id"})
+    sequence = fields.Integer(required=True)
+    award_id = fields.String(required=True)
+    fund = fields.String(required=True)
+    beneficiary_id = fields.String(required=True, metadata={"description": "pseudonym"})
+    cohort = fields.String(required=True)
+    term = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    paid_on = fields.String(required=True, metadata={"format": "date"})
+    reversed_by = fields.String(**_REVERSED_BY)
+
+
+PayoutPage = _page(PayoutItemOut, "PayoutPage")
+
+
+class ReceiptQuery(PageQuery):
+    serial = Text(
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "serials starting with this, e.g. HQ-2026-"},
+    )
+    donor_id = _ref()
+    date_from = LedgerDate(data_key="from", metadata={"description": "issued on or after"})
+    date_to = LedgerDate(data_key="to", metadata={"description": "issued on or before"})
+    status = fields.String(validate=validate.OneOf(("live", "void")))
+    order = _order()
+
+
+class ReceiptItemOut(Schema):
+    serial = fields.String(required=True)
+    kind = fields.String(required=True)
+    donor_id = fields.String(required=True)
+    entry_id = fields.String(required=True, allow_none=True)
+    issued_at = fields.String(required=True, metadata={"format": "date-time"})
+    status = fields.String(required=True, metadata={"enum": ["live", "void"]})
+    replaces_serial = fields.String(required=True, allow_none=True)
+    replaced_by = fields.String(required=True, allow_none=True)
+    void_reason = fields.String(required=True, allow_none=True)
+    amount = fields.Nested(
+        MoneyOut,
+        required=True,
+        allow_none=True,
+        metadata={"description": "the gift's amount (null for an annual receipt)"},
+    )
+
+
+ReceiptPage = _page(ReceiptItemOut, "ReceiptPage")
