@@ -12,11 +12,13 @@ def register(app: Flask, api: Api) -> None:
     """Register every blueprint on `app` and in the OpenAPI document of `api`."""
     from api.resources import (
         accounts,
+        bank_statements,
         beneficiaries,
         disbursements,
         donations,
         donors,
         entries,
+        evidence,
         funds,
         meta,
         periods,
@@ -37,6 +39,8 @@ def register(app: Flask, api: Api) -> None:
         disbursements,
         scholarships,
         entries,
+        evidence,
+        bank_statements,
         reports,
         accounts,
         periods,
