@@ -9,7 +9,7 @@ Invariants owned here:
   XML parser; a document with a DOCTYPE is refused (no entity tricks), and so is one with more
   than one account's statement or an entry in another currency.
 - CSV: the layout names the columns (date, amount, direction, counterparty, reference, balance)
-  and the date format; a UTF-8 BOM is skipped; each field is read as UTF-8, else GB18030 (the
+  and the date format (date and amount are required, the others optional); a UTF-8 BOM is skipped; each field is read as UTF-8, else GB18030 (the
   superset of GBK), so a bank export whose counterparty names are GBK bytes inside a UTF-8 file
   reads right. Every problem is reported with its line number at once (`StatementRejected`).
 """
@@ -269,7 +269,7 @@ def read_csv(data: bytes, layout: Mapping[str, Any] | None = None) -> Statement:
     rows = csv.reader(io.StringIO(data.decode("latin-1"), newline=""), delimiter=lay.delimiter)
     header = [_field_text(h) for h in next(rows, [])]
     wanted = {k: v for k, v in lay.columns.items() if v}
-    missing = [v for k, v in wanted.items() if v not in header and k != "balance"]
+    missing = [v for k, v in wanted.items() if v not in header and k in ("date", "amount")]
     if missing or not header:
         raise StatementRejected([f"line 1: the header lacks column(s) {', '.join(missing)}"])
     index = {k: header.index(v) for k, v in wanted.items() if v in header}
