@@ -7,6 +7,7 @@ import hashlib
 import io
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -121,7 +122,9 @@ def test_supersede_over_http_keeps_both_and_an_auditor_cannot_attach(
     assert upload(auditor, f"/api/v1/entries/{gift}/evidence", pdf()).status_code == 403
 
 
-def test_a_handover_over_http_and_beyond_the_gift_is_409(officer: Caller, books: Books) -> None:
+def test_a_handover_over_http_shows_on_the_donors_receipt_and_beyond_the_gift_is_409(
+    officer: Caller, anonymous: Caller, books: Books
+) -> None:
     gift = officer.created(
         "/api/v1/in-kind-donations",
         {
@@ -148,6 +151,9 @@ def test_a_handover_over_http_and_beyond_the_gift_is_409(officer: Caller, books:
         f"/api/v1/in-kind-donations/{gift['id']}/handovers", {**body, "quantity": "2"}
     )
     assert refused.status_code == 409 and refused.get_json()["reason"] == "beyond_received"
+    page = anonymous.get(urlsplit(gift["receipt"]["url"]).path)
+    assert page.status_code == 200
+    assert "手术器械 × 1 → 炉霍县人民医院" in page.get_data(as_text=True)
 
 
 def test_a_disbursement_is_acknowledged_over_http(officer: Caller, books: Books) -> None:
