@@ -9,9 +9,10 @@ Invariants owned here:
   XML parser; a document with a DOCTYPE is refused (no entity tricks), and so is one with more
   than one account's statement or an entry in another currency.
 - CSV: the layout names the columns (date, amount, direction, counterparty, reference, balance)
-  and the date format (date and amount are required, the others optional); a UTF-8 BOM is skipped; each field is read as UTF-8, else GB18030 (the
-  superset of GBK), so a bank export whose counterparty names are GBK bytes inside a UTF-8 file
-  reads right. Every problem is reported with its line number at once (`StatementRejected`).
+  and the date format (date and amount are required, the others optional); a UTF-8 BOM is
+  skipped; each field is read as UTF-8, else GB18030 (the superset of GBK), so a bank export
+  whose counterparty names are GBK bytes inside a UTF-8 file reads right.
+- Every problem is reported with its line number at once (`StatementRejected`).
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ def read_camt053(data: bytes) -> Statement:
     statements = [c for c in (report if report is not None else []) if _local(c.tag) == "Stmt"]
     if len(statements) != 1:
         raise StatementRejected(["a camt.053 file here must hold exactly one Stmt"])
-    stmt, problems = statements[0], []
+    stmt = statements[0]
+    problems: list[str] = []
     currency = _text(stmt, "Acct", "Ccy")
     balances: dict[str, int] = {}
     for bal in (c for c in stmt if _local(c.tag) == "Bal"):
@@ -273,7 +275,8 @@ def read_csv(data: bytes, layout: Mapping[str, Any] | None = None) -> Statement:
     if missing or not header:
         raise StatementRejected([f"line 1: the header lacks column(s) {', '.join(missing)}"])
     index = {k: header.index(v) for k, v in wanted.items() if v in header}
-    lines, problems = [], []
+    lines: list[BankLine] = []
+    problems: list[str] = []
     for number, raw in enumerate(rows, 2):
         if not any(cell.strip() for cell in raw):
             continue

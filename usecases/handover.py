@@ -1,7 +1,7 @@
 """In-kind handovers: goods received in kind passed on to a project or recipient.
 
 Invariants owned here:
-- A handover posts its entry (`ledger.handover.hand_over_in_kind`), records the quantity and
+- A handover posts its entry (`ledger.services.hand_over_in_kind`), records the quantity and
   value per gift, and writes its audit event in one unit of work; it never passes on more than
   the gift brought (`BeyondReceived`, nothing is recorded).
 - Evidence ids named with a handover must be attachments of the gift (the delivery note, the
@@ -15,7 +15,7 @@ from typing import Any
 
 from ledger.entries import PostedEntry
 from ledger.errors import InvalidEntry
-from ledger.handover import hand_over_in_kind
+from ledger.services import hand_over_in_kind
 from ledger.storage import evidence_store as records
 from ledger.storage.unit_of_work import UnitOfWork
 from usecases.books import Books

@@ -196,6 +196,8 @@ class DatabaseEvidenceStore:
                         evidence_chunks.c.sha256 == sha256, evidence_chunks.c.n == n
                     )
                 )
+                if data is None:
+                    raise FileNotFoundError(f"chunk {n} of {sha256} is missing")
                 yield bytes(data)
 
 

@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger import services
-from ledger.errors import InvalidEntry
-from ledger.handover import BeyondReceived
+from ledger.errors import BeyondReceived, InvalidEntry
 from ledger.money import Money
 from ledger.storage.tables import journal_entries
 from ledger.storage.unit_of_work import UnitOfWork
@@ -42,9 +41,10 @@ def equipment(ledger_books: Books, donor: str) -> str:
     return gift.id
 
 
-def balance(books: Books, account: str) -> int:
+def balance(books: Books, account: str, gift: str) -> int:
+    """The fund's balance of `account`: the gift's debit (no ref) and its handovers (ref=gift)."""
     with UnitOfWork(books.engine) as uow:
-        return uow.balance((account, "F", "CNY", "", ""))[0]
+        return sum(uow.balance((account, "F", "CNY", "", ref))[0] for ref in ("", gift))
 
 
 def entries(books: Books) -> int:
@@ -77,7 +77,7 @@ def test_a_handover_expenses_the_goods_at_carrying_value_pro_rata(
         ("3101", -40000000, ""),  # fund F is restricted: released
     }
     assert entry.data["recipient"] == HOSPITAL and entry.data["gift_entry_id"] == equipment
-    assert balance(ledger_books, "1501") == 60000000
+    assert balance(ledger_books, "1501", equipment) == 60000000
 
 
 def test_handing_over_more_than_was_received_is_refused_and_changes_nothing(
@@ -90,7 +90,7 @@ def test_handing_over_more_than_was_received_is_refused_and_changes_nothing(
     with pytest.raises(BeyondReceived):
         give(ledger_books, equipment, "1", value=Money.parse("600000.01", "CNY"))
     assert entries(ledger_books) == before
-    assert balance(ledger_books, "1501") == 60000000
+    assert balance(ledger_books, "1501", equipment) == 60000000
 
 
 def test_the_last_handover_takes_the_whole_remaining_value(
@@ -100,7 +100,7 @@ def test_the_last_handover_takes_the_whole_remaining_value(
     give(ledger_books, equipment, "3")
     last = give(ledger_books, equipment, "4")
     assert last.data["cny_minor"] == 40000000
-    assert balance(ledger_books, "1501") == 0
+    assert balance(ledger_books, "1501", equipment) == 0
     assert (
         sum(int(h["value_minor"]) for h in handover.handovers_of(ledger_books, equipment))
         == 100000000
