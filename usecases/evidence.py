@@ -30,6 +30,7 @@ from ledger.entries import EntryKind
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
 from ledger.evidence import KINDS, SUBJECT_TYPES, Attachment, chain_findings, record_hash
 from ledger.evidence import safe_file_name as _safe_name
+from ledger.idempotency import remember, remembered
 from ledger.storage import evidence_store as records
 from ledger.storage.evidence_store import (
     DatabaseEvidenceStore,
@@ -154,8 +155,11 @@ def attach(
     by: Actor,
     audit: AuditFacts | None = None,
     store: EvidenceStore | None = None,
+    key: str | None = None,
 ) -> Attachment:
     """Attach a document to a subject (an entry): stored once per content, recorded, chained.
+
+    With `key`, a retry with the same document, kind and note answers the first record.
 
     Raises:
         UnsupportedFile, FileTooLarge: judged by the bytes; NotFound: no such subject;
@@ -165,23 +169,57 @@ def attach(
     store = store or store_for(books)
     spooled = spool(upload.stream, store.spool_folder())
     try:
-        return write(
-            books,
-            lambda uow: _attach_in(
+        body = {
+            "subject": [subject_type, subject_id],
+            "kind": kind,
+            "note": note,
+            "sha256": spooled.sha256,
+        }
+
+        def work(uow: UnitOfWork) -> Attachment:
+            return _once(
                 uow,
-                store,
-                spooled,
-                (subject_type, subject_id),
-                kind,
-                upload.file_name,
-                note,
-                by,
-                audit,
-            ),
-            audit=audit,
-        )
+                books,
+                key,
+                "evidence",
+                body,
+                lambda: _attach_in(
+                    uow,
+                    store,
+                    spooled,
+                    (subject_type, subject_id),
+                    kind,
+                    upload.file_name,
+                    note,
+                    by,
+                    audit,
+                ),
+            )
+
+        return write(books, work, audit=audit, key=key)
     finally:
         spooled.discard()
+
+
+def _once(
+    uow: UnitOfWork,
+    books: Books,
+    key: str | None,
+    operation: str,
+    body: dict[str, Any],
+    make: Any,
+) -> Attachment:
+    """`make()` once per idempotency key: a retry answers the record the first call made."""
+    secret = books.pseudonym_secret()
+    found = remembered(uow, key, operation, body, secret)
+    if found is not None:
+        earlier = records.get_attachment(uow.connection, found)
+        if earlier is None:
+            raise NotFound("the attachment recorded for this idempotency key is missing")
+        return earlier
+    record: Attachment = make()
+    remember(uow, key, operation, body, record.id, secret)
+    return record
 
 
 def _attach_in(
@@ -220,6 +258,7 @@ def supersede(
     by: Actor,
     audit: AuditFacts | None = None,
     store: EvidenceStore | None = None,
+    key: str | None = None,
 ) -> Attachment:
     """Supersede a wrong attachment with a later record saying why (and a new file, or none).
 
@@ -232,7 +271,18 @@ def supersede(
     store = store or store_for(books)
     spooled = spool(upload.stream, store.spool_folder()) if upload is not None else None
 
+    body = {
+        "supersedes": attachment_id,
+        "reason": reason,
+        "kind": kind,
+        "note": note,
+        "sha256": spooled.sha256 if spooled else "",
+    }
+
     def work(uow: UnitOfWork) -> Attachment:
+        return _once(uow, books, key, "evidence-supersede", body, lambda: make(uow))
+
+    def make(uow: UnitOfWork) -> Attachment:
         old = records.get_attachment(uow.connection, attachment_id)
         if old is None:
             raise NotFound(f"no attachment {attachment_id!r}")
@@ -255,7 +305,7 @@ def supersede(
         )
 
     try:
-        return write(books, work, audit=audit)
+        return write(books, work, audit=audit, key=key)
     finally:
         if spooled is not None:
             spooled.discard()
@@ -331,8 +381,11 @@ def acknowledge(
     note: str = "",
     audit: AuditFacts | None = None,
     store: EvidenceStore | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """Mark a disbursement or payout acknowledged by its recipient, with the signed document.
+
+    With `key`, a retry answers the acknowledgment the first call recorded.
 
     Either `attachment_id` (an `acknowledgment` attachment of this entry) or `upload` (attached
     now, in the same unit of work).
@@ -346,7 +399,26 @@ def acknowledge(
     store = store or store_for(books)
     spooled = spool(upload.stream, store.spool_folder()) if upload is not None else None
 
+    body = {
+        "entry": entry_id,
+        "on": acknowledged_on.isoformat(),
+        "attachment_id": attachment_id,
+        "sha256": spooled.sha256 if spooled else "",
+        "note": note,
+    }
+
     def work(uow: UnitOfWork) -> dict[str, Any]:
+        secret = books.pseudonym_secret()
+        if remembered(uow, key, "acknowledgment", body, secret) is not None:
+            earlier = records.acknowledgment_of(uow.connection, entry_id)
+            if earlier is None:
+                raise NotFound("the acknowledgment recorded for this idempotency key is missing")
+            return earlier
+        row = make(uow)
+        remember(uow, key, "acknowledgment", body, entry_id, secret)
+        return row
+
+    def make(uow: UnitOfWork) -> dict[str, Any]:
         entry = uow.entry(entry_id)
         if entry is None:
             raise NotFound(f"no entry {entry_id!r}")
@@ -381,7 +453,7 @@ def acknowledge(
         return row
 
     try:
-        return write(books, work, audit=audit)
+        return write(books, work, audit=audit, key=key)
     finally:
         if spooled is not None:
             spooled.discard()

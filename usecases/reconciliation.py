@@ -29,6 +29,7 @@ from ledger import services
 from ledger.accounts import CASH_PREFIX
 from ledger.bank_statements import read_statement
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound, UnknownFund
+from ledger.idempotency import remember, remembered
 from ledger.money import Money
 from ledger.reconcile import BookPosting, Line, match_lines
 from ledger.storage import evidence_store as records
@@ -188,6 +189,23 @@ def _auto_match(
     return len(rows)
 
 
+def _once(
+    uow: UnitOfWork,
+    books: Books,
+    key: str | None,
+    operation: str,
+    body: dict[str, Any],
+    make: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """`make()` once per idempotency key: a retry answers the match the first call made."""
+    secret = books.pseudonym_secret()
+    if remembered(uow, key, operation, body, secret) is not None:
+        return records.statement_matches(uow.connection, body["statement"])[body["line"]]
+    match = make()
+    remember(uow, key, operation, body, f"{body['statement']}:{body['line']}", secret)
+    return match
+
+
 def _open_line(
     uow: UnitOfWork, statement_id: str, line: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -213,6 +231,7 @@ def match_by_hand(
     entry_id: str,
     by: Actor,
     audit: AuditFacts | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """Match a line to an entry's unmatched posting of the same amount to the account.
 
@@ -221,7 +240,12 @@ def match_by_hand(
         InvalidEntry: the entry has no such posting free.
     """
 
+    body = {"statement": statement_id, "line": line, "entry_id": entry_id}
+
     def work(uow: UnitOfWork) -> dict[str, Any]:
+        return _once(uow, books, key, "bank-match", body, lambda: make(uow))
+
+    def make(uow: UnitOfWork) -> dict[str, Any]:
         statement, row = _open_line(uow, statement_id, line)
         entry = uow.entry(entry_id)
         if entry is None:
@@ -241,7 +265,7 @@ def match_by_hand(
             field="entry_id",
         )
 
-    return write(books, work, audit=audit)
+    return write(books, work, audit=audit, key=key)
 
 
 def _matched(
@@ -276,6 +300,7 @@ def record_fee_from_line(
     by: Actor,
     memo: str = "",
     audit: AuditFacts | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """Record the entry a debit line shows and the books lack (a bank fee), matched to it.
 
@@ -283,7 +308,12 @@ def record_fee_from_line(
         NotFound, AlreadyExists, InvalidEntry (a credit line), InsufficientFunds, PeriodClosed.
     """
 
+    body = {"statement": statement_id, "line": line, "memo": memo}
+
     def work(uow: UnitOfWork) -> dict[str, Any]:
+        return _once(uow, books, key, "bank-fee", body, lambda: make(uow))
+
+    def make(uow: UnitOfWork) -> dict[str, Any]:
         statement, row = _open_line(uow, statement_id, line)
         if row["amount"] >= 0:
             raise InvalidEntry(
@@ -302,7 +332,7 @@ def record_fee_from_line(
         n = next(i for i, p in enumerate(entry.postings, 1) if p.account == statement["account"])
         return _matched(uow, statement_id, line, entry.sequence, n, entry.id, "recorded", by)
 
-    return write(books, work, audit=audit)
+    return write(books, work, audit=audit, key=key)
 
 
 def statements(books: Books) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from marshmallow import Schema, fields, validate
 
 from api.auth import READERS, WRITERS
 from api.errors import ApiProblem
-from api.resources.common import books, current_actor, operation
+from api.resources.common import books, current_actor, idempotency_key, operation
 from api.schemas import Text
 from api.trail import audit_facts
 from ledger.bank_statements import layout_from_json
@@ -36,7 +36,7 @@ def _statement_limit(endpoint: str | None, values: dict[str, Any] | None) -> Non
         request.max_content_length = STATEMENT_LIMIT
 
 
-class ImportedOut(Schema):
+class BankImportOut(Schema):
     id = fields.String(required=True)
     created = fields.Boolean(required=True)
     lines = fields.Integer(required=True)
@@ -44,11 +44,60 @@ class ImportedOut(Schema):
     report = fields.String(required=True)
 
 
-class MatchIn(Schema):
+class BankStatementOut(Schema):
+    id = fields.String(required=True)
+    fund = fields.String(required=True)
+    account = fields.String(required=True)
+    format = fields.String(required=True)
+    sha256 = fields.String(required=True)
+    statement_ref = fields.String(required=True)
+    currency = fields.String(required=True)
+    from_date = fields.String(required=True)
+    to_date = fields.String(required=True)
+    opening_minor = fields.Integer(allow_none=True, required=True)
+    closing_minor = fields.Integer(allow_none=True, required=True)
+    lines = fields.Integer(required=True)
+    imported_by = fields.String(required=True)
+    imported_at = fields.String(required=True)
+
+
+class BankStatementList(Schema):
+    items = fields.List(fields.Nested(BankStatementOut), required=True)
+
+
+class BankMatchOut(Schema):
+    statement_id = fields.String(required=True)
+    line = fields.Integer(required=True)
+    posting_sequence = fields.Integer(required=True)
+    posting_line = fields.Integer(required=True)
+    entry_id = fields.String(required=True)
+    how = fields.String(
+        required=True, metadata={"enum": ["reference", "date", "manual", "recorded"]}
+    )
+    matched_by = fields.String(required=True)
+    matched_at = fields.String(required=True)
+
+
+class ReconciliationOut(Schema):
+    statement = fields.Nested(BankStatementOut, required=True)
+    opening = fields.String(allow_none=True, required=True)
+    closing = fields.String(allow_none=True, required=True)
+    books_balance = fields.String(required=True)
+    difference = fields.Integer(
+        allow_none=True, required=True, metadata={"description": "minor units"}
+    )
+    difference_amount = fields.String(allow_none=True, required=True)
+    reconciled = fields.Boolean(required=True)
+    matched = fields.List(fields.Dict(), required=True)
+    unmatched_lines = fields.List(fields.Dict(), required=True)
+    unmatched_postings = fields.List(fields.Dict(), required=True)
+
+
+class BankMatchIn(Schema):
     entry_id = Text(required=True, validate=validate.Length(min=1, max=40))
 
 
-class FeeIn(Schema):
+class BankFeeIn(Schema):
     memo = Text(load_default="", validate=validate.Length(max=200))
 
 
@@ -64,10 +113,15 @@ def _form(name: str, max_length: int, required: bool = True) -> str:
 
 
 @blp.route("/bank-statements", methods=["POST"])
-@operation(blp, roles=WRITERS, problems=("unknown_fund",), body=True)
-@blp.response(201, ImportedOut)
+@operation(blp, roles=WRITERS, problems=("unknown_fund",), body=True, idempotent=True)
+@blp.response(201, BankImportOut)
+@blp.alt_response(200, schema=BankImportOut, description="The same file was imported before.")
 def import_statement() -> Any:
-    """Import a bank statement for a fund's cash account (camt.053 XML or CSV) and match it."""
+    """Import a bank statement for a fund's cash account (camt.053 XML or CSV) and match it.
+
+    Idempotent by content: the same file for the same fund and account answers the first
+    import (200) and records nothing, with or without an `Idempotency-Key`.
+    """
     file = request.files.get("file")
     if file is None:
         raise ApiProblem("validation_error", "`file` is required.", errors={"file": ["required"]})
@@ -97,6 +151,7 @@ import_statement.accepts_form = True  # type: ignore[attr-defined]
 
 @blp.route("/bank-statements", methods=["GET"])
 @operation(blp, roles=READERS)
+@blp.response(200, BankStatementList)
 def list_statements() -> Any:
     """Every imported statement."""
     return {"items": reconciliation.statements(books())}
@@ -108,6 +163,7 @@ def _amount(minor: int | None, currency: str) -> str | None:
 
 @blp.route("/bank-statements/<statement_id>", methods=["GET"])
 @operation(blp, roles=READERS, problems=("not_found",))
+@blp.response(200, ReconciliationOut)
 def statement_report(statement_id: str) -> Any:
     """The reconciliation report: balances, matched, unmatched on either side, difference."""
     report = reconciliation.reconciliation_report(books(), statement_id)
@@ -122,30 +178,49 @@ def statement_report(statement_id: str) -> Any:
     }
 
 
-@blp.route("/bank-statements/<statement_id>/lines/<int:line>/match", methods=["POST"])
-@operation(blp, roles=WRITERS, problems=("not_found", "already_exists"), body=True)
-@blp.arguments(MatchIn())
-def match_line(data: dict[str, Any], statement_id: str, line: int) -> Any:
+def _line(line: str) -> int:
+    if not line.isdigit() or len(line) > 9:
+        raise ApiProblem("not_found", "No such line.")
+    return int(line)
+
+
+@blp.route("/bank-statements/<statement_id>/lines/<line>/match", methods=["POST"])
+@operation(blp, roles=WRITERS, problems=("not_found", "already_exists"), body=True, idempotent=True)
+@blp.arguments(BankMatchIn())
+@blp.response(201, BankMatchOut)
+def match_line(data: dict[str, Any], statement_id: str, line: str) -> Any:
     """Match an unmatched line to an entry by hand."""
     match = reconciliation.match_by_hand(
         books(),
         statement_id,
-        line,
+        _line(line),
         entry_id=data["entry_id"],
         by=current_actor(),
         audit=audit_facts(),
+        key=idempotency_key("bank-match"),
     )
-    return match, 201
+    return match
 
 
-@blp.route("/bank-statements/<statement_id>/lines/<int:line>/fee", methods=["POST"])
+@blp.route("/bank-statements/<statement_id>/lines/<line>/fee", methods=["POST"])
 @operation(
-    blp, roles=WRITERS, problems=("not_found", "already_exists", "insufficient_funds"), body=True
+    blp,
+    roles=WRITERS,
+    problems=("not_found", "already_exists", "insufficient_funds"),
+    body=True,
+    idempotent=True,
 )
-@blp.arguments(FeeIn())
-def record_fee(data: dict[str, Any], statement_id: str, line: int) -> Any:
+@blp.arguments(BankFeeIn())
+@blp.response(201, BankMatchOut)
+def record_fee(data: dict[str, Any], statement_id: str, line: str) -> Any:
     """Record the bank fee a debit line shows (Dr 5301 / Cr 1002), matched to the line."""
     match = reconciliation.record_fee_from_line(
-        books(), statement_id, line, by=current_actor(), memo=data["memo"], audit=audit_facts()
+        books(),
+        statement_id,
+        _line(line),
+        by=current_actor(),
+        memo=data["memo"],
+        audit=audit_facts(),
+        key=idempotency_key("bank-fee"),
     )
-    return match, 201
+    return match

@@ -167,6 +167,7 @@ def _upload(required: bool = True) -> evidence.Upload | None:
     roles=WRITERS,
     problems=("not_found", "unsupported_media_type", "payload_too_large"),
     body=True,
+    idempotent=True,
 )
 @blp.doc(**_UPLOAD_DOC)
 @blp.response(201, AttachmentOut)
@@ -188,6 +189,7 @@ def attach_evidence(entry_id: str) -> dict[str, Any]:
         upload=upload,
         by=current_actor(),
         audit=audit_facts(),
+        key=idempotency_key("evidence"),
     )
     return present(record)
 
@@ -198,6 +200,7 @@ def attach_evidence(entry_id: str) -> dict[str, Any]:
     roles=WRITERS,
     problems=("not_found", "already_exists", "unsupported_media_type", "payload_too_large"),
     body=True,
+    idempotent=True,
 )
 @blp.doc(**_UPLOAD_DOC)
 @blp.response(201, AttachmentOut)
@@ -215,6 +218,7 @@ def supersede_evidence(attachment_id: str) -> dict[str, Any]:
         note=_form("note"),
         by=current_actor(),
         audit=audit_facts(),
+        key=idempotency_key("evidence-supersede"),
     )
     return present(record)
 
@@ -260,6 +264,7 @@ def _disposition(name: str) -> str:
     roles=WRITERS,
     problems=("not_found", "already_exists", "unsupported_media_type", "payload_too_large"),
     body=True,
+    idempotent=True,
 )
 @blp.response(201, AcknowledgmentOut)
 @upload_view
@@ -288,6 +293,7 @@ def acknowledge_entry(entry_id: str) -> dict[str, Any]:
         note=_form("note"),
         by=current_actor(),
         audit=audit_facts(),
+        key=idempotency_key("acknowledgment"),
     )
 
 

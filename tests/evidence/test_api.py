@@ -185,3 +185,23 @@ def test_a_bank_statement_is_imported_once_over_http(officer: Caller, books: Boo
     report = officer.get(first.get_json()["report"]).get_json()
     assert report["closing"] == "695.00" and report["books_balance"] == "0.00"
     assert len(report["unmatched_lines"]) == 3 and report["reconciled"] is False
+
+
+def test_a_retried_upload_with_its_key_answers_the_first_record(officer: Caller, gift: str) -> None:
+    path = f"/api/v1/entries/{gift}/evidence"
+    fields = {"kind": "photo", "file": _file(png(), "p.png")}
+
+    def send(key: str) -> Any:
+        boundary, body = encode_multipart(MultiDict({**fields, "file": _file(png(), "p.png")}))
+        return officer.client.post(
+            path,
+            data=body,
+            headers=officer.headers(key),
+            content_type=f"multipart/form-data; boundary={boundary}",
+        )
+
+    first, again = send("k-1"), send("k-1")
+    assert first.status_code == again.status_code == 201
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert len(officer.get(path).get_json()["items"]) == 1
+    assert send("k-2").get_json()["id"] != first.get_json()["id"]
