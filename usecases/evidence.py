@@ -486,7 +486,7 @@ def acknowledgment_shares(books: Books) -> dict[str, dict[str, dict[str, int]]]:
         figures: dict[tuple[str, str], dict[str, int]] = defaultdict(
             lambda: {"paid": 0, "acknowledged": 0, "paid_minor": 0, "acknowledged_minor": 0}
         )
-        for entry_id, kind, group, minor in records.paid_out(repo.conn):
+        for entry_id, kind, _fund, group, minor, _on in records.paid_out(repo.conn):
             side = "projects" if kind == "disbursement" else "cohorts"
             f = figures[(side, group)]
             f["paid"] += 1

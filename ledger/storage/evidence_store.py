@@ -404,19 +404,20 @@ def cash_postings(
     return [(int(r[0]), int(r[1]), str(r[2]), str(r[3]), int(r[4]), str(r[5])) for r in rows]
 
 
-def paid_out(conn: Connection) -> list[tuple[str, str, str, int]]:
-    """(entry id, kind, group, CNY minor) of every disbursement and payout not reversed.
-
-    The group is the disbursement's project, or the payout's beneficiary cohort (never a person).
-    """
+def paid_out(conn: Connection) -> list[tuple[str, str, str, str, int, str]]:
+    """(entry id, kind, fund, group, CNY minor, date) of every disbursement and payout not
+    reversed. The group is the disbursement's project, or the payout's beneficiary cohort
+    (never a person)."""
     reversed_ids = select(journal_entries.c.reverses).where(journal_entries.c.reverses.is_not(None))
     rows = conn.execute(
         select(
             journal_entries.c.id,
             journal_entries.c.kind,
+            postings.c.fund,
             postings.c.project,
             beneficiaries.c.cohort,
             postings.c.functional,
+            journal_entries.c.occurred_on,
         )
         .join(postings, postings.c.sequence == journal_entries.c.sequence)
         .outerjoin(beneficiaries, beneficiaries.c.id == postings.c.party)
@@ -428,7 +429,14 @@ def paid_out(conn: Connection) -> list[tuple[str, str, str, int]]:
         )
     )
     return [
-        (str(r[0]), str(r[1]), str(r[2] if r[1] == "disbursement" else r[3] or ""), int(r[4]))
+        (
+            str(r[0]),
+            str(r[1]),
+            str(r[2]),
+            str(r[3] if r[1] == "disbursement" else r[4] or ""),
+            int(r[5]),
+            str(r[6]),
+        )
         for r in rows
     ]
 

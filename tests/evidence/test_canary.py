@@ -57,6 +57,24 @@ def test_an_acknowledgment_signed_by_a_child_leaks_nowhere_public(
         figures = public_figures(conn)
         outputs["public figures"] = str(figures.to_dict()) + public_csv(figures)
         outputs["audit events"] = str(conn.execute(text("SELECT * FROM audit_events")).all())
+    outputs["transparency page"] = anonymous.get("/transparency").get_data(as_text=True)
+    outputs["transparency CSV"] = anonymous.get("/transparency.csv").get_data(as_text=True)
+    assert [a for a in figures.acknowledgments if a["scope"] == "cohort"] == [
+        {
+            "scope": "cohort",
+            "fund": books.restricted,
+            "group": "高中助学金 2024秋",
+            "payments": "<5",
+            "acknowledged": "<5",
+            "acknowledged_amount": "1500.00",
+            "share": "100.0%",
+        }
+    ]
+    assert (
+        "acknowledged,JLZX,cohort 高中助学金 2024秋 100.0%,,<5/<5,1500.00"
+        in outputs["transparency CSV"]
+    )
+    assert "受助方签收" in outputs["transparency page"]
     shares = acknowledgment_shares(app.extensions["huiquan"].books)
     outputs["acknowledgment shares"] = str(shares)
     for where, output in outputs.items():
