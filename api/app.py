@@ -7,7 +7,8 @@ Invariants owned here:
 - Every response carries `X-Request-Id`: the caller's if it is sane (1-64 of `A-Za-z0-9._:-`),
   else a fresh one. It is in every problem body and in the request log.
 - Every request is logged once, as one JSON line on stderr (logger `huiquan.api.request`):
-  method, path, status, duration_ms, request_id, actor. Never bodies, queries or headers.
+  method, path, status, duration_ms, request_id, actor. Never bodies, queries or headers, and
+  never a receipt link's secret: its path is logged as `/r/<redacted>` (`api.trail.loggable`).
 - Under `/api/`, bodies over `MAX_CONTENT_LENGTH` (1 MiB) are 413 before anything reads them,
   and a body that is not JSON is 415, unless the view is marked `accepts_form` and the body is
   an HTML form (the /verify page). Elsewhere Werkzeug applies the limit when a body is read.
@@ -29,15 +30,20 @@ PUBLIC_BASE_URL             base of receipt links and QR codes (else `$HUIQUAN_P
                             else the request's host URL: set it in production, behind a proxy)
 RECEIPT_ISSUER_NAME         the receipts' issuer (else `$HUIQUAN_RECEIPT_ISSUER_NAME`)
 RECEIPT_ISSUER_REGISTRATION_NO  its registration number (else the environment's, likewise)
-AUTH_CACHE_TTL              seconds a token lookup is cached per process (5; 0 = off)
 WRITER_GATE                 queue writers before the books' lock (True; see `WriterGate`)
 GROUP_COMMIT_MAX            most writes one shared transaction may hold (32; 1 = one each;
                             see `ledger.storage.group_commit`; needs WRITER_GATE)
-FAILED_AUTH_LIMIT           Flask-Limiter limit on 401s per client address ("20 per minute")
-RATELIMIT_STORAGE_URI       where that counter lives ("memory://": per process)
+FAILED_AUTH_LIMIT           Flask-Limiter limit on 401s per client address ("20 per minute",
+                            else `$HUIQUAN_FAILED_AUTH_LIMIT`); over it, failing requests get
+                            429, valid tokens are still served
+RATELIMIT_STORAGE_URI       where that counter lives ("memory://": per process; else
+                            `$HUIQUAN_RATELIMIT_STORAGE_URI`, e.g. redis://... for one counter)
 RATELIMIT_STRATEGY          "fixed-window" (or "moving-window", "sliding-window-counter")
 RATELIMIT_ENABLED           True
-PROXY_FIX_X_FOR             number of trusted proxies in front (0); sets the client address
+PROXY_FIX_X_FOR             number of trusted reverse proxies in front (else
+                            `$HUIQUAN_PROXY_FIX_X_FOR`, else 0): the client address (for the
+                            limiter and the audit trail) is then taken from that many
+                            `X-Forwarded-For` entries from the right; at 0 the header is ignored
 MAX_CONTENT_LENGTH          1 MiB
 LOG_REQUESTS                True: one JSON log line per request
 PROBLEM_TYPE_BASE           "https://huiquan.example/problems/"
@@ -67,12 +73,12 @@ from sqlalchemy.engine import make_url
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api.auth import TokenCache, authenticate_request, init_limiter
+from api.auth import TokenLookup, authenticate_request, init_limiter
 from api.errors import PROBLEM_MEDIA_TYPE, catalogue_markdown, register_error_handlers
 from api.resources import register as register_resources
 from api.schemas import ProblemOut
 from api.state import Huiquan
-from api.trail import record_refusal
+from api.trail import loggable, record_refusal
 from ledger.storage.db import database_url, default_home, make_engine
 from usecases.books import open_books
 
@@ -88,7 +94,6 @@ DEFAULTS: dict[str, Any] = {
     "PSEUDONYM_SECRET": None,
     "HUIQUAN_HOME": None,
     "RECEIPT_ISSUER": None,
-    "AUTH_CACHE_TTL": 5.0,
     "WRITER_GATE": True,
     "GROUP_COMMIT_MAX": 32,
     "FAILED_AUTH_LIMIT": "20 per minute",
@@ -105,6 +110,9 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": "/api",
     "OPENAPI_JSON_PATH": "openapi.json",
 }
+
+#: Settings that `huiquan serve` (gunicorn, no config mapping) takes from `HUIQUAN_<NAME>`.
+FROM_ENVIRONMENT = ("PROXY_FIX_X_FOR", "FAILED_AUTH_LIMIT", "RATELIMIT_STORAGE_URI")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _LOGGED = ("method", "path", "status", "duration_ms", "request_id", "actor", "error")
@@ -240,7 +248,7 @@ def _finish_request(response: Response) -> Response:
             "request",
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": loggable(request.path),
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - g.get("started", 0.0)) * 1000, 2),
                 "request_id": g.get("request_id", ""),
@@ -265,13 +273,29 @@ def _engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
+def _proxies(value: Any) -> int:
+    """PROXY_FIX_X_FOR as a count of trusted proxies (0 to 10)."""
+    try:
+        count = int(value or 0)
+    except (TypeError, ValueError):
+        count = -1
+    if not 0 <= count <= 10:
+        raise ValueError(f"PROXY_FIX_X_FOR must be a number of proxies from 0 to 10, not {value!r}")
+    return count
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the API application (see the module docstring for the settings)."""
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
     app.config["API_SPEC_OPTIONS"] = {"info": {"description": _description()}}
+    for name in FROM_ENVIRONMENT:
+        value = os.environ.get(f"HUIQUAN_{name}")
+        if value and name not in (config or {}):
+            app.config[name] = value
     if config:
         app.config.from_mapping(config)
+    app.config["PROXY_FIX_X_FOR"] = _proxies(app.config["PROXY_FIX_X_FOR"])
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if app.config["PROXY_FIX_X_FOR"]:
         proxied = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
@@ -307,7 +331,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["huiquan"] = Huiquan(
         books=books,
-        tokens=TokenCache(engine, float(app.config["AUTH_CACHE_TTL"])),
+        tokens=TokenLookup(engine),
         limiter=limiter,
         api=api,
         version=_version(),

@@ -468,12 +468,13 @@ def verify(books: Books, progress: bool | None) -> None:
 def close_period_command(books: Books, period: str) -> None:
     """Close a month (YYYY-MM) or a year (YYYY): no entry may be dated inside it afterwards.
 
-    Corrections of a closed period are reversals dated in the open period.
+    Corrections of a closed period are reversals dated in the open period. A checkpoint is
+    signed at once, so the closed period's entries are provable from then on.
     """
-    from ledger.services import close_period
-    from ledger.storage.unit_of_work import UnitOfWork
+    from usecases.books import open_books
+    from usecases.reference import close_period
+    from usecases.unit import Actor
 
-    with UnitOfWork(books.engine) as uow:
-        close_period(uow, period, by=current_maker())
-        uow.commit()
+    ledger_books = open_books(books.engine, books.home, group_commit_max=1)
+    close_period(ledger_books, period, by=Actor(current_maker(), ("admin",)))
     click.echo(f"closed period {period}: entries dated inside it are refused from now on")

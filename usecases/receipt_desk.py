@@ -1,10 +1,20 @@
 """The receipt desk: what issuing and showing receipts shares in one process, without HTTP.
 
 Invariants owned here:
-- Links are stable: HMAC tokens of (serial, link generation) under a key derived from the
-  books' pseudonym secret, so an idempotent replay shows the very link the first answer showed,
-  while only the tokens' hashes are stored. A revoked link's generation is never handed out
-  again.
+- A link's token is 192 random bits from `secrets` (32 URL-safe characters); nothing derives it,
+  so no key file lets anyone compute a live link. Only its SHA-256 is looked up
+  (`receipt_links.token_hash`).
+- An idempotent replay shows the very link the first answer showed: each link row also keeps its
+  token sealed (AES-GCM, a random 96-bit nonce, the serial as associated data) under the
+  receipt-link key, `$HUIQUAN_HOME/keys/receipt-links.key` (32 random bytes, mode 0600, created
+  atomically on first use, backed up with the other keys). That key serves this one purpose: it
+  is not the pseudonym key, which keys pseudonyms only, nor any other. Sealing rather than
+  keeping the answer in the idempotency record covers every path that shows a receipt's link
+  again (a gift's replay, a void's replay, an annual receipt's replay), and a stolen database
+  alone still opens no receipt.
+- A receipt's link is its newest live row whose sealed token opens and hashes to the row's hash;
+  when none does (links made before revision 0004, which were never sealed, or a lost key), a
+  new link is made and the older ones keep working. A revoked token is never shown again.
 - PDFs are rendered only on a cache miss, never on the gift's request. The cache lives in
   ``$HUIQUAN_HOME/cache/receipts/`` (shared by workers, mode 0700), one file per serial,
   language, status, checkpoint size and public base URL, written to a temporary file and
@@ -18,15 +28,18 @@ one (`base_url`), and a web entrance falls back to its request's host when none 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
-import hmac
 import os
+import secrets
 import tempfile
-from collections.abc import Callable
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Engine
 
 from ledger.storage.fastsql import Raw
@@ -44,9 +57,12 @@ from receipts.views import (
     where_lines,
 )
 
-__all__ = ["DEFAULT_ISSUER", "LINK_KEY_LABEL", "RENDER_VERSION", "ReceiptDesk"]
+__all__ = ["DEFAULT_ISSUER", "LINK_KEY_FILE", "RENDER_VERSION", "ReceiptDesk", "load_link_key"]
 
-LINK_KEY_LABEL = b"huiquan receipt links v1"
+#: The receipt-link key's file, under ``$HUIQUAN_HOME/keys/``.
+LINK_KEY_FILE = "receipt-links.key"
+#: Associated data of a sealed token: what it is, and (appended) the receipt's serial.
+_SEAL_CONTEXT = b"huiquan receipt link v2\n"
 #: Bumped whenever the PDF's content changes for the same inputs (it is part of the cache key).
 RENDER_VERSION = "1"
 DEFAULT_ISSUER = Issuer("成都市锦江区惠泉社区公益服务中心", "（登记证号未设置 / not configured）")
@@ -54,16 +70,15 @@ DEFAULT_ISSUER = Issuer("成都市锦江区惠泉社区公益服务中心", "（
 
 @dataclass
 class ReceiptDesk:
-    """The issuer, the public base URL, the link key, the signing key and the PDF cache."""
+    """The issuer, the public base URL, the receipt-link key, the signing key and the PDF cache."""
 
     engine: Engine
     home: Path
     issuer: Issuer
     base_url: str | None
-    secret: Callable[[], bytes] = field(repr=False, default=lambda: b"")
     _etags: dict[Path, tuple[int, int, str]] = field(default_factory=dict, repr=False)
     _signer: tuple[tuple[int, int], ClaimsSigner] | None = field(default=None, repr=False)
-    _link_key_bytes: bytes | None = field(default=None, repr=False)
+    _link_cipher: AESGCM | None = field(default=None, repr=False)
 
     @property
     def cache_dir(self) -> Path:
@@ -96,14 +111,23 @@ class ReceiptDesk:
         return keys
 
     # -- links -------------------------------------------------------------------------------
-    def _link_key(self) -> bytes:
-        if self._link_key_bytes is None:
-            self._link_key_bytes = hmac.new(self.secret(), LINK_KEY_LABEL, hashlib.sha256).digest()
-        return self._link_key_bytes
+    def _cipher(self) -> AESGCM:
+        if self._link_cipher is None:
+            self._link_cipher = AESGCM(load_link_key(self.home))
+        return self._link_cipher
 
-    def _token(self, key: bytes, serial: str, generation: int) -> str:
-        mac = hmac.new(key, f"{serial}\n{generation}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac[:24]).decode("ascii")  # 192 bits, 32 characters
+    def _seal(self, serial: str, token: str) -> str:
+        nonce = secrets.token_bytes(12)
+        sealed = self._cipher().encrypt(nonce, token.encode(), _SEAL_CONTEXT + serial.encode())
+        return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+    def _unseal(self, serial: str, sealed: str) -> str | None:
+        try:
+            raw = base64.urlsafe_b64decode(sealed.encode("ascii"))
+            plain = self._cipher().decrypt(raw[:12], raw[12:], _SEAL_CONTEXT + serial.encode())
+            return plain.decode("ascii")
+        except (InvalidTag, ValueError, binascii.Error):
+            return None  # sealed under another key (lost or replaced): make a new link
 
     def link_token(
         self, conn: Connection, serial: str, now: str, *, fresh: UnitOfWork | None = None
@@ -118,19 +142,20 @@ class ReceiptDesk:
             []
             if fresh is not None
             else raw.run(
-                "SELECT token_hash, revoked_at FROM receipt_links WHERE serial = ?", (serial,)
+                "SELECT token_hash, sealed FROM receipt_links "
+                "WHERE serial = ? AND revoked_at IS NULL ORDER BY created_at DESC",
+                (serial,),
             ).fetchall()
         )
-        live = {token_hash for token_hash, revoked_at in rows if revoked_at is None}
-        key = self._link_key()
-        for generation in range(len(rows), 0, -1):
-            token = self._token(key, serial, generation)
-            if hashlib.sha256(token.encode()).hexdigest() in live:
+        for token_hash, sealed in rows:
+            token = self._unseal(serial, sealed) if sealed else None
+            if token is not None and hashlib.sha256(token.encode()).hexdigest() == token_hash:
                 return token
-        token = self._token(key, serial, len(rows) + 1)
+        token = secrets.token_urlsafe(24)  # 192 bits, 32 characters
         (raw.run if fresh is None else fresh.queue_row)(
-            "INSERT INTO receipt_links (token_hash, serial, created_at) VALUES (?, ?, ?)",
-            (hashlib.sha256(token.encode()).hexdigest(), serial, now),
+            "INSERT INTO receipt_links (token_hash, serial, created_at, sealed) "
+            "VALUES (?, ?, ?, ?)",
+            (hashlib.sha256(token.encode()).hexdigest(), serial, now, self._seal(serial, token)),
         )
         return token
 
@@ -200,3 +225,32 @@ class ReceiptDesk:
         for old in path.parent.glob(f"{stale[0]}.{stale[1]}.*.pdf"):
             if old != path:
                 old.unlink(missing_ok=True)  # superseded by a newer checkpoint or a void
+
+
+def load_link_key(home: Path) -> bytes:
+    """Read `home/keys/receipt-links.key` (32 raw bytes), creating it (mode 0600) if missing.
+
+    Creation is atomic (a private temporary file hard-linked into place), so worker processes
+    that race all end up with the same key.
+
+    Raises:
+        RuntimeError: when the file does not hold exactly 32 bytes.
+    """
+    folder = home / "keys"
+    path = folder / LINK_KEY_FILE
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = folder / f".links.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(secrets.token_bytes(32))
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink(missing_ok=True)
+    key = path.read_bytes()
+    if len(key) != 32:
+        raise RuntimeError(f"{path} does not hold 32 bytes; refusing it as the receipt-link key")
+    return key

@@ -42,7 +42,7 @@ from sqlalchemy import Engine
 
 from api.auth import READERS
 from api.errors import ApiProblem
-from api.resources.common import operation
+from api.resources.common import books, idempotency_key, operation
 from audits.charts import bar_chart
 from audits.exports import ExportFilter, csv_chunks, export_meta, jsonl_chunks, write_xlsx
 from audits.report import render_pack_pdf
@@ -50,12 +50,14 @@ from audits.statements import KINDS, Params, statement_csv, statements_from_db
 from audits.transparency import public_csv, public_figures
 from ledger.tlog.proofs import (
     ProofError,
+    ProofPending,
     consistency_between,
     inclusion_for_entry,
     latest_checkpoint,
     list_checkpoints,
 )
 from ledger.trail import EventFilter, list_events
+from usecases.checkpoints import checkpoint_interval, hand_in_cosignature, witnessed_checkpoint
 
 __all__ = ["AUDITORS", "blp", "content_security_policy", "pages"]
 
@@ -490,12 +492,77 @@ def consistency_proof(query: dict[str, Any]) -> Response:
             raise _invalid("to", str(bad)) from None
 
 
+class CosignatureIn(Schema):
+    """A witness's cosignature line (C2SP tlog-cosignature/v1) on the checkpoint it cosigned."""
+
+    checkpoint = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=8192),
+        metadata={"description": "The signed checkpoint the witness cosigned, as served."},
+    )
+    cosignature = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=1024),
+        metadata={"description": "The cosignature line: `— <witness> <base64>`."},
+    )
+
+
+class CosignatureOut(Schema):
+    size = fields.Integer(required=True)
+    witness = fields.String(required=True)
+    key_id = fields.String(required=True)
+
+
+_SIZE = _path("size", "A signed checkpoint's tree size.", pattern="^[0-9]{1,18}$")
+
+
+def _size(size: str) -> int:
+    if not size.isdigit() or len(size) > 18:
+        raise ApiProblem("not_found", f"no checkpoint {size[:30]!r}")
+    return int(size)
+
+
+@blp.route("/checkpoints/<size>/cosignatures", methods=["POST"], parameters=[_SIZE])
+@operation(
+    blp,
+    roles=None,
+    problems=("not_found", "cosignature_rejected", "validation_error"),
+    body=True,
+    idempotent=True,
+)
+@blp.arguments(CosignatureIn())
+@blp.response(201, CosignatureOut)
+def checkpoint_cosignature(data: dict[str, Any], size: str) -> Response:
+    """A witness hands in its cosignature on checkpoint `size`; stored once it verifies under a
+    configured witness key (`$HUIQUAN_HOME/keys/witnesses.vkeys`) on the very checkpoint this
+    service signed at that size."""
+    head = data["checkpoint"].split("\n", 2)
+    if len(head) < 3 or head[1] != str(_size(size)):
+        raise _invalid("checkpoint", f"the checkpoint is not the one of size {size}")
+    key = idempotency_key("checkpoint-cosignatures")
+    stored = hand_in_cosignature(books(), data["checkpoint"], data["cosignature"], key=key)
+    response = _json({"size": stored.size, "witness": stored.witness, "key_id": stored.key_id})
+    response.status_code = 201
+    return response
+
+
+@blp.route("/checkpoints/<size>/witnessed", methods=["GET"], parameters=[_SIZE])
+@operation(blp, roles=None, problems=("not_found", "validation_error"))
+@blp.arguments(NoQuery(), location="query", unknown="raise")
+@blp.response(200, {"type": "string"}, content_type="text/plain")
+def checkpoint_witnessed(_query: dict[str, Any], size: str) -> Response:
+    """Checkpoint `size` with every stored witness cosignature as a further note line."""
+    with _engine().connect() as conn:
+        note = witnessed_checkpoint(conn, _size(size))
+    return Response(note, mimetype="text/plain; charset=utf-8")
+
+
 @blp.route(
     "/proofs/inclusion/<entry_id>",
     methods=["GET"],
     parameters=[_path("entry_id", "The entry's id (a UUID).", pattern=UUID_PATTERN)],
 )
-@operation(blp, roles=None, problems=("not_found", "validation_error"))
+@operation(blp, roles=None, problems=("not_found", "proof_pending", "validation_error"))
 @blp.arguments(NoQuery(), location="query", unknown="raise")
 @blp.response(200, InclusionOut)
 def inclusion_proof(_query: dict[str, Any], entry_id: str) -> Response:
@@ -503,6 +570,9 @@ def inclusion_proof(_query: dict[str, Any], entry_id: str) -> Response:
     with _engine().connect() as conn:
         try:
             return _json(inclusion_for_entry(conn, entry_id, None))
+        except ProofPending as pending:
+            retry = {"Retry-After": str(checkpoint_interval())}
+            raise ApiProblem("proof_pending", str(pending), headers=retry) from None
         except ProofError as bad:
             raise ApiProblem("not_found", str(bad)) from None
 

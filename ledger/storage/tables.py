@@ -272,6 +272,8 @@ api_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", String(32), nullable=False),
     Column("revoked_at", String(32)),
+    # When the token stops working (ISO-8601 UTC); revision 0004 gave older tokens 90 days.
+    Column("expires_at", String(32)),
 )
 
 audit_events = Table(
@@ -334,6 +336,9 @@ receipt_links = Table(
     Column("serial", String(40), nullable=False, index=True),
     Column("created_at", String(32), nullable=False),
     Column("revoked_at", String(32)),
+    # The token sealed (AES-GCM) under the receipt-link key, so a replay can show it again;
+    # NULL for links made before revision 0004.
+    Column("sealed", String(128)),
 )
 
 checkpoints = Table(

@@ -70,6 +70,8 @@ ROUTES: list[tuple[str, str, set[str] | None]] = [
     ("POST", "/api/v1/bank-statements/{statement_id}/lines/{line}/fee", WRITE),
     ("GET", "/api/v1/checkpoints", PUBLIC),
     ("GET", "/api/v1/checkpoints/latest", PUBLIC),
+    ("POST", "/api/v1/checkpoints/{size}/cosignatures", PUBLIC),
+    ("GET", "/api/v1/checkpoints/{size}/witnessed", PUBLIC),
     ("GET", "/api/v1/proofs/consistency", PUBLIC),
     ("GET", "/api/v1/proofs/inclusion/{entry_id}", PUBLIC),
     ("GET", "/transparency", PUBLIC),
