@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, exc, text
 
-from ledger import migrations
+import ledger
 from ledger.storage.db import head_revision, migrate
 from ledger.storage.tables import EVIDENCE_TABLES
 
-_REVISION = Path(migrations.__file__).parent / "versions" / "0006_evidence.py"
+_REVISION = Path(ledger.__file__).parent / "migrations" / "versions" / "0006_evidence.py"
 _spec = importlib.util.spec_from_file_location("revision_0006", _REVISION)
 assert _spec is not None and _spec.loader is not None
 _module = importlib.util.module_from_spec(_spec)
