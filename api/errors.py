@@ -35,6 +35,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ledger import errors as ledger_errors
+from ledger.evidence import FileTooLarge, UnsupportedFile
 
 __all__ = [
     "CATALOGUE",
@@ -239,6 +240,8 @@ _BY_CODE: dict[str, Problem] = {p.code: p for p in CATALOGUE}
 
 # Most specific class first: the lookup walks the exception's MRO.
 _LEDGER_CODES: dict[type[ledger_errors.LedgerError], str] = {
+    UnsupportedFile: "unsupported_media_type",
+    FileTooLarge: "payload_too_large",
     ledger_errors.InsufficientFunds: "insufficient_funds",
     ledger_errors.Overpayment: "overpayment",
     ledger_errors.PeriodClosed: "period_closed",

@@ -14,6 +14,9 @@ Layout (zip, or tar.gz when the file name ends in ``.tar.gz``)::
     proofs/consistency-<a>-<b>.json         between consecutive checkpoints
     keys/trusted.vkeys            the verifier keys the service trusts (informative: a checker
                                   should bring its own, see `audits.verify`)
+    evidence/records.jsonl        every attachment record as chained (`ledger.evidence`)
+    evidence/files/<sha256>       each attached document once (left out with ``--no-files``:
+                                  the records still carry every file's SHA-256 and size)
 
 Invariants owned here:
 - The whole journal goes in, whatever the period: the Merkle root covers every entry, and the
@@ -22,6 +25,9 @@ Invariants owned here:
 - If a fresh checkpoint cannot be signed (the journal fails its checks), the bundle is still
   written with the checkpoints that exist and the refusal in ``manifest.json`` under
   ``warnings``: the checker will then say what is wrong.
+- Attached documents go in by content (each once) when a store is given; they may carry personal
+  data (a recipient's signed acknowledgment), so a bundle that leaves the auditor's hands is
+  written with ``--no-files``.
 - Deterministic member order and timestamps, so the same books give the same archive bytes
   (apart from the auditor export's file, which is byte-stable too).
 """
@@ -44,6 +50,7 @@ from sqlalchemy import Connection, Engine
 from audits.exports import csv_chunks, export_meta
 from audits.statements import KINDS, Params, build_statements, facts_from_db, reference_from_db
 from audits.statements import statement_csv as _statement_csv
+from ledger.storage.evidence_store import EvidenceStore, iter_attachments
 from ledger.tlog.checkpoints import SigningKey
 from ledger.tlog.journal import iter_entry_objects, journal_size
 from ledger.tlog.proofs import ProofError, consistency_between, list_checkpoints, make_checkpoint
@@ -135,8 +142,11 @@ def write_bundle(
     trusted: Sequence[str] = (),
     origin: str = "huiquan-ledger",
     tar: bool = False,
+    evidence: EvidenceStore | None = None,
 ) -> dict[str, Any]:
     """Checkpoint the journal (when a key is given), then write the bundle; return the manifest.
+
+    With `evidence` (the books' store) the attached documents go in; without, only their records.
 
     Raises:
         ValueError: for a malformed period.
@@ -178,6 +188,7 @@ def write_bundle(
                 warnings.append(f"no consistency proof {old.size}→{new.size}: {failed}")
                 continue
             writer.add_json(f"proofs/consistency-{old.size}-{new.size}.json", proof)
+        documents = _add_evidence(writer, engine, conn, evidence)
     writer.add("keys/trusted.vkeys", ["".join(v + "\n" for v in trusted).encode()])
     manifest = {
         "format": FORMAT,
@@ -189,12 +200,30 @@ def write_bundle(
         "journal_size": size,
         "scopes": [s or "consolidated" for s in scopes],
         "warnings": warnings,
+        "evidence": documents,
         "files": dict(sorted(writer.sums.items())),
     }
     text = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     writer.add("manifest.json", [text.encode("utf-8")])
     writer.close()
     return manifest
+
+
+def _add_evidence(
+    writer: BundleWriter, engine: Engine, conn: Connection, store: EvidenceStore | None
+) -> dict[str, Any]:
+    """The attachment records, and each document once when `store` is given."""
+    records = list(iter_attachments(conn))
+    lines = [
+        json.dumps(r.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+        for r in records
+    ]
+    writer.add("evidence/records.jsonl", [line.encode("utf-8") for line in lines])
+    shas = sorted({r.sha256 for r in records if r.sha256})
+    if store is not None:
+        for sha in shas:
+            writer.add(f"evidence/files/{sha}", store.chunks(engine, sha))
+    return {"records": len(records), "documents": len(shas), "files": store is not None}
 
 
 def write_bundle_file(
@@ -204,6 +233,7 @@ def write_bundle_file(
     period: str,
     key: SigningKey | None,
     trusted: Sequence[str] = (),
+    evidence: EvidenceStore | None = None,
 ) -> dict[str, Any]:
     """`write_bundle` to a file; a name ending in .tar.gz (or .tgz) makes a tar.gz."""
     name = str(path)
@@ -215,4 +245,5 @@ def write_bundle_file(
             key=key,
             trusted=trusted,
             tar=name.endswith((".tar.gz", ".tgz")),
+            evidence=evidence,
         )

@@ -17,6 +17,7 @@ codes to HTTP statuses in one place; the CLI prints the message on one line). Th
     │   └── UnbalancedEntry      does not sum to zero per fund and currency
     ├── InsufficientFunds        the fund's cash in that currency would go below zero
     ├── Overpayment              a pledge payment or scholarship payout beyond what is owed
+    │   └── BeyondReceived       an in-kind handover of more than the gift brought
     ├── UnknownAccount / UnknownFund / UnknownProject / UnknownDonor / UnknownBeneficiary
     ├── NotFound                 any other missing thing (entry, pledge, award)
     ├── AccountClosed            posting to a closed account
@@ -37,6 +38,7 @@ __all__ = [
     "AlreadyExists",
     "AlreadyReversed",
     "AmountTooLarge",
+    "BeyondReceived",
     "CurrencyMismatch",
     "ExponentNotation",
     "FloatAmount",
@@ -152,6 +154,12 @@ class Overpayment(LedgerError):
     """Raised when a payment exceeds what is still owed on a pledge or an award."""
 
     code = "overpayment"
+
+
+class BeyondReceived(Overpayment):
+    """Raised when a handover would pass on more goods, or more value, than the gift brought."""
+
+    code = "beyond_received"
 
 
 class NotFound(LedgerError):

@@ -7,6 +7,9 @@ Invariants owned here:
   first. An entry that was reversed, and its reversal, are left out on both sides.
 - The slices of one gift never add up to more than the gift.
 - Beneficiaries appear only by pseudonym, cohort term and county; never a name.
+- Goods received in kind are followed by their handovers (`where_goods_went`): each names what
+  was passed on, how many, to which recipient (an organisation or a pseudonym) and project
+  county, at its carrying value; they never add up to more than the gift (the ledger refuses).
 """
 
 from __future__ import annotations
@@ -19,9 +22,15 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from ledger.accounts import cash_account
-from ledger.storage.tables import beneficiaries, journal_entries, postings, projects
+from ledger.storage.tables import (
+    beneficiaries,
+    in_kind_handovers,
+    journal_entries,
+    postings,
+    projects,
+)
 
-__all__ = ["Slice", "where_it_went"]
+__all__ = ["Slice", "where_goods_went", "where_it_went"]
 
 INFLOW = {"donation", "pledge_payment", "transfer"}
 OUTFLOW = {"disbursement", "scholarship_payout", "fee", "transfer"}
@@ -93,3 +102,37 @@ def _describe(
     if kind == "fee":
         return "银行手续费 / bank fee", ""
     return f"转入基金 / transfer to {data.get('to_fund', '')}", ""
+
+
+def where_goods_went(conn: Connection, *, gift_sequence: int) -> list[Slice]:
+    """Where the goods of the in-kind gift at `gift_sequence` were handed over, oldest first."""
+    gift = conn.execute(
+        select(journal_entries.c.id, journal_entries.c.data).where(
+            journal_entries.c.sequence == gift_sequence
+        )
+    ).first()
+    if gift is None:
+        return []
+    h = in_kind_handovers.c
+    rows = conn.execute(
+        select(h.entry_id, h.quantity, h.value_minor, h.recipient, h.project, h.handed_over_on)
+        .where(h.gift_entry_id == gift.id, h.entry_id.not_in(_reversed(conn)))
+        .order_by(h.handed_over_on, h.created_at)
+    ).all()
+    description = str(json.loads(gift.data).get("description", ""))
+    names = _labels(conn)
+    return [
+        Slice(
+            dt.date.fromisoformat(r.handed_over_on),
+            f"{description} × {r.quantity} → {r.recipient}".strip(),
+            names.get(r.project, ("", ""))[1],
+            int(r.value_minor),
+            "CNY",
+        )
+        for r in rows
+    ]
+
+
+def _reversed(conn: Connection) -> set[str]:
+    e = journal_entries.c
+    return {str(r[0]) for r in conn.execute(select(e.reverses).where(e.reverses.is_not(None)))}

@@ -12,7 +12,8 @@ Invariants owned here:
   checkpoint's root before they are handed out, and kept in a small per-process cache: a proof
   for (entry, tree size) never changes.
 - Only restricted cash gifts show "where my gift went" (`receipts.allocation.where_it_went`),
-  always computed live; beneficiaries appear by pseudonym and county only.
+  and in-kind gifts where their goods were handed over (`where_goods_went`), always computed
+  live; beneficiaries appear by pseudonym and county only.
 - The donor's own link names the donor even when they chose anonymity (`public_view=False`).
 """
 
@@ -37,7 +38,7 @@ from ledger.tlog.journal import iter_entry_objects, leaf_hashes
 from ledger.tlog.keys import ensure_signing_key
 from ledger.tlog.merkle import inclusion_proof, root_from_leaf_hashes, verify_inclusion
 from ledger.tlog.proofs import StoredCheckpoint, latest_checkpoint, make_checkpoint
-from receipts.allocation import where_it_went
+from receipts.allocation import where_goods_went, where_it_went
 from receipts.issuing import ReceiptRecord, get_receipt
 from receipts.model import LANGUAGES, AllocationLine, CoveredGift, Language, ReceiptView
 from receipts.proof import EntryEvidence, gift_facts, scan_code
@@ -277,11 +278,17 @@ def proof_material(
 
 # -- the view -----------------------------------------------------------------------------------
 def where_lines(conn: Connection, ctx: ReceiptContext) -> tuple[AllocationLine, ...]:
-    """What a restricted cash gift has paid for so far (empty for other receipts)."""
+    """What a restricted cash gift has paid for so far, or where an in-kind gift's goods went
+    (empty for other receipts)."""
     if ctx.is_annual:
         return ()
     gift = ctx.gifts[0]
-    if gift.fund is None or not gift.fund.restricted or gift.facts["kind"] == "in_kind":
+    if gift.facts["kind"] == "in_kind":
+        goods = where_goods_went(conn, gift_sequence=gift.sequence)
+        return tuple(
+            AllocationLine(s.date, s.purpose, s.county, s.amount_minor, s.currency) for s in goods
+        )
+    if gift.fund is None or not gift.fund.restricted:
         return ()
     slices = where_it_went(
         conn,

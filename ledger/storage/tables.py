@@ -34,18 +34,27 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "EVIDENCE_TABLES",
     "JOURNAL_TABLES",
     "accounts",
+    "acknowledgments",
     "award_table",
     "balances",
+    "bank_matches",
+    "bank_statement_lines",
+    "bank_statements",
     "beneficiaries",
     "beneficiary_personal",
     "chain_head",
     "closed_periods",
     "cosignatures",
     "donors",
+    "evidence_attachments",
+    "evidence_blobs",
+    "evidence_chunks",
     "funds",
     "idempotency",
+    "in_kind_handovers",
     "install_triggers",
     "journal_entries",
     "metadata",
@@ -421,6 +430,136 @@ approval_decisions = Table(
     Column("decision", String(10), nullable=False),
     Column("reason", Text, nullable=False, default=""),
     Column("decided_at", String(32), nullable=False),
+# -- evidence, in-kind handovers, acknowledgments, bank statements (issue #15) -----------------
+# Attachment records: append-only and hash-chained (`ledger.evidence`), numbered under the
+# writer's lock like the audit trail. `supersedes` is unique: a record is superseded at most once.
+evidence_attachments = Table(
+    "evidence_attachments",
+    metadata,
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("subject_type", String(30), nullable=False),
+    Column("subject_id", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("file_name", String(200), nullable=False),
+    Column("media_type", String(60), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("supersedes", String(40), unique=True),
+    Column("reason", Text, nullable=False, default=""),
+    Column("attached_by", String(100), nullable=False),
+    Column("attached_at", String(32), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_evidence_subject", "subject_type", "subject_id"),
+    Index("ix_evidence_sha256", "sha256"),
+)
+
+# The in-database evidence store (PostgreSQL's default): one row per distinct file, its bytes in
+# chunks of at most 1 MiB, inserted chunks first and the blob row last (a blob row means whole).
+evidence_blobs = Table(
+    "evidence_blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("stored_at", String(32), nullable=False),
+)
+
+evidence_chunks = Table(
+    "evidence_chunks",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+# Goods received in kind passed on to a project or recipient: one row per handover entry, so
+# the quantity and value handed over per gift are a sum over its rows.
+in_kind_handovers = Table(
+    "in_kind_handovers",
+    metadata,
+    Column("entry_id", String(40), primary_key=True),
+    Column("gift_entry_id", String(40), nullable=False, index=True),
+    Column("quantity", String(40), nullable=False),
+    Column("value_minor", BigInteger, nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("project", String(40), nullable=False),
+    Column("handed_over_on", String(10), nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+# A disbursement or payout acknowledged by its recipient, with the signed acknowledgment.
+acknowledgments = Table(
+    "acknowledgments",
+    metadata,
+    Column("entry_id", String(40), primary_key=True),
+    Column("attachment_id", String(40), nullable=False),
+    Column("acknowledged_on", String(10), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+)
+
+# Bank statements as imported (the file's SHA-256 makes a re-import find the first one).
+bank_statements = Table(
+    "bank_statements",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("fund", String(40), nullable=False),
+    Column("account", String(20), nullable=False),
+    Column("format", String(10), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("statement_ref", String(100), nullable=False, default=""),
+    Column("currency", String(3), nullable=False),
+    Column("from_date", String(10), nullable=False),
+    Column("to_date", String(10), nullable=False),
+    Column("opening_minor", BigInteger),
+    Column("closing_minor", BigInteger),
+    Column("lines", Integer, nullable=False),
+    Column("imported_by", String(100), nullable=False),
+    Column("imported_at", String(32), nullable=False),
+    UniqueConstraint("fund", "account", "sha256", name="uq_bank_statements_file"),
+)
+
+bank_statement_lines = Table(
+    "bank_statement_lines",
+    metadata,
+    Column("statement_id", String(40), primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("booked_on", String(10), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("counterparty", String(200), nullable=False, default=""),
+    Column("reference", String(200), nullable=False, default=""),
+    Column("balance", BigInteger),
+    Column("bank_ref", String(100), nullable=False, default=""),
+)
+
+# One bank line to one cash posting: both sides unique, across statements.
+bank_matches = Table(
+    "bank_matches",
+    metadata,
+    Column("statement_id", String(40), primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("posting_sequence", BigInteger, nullable=False),
+    Column("posting_line", Integer, nullable=False),
+    Column("entry_id", String(40), nullable=False),
+    Column("how", String(20), nullable=False),
+    Column("matched_by", String(100), nullable=False),
+    Column("matched_at", String(32), nullable=False),
+    UniqueConstraint("posting_sequence", "posting_line", name="uq_bank_matches_posting"),
+)
+
+EVIDENCE_TABLES = (
+    "evidence_attachments",
+    "evidence_blobs",
+    "evidence_chunks",
+    "in_kind_handovers",
+    "acknowledgments",
+    "bank_statements",
+    "bank_statement_lines",
+    "bank_matches",
 )
 
 JOURNAL_TABLES = (
@@ -434,6 +573,7 @@ JOURNAL_TABLES = (
     "cosignatures",
     "approval_policies",
     "approval_decisions",
+    *EVIDENCE_TABLES,
 )
 
 # One indexed range scan per entry: the second line must exist, and every (fund, currency)
