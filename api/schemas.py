@@ -827,6 +827,8 @@ class PolicyOut(Schema):
     reversal_of_disbursement = fields.Boolean(required=True)
     approvers = fields.Integer(required=True)
     expires_after_days = fields.Integer(required=True)
+
+
 # -- lists (filters, newest first, cursor paging; figures from the postings) -------------------
 _FROM = {"data_key": "from", "metadata": {"description": "on or after (YYYY-MM-DD)"}}
 _TO = {"data_key": "to", "metadata": {"description": "on or before (YYYY-MM-DD)"}}

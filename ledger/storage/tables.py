@@ -430,6 +430,8 @@ approval_decisions = Table(
     Column("decision", String(10), nullable=False),
     Column("reason", Text, nullable=False, default=""),
     Column("decided_at", String(32), nullable=False),
+)
+
 # -- evidence, in-kind handovers, acknowledgments, bank statements (issue #15) -----------------
 # Attachment records: append-only and hash-chained (`ledger.evidence`), numbered under the
 # writer's lock like the audit trail. `supersedes` is unique: a record is superseded at most once.
@@ -561,6 +563,7 @@ EVIDENCE_TABLES = (
     "bank_statement_lines",
     "bank_matches",
 )
+
 
 JOURNAL_TABLES = (
     "journal_entries",
