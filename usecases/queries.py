@@ -37,7 +37,7 @@ from audits.exports import (
 )
 from audits.report import render_pack_pdf
 from audits.statements import KINDS, Fold, Params, Statement, statements_from_db
-from ledger import balances
+from ledger import balances, trail
 from ledger.accounts import GRANTS_PAYABLE
 from ledger.balances import TrialBalance
 from ledger.entries import EntryKind, PostedEntry, Posting
@@ -812,7 +812,7 @@ def entry_file(books: Books, entry_id: str) -> EntryFile | None:
             limit=50,
             newest_first=False,
         )
-        events = sql.events_near(repo.conn, actor=entry.maker, at=entry.recorded_at)
+        events = trail.events_near(repo.conn, actor=entry.maker, at=entry.recorded_at)
         return EntryFile(
             entry,
             sql.reversals_of(repo.conn, [entry.id]).get(entry.id),

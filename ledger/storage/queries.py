@@ -37,7 +37,6 @@ from ledger.entries import PostedEntry, Posting
 from ledger.model import Donor, DonorKind
 from ledger.storage import tables as t
 from ledger.storage.repository import _posted, _posting
-from ledger.trail import AuditEvent, EventFilter, list_events
 
 __all__ = [
     "EntryFilter",
@@ -48,7 +47,6 @@ __all__ = [
     "donors_matching",
     "entries_by_ids",
     "entries_page",
-    "events_near",
     "pledges_page",
     "receipts_page",
     "ref_balances",
@@ -402,13 +400,3 @@ def beneficiaries_of(conn: Connection, pseudonyms: Sequence[str]) -> dict[str, t
     b = t.beneficiaries.c
     query = select(b.id, b.cohort, b.county).where(b.id.in_(sorted(set(pseudonyms))))
     return {r.id: (r.cohort, r.county) for r in conn.execute(query)}
-
-
-def events_near(
-    conn: Connection, *, actor: str, at: str, seconds: int = 5, limit: int = 50
-) -> list[AuditEvent]:
-    """Audit events by `actor` within `seconds` of the timestamp `at` (indexed by time)."""
-    moment = dt.datetime.fromisoformat(at)
-    low = (moment - dt.timedelta(seconds=seconds)).isoformat(timespec="microseconds")
-    high = (moment + dt.timedelta(seconds=seconds)).isoformat(timespec="microseconds")
-    return list_events(conn, EventFilter(actor=actor, since=low, until=high), limit=limit)
