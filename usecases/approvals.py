@@ -203,12 +203,25 @@ def reject(
     """
 
     def work(uow: UnitOfWork) -> ApprovalRequest:
+        earlier = _load(uow, request_id)
+        if earlier.state == "rejected" and _rejected_by(uow, request_id, by) == reason:
+            return earlier  # the same rejection again: a retry
         request = _decidable(uow, request_id, by)
         _decide(uow, request_id, by, "reject", reason)
         _close(uow, request_id, "rejected", by, reason=reason)
         return dataclasses.replace(request, state="rejected", reason=reason)
 
     return write(books, work, audit=audit)
+
+
+def _rejected_by(uow: UnitOfWork, request_id: str, by: Actor) -> str | None:
+    d = approval_decisions
+    reason = uow.connection.execute(
+        select(d.c.reason).where(
+            d.c.request_id == request_id, d.c.user_id == by.user_id, d.c.decision == "reject"
+        )
+    ).scalar()
+    return None if reason is None else str(reason)
 
 
 def withdraw(

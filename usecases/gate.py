@@ -6,6 +6,9 @@ Invariants owned here:
   `approval_requests` row and posts nothing; else the operation posts as always.
 - A fund's policy is its newest `approval_policies` version, else the books' (fund `*`), else
   `ledger.approvals.DEFAULT_POLICY`.
+- A request is only made for an operation that could post now: the operation is run first
+  and undone (`UnitOfWork.attempt`), so bad input (an unknown project, a closed period, more
+  than the fund's cash) is refused with its usual error at once, not at approval.
 - A request made with an idempotency key is found again by that key: a replay answers the same
   request (or, once the request is posted, the operation replays its entry as usual).
 - What is stored to post later (`details`) is plain JSON: money as minor units and currency,
@@ -17,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +28,7 @@ from sqlalchemy import and_, func, insert, select
 
 from ledger.approvals import DEFAULT_POLICY, Policy, needs_approval, parse_policy, state_of
 from ledger.money import Money
+from ledger.storage.fastsql import WRITE_HOOK
 from ledger.storage.tables import approval_decisions, approval_policies, approval_requests
 from ledger.storage.unit_of_work import UnitOfWork, utc_now
 from usecases.unit import Actor
@@ -147,11 +151,15 @@ def request_if_needed(
     details: Mapping[str, Any],
     by: Actor,
     key: str | None,
+    post: Callable[[UnitOfWork], object],
     reverses_kind: str | None = None,
 ) -> ApprovalRequest | None:
-    """The request this operation becomes, or None when it may post now.
+    """The request this operation becomes, or None when it may post now (`post` does).
 
     A replay of `key` answers its request; a key already used to post replays that instead.
+
+    Raises:
+        whatever `post` would raise now (the request is not made).
     """
     if key is not None:
         earlier = _by_key(uow, key)
@@ -162,6 +170,7 @@ def request_if_needed(
     policy = policy_in(uow, fund)
     if not needs_approval(policy, operation, amount, reverses_kind=reverses_kind):
         return None
+    _try(uow, post)
     now = uow.now()
     expires = (
         dt.datetime.fromisoformat(now) + dt.timedelta(days=policy.expires_after_days)
@@ -184,6 +193,29 @@ def request_if_needed(
     }
     uow.connection.execute(insert(approval_requests).values(**row))
     return request_from_row(_Row(row), (), now)
+
+
+class _Undone(Exception):
+    """Raised to undo a trial posting."""
+
+
+def _try(uow: UnitOfWork, post: Callable[[UnitOfWork], object]) -> None:
+    """Run `post` and undo it, so only what it would refuse remains (raised)."""
+
+    def trial(unit: UnitOfWork) -> None:
+        post(unit)
+        raise _Undone
+
+    # A unit of work shared by group commit watches for its operation's first write; the
+    # trial's own attempt takes that watch over and drops it: give it back afterwards.
+    hook = uow.connection.info.get(WRITE_HOOK)
+    try:
+        uow.attempt(trial)
+    except _Undone:
+        pass
+    finally:
+        if hook is not None:
+            uow.connection.info[WRITE_HOOK] = hook
 
 
 class _Row:

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from ledger.integrity import verify_books
-from ledger.storage.unit_of_work import read_only
 from ledger.storage import tables
+from ledger.storage.unit_of_work import read_only
 from tests.api.conftest import TODAY, Caller, disbursement, donation
 from tests.controls.conftest import huiquan_books
 
