@@ -15,7 +15,15 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    Bundle,
+    MultipleResults,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    rule,
+)
 from sqlalchemy import select, update
 
 from ledger import services
@@ -34,7 +42,9 @@ from usecases.users import create_user
 FUND, PROJECT = "LUHUO", "P-LUHUO"
 DAY = dt.date(2026, 3, 2)
 BAR = 1_000_000  # 10,000.00 CNY: the default threshold, in fen
-amounts = st.integers(min_value=1, max_value=3_000_000)
+gifts = st.integers(min_value=100_000, max_value=4_000_000)
+# Half below the bar (posted at once), half at or above it (requested).
+payments = st.one_of(st.integers(1, BAR - 1), st.integers(BAR, 3 * BAR))
 APPROVERS = ("li", "wang")
 
 
@@ -46,10 +56,13 @@ class Asked:
     needed: int
     state: str = "pending"
     approvers: list[str] = field(default_factory=list)
+    rejected_by: str = ""
 
 
 class ApprovalMachine(RuleBasedStateMachine):
     requests = Bundle("requests")
+    #: What the runs went through, across examples (the test insists they did).
+    seen: Counter[str] = Counter()
 
     def __init__(self) -> None:
         super().__init__()
@@ -76,6 +89,7 @@ class ApprovalMachine(RuleBasedStateMachine):
             ).actor()
             for login, name in (("li", "李四"), ("wang", "王五"))
         }
+        self.donate(5 * BAR)  # enough to start with: requests are made only for what fits now
         # The maker's second token acts as the same user, with the approver role.
         self.maker_as_approver = Actor(self.maker.name, ("approver",), self.maker.user_id)
 
@@ -93,7 +107,7 @@ class ApprovalMachine(RuleBasedStateMachine):
         init_books(engine)
         return engine
 
-    @rule(minor=amounts)
+    @rule(minor=gifts)
     def donate(self, minor: int) -> None:
         with UnitOfWork(self.books.engine) as uow:
             services.record_donation(
@@ -107,8 +121,8 @@ class ApprovalMachine(RuleBasedStateMachine):
         approvals.set_policy(self.books, FUND, {"approvers": 2 if two else 1}, by=SYSTEM)
         self.needed = 2 if two else 1
 
-    @rule(target=requests, minor=amounts)
-    def disburse(self, minor: int) -> str:
+    @rule(target=requests, minor=payments)
+    def disburse(self, minor: int) -> MultipleResults[str]:
         try:
             result = spending.record_disbursement(
                 self.books,
@@ -120,28 +134,24 @@ class ApprovalMachine(RuleBasedStateMachine):
             )
         except InsufficientFunds:
             assert minor > self.cash
-            return ""
+            return multiple()
         assert minor <= self.cash
         if minor < BAR:
             assert not isinstance(result, ApprovalRequest)
             self.cash -= minor
-            return ""
+            return multiple()
         assert isinstance(result, ApprovalRequest) and result.approvals_needed == self.needed
         self.asked[result.id] = Asked(minor, self.needed)
-        return result.id
-
-    def _closed(self, request_id: str) -> bool:
-        return not request_id or self.asked[request_id].state != "pending"
+        return multiple(result.id)
 
     @rule(request_id=requests, who=st.sampled_from(APPROVERS))
     def approve(self, request_id: str, who: str) -> None:
-        if not request_id:
-            return
         model = self.asked[request_id]
         try:
             done = approvals.approve(self.books, request_id, by=self.people[who])
         except RequestExpired:
             assert model.state == "expired"
+            self.seen["expired"] += 1
             return
         except RequestClosed:
             assert model.state != "pending" or who in model.approvers
@@ -149,6 +159,7 @@ class ApprovalMachine(RuleBasedStateMachine):
         except InsufficientFunds:
             assert model.state == "pending" and len(model.approvers) + 1 == model.needed
             assert model.amount > self.cash
+            self.seen["refused, stays pending"] += 1
             return
         assert model.state == "pending" and who not in model.approvers
         model.approvers.append(who)
@@ -156,17 +167,17 @@ class ApprovalMachine(RuleBasedStateMachine):
             assert done.state == "posted" and model.amount <= self.cash
             model.state = "posted"
             self.cash -= model.amount
+            self.seen["posted"] += 1
         else:
             assert done.state == "pending"
 
     @rule(request_id=requests)
     def maker_approves_own(self, request_id: str) -> None:
-        if not request_id:
-            return
         try:
             approvals.approve(self.books, request_id, by=self.maker_as_approver)
         except SelfApproval:
             assert self.asked[request_id].state == "pending"
+            self.seen["self-approval"] += 1
         except RequestClosed:
             assert self.asked[request_id].state != "pending"
         else:
@@ -174,21 +185,19 @@ class ApprovalMachine(RuleBasedStateMachine):
 
     @rule(request_id=requests, who=st.sampled_from(APPROVERS))
     def reject(self, request_id: str, who: str) -> None:
-        if not request_id:
-            return
         model = self.asked[request_id]
         try:
             approvals.reject(self.books, request_id, reason="没有发票", by=self.people[who])
         except RequestClosed:
             assert model.state != "pending" or who in model.approvers
             return
+        if model.state == "rejected" and model.rejected_by == who:
+            return  # the same rejection again is a retry: answered, nothing changes
         assert model.state == "pending" and who not in model.approvers
-        model.state = "rejected"
+        model.state, model.rejected_by = "rejected", who
 
     @rule(request_id=requests)
     def withdraw(self, request_id: str) -> None:
-        if not request_id:
-            return
         model = self.asked[request_id]
         try:
             approvals.withdraw(self.books, request_id, by=self.maker)
@@ -200,8 +209,6 @@ class ApprovalMachine(RuleBasedStateMachine):
 
     @rule(request_id=requests)
     def expire(self, request_id: str) -> None:
-        if not request_id:
-            return
         with self.books.engine.begin() as conn:
             conn.execute(
                 update(tables.approval_requests)
@@ -250,9 +257,13 @@ def test_maker_checker_behaves_like_its_model(database_url, tmp_path):
     ApprovalMachine.url = database_url  # type: ignore[attr-defined]
     ApprovalMachine.tmp = str(tmp_path)  # type: ignore[attr-defined]
     ApprovalMachine.TestCase.settings = settings(
-        max_examples=12,
-        stateful_step_count=25,
+        max_examples=25,
+        stateful_step_count=40,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
+    ApprovalMachine.seen.clear()
     ApprovalMachine.TestCase().runTest()
+    assert ApprovalMachine.seen["posted"] and ApprovalMachine.seen["self-approval"], (
+        ApprovalMachine.seen
+    )
