@@ -11,6 +11,9 @@ Invariants owned here:
   than the fund's cash) is refused with its usual error at once, not at approval.
 - A request made with an idempotency key is found again by that key: a replay answers the same
   request (or, once the request is posted, the operation replays its entry as usual).
+- An import (all or nothing, no person to answer for it) is held to the same policy: a row that
+  would need approval is refused with its line (`import_refusals`), to be requested through
+  the API instead.
 - What is stored to post later (`details`) is plain JSON: money as minor units and currency,
   dates as ISO strings (`encode_details` / `decode_details` are each other's inverse).
 """
@@ -20,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +32,13 @@ from sqlalchemy import and_, func, insert, select
 from ledger.approvals import DEFAULT_POLICY, Policy, needs_approval, parse_policy, state_of
 from ledger.money import Money
 from ledger.storage.fastsql import WRITE_HOOK
-from ledger.storage.tables import approval_decisions, approval_policies, approval_requests
+from ledger.storage.tables import (
+    approval_decisions,
+    approval_policies,
+    approval_requests,
+    journal_entries,
+    postings,
+)
 from ledger.storage.unit_of_work import UnitOfWork, utc_now
 from usecases.unit import Actor
 
@@ -39,9 +48,11 @@ __all__ = [
     "available",
     "decode_details",
     "encode_details",
+    "import_refusals",
     "now_text",
     "pending_outflows",
     "policy_in",
+    "policy_on",
     "request_from_row",
     "request_if_needed",
 ]
@@ -100,9 +111,14 @@ def decode_details(text: str) -> dict[str, Any]:
 
 def policy_in(uow: UnitOfWork, fund: str) -> Policy:
     """The policy that governs `fund` (see the module docstring)."""
+    return policy_on(uow.connection, fund)
+
+
+def policy_on(conn: Any, fund: str) -> Policy:
+    """`policy_in` over a plain connection."""
     t = approval_policies
     for code in (fund, ALL_FUNDS):
-        row = uow.connection.execute(
+        row = conn.execute(
             select(t.c.rules).where(t.c.fund == code).order_by(t.c.version.desc()).limit(1)
         ).first()
         if row is not None:
@@ -249,3 +265,62 @@ def available(cash: Mapping[str, int], pending: Mapping[str, int]) -> list[tuple
 def now_text() -> str:
     """Now, as the books write timestamps (what expiry is compared with)."""
     return utc_now().isoformat()
+
+
+#: Per importable operation: the row's paying fund's field.
+_IMPORT_FUNDS = {"disbursement": "fund", "award": "fund", "transfer": "from_fund"}
+
+
+def import_refusals(engine: Any, commands: Sequence[Any]) -> list[tuple[int, str]]:
+    """(line, message) for each import command (`ledger.importer.Command`) that needs approval.
+
+    A reversal's entry is looked up in the books, or, when it names an earlier row's label, is
+    of that row's operation.
+    """
+    found: list[tuple[int, str]] = []
+    ops = {c.label: c for c in commands if c.label}
+    with engine.connect() as conn:
+        policies: dict[str, Policy] = {}
+
+        def needs(fund: str, operation: str, amount: Money, kind: str | None = None) -> bool:
+            if fund not in policies:
+                policies[fund] = policy_on(conn, fund)
+            return needs_approval(policies[fund], operation, amount, reverses_kind=kind)
+
+        for c in commands:
+            if c.op in _IMPORT_FUNDS:
+                asked = needs(c.kwargs[_IMPORT_FUNDS[c.op]], c.op, c.kwargs["amount"])
+            elif c.op == "reversal":
+                asked = _reversal_needs(conn, c, ops, needs)
+            else:
+                continue
+            if asked:
+                found.append(
+                    (
+                        c.line,
+                        f"{c.op}: needs approval under the fund's policy; request it through "
+                        "the API (POST it there: it becomes an approval request)",
+                    )
+                )
+    return found
+
+
+def _reversal_needs(conn: Any, command: Any, ops: Mapping[str, Any], needs: Any) -> bool:
+    label = command.refs.get("entry_id")
+    if label is not None:
+        earlier = ops.get(label)
+        if earlier is None or earlier.op not in _IMPORT_FUNDS:
+            return False  # a gift or fee of this file: its amount decides, as its row did
+        fund = earlier.kwargs[_IMPORT_FUNDS[earlier.op]]
+        return bool(needs(fund, "reversal", earlier.kwargs["amount"], earlier.op))
+    t, p = journal_entries, postings
+    rows = conn.execute(
+        select(t.c.kind, p.c.fund, p.c.amount, p.c.currency)
+        .join(p, p.c.sequence == t.c.sequence)
+        .where(t.c.id == command.kwargs["entry_id"])
+    ).all()
+    if not rows:
+        return False  # the import itself refuses an unknown entry, with its line
+    largest = max(rows, key=lambda r: abs(r.amount))
+    amount = Money(abs(largest.amount), largest.currency)
+    return bool(needs(largest.fund, "reversal", amount, rows[0].kind))
