@@ -46,7 +46,7 @@ from usecases.gate import (
     available,
     now_text,
     pending_outflows,
-    policy_in,
+    policy_on,
     request_from_row,
 )
 from usecases.unit import Actor, AuditFacts, read, write
@@ -273,10 +273,7 @@ def list_requests(
 def fund_policy(books: Books, fund: str) -> Policy:
     """The policy that governs `fund` (its own, else the books', else the default)."""
 
-    def work(uow: UnitOfWork) -> Policy:
-        return policy_in(uow, fund)
-
-    return write(books, work)
+    return read(books, lambda repo: policy_on(repo.conn, fund))
 
 
 def set_policy(
