@@ -29,6 +29,7 @@ from cli.context import Books, HuiquanGroup, ensure_pseudonym_key, pass_books
 
 if TYPE_CHECKING:  # the modules COMMANDS names, for readers and the import contracts
     from cli import (  # noqa: F401
+        approvals,
         audit,
         backup,
         books,
@@ -48,6 +49,7 @@ __all__ = ["COMMANDS", "Books", "cli", "ensure_pseudonym_key", "main", "pass_boo
 
 #: Every command of the group: its name, and the module and attribute that define it.
 COMMANDS = {
+    "approvals": "cli.approvals:approvals_group",
     "audit": "cli.audit:audit_group",
     "backup": "cli.backup:backup_command",
     "balance": "cli.books:balance",
@@ -59,6 +61,7 @@ COMMANDS = {
     "import": "cli.imports:import_command",
     "init": "cli.books:init",
     "keys": "cli.backup:keys_group",
+    "policy": "cli.approvals:policy",
     "receipt": "cli.receipts:receipt",
     "reconcile": "cli.reconcile:reconcile_command",
     "restore": "cli.backup:restore_command",

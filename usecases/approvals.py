@@ -46,7 +46,7 @@ from usecases.gate import (
     available,
     now_text,
     pending_outflows,
-    policy_in,
+    policy_on,
     request_from_row,
 )
 from usecases.unit import Actor, AuditFacts, read, write
@@ -102,13 +102,20 @@ def _checkers(conn: Any, request_id: str) -> tuple[str, ...]:
     return tuple(name for (name,) in rows)
 
 
-def _load(uow: UnitOfWork, request_id: str) -> ApprovalRequest:
-    row = uow.connection.execute(
-        select(approval_requests).where(approval_requests.c.id == request_id)
-    ).first()
-    if row is None:
+def _load(uow: UnitOfWork, request_id: str) -> tuple[ApprovalRequest, Any, dict[str, str]]:
+    """The request, its row, and who decided it so far (user id -> decision): one query."""
+    t, d = approval_requests, approval_decisions
+    rows = uow.connection.execute(
+        select(t, d.c.user_id.label("by_user"), d.c.checker, d.c.decision)
+        .outerjoin(d, d.c.request_id == t.c.id)
+        .where(t.c.id == request_id)
+        .order_by(d.c.decided_at)
+    ).all()
+    if not rows:
         raise NotFound(f"no approval request {request_id!r}", field="id")
-    return request_from_row(row, _checkers(uow.connection, request_id), uow.now())
+    checkers = tuple(r.checker for r in rows if r.decision == "approve")
+    decided = {r.by_user: r.decision for r in rows if r.by_user is not None}
+    return request_from_row(rows[0], checkers, uow.now()), rows[0], decided
 
 
 def _open(request: ApprovalRequest) -> None:
@@ -118,22 +125,16 @@ def _open(request: ApprovalRequest) -> None:
         raise RequestClosed(f"request {request.id} is {request.state}")
 
 
-def _decidable(uow: UnitOfWork, request_id: str, by: Actor) -> ApprovalRequest:
-    request = _load(uow, request_id)
+def _decidable(uow: UnitOfWork, request_id: str, by: Actor) -> tuple[ApprovalRequest, Any]:
+    request, row, decided = _load(uow, request_id)
     _open(request)
     if by.user_id is None or by.user_id == request.maker_user_id:
         raise SelfApproval("the maker of a request cannot decide it, with any of their tokens")
     if APPROVER not in by.roles:
         raise NotAnApprover("deciding a request needs the approver role")
-    decided = uow.connection.execute(
-        select(approval_decisions.c.decision).where(
-            approval_decisions.c.request_id == request_id,
-            approval_decisions.c.user_id == by.user_id,
-        )
-    ).first()
-    if decided is not None:
+    if by.user_id in decided:
         raise RequestClosed(f"you already decided request {request_id}")
-    return request
+    return request, row
 
 
 def _decide(uow: UnitOfWork, request_id: str, by: Actor, decision: str, reason: str) -> None:
@@ -158,18 +159,15 @@ def _close(uow: UnitOfWork, request_id: str, status: str, by: Actor, **values: A
 
 
 def _approve_in(uow: UnitOfWork, request_id: str, by: Actor) -> ApprovalRequest:
-    request = _decidable(uow, request_id, by)
+    request, row = _decidable(uow, request_id, by)
     _decide(uow, request_id, by, "approve", "")
     checkers = (*request.checkers, by.name)
     if len(checkers) < request.approvals_needed:
         return dataclasses.replace(request, checkers=checkers)
     maker = Actor(request.maker, (), request.maker_user_id)
     approval = {"request": request.id, "checkers": list(checkers)}
-    key = uow.connection.execute(
-        select(approval_requests.c.idempotency_key).where(approval_requests.c.id == request_id)
-    ).scalar()
     entry = POSTERS[request.operation](
-        _Checked(uow, approval), by=maker, key=key, details=dict(request.details)
+        _Checked(uow, approval), by=maker, key=row.idempotency_key, details=dict(request.details)
     )
     _close(uow, request_id, "posted", by, entry_id=entry.id)
     return dataclasses.replace(request, checkers=checkers, state="posted", entry_id=entry.id)
@@ -203,7 +201,11 @@ def reject(
     """
 
     def work(uow: UnitOfWork) -> ApprovalRequest:
-        request = _decidable(uow, request_id, by)
+        earlier, _row, decided = _load(uow, request_id)
+        if earlier.state == "rejected" and decided.get(by.user_id or "") == "reject":
+            if earlier.reason == reason:
+                return earlier  # the same rejection again: a retry
+        request, _row = _decidable(uow, request_id, by)
         _decide(uow, request_id, by, "reject", reason)
         _close(uow, request_id, "rejected", by, reason=reason)
         return dataclasses.replace(request, state="rejected", reason=reason)
@@ -221,7 +223,7 @@ def withdraw(
     """
 
     def work(uow: UnitOfWork) -> ApprovalRequest:
-        request = _load(uow, request_id)
+        request, _row, _decided = _load(uow, request_id)
         _open(request)
         if by.user_id is None or by.user_id != request.maker_user_id:
             raise NotAnApprover("only the maker of a request may withdraw it")
@@ -271,10 +273,7 @@ def list_requests(
 def fund_policy(books: Books, fund: str) -> Policy:
     """The policy that governs `fund` (its own, else the books', else the default)."""
 
-    def work(uow: UnitOfWork) -> Policy:
-        return policy_in(uow, fund)
-
-    return write(books, work)
+    return read(books, lambda repo: policy_on(repo.conn, fund))
 
 
 def set_policy(

@@ -90,6 +90,7 @@ def _reversal_or_request(
             details=details,
             by=by,
             key=key,
+            post=lambda unit: reverse_in(unit, by=by, key=key, details=details),
             reverses_kind=entry.kind.value,
         )
         if request is not None:

@@ -76,6 +76,7 @@ def _award_or_request(
         details={**details, "awarded_on": day},
         by=by,
         key=key,
+        post=lambda unit: _award(unit, by, key, day, details),
     )
     return request or _award(uow, by, key, day, details)
 

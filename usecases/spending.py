@@ -65,6 +65,7 @@ def record_disbursement(
             details=details,
             by=by,
             key=key,
+            post=lambda unit: disbursement_in(unit, by=by, key=key, details=details),
         )
         return request or disbursement_in(uow, by=by, key=key, details=details)
 
@@ -124,6 +125,7 @@ def transfer_between_funds(
             details=details,
             by=by,
             key=key,
+            post=lambda unit: transfer_in(unit, by=by, key=key, details=details),
         )
         return request or transfer_in(uow, by=by, key=key, details=details)
 

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
+from ledger.idempotency import remember, remembered
 from ledger.storage.tables import users
 from ledger.storage.unit_of_work import UnitOfWork
 from usecases.books import Books
@@ -156,26 +157,39 @@ def create_user(
     roles: tuple[str, ...] | list[str],
     password: str | None = None,
     by: Actor,
+    key: str | None = None,
     audit: AuditFacts | bool | None = None,
 ) -> User:
     """Create an active user (with a console password, if given).
 
+    With an idempotency `key`, a replay (same body) answers the user created the first time.
+
     Raises:
         InvalidEntry: a bad login, display name, role or too short a password.
-        AlreadyExists: the login is taken.
+        AlreadyExists: the login is taken. IdempotencyConflict: the key with another body.
     """
-    return write(
-        books,
-        lambda uow: create_user_in(
+    # The password is fingerprinted through its presence only: no hash of it is kept there.
+    body = {"login": login, "display_name": display_name, "roles": sorted(roles)}
+    body["password"] = password is not None
+    secret = books.pseudonym_secret()
+
+    def work(uow: UnitOfWork) -> User:
+        earlier = remembered(uow, key, "users", body, secret)
+        if earlier is not None:
+            row = uow.connection.execute(select(users).where(users.c.id == earlier)).one()
+            return _user(row)
+        made = create_user_in(
             uow.connection,
             login=login,
             display_name=display_name,
             roles=roles,
             password=password,
             now=uow.now(),
-        ),
-        audit=_audit(by, "user.create", login, audit),
-    )
+        )
+        remember(uow, key, "users", body, made.id, secret)
+        return made
+
+    return write(books, work, key=key, audit=_audit(by, "user.create", login, audit))
 
 
 def list_users(books: Books) -> list[User]:

@@ -84,7 +84,7 @@ def present_policy(fund: str, policy: Policy) -> dict[str, Any]:
 
 
 @blp.route("/approval-requests", methods=["GET"])
-@operation(blp, roles=READERS)
+@operation(blp, roles=READERS, problems=("validation_error",))
 @blp.arguments(ApprovalQuery(), location="query")
 @blp.response(200, ApprovalRequestList)
 def list_requests(query: dict[str, Any]) -> dict[str, Any]:
@@ -118,11 +118,15 @@ def approve(id: str) -> dict[str, Any]:
 
 
 @blp.route("/approval-requests/<id>/reject", methods=["POST"])
-@operation(blp, roles=APPROVERS, problems=DECISION_PROBLEMS, body=True)
+@operation(blp, roles=APPROVERS, problems=DECISION_PROBLEMS, body=True, idempotent=True)
 @blp.arguments(RejectIn())
 @blp.response(200, ApprovalRequestOut)
 def reject(data: dict[str, Any], id: str) -> dict[str, Any]:
-    """Reject a request, with a reason; it is never posted."""
+    """Reject a request, with a reason; it is never posted.
+
+    Rejecting again what one rejected with the same reason answers the request again (so a
+    retry is safe, with or without an `Idempotency-Key`).
+    """
     return present_request(
         approvals.reject(books(), id, by=current_actor(), audit=audit_facts(), **data)
     )
@@ -145,11 +149,12 @@ def get_policy(code: str) -> dict[str, Any]:
 
 
 @blp.route("/funds/<code>/approval-policy", methods=["PUT"])
-@operation(blp, roles=ADMIN, problems=("unknown_fund",), body=True)
+@operation(blp, roles=ADMIN, problems=("unknown_fund",), body=True, idempotent=True)
 @blp.arguments(PolicyIn())
 @blp.response(200, PolicyOut)
 def set_policy(data: dict[str, Any], code: str) -> dict[str, Any]:
     """Set a fund's approval policy (`*`: the books' default); fields left out keep the
-    default. Each change is a new version and an audit event."""
+    default. Each change is a new version and an audit event (setting the same policy again
+    adds a version too: PUT is idempotent in its effect on what governs the fund)."""
     policy = approvals.set_policy(books(), code, data, by=current_actor(), audit=audit_facts())
     return present_policy(code, policy)

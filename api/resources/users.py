@@ -11,7 +11,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from api.auth import ADMIN
-from api.resources.common import books, current_actor, operation
+from api.resources.common import books, current_actor, idempotency_key, operation
 from api.schemas import UserIn, UserList, UserOut
 from api.trail import audit_facts
 from usecases import users
@@ -30,12 +30,13 @@ def present_user(user: users.User) -> dict[str, Any]:
 
 
 @blp.route("/users", methods=["POST"])
-@operation(blp, roles=ADMIN, problems=("already_exists",), body=True)
+@operation(blp, roles=ADMIN, problems=("already_exists",), body=True, idempotent=True)
 @blp.arguments(UserIn())
 @blp.response(201, UserOut)
 def create_user(data: dict[str, Any]) -> dict[str, Any]:
     """Create an active user; `display_name` signs their entries, receipts and audit events."""
-    user = users.create_user(books(), by=current_actor(), audit=audit_facts(), **data)
+    key = idempotency_key("users")
+    user = users.create_user(books(), by=current_actor(), key=key, audit=audit_facts(), **data)
     return present_user(user)
 
 

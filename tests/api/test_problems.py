@@ -402,6 +402,41 @@ def test_health_reports_an_unreachable_database_as_503(tmp_path: Path) -> None:
     assert response.headers["Retry-After"] == "1"
 
 
+# -- maker-checker ------------------------------------------------------------------------------
+def test_deciding_a_request_wrongly_is_a_problem_of_its_own(
+    app: Flask, client: Any, officer: Caller, books: Books
+) -> None:
+    from sqlalchemy import update
+
+    from ledger.storage.tables import approval_requests
+    from usecases.tokens import create_token
+    from usecases.unit import SYSTEM
+    from usecases.users import create_user
+
+    engine = app.extensions["huiquan"].engine
+    both = ("officer", "approver")
+    create_user(
+        app.extensions["huiquan"].books, login="zs", display_name="张三", roles=both, by=SYSTEM
+    )
+    maker = Caller(client, create_token(engine, role="officer", name="zs-1", user="zs"))
+    officer.created("/api/v1/donations", donation(books, "30000.00"))
+    asked = maker.post("/api/v1/disbursements", disbursement(books, "10000.00"))
+    request = f"/api/v1/approval-requests/{asked.get_json()['request']['id']}"
+    own = Caller(client, create_token(engine, role="approver", name="zs-2", user="zs"))
+    problem(own.post(f"{request}/approve"), 403, "self_approval")
+    other = Caller(client, create_token(engine, role="admin", name="admin-2"))
+    problem(other.post(f"{request}/withdraw"), 403, "not_an_approver")
+    with engine.begin() as conn:
+        conn.execute(update(approval_requests).values(expires_at="2000-01-01T00:00:00+00:00"))
+    approver = Caller(client, create_token(engine, role="approver", name="approver-1"))
+    problem(approver.post(f"{request}/approve"), 409, "request_expired")
+    problem(maker.post(f"{request}/withdraw"), 409, "request_expired")
+    later = maker.post("/api/v1/disbursements", disbursement(books, "10000.00"))
+    request = f"/api/v1/approval-requests/{later.get_json()['request']['id']}"
+    assert maker.post(f"{request}/withdraw").status_code == 200
+    problem(approver.post(f"{request}/approve"), 409, "request_closed")
+
+
 # -- the catalogue ----------------------------------------------------------------------------
 def test_the_catalogue_is_served_and_every_code_has_a_test_here(anonymous: Caller) -> None:
     items = anonymous.get("/api/v1/problems").get_json()["items"]

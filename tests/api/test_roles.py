@@ -63,6 +63,13 @@ ROUTES: list[tuple[str, str, set[str] | None]] = [
     ("GET", "/api/v1/users/{id}", ADMIN),
     ("POST", "/api/v1/users/{id}/disable", ADMIN),
     ("GET", "/api/v1/receipts", READ),
+    ("GET", "/api/v1/approval-requests", READ),
+    ("GET", "/api/v1/approval-requests/{id}", READ),
+    ("POST", "/api/v1/approval-requests/{id}/approve", {"approver"}),
+    ("POST", "/api/v1/approval-requests/{id}/reject", {"approver"}),
+    ("POST", "/api/v1/approval-requests/{id}/withdraw", WRITE),
+    ("GET", "/api/v1/funds/{code}/approval-policy", READ),
+    ("PUT", "/api/v1/funds/{code}/approval-policy", ADMIN),
     ("GET", "/api/v1/receipts/{serial}", READ),
     ("POST", "/api/v1/receipts/{serial}/void", WRITE),
     ("POST", "/api/v1/receipts/{serial}/link", WRITE),
@@ -127,6 +134,8 @@ def call(caller: Caller, method: str, path: str) -> int:
         return caller.get(url).status_code
     if method == "DELETE":
         return caller.delete(url).status_code
+    if method == "PUT":
+        return caller.client.put(url, json={}, headers=caller.headers()).status_code
     body = None if path.endswith("/close") or path.endswith("/open") else {}
     return caller.post(url, body).status_code
 
