@@ -187,9 +187,9 @@ def _page(state: ReceiptDesk, conn: Connection, ctx: ReceiptContext, token: str)
     view = build_view(
         ctx,
         proof,
-        issuer=state.issuer,
+        issuer=state.issuer_of(conn, ctx),
         language=lang,
-        verify_url=verify_link(public_base(), ctx, state.issuer),
+        verify_url=verify_link(public_base(), ctx, state.issuer_of(conn, ctx)),
         where=where_lines(conn, ctx),
     )
     html = render_html(
@@ -369,7 +369,9 @@ def verify_form() -> Response:
     state = service()
     with state.engine.connect() as conn:
         ctx = load_context(conn, serial) if serial and _SERIAL.match(serial) else None
-        if ctx is None or not same_code(scan_code(claims_of(ctx, state.issuer)), code or ""):
+        if ctx is None or not same_code(
+            scan_code(claims_of(ctx, state.issuer_of(conn, ctx))), code or ""
+        ):
             return _verify_page(status=404, missing=True, scanned=True)
         document = state.document(conn, ctx)
         notice = _notice_for(conn, ctx.serial)

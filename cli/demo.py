@@ -123,6 +123,7 @@ def load_demo(engine: Engine, *, secret: bytes, seed: int = SHIPPED_SEED) -> Dem
             )
         for d in reference["donors"]:
             services.register_donor(uow, **d)
+        _demo_issuers(uow, reference)
         pseudonyms = {
             b["ref"]: services.register_beneficiary(
                 uow, cohort=b["cohort"], county=b["county"], personal=b["personal"], secret=secret
@@ -146,6 +147,20 @@ def load_demo(engine: Engine, *, secret: bytes, seed: int = SHIPPED_SEED) -> Dem
         first_sequence=1,
         last_sequence=last,
     )
+
+
+def _demo_issuers(uow: Any, reference: dict[str, Any]) -> None:
+    """Register the demo issuers (made-up codes, marked demo) and assign the demo funds."""
+    from receipts.issuers import add_issuer, assign_issuer
+
+    shipped = reference if "issuers" in reference else read_demo_data()[0]
+    now = uow.now()
+    for issuer in shipped["issuers"]:
+        add_issuer(uow.connection, **issuer, by=MAKER, now=now)
+    funds = {f["code"] for f in reference["funds"]}
+    for fund, issuer in shipped["fund_issuers"].items():
+        if fund in funds:
+            assign_issuer(uow.connection, fund=fund, issuer=issuer, by=MAKER, now=now)
 
 
 @dataclass(frozen=True, slots=True)

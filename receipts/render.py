@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import mimetypes
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -32,21 +33,23 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from babel.dates import format_date
+from babel.dates import format_date, format_interval
 from babel.numbers import format_currency, get_currency_name
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from ledger.money import EXPONENTS, FUNCTIONAL_CURRENCY, format_minor
-from receipts.i18n import BABEL_LOCALES, LANGUAGE_NAMES, messages
-from receipts.model import LANGUAGES, Language, ReceiptView
+from receipts.i18n import BABEL_LOCALES, LANGUAGE_NAMES, messages, place_name
+from receipts.model import LANGUAGES, AllocationLine, Language, ReceiptView
 from receipts.numerals import to_chinese_capital
 
 if TYPE_CHECKING:
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 __all__ = [
+    "PDF_VARIANT",
     "TEMPLATE_NAME",
+    "EmbeddedFile",
     "ResourceRefused",
     "content_security_policy",
     "html_to_pdf",
@@ -219,6 +222,46 @@ def _facts(view: ReceiptView, t: Mapping[str, str], locale: str) -> list[list[_C
     return rows
 
 
+def _term(term: str, t: Mapping[str, str]) -> str:
+    """ "2024秋" -> "2024 秋" / "Autumn 2024"; a bare year is a school year."""
+    year, season = term[:4], term[4:]
+    key = {"春": "term_spring", "秋": "term_autumn"}.get(season, "term_year")
+    return t[key].format(year=year) if year.isdigit() else term
+
+
+def _where_line(line: AllocationLine, t: Mapping[str, str], lang: Language, locale: str) -> Any:
+    place = place_name(line.county, line.town, lang)
+    if line.kind == "scholarship":
+        what = t["where_scholarship"].format(
+            place=place or "—", term=_term(line.project_or_purpose, t), count=line.count
+        )
+    elif line.kind == "fee":
+        what = t["where_fee"]
+    elif line.kind == "transfer":
+        what = t["where_transfer"].format(fund=line.project_or_purpose)
+    else:
+        what = " · ".join(p for p in (line.project_or_purpose, place) if p)
+    when = _date(line.date, locale)
+    if line.last_date is not None:
+        when = format_interval(line.date, line.last_date, "yMMMd", locale=locale)
+    return {"date": when, "what": what, "amount": _money(line.amount_minor, line.currency, locale)}
+
+
+def _checkpoint_summary(text: str) -> dict[str, str]:
+    """The checkpoint's origin, size and root (hex) from its signed note."""
+    lines = text.splitlines()
+    root = lines[2] if len(lines) > 2 else ""
+    try:
+        root = base64.b64decode(root, validate=True).hex()
+    except ValueError:
+        pass
+    return {
+        "origin": lines[0] if lines else "",
+        "size": lines[1] if len(lines) > 1 else "",
+        "root": root,
+    }
+
+
 def _language_links(current: Language, links: Mapping[str, str] | None) -> list[_LanguageLink]:
     if not links:
         return []
@@ -284,7 +327,11 @@ def _context(
         "amount_figures": _money(view.amount_minor, view.currency, locale),
         "is_foreign": view.currency != FUNCTIONAL_CURRENCY,
         "cny_figures": _money(view.cny_minor, FUNCTIONAL_CURRENCY, locale),
-        "capitals": to_chinese_capital(view.cny_minor, EXPONENTS[FUNCTIONAL_CURRENCY]),
+        "capitals": to_chinese_capital(
+            view.cny_minor, EXPONENTS[FUNCTIONAL_CURRENCY], traditional=lang == "zh-Hant"
+        ),
+        "capitals_lang": "zh-Hant" if lang == "zh-Hant" else "zh-Hans",
+        "checkpoint": _checkpoint_summary(view.checkpoint_text),
         "facts": _facts(view, t, locale),
         "disclaimer": t["in_kind_disclaimer"] if view.kind == "in_kind" else None,
         "covered": [
@@ -295,15 +342,7 @@ def _context(
             }
             for gift in view.covered_gifts
         ],
-        "where": [
-            {
-                "date": _date(line.date, locale),
-                "project": line.project_or_purpose,
-                "county": line.county,
-                "amount": _money(line.amount_minor, line.currency, locale),
-            }
-            for line in view.where_it_went
-        ],
+        "where": [_where_line(line, t, lang, locale) for line in view.where_it_went],
         "verify_url": verify_url,
         "qr_svg": _qr_svg(verify_url),
         "pdf_url": None if for_print or pdf_url is None else _href(pdf_url, "pdf_url"),
@@ -344,14 +383,22 @@ def render_html(
     return _render(view, language, pdf_url=pdf_url, language_links=language_links, for_print=False)
 
 
-def render_pdf(view: ReceiptView, *, language: str | None = None) -> bytes:
-    """The receipt as an A4 PDF; the same view always gives the same bytes.
+def render_pdf(
+    view: ReceiptView,
+    *,
+    language: str | None = None,
+    attachment: EmbeddedFile | None = None,
+) -> bytes:
+    """The receipt as a one-page A4 PDF/A-3b; the same view always gives the same bytes.
+
+    `attachment` (the proof document) is embedded as an associated file of the document
+    (/AF, AFRelationship /Data), as PDF/A-3 requires of embedded files.
 
     Raises:
         ValueError: for an unknown language or an unsafe verify_url.
         ResourceRefused: if the page asks for a resource outside the templates folder.
     """
-    return html_to_pdf(_render(view, language, for_print=True))
+    return html_to_pdf(_render(view, language, for_print=True), attachment=attachment)
 
 
 @cache
@@ -402,20 +449,51 @@ def _file_response(url: str, root: Path, response: type[URLFetcherResponse]) -> 
     return response(url, body=path.read_bytes(), headers={"Content-Type": content_type})
 
 
-def html_to_pdf(html: str) -> bytes:
-    """Lay out receipt HTML as PDF with the deny-by-default fetcher.
+@dataclass(frozen=True, slots=True)
+class EmbeddedFile:
+    """A file to embed in the PDF as an associated file (PDF/A-3 /AF)."""
+
+    name: str
+    body: bytes
+    description: str
+    relationship: str = "Data"
+
+
+#: The PDF variant of receipts: PDF/A-3b (archival, with associated files allowed).
+PDF_VARIANT = "pdf/a-3b"
+
+
+def html_to_pdf(html: str, *, attachment: EmbeddedFile | None = None) -> bytes:
+    """Lay out receipt HTML as a PDF/A-3b document with the deny-by-default fetcher.
 
     Raises:
         ResourceRefused: when the HTML or its CSS asks for any other resource.
     """
     # WeasyPrint takes most of a second to import: load it on the first PDF, not at import.
-    from weasyprint import HTML
+    from weasyprint import HTML, Attachment
     from weasyprint.urls import FatalURLFetchingError
 
     fetcher = make_fetcher()
     document = HTML(string=html, base_url=str(templates_dir()), url_fetcher=fetcher)
+    attachments = []
+    if attachment is not None:
+        attachments.append(
+            Attachment(
+                string=attachment.body,
+                name=attachment.name,
+                description=attachment.description,
+                relationship=attachment.relationship,
+                url_fetcher=fetcher,
+            )
+        )
     try:
-        pdf: bytes = document.write_pdf()
+        with warnings.catch_warnings():
+            # WeasyPrint opens its sRGB output-intent profile without closing it (PDF/A only);
+            # the file is dropped, and warned about, inside this call.
+            warnings.filterwarnings("ignore", "unclosed file", ResourceWarning)
+            pdf: bytes = document.write_pdf(
+                pdf_variant=PDF_VARIANT, attachments=attachments, uncompressed_pdf=False
+            )
     except FatalURLFetchingError as fatal:
         raise ResourceRefused(str(fatal.__cause__ or fatal)) from fatal
     if fetcher.refused:
