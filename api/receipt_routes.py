@@ -494,6 +494,41 @@ def void_receipt_view(data: dict[str, Any], serial: str) -> dict[str, Any]:
     return {"serial": serial, "status": "void", "reason": voided.reason, "replacement": replacement}
 
 
+class FiscalIn(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    number = fields.String(required=True, validate=validate.Length(min=1, max=60))
+
+
+class FiscalOut(Schema):
+    serial = fields.String(required=True)
+    code = fields.String(required=True)
+    number = fields.String(required=True)
+    recorded_at = fields.String(required=True)
+    recorded_by = fields.String(required=True)
+
+
+@blp.route("/receipts/<serial>/fiscal-reference", methods=["POST"])
+@operation(blp, roles=WRITERS, problems=("not_found", "already_exists"), body=True)
+@blp.arguments(FiscalIn())
+@blp.response(201, FiscalOut)
+def record_fiscal_reference(data: dict[str, Any], serial: str) -> dict[str, Any]:
+    """Record the 公益事业捐赠票据 the fiscal platform issued for this receipt (票据代码/号码).
+
+    An appended record, never an edit: at most one per receipt (409 after that); the receipt
+    page and PDF show it from then on.
+    """
+    recorded = receipt_cases.record_fiscal_reference(
+        books(), _known(serial), by=current_actor(), audit=audit_facts(), **data
+    )
+    return {
+        "serial": recorded.serial,
+        "code": recorded.code,
+        "number": recorded.number,
+        "recorded_at": recorded.recorded_at,
+        "recorded_by": recorded.recorded_by,
+    }
+
+
 @blp.route("/receipts/<serial>/link", methods=["POST"])
 @operation(blp, roles=WRITERS, problems=("not_found",))
 @blp.response(201, ReceiptOut)
