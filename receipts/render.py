@@ -247,6 +247,32 @@ def _where_line(line: AllocationLine, t: Mapping[str, str], lang: Language, loca
     return {"date": when, "what": what, "amount": _money(line.amount_minor, line.currency, locale)}
 
 
+#: At most this many lines of "where my gift went" on the PDF; the rest fold into one line.
+PRINT_WHERE_LINES = 10
+
+
+def _where_lines(
+    view: ReceiptView, t: Mapping[str, str], lang: Language, locale: str, *, for_print: bool
+) -> list[Any]:
+    lines = list(view.where_it_went)
+    if not for_print or len(lines) <= PRINT_WHERE_LINES:
+        return [_where_line(line, t, lang, locale) for line in lines]
+    shown, rest = lines[: PRINT_WHERE_LINES - 1], lines[PRINT_WHERE_LINES - 1 :]
+    out = [_where_line(line, t, lang, locale) for line in shown]
+    by_currency: dict[str, int] = {}
+    for line in rest:
+        by_currency[line.currency] = by_currency.get(line.currency, 0) + line.amount_minor
+    amount = "、".join(_money(v, c, locale) for c, v in by_currency.items())
+    when = format_interval(
+        min(line.date for line in rest),
+        max(line.last_date or line.date for line in rest),
+        "yMMMd",
+        locale=locale,
+    )
+    what = t["where_more"].format(count=len(rest))
+    return [*out, {"date": when, "what": what, "amount": amount}]
+
+
 def _checkpoint_summary(text: str) -> dict[str, str]:
     """The checkpoint's origin, size and root (hex) from its signed note."""
     lines = text.splitlines()
@@ -310,10 +336,11 @@ def _context(
         "created": view.issued_on.isoformat(),
         "title": t["title_annual"] if annual else t["title"],
         "subtitle": t["subtitle_annual"] if annual else t["subtitle"],
-        "subtitle_lang": "zh-Hans" if lang == "en" else "en",
+        # A Chinese page carries no English: only the English page has a (Chinese) subtitle.
+        "subtitle_lang": "zh-Hans",
         "capitals_label_lang": "zh-Hans" if lang == "en" else lang,
         "lead": t["lead_annual"] if annual else t["lead"],
-        "void_mark": t["void"] if lang == "en" else f"{t['void']} VOID",
+        "void_mark": t["void"],
         "void_reason": t["void_reason"].format(reason=view.void_reason)
         if view.void_reason
         else None,
@@ -342,7 +369,7 @@ def _context(
             }
             for gift in view.covered_gifts
         ],
-        "where": [_where_line(line, t, lang, locale) for line in view.where_it_went],
+        "where": _where_lines(view, t, lang, locale, for_print=for_print),
         "verify_url": verify_url,
         "qr_svg": _qr_svg(verify_url),
         "pdf_url": None if for_print or pdf_url is None else _href(pdf_url, "pdf_url"),
