@@ -91,6 +91,7 @@ from receipts.views import (
     verify_link,
     where_lines,
 )
+from usecases import acknowledgments
 from usecases import receipts as receipt_cases
 from usecases.receipt_desk import ReceiptDesk
 
@@ -172,6 +173,31 @@ def receipt_link(name: str) -> Response:
         if suffix == ".json":
             return _json(state, conn, ctx)
         return _page(state, conn, ctx, token)
+
+
+@pages.route("/r/p/", defaults={"name": ""}, methods=["GET"])
+@pages.route("/r/p/<path:name>", methods=["GET"])
+def acknowledgment_link(name: str) -> Response:
+    """A pledge acknowledgment by its secret link (under /r/p/: a slash is never part of a
+    receipt token): the page, or its PDF."""
+    match = _LINK.match(name)
+    if match is None or match.group(2) == ".json":
+        return _not_found()
+    token, suffix = match.groups()
+    state = books()
+    with state.engine.connect() as conn:
+        ack = acknowledgments.open_acknowledgment(conn, token)
+        if ack is None:
+            return _not_found()
+        if suffix == ".pdf":
+            pdf = acknowledgments.acknowledgment_pdf(state, conn, ack, _language_asked())
+            return _pdf_response(pdf, None, hashlib.sha256(pdf).hexdigest(), ack.serial)
+        html, lang = acknowledgments.acknowledgment_html(
+            state, conn, ack, _language_asked(), pdf_url=f"/r/p/{token}.pdf"
+        )
+    response = Response(html, content_type="text/html; charset=utf-8")
+    response.headers["Content-Language"] = lang
+    return _secured(response, store=True)
 
 
 def _json(state: ReceiptDesk, conn: Connection, ctx: ReceiptContext) -> Response:
@@ -508,14 +534,15 @@ class FiscalOut(Schema):
 
 
 @blp.route("/receipts/<serial>/fiscal-reference", methods=["POST"])
-@operation(blp, roles=WRITERS, problems=("not_found", "already_exists"), body=True)
+@operation(blp, roles=WRITERS, problems=("not_found", "already_exists"), body=True, idempotent=True)
 @blp.arguments(FiscalIn())
 @blp.response(201, FiscalOut)
 def record_fiscal_reference(data: dict[str, Any], serial: str) -> dict[str, Any]:
     """Record the 公益事业捐赠票据 the fiscal platform issued for this receipt (票据代码/号码).
 
-    An appended record, never an edit: at most one per receipt (409 after that); the receipt
-    page and PDF show it from then on.
+    An appended record, never an edit: at most one per receipt; the same code and number
+    again (a replay) answer the recorded reference, a different one is 409. The receipt page
+    and PDF show it from then on.
     """
     recorded = receipt_cases.record_fiscal_reference(
         books(), _known(serial), by=current_actor(), audit=audit_facts(), **data
@@ -575,3 +602,6 @@ def init_app(app: Flask) -> None:
     app.extensions["receipts"] = app.extensions["huiquan"].books.receipts
     app.register_blueprint(pages)
     app.extensions["huiquan"].api.register_blueprint(blp)
+    from api.resources import issuers  # the documents' admin resource, wired with them
+
+    app.extensions["huiquan"].api.register_blueprint(issuers.blp)

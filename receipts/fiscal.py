@@ -2,7 +2,8 @@
 
 Invariants owned here:
 - A fiscal reference (票据代码 and 票据号码, as the finance bureau's e-receipt platform printed
-  them) is an appended row, never an edit of the receipt: at most one per receipt, only for a
+  them) is an appended row, never an edit of the receipt: at most one per receipt (recording
+  the same one again answers it, a different one is refused), only for a
   live gift receipt (not a void one, not an annual one). We never invent these numbers; a wrong
   one is corrected by voiding the receipt and recording the reference on its replacement.
 - Both parts are 1-60 characters of digits, letters and "-".
@@ -64,7 +65,10 @@ def record_fiscal_reference(
         raise InvalidEntry("a void receipt takes no fiscal reference: use its replacement")
     if record.kind == "annual":
         raise InvalidEntry("fiscal references belong to the receipts of single gifts")
-    if record.fiscal_code or fiscal_reference_of(conn, serial) is not None:
+    known = fiscal_reference_of(conn, serial)
+    if known is not None and (known.code, known.number) == (code, number):
+        return known  # a replay: the reference is recorded already
+    if record.fiscal_code or known is not None:
         raise AlreadyExists(f"receipt {serial} has its fiscal reference already", field="serial")
     conn.execute(
         insert(fiscal_references).values(

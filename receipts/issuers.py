@@ -5,9 +5,11 @@ Invariants owned here:
   (digits and upper-case letters without I, O, Z, S, V) and its last character is the check
   character of the first 17 (`check_character`). Nothing else is accepted, so a typo never
   reaches a receipt.
-- Issuers and fund assignments are append-only rows. The issuer of a receipt is the one assigned
-  to the gift's fund at or before the moment the receipt was issued (`issuer_at`), so assigning
-  a fund again never changes a receipt already issued.
+- Issuers and fund assignments are append-only rows; registering the same issuer again, or
+  assigning a fund to the issuer it has, changes nothing (so both are safe to replay).
+- The issuer of a receipt is the one assigned to the gift's fund at or before the moment the
+  receipt was issued (`issuer_at`), so assigning a fund again never changes a receipt already
+  issued.
 - Demo issuers carry made-up codes whose embedded organisation code (characters 9-17) fails its
   own GB 11714 check: a valid-format code that no real organisation can hold.
 """
@@ -111,14 +113,16 @@ def add_issuer(
             "character",
             field="registration_no",
         )
+    record = IssuerRecord(code, name.strip(), registration_no, (seal_text or name).strip(), demo)
     taken = conn.execute(
-        select(issuers.c.code).where(
+        select(issuers).where(
             (issuers.c.code == code) | (issuers.c.registration_no == registration_no)
         )
     ).first()
+    if taken is not None and _record(taken) == record:
+        return record  # a replay: registered already, the same way
     if taken is not None:
         raise AlreadyExists(f"issuer {taken.code} has this code or credit code", field="code")
-    record = IssuerRecord(code, name.strip(), registration_no, (seal_text or name).strip(), demo)
     conn.execute(
         insert(issuers).values(
             code=code,
@@ -151,9 +155,10 @@ def assign_issuer(conn: Connection, *, fund: str, issuer: str, by: str, now: str
     row = conn.execute(select(issuers).where(issuers.c.code == issuer)).first()
     if row is None:
         raise NotFound(f"There is no issuer {issuer!r}.")
-    conn.execute(
-        insert(fund_issuers).values(fund=fund, assigned_at=now, issuer=issuer, assigned_by=by)
-    )
+    if _current_assignments(conn, None).get(fund) != issuer:  # assigning again changes nothing
+        conn.execute(
+            insert(fund_issuers).values(fund=fund, assigned_at=now, issuer=issuer, assigned_by=by)
+        )
     return _record(row)
 
 

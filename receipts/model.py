@@ -22,6 +22,7 @@ __all__ = [
     "KINDS",
     "LANGUAGES",
     "STATUSES",
+    "AcknowledgmentView",
     "AllocationLine",
     "CoveredGift",
     "Kind",
@@ -122,3 +123,26 @@ class ReceiptView:
     @property
     def is_void(self) -> bool:
         return self.status == "void"
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgmentView:
+    """A pledge acknowledgment as the donor sees it: a promise, not money received."""
+
+    serial: str
+    issuer_name: str
+    issuer_registration_no: str
+    issuer_seal_text: str
+    issuer_demo: bool
+    issuer_configured: bool
+    issued_on: date
+    pledged_on: date
+    due_on: date | None
+    donor_name: str
+    amount_minor: int
+    currency: str
+    fund_name: str
+    fund_purpose: str
+    conditional: bool
+    signing_officer: str
+    language: Language = "zh-Hans"

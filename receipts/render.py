@@ -40,7 +40,13 @@ from markupsafe import Markup
 
 from ledger.money import EXPONENTS, FUNCTIONAL_CURRENCY, format_minor
 from receipts.i18n import BABEL_LOCALES, LANGUAGE_NAMES, messages, place_name
-from receipts.model import LANGUAGES, AllocationLine, Language, ReceiptView
+from receipts.model import (
+    LANGUAGES,
+    AcknowledgmentView,
+    AllocationLine,
+    Language,
+    ReceiptView,
+)
 from receipts.numerals import to_chinese_capital
 
 if TYPE_CHECKING:
@@ -54,6 +60,8 @@ __all__ = [
     "content_security_policy",
     "html_to_pdf",
     "make_fetcher",
+    "render_acknowledgment_html",
+    "render_acknowledgment_pdf",
     "render_html",
     "render_pdf",
     "style_hash",
@@ -61,6 +69,7 @@ __all__ = [
 ]
 
 TEMPLATE_NAME = "receipt.html.j2"
+ACKNOWLEDGMENT_TEMPLATE = "acknowledgment.html.j2"
 STYLESHEET_NAME = "receipt.css"
 
 
@@ -390,6 +399,66 @@ def _render(
         view, lang, pdf_url=pdf_url, language_links=language_links, for_print=for_print
     )
     return _environment().get_template(TEMPLATE_NAME).render(context)
+
+
+def _acknowledgment_context(
+    view: AcknowledgmentView, *, pdf_url: str | None, for_print: bool
+) -> dict[str, Any]:
+    lang = view.language
+    t = messages(lang)
+    locale = BABEL_LOCALES[lang]
+    rows = [
+        [_Cell(t["donor"], view.donor_name, css="donor")],
+        [
+            _Cell(t["pledged_on"], _date(view.pledged_on, locale)),
+            _Cell(t["issued_on"], _date(view.issued_on, locale)),
+        ],
+        [
+            _Cell(t["due_on"], _date(view.due_on, locale) if view.due_on else t["due_open"]),
+            _Cell(
+                t["currency"],
+                f"{view.currency} · {get_currency_name(view.currency, locale=locale)}",
+            ),
+        ],
+        [_Cell(t["fund"], view.fund_name)],
+        [_Cell(t["purpose"], view.fund_purpose or "—")],
+        [
+            _Cell(
+                t["ack_conditional"],
+                t["ack_conditional_yes"] if view.conditional else t["ack_conditional_no"],
+            )
+        ],
+    ]
+    return {
+        "t": t,
+        "lang": lang,
+        "view": view,
+        "for_print": for_print,
+        "css": Markup(_stylesheet()),  # noqa: S704 - our own static file, hashed for the CSP
+        "csp": _policy(),
+        "created": view.issued_on.isoformat(),
+        "amount_figures": _money(view.amount_minor, view.currency, locale),
+        "capitals": to_chinese_capital(
+            view.amount_minor, EXPONENTS[view.currency], traditional=lang == "zh-Hant"
+        )
+        if view.currency == FUNCTIONAL_CURRENCY
+        else "—",
+        "capitals_lang": "zh-Hant" if lang == "zh-Hant" else "zh-Hans",
+        "facts": rows,
+        "pdf_url": None if for_print or pdf_url is None else _href(pdf_url, "pdf_url"),
+    }
+
+
+def render_acknowledgment_html(view: AcknowledgmentView, *, pdf_url: str | None = None) -> str:
+    """A pledge acknowledgment as a complete HTML page (same stylesheet and CSP as receipts)."""
+    context = _acknowledgment_context(view, pdf_url=pdf_url, for_print=False)
+    return _environment().get_template(ACKNOWLEDGMENT_TEMPLATE).render(context)
+
+
+def render_acknowledgment_pdf(view: AcknowledgmentView) -> bytes:
+    """A pledge acknowledgment as a one-page A4 PDF/A-3b."""
+    context = _acknowledgment_context(view, pdf_url=None, for_print=True)
+    return html_to_pdf(_environment().get_template(ACKNOWLEDGMENT_TEMPLATE).render(context))
 
 
 def render_html(

@@ -80,7 +80,8 @@ def test_a_fiscal_reference_is_appended_once_and_shown_on_the_receipt(
     assert recorded["code"] == "51010125" and recorded["number"] == "0001234567"
     page = client.get(path_of(gift["receipt"]["url"])).get_data(as_text=True)
     assert "51010125" in page and "0001234567" in page
-    again = officer.post(url, json=body)
+    assert officer.post(url, json=body).status_code == 201  # a replay answers the same record
+    again = officer.post(url, json={**body, "number": "0001234568"})
     assert again.status_code == 409
 
 
@@ -263,3 +264,97 @@ def test_a_scholarship_line_reads_in_the_receipts_language(
     assert shown["what"] == expected and absent not in shown["what"]
     fee = AllocationLine(dt.date(2024, 1, 31), "", "", 252_00, "CNY", kind="fee")
     assert "bank fee" not in _where_line(fee, messages(lang), lang, BABEL_LOCALES[lang])["what"]
+
+
+DEMO_CODE = "535100000000000108"  # the demo data's 四川省华成慈善基金会 (a made-up code)
+
+
+def test_a_receipt_takes_the_issuer_of_its_fund_and_keeps_it_when_the_fund_moves(
+    admin: Caller, officer: Caller, auditor: Caller, books: Any, client: Any
+) -> None:
+    from tests.receipts.conftest import give
+
+    before = give(officer, books, "100.00")
+    assert "本基金的开具机构尚未配置" in _page_text(client, before["receipt"]["url"])
+    made = admin.created(
+        "/api/v1/issuers",
+        {"code": "HC", "name": "四川省华成慈善基金会", "registration_no": DEMO_CODE, "demo": True},
+    )
+    assert made == {
+        "code": "HC",
+        "name": "四川省华成慈善基金会",
+        "registration_no": DEMO_CODE,
+        "seal_text": "四川省华成慈善基金会",
+        "demo": True,
+        "funds": [],
+    }
+    listed = auditor.get("/api/v1/issuers").get_json()
+    assert books.restricted in listed["unassigned_funds"]
+    put = admin.client.put(
+        f"/api/v1/funds/{books.restricted}/issuer", json={"issuer": "HC"}, headers=admin.headers()
+    )
+    assert put.status_code == 200 and put.get_json()["issuer"]["funds"] == [books.restricted]
+    after = give(officer, books, "200.00")
+    page = _page_text(client, after["receipt"]["url"])
+    assert "四川省华成慈善基金会" in page and DEMO_CODE in page and "演示数据" in page
+    assert "尚未配置" not in page
+    # The earlier receipt was issued before the assignment: it keeps saying so.
+    assert "本基金的开具机构尚未配置" in _page_text(client, before["receipt"]["url"])
+
+
+def test_an_issuer_with_a_wrong_check_character_is_refused(admin: Caller, officer: Caller) -> None:
+    body = {"code": "X", "name": "某基金会", "registration_no": DEMO_CODE[:-1] + "9"}
+    assert admin.post("/api/v1/issuers", json=body).status_code == 422
+    assert (
+        officer.post("/api/v1/issuers", json={**body, "registration_no": DEMO_CODE}).status_code
+        == 403
+    )
+
+
+def _pledge(officer: Caller, books: Any, amount: str, **fields: Any) -> dict[str, Any]:
+    body = {
+        "donor_id": books.donor,
+        "fund": books.restricted,
+        "amount": amount,
+        "currency": "CNY",
+        **fields,
+    }
+    return officer.created("/api/v1/pledges", body)
+
+
+def test_a_pledge_gets_an_acknowledgment_of_its_own_gapless_series_not_a_receipt(
+    officer: Caller, books: Any, client: Any
+) -> None:
+    first = _pledge(officer, books, "30000.00")
+    second = _pledge(officer, books, "500.00", conditional=True)
+    year = TODAY.year
+    assert first["acknowledgment"]["serial"] == f"HQP-{year}-000001"
+    assert second["acknowledgment"]["serial"] == f"HQP-{year}-000002"
+    assert "receipt" not in first or first.get("receipt") is None
+    page = client.get(path_of(first["acknowledgment"]["url"]) + "?lang=zh-Hant")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "認捐確認函" in html and "參萬元整" in html
+    assert "不是捐贈收據" in html and f"HQP-{year}-000001" in html
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    pdf = client.get(path_of(first["acknowledgment"]["pdf_url"])).data
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "acknowledgment.zh-Hans.pdf").write_bytes(pdf)  # to look at
+    pages, text = _pdf_text(pdf)
+    assert pages == 1 and "认捐确认函" in text.replace(" ", "") and "叁万元整" in text
+    # The receipts' own series is untouched: the next gift's receipt is still number one.
+    from tests.receipts.conftest import give
+
+    assert give(officer, books, "1.00")["receipt"]["serial"] == f"HQ-{year}-000001"
+
+
+def test_a_replayed_pledge_shows_the_same_acknowledgment(officer: Caller, books: Any) -> None:
+    body = {"donor_id": books.donor, "fund": books.restricted, "amount": "10.00", "currency": "CNY"}
+    one = officer.post("/api/v1/pledges", body, key="pledge-ack-1").get_json()
+    two = officer.post("/api/v1/pledges", body, key="pledge-ack-1").get_json()
+    assert one["acknowledgment"] == two["acknowledgment"]
+    assert one["acknowledgment"]["serial"].endswith("-000001")
+
+
+def test_an_unknown_acknowledgment_link_is_the_same_404(client: Any) -> None:
+    for name in ("A" * 32, "A" * 32 + ".pdf", "nope", "A" * 32 + ".json"):
+        assert client.get(f"/r/p/{name}").status_code == 404
