@@ -394,8 +394,8 @@ _EN: dict[str, str] = {
         "aims, ledger entries, inclusion proofs) is embedded in this PDF as huiquan-recei"
         "pt-proof.json."
     ),
-    "checkpoint_size": "Checkpoint size",
-    "checkpoint_root": "Checkpoint root",
+    "checkpoint_size": "Tree size",
+    "checkpoint_root": "Tree root",
 }
 
 #: Every message, by language.
