@@ -312,12 +312,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         api=api,
         version=_version(),
     )
-    from api.audit_routes import document as document_audits
-    from api.audit_routes import make_blueprint as audit_blueprint
     from api.receipt_routes import init_app as init_receipts
 
-    app.register_blueprint(audit_blueprint())
-    document_audits(api.spec)
     init_receipts(app)
     app.after_request(lambda response: record_refusal(response, engine))
     return app

@@ -183,6 +183,20 @@ CATALOGUE: tuple[Problem, ...] = (
         "Any other 4xx the HTTP layer raises; `status` carries the precise status.",
     ),
     Problem(
+        "proof_pending",
+        409,
+        "Not provable yet",
+        "The entry is newer than the latest signed checkpoint; the service signs one within "
+        "its checkpoint interval: ask again after `Retry-After` seconds.",
+    ),
+    Problem(
+        "cosignature_rejected",
+        422,
+        "Cosignature rejected",
+        "The cosignature is not by a configured witness key, does not verify, or is on another "
+        "checkpoint than the one this service signed at that size.",
+    ),
+    Problem(
         "internal_error",
         500,
         "Internal error",
@@ -288,9 +302,15 @@ def problem(
 
 
 def problem_for_ledger_error(exc: ledger_errors.LedgerError) -> Response:
-    """The problem for a ledger failure: its catalogue code, and `errors` for its field."""
-    code = "validation_error"
+    """The problem for a ledger failure: its catalogue code, and `errors` for its field.
+
+    An error whose own `code` is a catalogue code (one a use case defines, such as
+    `cosignature_rejected`) answers with it; others by their class (`_LEDGER_CODES`).
+    """
+    code = exc.code if exc.code in _BY_CODE else "validation_error"
     for cls in type(exc).__mro__:
+        if code != "validation_error":
+            break
         if cls in _LEDGER_CODES:
             code = _LEDGER_CODES[cls]
             break

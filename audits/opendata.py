@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from audits.statements import Params, facts_from_db, reference_from_db
+from ledger.accounts import CASH_PREFIX, FIXED_ASSETS, GRANTS_PAYABLE, INVENTORY, PROGRAM_EXPENSES
 from ledger.storage.tables import projects
 
 __all__ = ["grants_csv", "iati_xml", "required_problems"]
@@ -75,21 +76,21 @@ def _transactions(conn: Connection, as_of: dt.date) -> dict[str, list[tuple[str,
         if code is None:
             continue
         only = per_fund_projects.get(f.fund, [])
-        if code == "1" and f.account.startswith("1002-") and len(only) == 1:
+        if code == "1" and f.account.startswith(CASH_PREFIX) and len(only) == 1:
             out[only[0]].append((code, f.occurred_on, f.functional))
-        elif code == "3" and f.account.startswith("1002-"):
+        elif code == "3" and f.account.startswith(CASH_PREFIX):
             target = f.project or (only[0] if len(only) == 1 else "")
             if kind == "disbursement":
                 target = ""  # the 5101 line names the project; counted there
             if target:
                 out[target].append((code, f.occurred_on, -f.functional))
-        elif code == "3" and f.account == "5101" and f.project and kind == "disbursement":
+        elif code == "3" and f.account == PROGRAM_EXPENSES and f.project and kind == "disbursement":
             out[f.project].append((code, f.occurred_on, f.functional))
-        elif code == "2" and f.account == "2209":
+        elif code == "2" and f.account == GRANTS_PAYABLE:
             target = f.project or (only[0] if len(only) == 1 else "")
             if target:
                 out[target].append((code, f.occurred_on, -f.functional))
-        elif code == "4" and f.account in ("1201", "1501") and len(only) == 1:
+        elif code == "4" and f.account in (INVENTORY, FIXED_ASSETS) and len(only) == 1:
             out[only[0]].append((code, f.occurred_on, f.functional))
     return out
 

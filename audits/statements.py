@@ -40,7 +40,25 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, case, select
 
-from ledger.accounts import CASH_PREFIX, CHART
+from ledger.accounts import (
+    AGENCY_ASSETS,
+    AGENCY_LIABILITIES,
+    CASH_PREFIX,
+    CHART,
+    CONTRIBUTIONS_RESTRICTED,
+    CONTRIBUTIONS_UNRESTRICTED,
+    FIXED_ASSETS,
+    FUNDRAISING_EXPENSES,
+    GRANTS_PAYABLE,
+    INTERFUND,
+    INVENTORY,
+    MANAGEMENT_EXPENSES,
+    NET_ASSETS_RESTRICTED,
+    NET_ASSETS_UNRESTRICTED,
+    PLEDGES_RECEIVABLE,
+    PROGRAM_EXPENSES,
+    REFUNDABLE_ADVANCES,
+)
 from ledger.storage.tables import (
     accounts,
     award_table,
@@ -78,8 +96,6 @@ KINDS = (
     "scholarships",
 )
 ColumnType = Literal["text", "money", "count"]
-UNRESTRICTED_NA, RESTRICTED_NA = "3101", "3102"
-RESTRICTED_INCOME = "4101-R"
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -312,13 +328,17 @@ class Fold:
         return self
 
     def _sub_ledgers(self, f: Fact) -> None:
-        if f.account == "1122" and f.ref:
+        if f.account == PLEDGES_RECEIVABLE and f.ref:
             self.pledge_balance[f.ref] += f.functional
             if f.effective_kind == "pledge":
                 self.pledge_booked[f.ref] += f.functional
                 if f.kind == "pledge":
                     self.pledge_dates[f.ref] = f.occurred_on
-        elif f.account == "2209" and f.ref and f.occurred_on >= self.params.date_from.isoformat():
+        elif (
+            f.account == GRANTS_PAYABLE
+            and f.ref
+            and f.occurred_on >= self.params.date_from.isoformat()
+        ):
             if f.effective_kind == "scholarship_award":
                 if f.occurred_on <= self.params.date_to.isoformat():
                     self.award_awarded[f.ref] -= f.functional
@@ -328,10 +348,10 @@ class Fold:
     def _flow(self, f: Fact) -> None:
         account, value, kind = f.account, f.functional, f.effective_kind
         self.flows[account] += value
-        if account in (UNRESTRICTED_NA, RESTRICTED_NA):
+        if account in (NET_ASSETS_UNRESTRICTED, NET_ASSETS_RESTRICTED):
             if f.kind == "general":
                 self.direct[account] += value
-            elif account == RESTRICTED_NA:
+            elif account == NET_ASSETS_RESTRICTED:
                 self.release += value
         if account.startswith(CASH_PREFIX):
             line = _CASH_LINES.get(kind)
@@ -344,7 +364,7 @@ class Fold:
             self.monthly[(f.fund, month, "raised")] -= value
         elif kind_of == "expense":
             self.monthly[(f.fund, month, "spent")] += value
-        if account == "5101" and kind == "disbursement" and f.project:
+        if account == PROGRAM_EXPENSES and kind == "disbursement" and f.project:
             row = self.projects.setdefault((f.fund, f.project), [0, 0])
             row[0] += value
             row[1] += 1 if f.kind == "disbursement" else -1
@@ -423,12 +443,16 @@ _LIABILITY_LINES = (
     ("other_liabilities", "其他负债", "Other liabilities"),
 )
 _ASSET_CODES = {
-    "1122": "receivables",
-    "1201": "inventory",
-    "1501": "fixed",
-    "1701": "agency_assets",
+    PLEDGES_RECEIVABLE: "receivables",
+    INVENTORY: "inventory",
+    FIXED_ASSETS: "fixed",
+    AGENCY_ASSETS: "agency_assets",
 }
-_LIABILITY_CODES = {"2203": "advances", "2209": "grants_payable", "2601": "agency_liabilities"}
+_LIABILITY_CODES = {
+    REFUNDABLE_ADVANCES: "advances",
+    GRANTS_PAYABLE: "grants_payable",
+    AGENCY_LIABILITIES: "agency_liabilities",
+}
 
 
 def _position(fold: Fold, balances: Mapping[tuple[str, str], int]) -> dict[str, int]:
@@ -437,7 +461,7 @@ def _position(fold: Fold, balances: Mapping[tuple[str, str], int]) -> dict[str, 
     ref = fold.ref
     for (fund, code), value in balances.items():
         kind = ref.account_type(code)
-        if code == "1901":
+        if code == INTERFUND:
             interfund[fund] += value
         elif code.startswith(CASH_PREFIX):
             lines["cash"] += value
@@ -449,9 +473,9 @@ def _position(fold: Fold, balances: Mapping[tuple[str, str], int]) -> dict[str, 
             lines["other_assets"] += value
         elif kind == "liability":
             lines["other_liabilities"] -= value
-        elif code == RESTRICTED_NA or code == RESTRICTED_INCOME:
+        elif code == NET_ASSETS_RESTRICTED or code == CONTRIBUTIONS_RESTRICTED:
             lines["restricted"] -= value
-        else:  # 3101, unrestricted income, every expense
+        else:  # unrestricted net assets, unrestricted income, every expense
             lines["unrestricted"] -= value
     for value in interfund.values():
         lines["interfund_in" if value > 0 else "interfund_out"] += abs(value)
@@ -522,9 +546,9 @@ def financial_position(fold: Fold) -> Statement:
 
 
 _EXPENSE_LINES = (
-    ("program", "5101", "业务活动成本", "Program services"),
-    ("management", "5201", "管理费用", "Management and general"),
-    ("fundraising", "5301", "筹资费用", "Fundraising, fees and FX losses"),
+    ("program", PROGRAM_EXPENSES, "业务活动成本", "Program services"),
+    ("management", MANAGEMENT_EXPENSES, "管理费用", "Management and general"),
+    ("fundraising", FUNDRAISING_EXPENSES, "筹资费用", "Fundraising, fees and FX losses"),
 )
 
 
@@ -534,9 +558,9 @@ def activities(fold: Fold) -> Statement:
     expenses: dict[str, int] = {}
     for code, value in flows.items():
         kind = ref.account_type(code)
-        if code == RESTRICTED_INCOME:
+        if code == CONTRIBUTIONS_RESTRICTED:
             income_r -= value
-        elif code == "4101-U":
+        elif code == CONTRIBUTIONS_UNRESTRICTED:
             income_u -= value
         elif kind == "revenue":
             other_income -= value
@@ -546,7 +570,10 @@ def activities(fold: Fold) -> Statement:
         expenses[key] = flows.get(code, 0)
     total_expense = sum(expenses.values()) + other_expense
     release = fold.release
-    direct_u, direct_r = -fold.direct.get(UNRESTRICTED_NA, 0), -fold.direct.get(RESTRICTED_NA, 0)
+    direct_u, direct_r = (
+        -fold.direct.get(NET_ASSETS_UNRESTRICTED, 0),
+        -fold.direct.get(NET_ASSETS_RESTRICTED, 0),
+    )
     change_u = income_u + other_income - total_expense + release + direct_u
     change_r = income_r - release + direct_r
 
@@ -938,7 +965,8 @@ def facts_from_db(conn: Connection, params: Params, *, upto: int | None = None) 
 
 
 def facts_from_entries(entries: Iterable[Mapping[str, Any]]) -> Iterator[Fact]:
-    """Facts from canonical entry objects (`ledger.chain.canonical_object`), e.g. a bundle's."""
+    """Facts from canonical entry objects (`ledger.chain.canonical_entry_bytes`, parsed), e.g. a
+    bundle's."""
     for obj in entries:
         kind = obj["kind"]
         rev = obj["data"].get("reverses_kind", "") if kind == "reversal" else ""

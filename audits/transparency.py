@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from audits.statements import Fold, Params, build_statements, facts_from_db, reference_from_db
-from ledger.accounts import CASH_PREFIX
+from ledger.accounts import CASH_PREFIX, CONTRIBUTIONS_RESTRICTED, CONTRIBUTIONS_UNRESTRICTED
 from ledger.storage.tables import donors, postings
 from ledger.tlog.proofs import latest_checkpoint
 
@@ -71,7 +71,10 @@ def _donor_totals(conn: Connection, as_of: dt.date) -> list[dict[str, Any]]:
     p = postings.c
     rows = conn.execute(
         select(p.party, func.sum(p.functional).label("total"))
-        .where(p.account.in_(("4101-U", "4101-R")), p.occurred_on <= as_of.isoformat())
+        .where(
+            p.account.in_((CONTRIBUTIONS_UNRESTRICTED, CONTRIBUTIONS_RESTRICTED)),
+            p.occurred_on <= as_of.isoformat(),
+        )
         .group_by(p.party)
     )
     given = {r.party: -int(r.total) for r in rows if r.party}

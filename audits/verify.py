@@ -4,10 +4,13 @@ Checks, each failure a `Finding` (``check``: what failed, ``sequence``: the firs
 concerned when there is one); one run reports everything it sees:
 
 - ``manifest``: every file listed is present with its SHA-256; nothing unlisted is present.
-- ``gap``: entries are numbered 1..n without a gap.
-- ``leaf`` / ``hash`` / ``chain``: each entry's leaf hash and chained hash are recomputed from
-  its canonical serialisation (`ledger.chain`); the chain links every entry to the previous.
-- ``balance``: every entry sums to zero per fund and currency (and per fund in CNY value).
+- the journal check of `huiquan verify` itself (`ledger.journal_scan.check_range`, one
+  implementation for both): ``gap`` (entries numbered 1..n), ``postings`` (line numbers),
+  ``leaf`` / ``hash`` / ``chain`` (each entry's leaf hash and chained hash recomputed from its
+  canonical serialisation, `ledger.chain`; the chain links every entry to the previous) and
+  ``balance`` (every entry has two postings or more, none of zero, and sums to zero per fund
+  and currency, in amount and in CNY value). An archived object that is not of the shape the
+  serialiser writes is a ``hash`` finding.
 - ``cash``: no fund's cash in any currency is ever below zero, running in sequence order.
 - ``checkpoint-signature``: every checkpoint verifies with a trusted key (the ones given on the
   command line; without any, the bundle's own keys are used and the report says so).
@@ -42,13 +45,14 @@ from audits.statements import (
     facts_from_entries,
 )
 from ledger.accounts import CASH_PREFIX
-from ledger.chain import GENESIS, canonical_bytes, chain_hash, leaf_hash_hex
-from ledger.entries import Posting, validate
-from ledger.integrity import Finding
+from ledger.chain import GENESIS, Finding, canonical_bytes
+from ledger.journal_scan import check_range, entry_rows
 from ledger.tlog.checkpoints import CheckpointError, verify_checkpoint
-from ledger.tlog.merkle import root_from_leaf_hashes, verify_consistency
+from ledger.tlog.merkle import leaf_hash, root_from_leaf_hashes, verify_consistency
 
 __all__ = ["BundleReport", "check_bundle"]
+
+MAX_FINDINGS = 200
 
 
 @dataclass
@@ -126,25 +130,8 @@ def _entries(archive: _Archive) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def _postings(obj: dict[str, Any]) -> list[Posting]:
-    return [
-        Posting(
-            p["account"],
-            p["fund"],
-            p["amount"],
-            p["currency"],
-            p["functional"],
-            p["project"],
-            p["party"],
-            p["class"],
-            p["ref"],
-        )
-        for p in obj["postings"]
-    ]
-
-
 def check_bundle(
-    path: str | Path, trusted_vkeys: Sequence[str] = (), *, max_findings: int = 200
+    path: str | Path, trusted_vkeys: Sequence[str] = (), *, max_findings: int = MAX_FINDINGS
 ) -> BundleReport:
     """Verify a bundle offline; return every finding (an empty list means it holds)."""
     report = BundleReport()
@@ -190,43 +177,76 @@ def _check_manifest(archive: _Archive, manifest: dict[str, Any], add: Any) -> No
             add(None, "manifest", f"{name} does not match its SHA-256 in the manifest")
 
 
+_BATCH = 4096  # entries handed to the journal check at once
+
+
 def _check_journal(archive: _Archive, report: BundleReport, add: Any) -> list[bytes]:
+    """The journal check of `ledger.journal_scan.check_range` over the archived entries.
+
+    Entries go to it in batches, carrying the state of one pass; an object that is not of the
+    serialiser's shape cannot be an entry and is a ``hash`` finding of its own. Then the
+    bundle's own rule: no fund's cash is ever below zero, in sequence order.
+    """
     leaves: list[bytes] = []
-    prev, expected = GENESIS, 1
+    state: list[Any] = [1, GENESIS]  # the sequence expected next, the previous entry's hash
     cash: dict[tuple[str, str], int] = defaultdict(int)
+    heads: list[tuple[Any, ...]] = []
+    lines: list[tuple[Any, ...]] = []
+    found: list[tuple[Any, str, str]] = []
+
+    def flush() -> None:
+        if heads:
+            result = check_range(heads, lines, state[0], state[1], MAX_FINDINGS)
+            state[0], state[1] = heads[-1][1] + 1, result.last_hash
+            found.extend(result.findings)
+            leaves.extend(result.leaves[i : i + 32] for i in range(0, len(result.leaves), 32))
+            report.entries += result.entries
+            found.extend(_cash_findings(heads, lines, cash))
+            heads.clear()
+            lines.clear()
+        for seq, check, detail in sorted(found, key=lambda f: f[0] or 0):  # per entry, in order
+            add(seq, check, detail)
+        found.clear()
+
     for record in _entries(archive):
-        obj = record["entry"]
-        seq = int(obj["sequence"])
-        if seq != expected:
-            add(seq, "gap", f"expected entry {expected}, found {seq}")
-        expected = seq + 1
-        canonical = canonical_bytes(obj)
-        leaf = leaf_hash_hex(canonical)
-        if leaf != record["leaf_hash"]:
-            add(seq, "leaf", "the entry does not match its leaf hash (altered)")
-        if record["prev_hash"] != prev:
-            add(seq, "chain", "prev_hash does not match the previous entry's hash")
-        if chain_hash(record["prev_hash"], canonical) != record["hash"]:
-            add(seq, "hash", "the entry does not match its chained hash (altered)")
-        lines = _postings(obj)
-        for problem in validate(lines):
-            add(seq, "balance", problem)
-        for p in lines:
-            if p.account.startswith(CASH_PREFIX):
-                key = (p.fund, p.currency)
-                cash[key] += p.amount
+        obj = record.get("entry")
+        rows = entry_rows(obj, record.get("prev_hash"), record.get("hash"), record.get("leaf_hash"))
+        if rows is None:
+            flush()
+            seq = obj.get("sequence") if isinstance(obj, dict) else None
+            add(seq, "hash", "the entry is not of the shape the ledger writes (altered)")
+            leaves.append(leaf_hash(canonical_bytes(obj)))
+            state[0] = seq + 1 if type(seq) is int else state[0] + 1
+            state[1] = str(record.get("hash"))
+            report.entries += 1
+            continue
+        heads.append(rows[0])
+        lines.extend(rows[1])
+        if len(heads) >= _BATCH:
+            flush()
+    flush()
+    return leaves
+
+
+def _cash_findings(
+    heads: list[tuple[Any, ...]], lines: list[tuple[Any, ...]], cash: dict[tuple[str, str], int]
+) -> list[tuple[Any, str, str]]:
+    """Where a fund's cash in a currency went below zero, running over these entries in order."""
+    found: list[tuple[Any, str, str]] = []
+    i = 0
+    for head in heads:
+        seq = head[1]
+        while i < len(lines) and lines[i][1] == seq:
+            _line, _seq, _on, account, fund, amount, currency = lines[i][:7]
+            if account.startswith(CASH_PREFIX):
+                cash[(fund, currency)] += amount
+            i += 1
         for (fund, currency), value in cash.items():
             if value < 0:
-                add(
-                    seq,
-                    "cash",
-                    f"fund {fund}'s {currency} cash is below zero ({value} minor units)",
-                )
+                detail = f"fund {fund}'s {currency} cash is below zero ({value} minor units)"
+                found.append((seq, "cash", detail))
                 cash[(fund, currency)] = 0  # report each dip once
-        leaves.append(bytes.fromhex(leaf))
-        prev = record["hash"]
-        report.entries += 1
-    return leaves
+    return found
 
 
 def _check_checkpoints(

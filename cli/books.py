@@ -60,7 +60,8 @@ def init(
     service_role: str | None,
     service_password_file: Path | None,
 ) -> None:
-    """Create or upgrade the schema, seed the chart of accounts, create the pseudonym key.
+    """Create or upgrade the schema, seed the chart of accounts, create the pseudonym key and
+    the checkpoint signing key.
 
     Safe to run again: it only adds what is missing. The pseudonym key
     ($HUIQUAN_HOME/pseudonym.key, 32 random bytes, mode 0600) turns beneficiaries' identity
@@ -75,6 +76,8 @@ def init(
 
     from ledger.storage import tables
     from ledger.storage.db import init_books
+    from ledger.tlog.keys import KEY_FILE as SIGNING_KEY_FILE
+    from ledger.tlog.keys import ensure_signing_key
 
     books.override(owner_url)
     engine = books.engine
@@ -99,6 +102,9 @@ def init(
     _secret, created = ensure_pseudonym_key(books.home)
     path = books.home / KEY_FILE
     click.echo(f"pseudonym key: {'created' if created else 'kept'} {path} (mode 0600)")
+    had_key = (books.home / "keys" / SIGNING_KEY_FILE).exists()
+    signing = ensure_signing_key(books.home)
+    click.echo(f"checkpoint signing key: {'kept' if had_key else 'created'} {signing.name}")
     if service_role:
         for line in apply_service_role(engine, service_role, service_password_file):
             click.echo(line)
@@ -390,14 +396,19 @@ def trial_balance_command(books: Books, as_of: str | None, fund: str | None, fmt
 @progress_flag
 @pass_books
 def verify(books: Books, progress: bool | None) -> None:
-    """Recompute the hash chain, the Merkle root, every entry's balance and the balances table.
+    """Recompute the hash chain, the Merkle root, every entry's balance and the balances table,
+    and check the journal against every signed checkpoint with the keys kept in $HUIQUAN_HOME/keys
+    (a forged checkpoint, a rewritten entry under one, a deleted tail are findings).
 
     Prints entries checked, entries/s, the chain head and the Merkle root (compare it with a
     signed checkpoint). On any finding prints each, then "first bad sequence: N", and exits 1.
     """
     from ledger.integrity import verify_books
     from ledger.storage.unit_of_work import read_only
+    from ledger.tlog.audit import read_anchor
+    from ledger.tlog.keys import trusted_vkeys
 
+    anchor = read_anchor(books.home)
     started = time.perf_counter()
     with read_only(books.engine) as repo:
         total, _hash = repo.head()
@@ -408,7 +419,12 @@ def verify(books: Books, progress: bool | None) -> None:
                 bar(total, done - seen[0])
                 seen[0] = done
 
-            report = verify_books(repo, progress=tick)
+            report = verify_books(
+                repo,
+                progress=tick,
+                trusted_vkeys=trusted_vkeys(books.home),
+                anchors=[anchor] if anchor else [],
+            )
         from ledger.trail import verify_trail
 
         trail = verify_trail(repo.conn)
@@ -420,6 +436,15 @@ def verify(books: Books, progress: bool | None) -> None:
     )
     click.echo(f"head: sequence {report.head_sequence}, hash {report.head_hash}")
     click.echo(f"Merkle root: {report.merkle_root}")
+    from usecases.backup import keys_exported
+
+    if not keys_exported(books.home):
+        click.echo(
+            "warning: the keys were never exported; run `huiquan keys export` and keep the "
+            "sheet offline (without pseudonym.key and the signing key the books cannot be read "
+            "back in full)",
+            err=True,
+        )
     for finding in trail:
         click.echo(f"  audit trail: {finding}")
     if report.ok and not trail:
@@ -443,12 +468,13 @@ def verify(books: Books, progress: bool | None) -> None:
 def close_period_command(books: Books, period: str) -> None:
     """Close a month (YYYY-MM) or a year (YYYY): no entry may be dated inside it afterwards.
 
-    Corrections of a closed period are reversals dated in the open period.
+    Corrections of a closed period are reversals dated in the open period. A checkpoint is
+    signed at once, so the closed period's entries are provable from then on.
     """
-    from ledger.services import close_period
-    from ledger.storage.unit_of_work import UnitOfWork
+    from usecases.books import open_books
+    from usecases.reference import close_period
+    from usecases.unit import Actor
 
-    with UnitOfWork(books.engine) as uow:
-        close_period(uow, period, by=current_maker())
-        uow.commit()
+    ledger_books = open_books(books.engine, books.home, group_commit_max=1)
+    close_period(ledger_books, period, by=Actor(current_maker(), ("admin",)))
     click.echo(f"closed period {period}: entries dated inside it are refused from now on")

@@ -8,6 +8,7 @@ entrances over the same use cases.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import click
@@ -100,13 +101,57 @@ def _connection_warning(workers: int, threads: int, limit: tuple[int, int] | Non
     show_default=True,
     help="Seconds before a silent worker is restarted.",
 )
+@click.option(
+    "--checkpoint-interval",
+    type=click.IntRange(min=1),
+    envvar="HUIQUAN_CHECKPOINT_INTERVAL",
+    default=60,
+    show_default=True,
+    help="Sign a checkpoint when new entries exist, at most every this many seconds "
+    "[env HUIQUAN_CHECKPOINT_INTERVAL].",
+)
+@click.option(
+    "--backup-every",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="HOURS",
+    help="Write an encrypted backup every HOURS into --backup-dir, drill it, keep the last "
+    "--backup-keep (needs HUIQUAN_BACKUP_PASSPHRASE).",
+)
+@click.option(
+    "--backup-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of the scheduled backups [default $HUIQUAN_HOME/backups].",
+)
+@click.option(
+    "--backup-keep",
+    type=click.IntRange(min=1),
+    default=7,
+    show_default=True,
+    help="Scheduled backups to keep.",
+)
 @pass_books
-def serve(books: Books, bind: str, workers: int, threads: int, timeout: int) -> None:
+def serve(
+    books: Books,
+    bind: str,
+    workers: int,
+    threads: int,
+    timeout: int,
+    checkpoint_interval: int,
+    backup_every: float | None,
+    backup_dir: Path | None,
+    backup_keep: int,
+) -> None:
     """Serve the HTTP API (api.wsgi:app) with gunicorn on BIND.
 
     The database URL is handed to the workers as HUIQUAN_DATABASE_URL (and HUIQUAN_HOME), and
     THREADS as HUIQUAN_DB_POOL_SIZE: each worker's pool keeps a connection per thread. On
     PostgreSQL it warns when WORKERS x THREADS is more than the server's connections allow.
+
+    Beside the workers, one housekeeping process signs a checkpoint whenever new entries exist,
+    at most every --checkpoint-interval seconds (so every entry is provable, and a deleted tail
+    is caught, within that window), and with --backup-every writes and drills backups.
     """
     os.environ["HUIQUAN_DATABASE_URL"] = books.url
     os.environ["HUIQUAN_HOME"] = str(books.home)
@@ -118,6 +163,18 @@ def serve(books: Books, bind: str, workers: int, threads: int, timeout: int) -> 
     click.echo(
         f"serving Huiquan Ledger on http://{bind} ({workers} workers x {threads} threads, "
         f"database {books.display_url}); Ctrl-C stops it"
+    )
+    if backup_every is not None:
+        from usecases.environment import PASSPHRASE_ENV
+
+        if not os.environ.get(PASSPHRASE_ENV):
+            raise click.ClickException(f"--backup-every needs ${PASSPHRASE_ENV}")
+    housekeeping = _start_housekeeping(
+        books,
+        checkpoint_interval,
+        backup_every,
+        backup_dir or books.home / "backups",
+        backup_keep,
     )
     server = _gunicorn_app(
         {
@@ -136,4 +193,42 @@ def serve(books: Books, bind: str, workers: int, threads: int, timeout: int) -> 
             "reuse_port": True,
         }
     )
-    server.run()
+    try:
+        server.run()
+    finally:
+        housekeeping.terminate()
+        housekeeping.join(timeout=10)
+
+
+def _housekeeping(
+    home: str, url: str, interval: int, backup_every: float | None, folder: str, keep: int
+) -> None:
+    """The housekeeping process: scheduled checkpoints, and scheduled backups if asked."""
+    from ledger.storage.db import make_engine
+    from usecases.checkpoints import CheckpointScheduler
+
+    engine = make_engine(url)
+    scheduler = CheckpointScheduler(engine, Path(home), interval)
+    scheduler.start()
+    if backup_every is not None:
+        from usecases.backup import run_scheduled_backups
+
+        run_scheduled_backups(Path(home), url, Path(folder), backup_every, keep)
+    scheduler.join()
+
+
+def _start_housekeeping(
+    books: Books, interval: int, backup_every: float | None, folder: Path, keep: int
+) -> Any:
+    """Start `_housekeeping` in a process of its own: no thread in gunicorn's master, which
+    forks the workers."""
+    import multiprocessing
+
+    process = multiprocessing.get_context("spawn").Process(
+        target=_housekeeping,
+        args=(str(books.home), books.url, interval, backup_every, str(folder), keep),
+        name="huiquan-housekeeping",
+        daemon=True,
+    )
+    process.start()
+    return process

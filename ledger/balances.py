@@ -13,7 +13,19 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from ledger.accounts import CASH_PREFIX, CHART, cash_account
+from ledger.accounts import (
+    CASH_PREFIX,
+    CHART,
+    CONTRIBUTIONS_RESTRICTED,
+    CONTRIBUTIONS_UNRESTRICTED,
+    FUNDRAISING_EXPENSES,
+    MANAGEMENT_EXPENSES,
+    NET_ASSETS_RESTRICTED,
+    NET_ASSETS_UNRESTRICTED,
+    PLEDGES_RECEIVABLE,
+    PROGRAM_EXPENSES,
+    cash_account,
+)
 from ledger.storage.repository import SqlRepository
 
 __all__ = [
@@ -144,15 +156,17 @@ def fund_summary(repo: SqlRepository, fund: str) -> FundSummary:
     return FundSummary(
         fund=fund,
         cash=dict(cash),
-        pledges_receivable=by_account["1122"],
-        raised=-(by_account["4101-R"] + by_account["4101-U"]),
-        disbursed=by_account["5101"],
-        restricted_net_assets=-(by_account["3102"] + by_account["4101-R"]),
+        pledges_receivable=by_account[PLEDGES_RECEIVABLE],
+        raised=-(by_account[CONTRIBUTIONS_RESTRICTED] + by_account[CONTRIBUTIONS_UNRESTRICTED]),
+        disbursed=by_account[PROGRAM_EXPENSES],
+        restricted_net_assets=-(
+            by_account[NET_ASSETS_RESTRICTED] + by_account[CONTRIBUTIONS_RESTRICTED]
+        ),
         unrestricted_net_assets=-(
-            by_account["3101"]
-            + by_account["4101-U"]
-            + by_account["5101"]
-            + by_account["5201"]
-            + by_account["5301"]
+            by_account[NET_ASSETS_UNRESTRICTED]
+            + by_account[CONTRIBUTIONS_UNRESTRICTED]
+            + by_account[PROGRAM_EXPENSES]
+            + by_account[MANAGEMENT_EXPENSES]
+            + by_account[FUNDRAISING_EXPENSES]
         ),
     )

@@ -4,8 +4,9 @@ Invariants owned here:
 - One fingerprint of a request: SHA-256 of the canonical JSON of ``{"operation", "payload"}``,
   keyed (HMAC-SHA-256) with the service's secret when the payload may hold personal data
   (reference data: donors, beneficiaries, ...), so no personal data is kept in clear.
-- A key is stored in the same transaction as the work it guards (`UnitOfWork.remember_key` or
-  the entry's own idempotency record), so a key is never stored without its result.
+- A key is stored in the same transaction as the work it guards (`UnitOfWork.remember_key`,
+  called by the ledger services' prologue with the entry and object the work made, or by
+  `remember`), so a key is never stored without its result.
 - The same key with another operation or another payload raises `IdempotencyConflict`.
 - A date the client left out defaults to the day the key was first used (`key_day`), so a retry
   after midnight replays instead of conflicting.
@@ -18,15 +19,13 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ledger.chain import canonical_bytes
 from ledger.entries import Posting
 from ledger.errors import IdempotencyConflict
+from ledger.model import UnitOfWorkPort
 from ledger.money import Money
-
-if TYPE_CHECKING:
-    from ledger.storage.unit_of_work import UnitOfWork
 
 __all__ = ["Replay", "fingerprint", "jsonable", "key_day", "lookup", "remember", "remembered"]
 
@@ -73,7 +72,7 @@ def _field(found: Any, name: str) -> Any:
 
 
 def lookup(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     key: str | None,
     operation: str,
     payload: Mapping[str, Any],
@@ -98,7 +97,7 @@ def lookup(
 
 
 def remembered(
-    uow: UnitOfWork, key: str | None, operation: str, body: Mapping[str, Any], secret: bytes
+    uow: UnitOfWorkPort, key: str | None, operation: str, body: Mapping[str, Any], secret: bytes
 ) -> str | None:
     """The object id an earlier request with this key created, or None if the key is new.
 
@@ -110,7 +109,7 @@ def remembered(
 
 
 def remember(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     key: str | None,
     operation: str,
     body: Mapping[str, Any],
@@ -124,7 +123,7 @@ def remember(
             uow.remember_key({**record, "entry_id": None, "object_id": object_id})
 
 
-def key_day(uow: UnitOfWork, key: str | None) -> dt.date:
+def key_day(uow: UnitOfWorkPort, key: str | None) -> dt.date:
     """The UTC day the key was first used (today for a new key or no key)."""
     if key is not None:
         found = uow.idempotency_record(key)

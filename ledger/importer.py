@@ -29,22 +29,28 @@ file or an earlier import, posts nothing again; the same key with other content 
 Invariants owned here:
 - All or nothing: the rows are posted in file order inside ONE unit of work, which is committed
   only when every row posted. A rejected file changes nothing.
+- Memory does not grow with the file: it is read, validated and posted row by row, a window
+  of rows at a time, and nothing is kept of a posted row but its label's outcome (if it has a
+  label) and its idempotency key (if it has one). A malformed row stops the posting; the rest
+  of the file is then only validated, so the file is rejected with every malformed row, as if
+  it had been validated whole before anything was posted.
 - Problems carry the physical line number of the file (CSV: the header is line 1). Parsing
   reports every malformed row. Posting does not stop at the first ledger refusal either: it goes
   on as a dry run (nothing is committed once a row failed) so that one run reports as many
   problems as it can; problems after the first may be consequences of it (a rejected gift is
   missing cash later on, a row that refers to a failed row's label fails too).
 - The unit of work used here (`BulkUnitOfWork`) also caches beneficiaries, pledges, awards and
-  the file's idempotency keys (read in bulk up front) for the length of its transaction, so the
+  the file's idempotency keys (read a window at a time) for the length of its transaction, so the
   services' guards cost dictionary look-ups instead of one SELECT each. Writers are serialised on
   the chain head, so nothing can change those rows under the transaction.
 - The commonest row, a plain CNY donation (no pledge, no key, no @reference), is parsed and
   posted by a shortcut (`_plain_donation`, `_PlainDonations`) that accepts only what the general
-  rules and `services.record_donation` accept and builds the very same command and entry; any
-  other row, and any row the shortcut is unsure of, takes the general path (tests hold the two
-  equal). Entries are still numbered and chained one by one, in file order, in the unit of
-  work; a shortcut entry without a label (which nothing later in the file can name) is queued
-  as its table rows directly (`UnitOfWork.queue_entry_rows`), without entry objects.
+  rules and `services.record_donation` accept and builds the very same command and entry (with
+  the service's builder, `services.donation_entry`); any other row, and any row the shortcut is
+  unsure of, takes the general path (tests hold the two equal). Entries are numbered, serialised
+  (`ledger.chain.canonical_entry_bytes`) and chained by the unit of work one by one, in file
+  order; a shortcut entry without a label (which nothing later in the file can name) is posted
+  with `UnitOfWork.post_untracked`, which keeps no entry object.
 - On SQLite the bulk unit of work writes each flushed batch in the background (multi-row
   INSERTs on a helper thread) while the next is prepared, and reads or commits only after it
   has landed (`CachingRepository`).
@@ -58,14 +64,12 @@ import functools
 import io
 import itertools
 import json
-import os
 import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Self
 
@@ -73,14 +77,12 @@ from sqlalchemy import Connection, Engine, select
 
 from ledger import services
 from ledger.accounts import Account, cash_account
-from ledger.chain import chain_hash, json_string, leaf_hash_hex
-from ledger.entries import EntryKind, PostedEntry, Posting, check_balanced
 from ledger.errors import LedgerError
 from ledger.model import Award, Beneficiary, Donor, Fund, Pledge
 from ledger.money import FUNCTIONAL_CURRENCY, MAX_MINOR, Money, check_currency, parse_rate
 from ledger.storage import tables
 from ledger.storage.repository import SqlRepository
-from ledger.storage.unit_of_work import UnitOfWork, utc_now, uuid7_text
+from ledger.storage.unit_of_work import UnitOfWork
 
 __all__ = [
     "FORMATS",
@@ -93,6 +95,8 @@ __all__ = [
     "Problem",
     "columns_help",
     "import_file",
+    "iter_commands",
+    "iter_rows",
     "parse_rows",
     "post_commands",
     "read_file",
@@ -284,23 +288,50 @@ def _jsonl_rows(text: io.TextIOBase) -> Iterator[tuple[int, dict[str, Any] | Pro
         yield line, {k: v for k, v in value.items() if v is not None and v != ""}
 
 
+def iter_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
+    """The raw rows of a file with their line numbers (or a problem), read as they are used.
+
+    Raises:
+        LedgerError: when the format cannot be told, or (while iterating) the file cannot be
+        read.
+    """
+    fmt = fmt or _guess_format(path)
+    if fmt not in FORMATS:
+        raise LedgerError(f"format must be csv or jsonl, not {fmt!r}")
+    return _rows_of(path, fmt)
+
+
+def _rows_of(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            yield from _csv_rows(handle) if fmt == "csv" else _jsonl_rows(handle)
+    except UnicodeDecodeError as exc:
+        raise LedgerError(f"{path.name} is not UTF-8 text ({exc.reason})") from exc
+    except OSError as exc:
+        raise LedgerError(f"cannot read {path}: {exc.strerror}") from exc
+
+
 def read_file(path: Path, fmt: str | None = None) -> list[tuple[int, dict[str, Any] | Problem]]:
     """The raw rows of a file with their line numbers (or a problem for an unreadable row).
 
     Raises:
         LedgerError: when the format cannot be told or the file cannot be read.
     """
-    fmt = fmt or _guess_format(path)
-    if fmt not in FORMATS:
-        raise LedgerError(f"format must be csv or jsonl, not {fmt!r}")
+    return list(iter_rows(path, fmt))
+
+
+def _count_rows(path: Path) -> int:
+    """About how many rows a file holds (its lines, less a CSV header): for progress only."""
+    lines, last = 0, b"\n"
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = _csv_rows(handle) if fmt == "csv" else _jsonl_rows(handle)
-            return list(rows)
-    except UnicodeDecodeError as exc:
-        raise LedgerError(f"{path.name} is not UTF-8 text ({exc.reason})") from exc
-    except OSError as exc:
-        raise LedgerError(f"cannot read {path}: {exc.strerror}") from exc
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    except OSError:
+        return 0  # reading the rows says why
+    lines += last != b"\n"
+    return max(0, lines - (path.suffix.lower() == ".csv"))
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -553,22 +584,42 @@ def _command(line: int, row: Mapping[str, Any], labels: dict[str, int]) -> Comma
     return Command(line, op, kwargs, key, label, refs)
 
 
+def iter_commands(
+    rows: Iterable[tuple[int, Mapping[str, Any] | Problem]], problems: _Problems
+) -> Iterator[Command]:
+    """Validate raw rows into commands as they come; each malformed row adds to `problems`."""
+    labels: dict[str, int] = {}
+    for line, row in rows:
+        if isinstance(row, Problem):
+            problems.add(row)
+            continue
+        try:
+            yield _command(line, row, labels)
+        except _Bad as exc:
+            problems.add(Problem(line, str(exc)))
+
+
 def parse_rows(
     rows: Iterable[tuple[int, Mapping[str, Any] | Problem]],
 ) -> tuple[list[Command], list[Problem]]:
     """Validate raw rows into commands; every malformed row yields a problem."""
-    commands: list[Command] = []
-    problems: list[Problem] = []
-    labels: dict[str, int] = {}
-    for line, row in rows:
-        if isinstance(row, Problem):
-            problems.append(row)
-            continue
-        try:
-            commands.append(_command(line, row, labels))
-        except _Bad as exc:
-            problems.append(Problem(line, str(exc)))
-    return commands, problems
+    problems = _Problems(limit=None)
+    commands = list(iter_commands(rows, problems))
+    return commands, problems.kept
+
+
+class _Problems:
+    """The problems found so far: the first `limit` of them kept, all of them counted."""
+
+    def __init__(self, limit: int | None = MAX_PROBLEMS) -> None:
+        self.kept: list[Problem] = []
+        self.total = 0
+        self.limit = limit
+
+    def add(self, problem: Problem) -> None:
+        self.total += 1
+        if self.limit is None or len(self.kept) < self.limit:
+            self.kept.append(problem)
 
 
 # -- the caching unit of work -------------------------------------------------------------------
@@ -729,8 +780,13 @@ class CachingRepository(SqlRepository):
         self._cache[("award", a.id)] = a
 
     def prefetch_keys(self, keys: Iterable[str]) -> None:
-        """Read the idempotency records of many keys at once (missing ones are remembered too)."""
-        wanted = [k for k in dict.fromkeys(keys) if k not in self._keys]
+        """Read the idempotency records of many keys at once (missing ones are remembered too).
+
+        Only the last call's keys are kept here: the unit of work remembers each key it looked
+        up (`UnitOfWork.idempotency_record`), so a long import does not hold them twice.
+        """
+        self._keys = {}
+        wanted = list(dict.fromkeys(keys))
         column = tables.idempotency.c.key
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
@@ -792,8 +848,10 @@ _BALANCE_UPSERT = (
 )
 
 #: SQLite page cache of a bulk unit of work (KiB, as `PRAGMA cache_size` takes it negated): a
-#: large transaction keeps its dirty pages in memory instead of spilling them to the WAL.
-BULK_CACHE_KIB = 256 * 1024
+#: large transaction keeps more of its dirty pages in memory before spilling them to the WAL.
+#: The cache fills up in any import of a few hundred thousand rows, so this is most of what an
+#: import's memory grows by: 64 MiB keeps importing a million rows below 300 MiB of RSS.
+BULK_CACHE_KIB = 64 * 1024
 
 
 class BulkUnitOfWork(UnitOfWork):
@@ -894,61 +952,15 @@ def _execute(uow: UnitOfWork, command: Command, kwargs: dict[str, Any], maker: s
     return _Outcome(op, entry.id, None)
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MILLISECOND = dt.timedelta(milliseconds=1)
-_RANDOM: list[bytes] = []
-os.register_at_fork(after_in_child=_RANDOM.clear)  # a forked child draws its own
-
-
-def _entry_id(millis: int) -> str:
-    """A UUIDv7-style id at `millis` (Unix ms), laid out as the unit of work lays them out."""
-    if not _RANDOM:
-        pool = os.urandom(10 * 4096)  # one system call for many ids
-        _RANDOM.extend(pool[n : n + 10] for n in range(0, len(pool), 10))
-    return uuid7_text(millis, int.from_bytes(_RANDOM.pop(), "big"))
-
-
-def _donation_bytes(
-    entry_id: str,
-    sequence: int,
-    occurred: str,
-    recorded_at: str,
-    memo_json: str,
-    maker_json: str,
-    data_json: str,
-    fund_json: str,
-    cash_json: str,
-    credit_json: str,
-    party_json: str,
-    minor: int,
-) -> bytes:
-    """`ledger.chain.canonical_entry_bytes` of a plain donation, written out in one go.
-
-    Same RFC 8785 text, keys in the same sorted order (a test holds the two equal): the entry's
-    strings that may need escaping come in already JSON-encoded (`*_json`, through the JSON
-    string encoder), the rest (ids, dates, timestamps, integers and empty strings) are written
-    as they are.
-    """
-    return (
-        f'{{"data":{data_json},"id":"{entry_id}","kind":"donation","maker":{maker_json},'
-        f'"memo":{memo_json},"occurred_on":"{occurred}","period":"{occurred[:7]}",'
-        f'"postings":[{{"account":{cash_json},"amount":{minor},"class":"",'
-        f'"currency":"CNY","functional":{minor},"fund":{fund_json},"line":1,"party":"",'
-        f'"project":"","ref":""}},{{"account":{credit_json},"amount":{-minor},'
-        f'"class":"","currency":"CNY","functional":{-minor},"fund":{fund_json},"line":2,'
-        f'"party":{party_json},"project":"","ref":""}}],'
-        f'"recorded_at":"{recorded_at}","reverses":null,"sequence":{sequence},"v":1}}'
-    ).encode()
-
-
 class _PlainDonations:
     """Posts plain CNY gifts (no pledge, no idempotency key) as `services.record_donation` does.
 
-    The entry is the service's (Dr 1002-CNY / Cr 4101-R|U, party = donor, data donor_id, method,
-    cny_minor), numbered, chained and queued in the same unit of work; only the work around it
-    is leaner: reference checks that cannot change during an import (accounts, closed periods)
-    are made once per file, the canonical data is written directly, and the balanced pair of
-    postings is checked with a few comparisons. `post` returns None whenever anything is out of
+    The entry is built by the service's own builder (`services.donation_entry`) and posted by
+    the unit of work, which numbers, serialises (`ledger.chain.canonical_entry_bytes`), chains
+    and queues it as for any entry (`UnitOfWork.post_untracked` for a row without a label, which
+    nothing later in the file can name). Only the guards are leaner: reference checks that
+    cannot change during an import (accounts, closed periods) are made once per file, and the
+    cash check reads one balance. `post` returns None whenever anything is out of
     the ordinary (an unknown donor, a closed fund, a date in the future or in a closed period,
     ...): the caller then goes through the service, which posts the row or says what is wrong.
     """
@@ -956,13 +968,14 @@ class _PlainDonations:
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
         self.cash = cash_account(FUNCTIONAL_CURRENCY)
-        self.open_dates: dict[str, bool] = {}
+        self.open_dates: dict[dt.date, bool] = {}
         self.usable: set[str] = set()
-        self.tomorrow: tuple[str, str] = ("", "")
+        self.tomorrow = uow.today() + dt.timedelta(days=1)
 
     def _account_ok(self, code: str) -> bool:
-        if code in self.usable:
-            return True
+        return code in self.usable or self._check_account(code)
+
+    def _check_account(self, code: str) -> bool:
         uow = self.uow
         account: Account | None = uow.cached("account", code, uow.repo.get_account)
         if account is None or not account.is_open:
@@ -972,20 +985,18 @@ class _PlainDonations:
         self.usable.add(code)
         return True
 
-    def _date_ok(self, occurred: str, recorded_at: str) -> bool:
-        today = recorded_at[:10]
-        if self.tomorrow[0] != today:
-            limit = dt.date.fromisoformat(today) + dt.timedelta(days=1)
-            self.tomorrow = (today, limit.isoformat())
-        if occurred > self.tomorrow[1]:
+    def _date_ok(self, on: dt.date) -> bool:
+        if on > self.tomorrow:
             return False
-        ok = self.open_dates.get(occurred)
+        ok = self.open_dates.get(on)
         if ok is None:
-            closed = self.uow.closed_periods()
-            ok = self.open_dates[occurred] = (
-                occurred[:7] not in closed and occurred[:4] not in closed
-            )
+            closed, occurred = self.uow.closed_periods(), on.isoformat()
+            ok = self.open_dates[on] = occurred[:7] not in closed and occurred[:4] not in closed
         return ok
+
+    def start_window(self) -> None:
+        """Read the clock for the next window of rows (a gift may be dated up to tomorrow)."""
+        self.tomorrow = self.uow.today() + dt.timedelta(days=1)
 
     def post(self, kwargs: Mapping[str, Any], maker: str, label: str | None = None) -> str | None:
         """Post the gift and return its entry id, or None to leave the row to the service."""
@@ -1001,135 +1012,34 @@ class _PlainDonations:
         fund: Fund | None = uow.cached("fund", kwargs["fund"], repo.get_fund)
         if donor is None or fund is None or not fund.is_open:
             return None
-        if uow.clock is utc_now:  # one clock reading for the timestamp and the id's time
-            now = dt.datetime.now(dt.UTC)
-            millis = (now - _EPOCH) // _MILLISECOND
-            recorded_at = now.isoformat(timespec="microseconds")
-        else:
-            recorded_at, millis = uow.now(), time.time_ns() // 1_000_000
-        occurred = kwargs["received_on"].isoformat()
-        credit, cash, code = ("4101-R" if fund.restricted else "4101-U"), self.cash, fund.code
-        if not self._date_ok(occurred, recorded_at):
-            return None
-        if not self._account_ok(cash) or not self._account_ok(credit):
+        if not self._date_ok(kwargs["received_on"]):
             return None
         minor = amount.minor
-        # +minor on the cash line, -minor on the gift line, same fund, both CNY: the pair
-        # balances per fund and currency, in CNY value too (checked again where it is queued).
         if not 0 < minor <= MAX_MINOR:
             return None
-        cash_key = (cash, code, FUNCTIONAL_CURRENCY, "", "")
-        credit_key = (credit, code, FUNCTIONAL_CURRENCY, "", "")
-        if uow.balance(cash_key)[0] + minor < 0:
+        if uow.balance((self.cash, fund.code, FUNCTIONAL_CURRENCY, "", ""))[0] + minor < 0:
             return None  # cash below zero before the gift: the service says why
-        uow.balance(credit_key)
-        sequence = uow.sequence + 1
-        entry_id = _entry_id(millis)
-        memo, j = kwargs["memo"], json_string
-        donor_json, fund_json, maker_json = j(donor.id), j(code), j(maker)
-        cash_json, credit_json, memo_json = j(cash), j(credit), encode_basestring(memo)
-        data_json = f'{{"cny_minor":{minor},"donor_id":{donor_json},"method":"{method}"}}'
-        canonical = _donation_bytes(
-            entry_id,
-            sequence,
-            occurred,
-            recorded_at,
-            memo_json,
-            maker_json,
-            data_json,
-            fund_json,
-            cash_json,
-            credit_json,
-            donor_json,
-            minor,
-        )
-        prev = uow.head_hash
-        digest, leaf = chain_hash(prev, canonical), leaf_hash_hex(canonical)
-        if label is None and isinstance(uow, BulkUnitOfWork):
-            # Nothing in the file can name this entry (no label): queue its rows as they are,
-            # without entry objects (`UnitOfWork.queue_entry_rows`). Columns in the order of
-            # `ledger.storage.tables.postings` and `journal_entries`, as `UnitOfWork.queue_posted`
-            # writes them.
-            uow.queue_entry_rows(
-                sequence,
-                digest,
-                (
-                    (
-                        sequence,
-                        1,
-                        entry_id,
-                        occurred,
-                        cash,
-                        code,
-                        minor,
-                        "CNY",
-                        minor,
-                        "",
-                        "",
-                        "",
-                        "",
-                    ),
-                    (
-                        sequence,
-                        2,
-                        entry_id,
-                        occurred,
-                        credit,
-                        code,
-                        -minor,
-                        "CNY",
-                        -minor,
-                        "",
-                        donor.id,
-                        "",
-                        "",
-                    ),
-                ),
-                (
-                    entry_id,
-                    sequence,
-                    "donation",
-                    occurred,
-                    recorded_at,
-                    occurred[:7],
-                    memo,
-                    maker,
-                    None,
-                    data_json,
-                    prev,
-                    digest,
-                    leaf,
-                ),
-            )
-            return entry_id
-        postings = (
-            Posting(cash, code, minor, FUNCTIONAL_CURRENCY, minor),
-            Posting(credit, code, -minor, FUNCTIONAL_CURRENCY, -minor, party=donor.id),
-        )
-        check_balanced(postings)  # as `UnitOfWork.post` does (a labelled gift is rare)
-        posted = PostedEntry(
-            id=entry_id,
-            sequence=sequence,
-            kind=EntryKind.DONATION,
-            occurred_on=kwargs["received_on"],
-            recorded_at=recorded_at,
-            period=occurred[:7],
-            postings=postings,
-            memo=memo,
+        entry = services.donation_entry(
+            donor_id=donor.id,
+            fund=fund,
+            amount=amount,
+            cny=minor,
+            received_on=kwargs["received_on"],
+            method=method,
+            memo=kwargs["memo"],
             maker=maker,
-            reverses=None,
-            data={"donor_id": donor.id, "method": method, "cny_minor": minor},
-            prev_hash=prev,
-            hash=digest,
-            leaf_hash=leaf,
         )
-        uow.queue_posted(posted, data_json)  # numbered, chained, balances and rows queued
-        return entry_id
+        debit, credit = entry.postings
+        if not (self._account_ok(debit.account) and self._account_ok(credit.account)):
+            return None
+        if label is None:  # nothing later in the file can name this entry
+            return uow.post_untracked(entry)
+        return uow.post(entry).id
 
 
 def post_commands(
     uow: UnitOfWork,
-    commands: Sequence[Command],
+    commands: Iterable[Command],
     *,
     maker: str = "import",
     progress: Callable[[int], None] | None = None,
@@ -1137,47 +1047,55 @@ def post_commands(
 ) -> tuple[int, list[Problem]]:
     """Post the commands in order inside `uow` (which the caller commits or not).
 
+    `commands` may be a stream: they are taken a window at a time (their idempotency keys read
+    together) and nothing is kept of a command once posted but its label's outcome.
     Returns the number of rows that were replays of earlier idempotency keys, and the problems
     (ledger refusals, with their line numbers). Once a row fails, the remaining rows are still
     tried so that more problems are reported; the caller must then not commit.
     """
-    if isinstance(uow.repo, CachingRepository):
-        uow.repo.prefetch_keys(c.key for c in commands if c.key)
     outcomes: dict[str, _Outcome | None] = {}
     problems: list[Problem] = []
-    replayed = 0
+    replayed = done = 0
     plain = _PlainDonations(uow)
-    for done, command in enumerate(commands, 1):
-        outcome: _Outcome | None = None
-        if command.op == "donation" and command.key is None and not command.refs:
-            entry_id = plain.post(command.kwargs, maker, command.label)
-            if entry_id is not None:
-                if command.label is not None:
-                    outcomes[command.label] = _Outcome("donation", entry_id, None)
-                if progress is not None and done % every == 0:
-                    progress(every)
-                continue
-        try:
-            kwargs = _resolve(command, outcomes)
-            known = command.key is not None and (
-                command.key in uow.pending_keys or uow.repo.idempotency_record(command.key)
-            )
-            outcome = _execute(uow, command, kwargs, maker)
-            replayed += 1 if known else 0
-        except _Bad as exc:
-            problems.append(Problem(command.line, str(exc)))
-        except LedgerError as exc:
-            where = f"{exc.field}: " if exc.field else ""
-            problems.append(Problem(command.line, f"{command.op}: {where}{exc.message}"))
-        if command.label is not None:
-            outcomes[command.label] = outcome
+    stream = iter(commands)
+    while window := list(itertools.islice(stream, _WINDOW)):
+        if isinstance(uow.repo, CachingRepository):
+            uow.repo.prefetch_keys(c.key for c in window if c.key)
+        plain.start_window()
+        for command in window:
+            done += 1
+            if progress is not None and done % every == 0:
+                progress(every)
+            if command.op == "donation" and command.key is None and not command.refs:
+                entry_id = plain.post(command.kwargs, maker, command.label)
+                if entry_id is not None:
+                    if command.label is not None:
+                        outcomes[command.label] = _Outcome("donation", entry_id, None)
+                    continue
+            outcome: _Outcome | None = None
+            try:
+                kwargs = _resolve(command, outcomes)
+                known = command.key is not None and uow.idempotency_record(command.key)
+                outcome = _execute(uow, command, kwargs, maker)
+                replayed += 1 if known else 0
+            except _Bad as exc:
+                problems.append(Problem(command.line, str(exc)))
+            except LedgerError as exc:
+                where = f"{exc.field}: " if exc.field else ""
+                problems.append(Problem(command.line, f"{command.op}: {where}{exc.message}"))
+            if command.label is not None:
+                outcomes[command.label] = outcome
+            if len(problems) >= MAX_PROBLEMS:
+                break
         if len(problems) >= MAX_PROBLEMS:
             break
-        if progress is not None and done % every == 0:
-            progress(every)
     if progress is not None:
-        progress(len(commands) % every)
+        progress(done % every)
     return replayed, problems
+
+
+#: Commands taken from the stream at a time (their idempotency keys are read together).
+_WINDOW = 1000
 
 
 def import_file(
@@ -1189,36 +1107,42 @@ def import_file(
     dry_run: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ImportResult:
-    """Validate a whole file, then post every row of it in one unit of work, or none.
+    """Validate a whole file and post every row of it in one unit of work, or none.
 
-    `progress(phase, total, advance)` is told of the validating and posting phases.
+    The file is read, validated and posted in one pass, row by row, so that memory does not
+    grow with its length. A malformed row stops the posting (the unit of work will roll back)
+    and the rest of the file is only validated: the file is then rejected with every malformed
+    row, as if it had been validated before anything was posted. `progress(phase, total,
+    advance)` is told of the posting (`total` counted from the file's lines) and, at the end,
+    of the validated rows.
 
     Raises:
         ImportRejected: with line-numbered problems when any row is malformed or refused;
         LedgerError: when the file cannot be read.
     """
     started = time.perf_counter()
-    rows = read_file(path, fmt)
-    commands, problems = parse_rows(rows)
-    if progress is not None:
-        progress("validated", len(rows), len(rows))
-    if problems:
-        raise ImportRejected(problems[:MAX_PROBLEMS], total=len(problems))
+    stream = _Stream(iter_rows(path, fmt))
+    total = _count_rows(path) if progress is not None else 0
 
     def advance(n: int) -> None:
         if progress is not None:
-            progress("posting", len(commands), n)
+            progress("posting", total, n)
 
     with BulkUnitOfWork(engine) as uow:
         first = uow.sequence + 1
-        replayed, refused = post_commands(uow, commands, maker=maker, progress=advance)
+        replayed, refused = post_commands(uow, stream.well_formed(), maker=maker, progress=advance)
+        stream.finish()  # validate what posting left (a malformed row stops it)
+        if progress is not None:
+            progress("validated", stream.rows, stream.rows)
+        if stream.malformed.total:
+            raise ImportRejected(stream.malformed.kept, total=stream.malformed.total)
         if refused:
             raise ImportRejected(refused)
         posted = uow.sequence - first + 1
         if not dry_run:
             uow.commit()
     return ImportResult(
-        rows=len(commands),
+        rows=stream.commands,
         entries=posted,
         replayed=replayed,
         seconds=time.perf_counter() - started,
@@ -1226,3 +1150,33 @@ def import_file(
         first_sequence=first if posted else None,
         last_sequence=first + posted - 1 if posted else None,
     )
+
+
+class _Stream:
+    """A file's rows validated into commands one by one, counted as they pass."""
+
+    def __init__(self, rows: Iterable[tuple[int, Mapping[str, Any] | Problem]]) -> None:
+        self.rows = self.commands = 0
+        self.malformed = _Problems()
+        self._commands = iter_commands(self._counted(rows), self.malformed)
+
+    def _counted(
+        self, rows: Iterable[tuple[int, Mapping[str, Any] | Problem]]
+    ) -> Iterator[tuple[int, Mapping[str, Any] | Problem]]:
+        for row in rows:
+            self.rows += 1
+            yield row
+
+    def well_formed(self) -> Iterator[Command]:
+        """The commands, until the first malformed row."""
+        malformed = self.malformed
+        for command in self._commands:
+            if malformed.total:
+                return
+            self.commands += 1
+            yield command
+
+    def finish(self) -> None:
+        """Validate the rest of the file (its problems join `malformed`)."""
+        for _command in self._commands:
+            self.commands += 1

@@ -10,6 +10,9 @@ first bad sequence number is named):
 - each entry sums to zero per fund and currency, and its CNY values per fund;
 - the `balances` table equals the sums of the journal for every key.
 
+The per-entry checks are `ledger.journal_scan.check_range`, the one journal check, which the
+audit bundle's checker (`audits.verify`) runs too over the archived entries.
+
 How: the journal is scanned in ranges of sequence numbers (`ledger.journal_scan`), each starting
 from the state a single pass would carry into it, so the findings, counts and leaves of the
 ranges, taken in order, are exactly those of one pass. A big SQLite book is scanned by this
@@ -30,16 +33,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.chain import GENESIS
+from ledger.chain import GENESIS, Finding
 from ledger.journal_scan import (
     WORKER_BOOT,
     Bounds,
     RangeResult,
+    add_sum,
     journal_bounds,
     postings_from,
     scan_range,
 )
 from ledger.storage.repository import SqlRepository
+from ledger.tlog.audit import audit_checkpoints
 from ledger.tlog.merkle import root_from_leaf_hashes
 
 __all__ = ["CHUNK_ENTRIES", "PARALLEL_THRESHOLD", "Finding", "VerifyReport", "verify_books"]
@@ -47,17 +52,6 @@ __all__ = ["CHUNK_ENTRIES", "PARALLEL_THRESHOLD", "Finding", "VerifyReport", "ve
 PARALLEL_THRESHOLD = 50_000  # sequence numbers; below it worker start-up is not worth it
 CHUNK_ENTRIES = 1 << 13  # sequence numbers per range scanned (a power of two)
 MAX_PROCESSES = 8  # processes scanning at once, the calling one included
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    sequence: int | None
-    check: str
-    detail: str
-
-    def __str__(self) -> str:
-        where = f"sequence {self.sequence}: " if self.sequence is not None else ""
-        return f"{where}{self.check}: {self.detail}"
 
 
 @dataclass(slots=True)
@@ -97,6 +91,8 @@ def verify_books(
     workers: int | None = None,
     parallel_threshold: int = PARALLEL_THRESHOLD,
     chunk_entries: int = CHUNK_ENTRIES,
+    trusted_vkeys: Sequence[str] | None = None,
+    anchors: Sequence[str] = (),
 ) -> VerifyReport:
     """Recompute the chain, the Merkle root and every balance; return the findings.
 
@@ -104,6 +100,11 @@ def verify_books(
     file-backed SQLite database with at least `parallel_threshold` sequence numbers, `workers`
     further processes (default: `default_workers()`) scan ranges beside this one; the report is
     the same either way, `report.workers` says how many helped.
+
+    With `trusted_vkeys` (verifier keys kept outside the database) the journal is also checked
+    against every stored signed checkpoint and the `anchors` kept outside it
+    (`ledger.tlog.audit`): a forged checkpoint, an entry rewritten under one and a deleted tail
+    are named findings. Without them the database is trusted to hold the truth about itself.
     """
     if chunk_entries < 1 or chunk_entries & (chunk_entries - 1):
         raise ValueError("chunk_entries must be a power of two")
@@ -150,6 +151,16 @@ def verify_books(
             f"{report.entries} ending {prev[:12]}… (entries deleted or appended behind its back)",
         )
     report.merkle_root = _merkle_root(results, chunk_entries).hex()
+    if trusted_vkeys is not None:  # the journal against its signed checkpoints
+        signed = audit_checkpoints(
+            repo.conn,
+            trusted_vkeys,
+            anchors=anchors,
+            leaf_ranges=[(r.leaves, r.root) for r in results],
+            upto=seq_head,
+        )
+        for finding in signed.findings:
+            add(finding.sequence, finding.check, finding.detail)
     _check_balances(repo, add, sums)
     return report
 
@@ -273,12 +284,7 @@ def _add_sums(
     sums: dict[tuple[Any, ...], list[Any]], items: Iterable[tuple[tuple[Any, ...], Sequence[Any]]]
 ) -> None:
     for key, (amount, value) in items:
-        acc = sums.get(key)
-        if acc is None:
-            sums[key] = [amount, value]
-        else:
-            acc[0] += amount
-            acc[1] += value
+        add_sum(sums, key, amount, value)
 
 
 def _check_balances(

@@ -14,9 +14,15 @@ Invariants owned here:
 - Entries are read ordered by sequence and postings by (sequence, line), and an entry's postings
   are those with its sequence, as in one merged pass. Postings without an entry are in no entry
   but are counted in the range's balance sums, which cover every posting of the range.
-- The canonical bytes are built inline, character for character as
-  `ledger.chain.canonical_entry_bytes` (same encoder, same `int()` of the numbers; a test holds
-  them equal).
+- The canonical bytes are built from the pieces of `ledger.chain.canonical_entry_bytes` (the one
+  serialiser): each distinct posting's `posting_fragments` once per range, then `posting_text`
+  and `entry_text`.
+- `check_range` is the one entry-by-entry check of the journal (sequence, postings, balance per
+  fund and currency in amount and CNY value, chain, hash, leaf): `ledger.integrity` feeds it
+  rows from the database, and the audit bundle's checker feeds it the rows `entry_rows` reads
+  out of each archived entry object, so a rule changed here changes both.
+- `entry_rows` accepts only an object of exactly the shape `ledger.chain` writes (its keys,
+  its types); anything else cannot be an entry of the ledger and gives None.
 - A range's Merkle root is the RFC 6962 root over its leaves; for ranges of one power-of-two size
   that hold exactly that many entries (all but the last), those roots are the nodes of the whole
   tree at that height, which `ledger.integrity` combines.
@@ -24,24 +30,24 @@ Invariants owned here:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import pickle
 import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from json.encoder import encode_basestring
 from typing import Any
 
-from ledger.chain import GENESIS
+from ledger.chain import GENESIS, canonical_data, entry_text, posting_fragments, posting_text
 from ledger.tlog.merkle import root_from_leaf_hashes
 
 __all__ = [
     "WORKER_BOOT",
     "Bounds",
     "RangeResult",
+    "add_sum",
     "check_range",
+    "entry_rows",
     "fetch_range",
     "journal_bounds",
     "postings_from",
@@ -62,10 +68,6 @@ POSTING_COLUMNS = (
     "functional_class, ref"
 )
 BALANCE_KEY = "account, fund, currency, project, ref"
-
-# Posting fields (accounts, funds, currencies, projects, parties) repeat endlessly; like
-# `ledger.chain._code`, a cached `encode_basestring` (which refuses None as `_code` does).
-_quote = functools.lru_cache(maxsize=1 << 16)(encode_basestring)
 
 
 @dataclass
@@ -147,6 +149,86 @@ def postings_from(conn: Any, mark: str, lo: int) -> list[Any]:
     )
 
 
+_ENTRY_KEYS = frozenset(
+    (
+        "v",
+        "id",
+        "sequence",
+        "kind",
+        "occurred_on",
+        "recorded_at",
+        "period",
+        "memo",
+        "maker",
+        "reverses",
+        "data",
+        "postings",
+    )
+)
+# A posting's fields in the order of a posting row, after (line, sequence, occurred_on).
+_POSTING_FIELDS: tuple[str, ...] = (
+    "account",
+    "fund",
+    "amount",
+    "currency",
+    "functional",
+    "project",
+    "party",
+)
+_POSTING_FIELDS += ("class", "ref")
+_POSTING_KEYS = frozenset(("line", *_POSTING_FIELDS))
+# An entry's fields in the order of an entry row, before (data, prev_hash, hash, leaf_hash).
+_HEAD_FIELDS: tuple[str, ...] = (
+    "id",
+    "sequence",
+    "kind",
+    "occurred_on",
+    "recorded_at",
+    "period",
+    "memo",
+)
+_HEAD_FIELDS += ("maker", "reverses")
+_HEAD_TEXT = ("id", "kind", "occurred_on", "recorded_at", "period", "memo", "maker", "reverses")
+_POSTING_TEXT = ("account", "fund", "currency", "project", "party", "class", "ref")
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int
+
+
+def entry_rows(
+    obj: Any, prev_hash: Any, digest: Any, leaf_hex: Any
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]] | None:
+    """The journal rows `check_range` reads for a canonical entry object and its three hashes.
+
+    Returns (entry row in table column order, posting rows), or None when `obj` is not of the
+    shape the ledger's serialiser writes (other keys, other types), so it cannot be an entry.
+    """
+    if not isinstance(obj, dict) or obj.keys() != _ENTRY_KEYS or obj["v"] != 1:
+        return None
+    if not (_is_int(obj["v"]) and _is_int(obj["sequence"]) and isinstance(obj["data"], dict)):
+        return None
+    if not all(obj[k] is None or isinstance(obj[k], str) for k in _HEAD_TEXT):
+        return None
+    if not all(isinstance(h, str) for h in (prev_hash, digest, leaf_hex)):
+        return None
+    lines = obj["postings"]
+    if not isinstance(lines, list):
+        return None
+    seq, on = obj["sequence"], obj["occurred_on"]
+    rows = []
+    for p in lines:
+        if not isinstance(p, dict) or p.keys() != _POSTING_KEYS:
+            return None
+        if not (_is_int(p["line"]) and _is_int(p["amount"]) and _is_int(p["functional"])):
+            return None
+        if not all(isinstance(p[k], str) for k in _POSTING_TEXT):
+            return None
+        rows.append((p["line"], seq, on, *(p[k] for k in _POSTING_FIELDS)))
+    head = (*(obj[k] for k in _HEAD_FIELDS), canonical_data(obj["data"]), prev_hash, digest)
+    return (*head, leaf_hex), rows
+
+
 def scan_range(conn: Any, mark: str, bounds: Bounds, max_findings: int) -> RangeResult:
     """Read one range over a DB-API connection (`mark`: its placeholder) and check it."""
     expected, prev = state_before(conn, mark, bounds[0])
@@ -154,38 +236,20 @@ def scan_range(conn: Any, mark: str, bounds: Bounds, max_findings: int) -> Range
     return check_range(heads, lines, expected, prev, max_findings)
 
 
-def _add_sums(sums: dict[tuple[Any, ...], list[Any]], r: Sequence[Any]) -> None:
-    key = (r[3], r[4], r[6], r[8], r[11])  # account, fund, currency, project, ref
+def add_sum(
+    sums: dict[tuple[Any, ...], list[Any]], key: tuple[Any, ...], amount: Any, value: Any
+) -> None:
+    """Add an amount and its CNY value to the running sums of a balance key."""
     acc = sums.get(key)
     if acc is None:
-        sums[key] = [r[5], r[7]]
+        sums[key] = [amount, value]
     else:
-        acc[0] += r[5]
-        acc[1] += r[7]
+        acc[0] += amount
+        acc[1] += value
 
 
-_fragments: dict[tuple[Any, ...], tuple[str, str, str, str]] = {}
-
-
-def _slot(key: tuple[Any, ...]) -> list[Any]:
-    """[canonical fragments, (fund, currency), 0, 0] for a posting's non-numeric fields.
-
-    The fragments are the posting's canonical text around its amount, functional value and line
-    number, as `canonical_entry_bytes` writes it (keys in sorted order).
-    """
-    account, fund, currency, project, party, cls, ref = key
-    frags = _fragments.get(key)
-    if frags is None:
-        if len(_fragments) >= 1 << 16:
-            _fragments.clear()
-        quote = _quote
-        frags = _fragments[key] = (
-            f'{{"account":{quote(account)},"amount":',
-            f',"class":{quote(cls)},"currency":{quote(currency)},"functional":',
-            f',"fund":{quote(fund)},"line":',
-            f',"party":{quote(party)},"project":{quote(project)},"ref":{quote(ref)}}}',
-        )
-    return [frags, (fund, currency), 0, 0]
+def _add_sums(sums: dict[tuple[Any, ...], list[Any]], r: Sequence[Any]) -> None:
+    add_sum(sums, (r[3], r[4], r[6], r[8], r[11]), r[5], r[7])  # account, fund, currency, ...
 
 
 def check_range(
@@ -208,8 +272,6 @@ def check_range(
             findings.append((seq, check, detail))
 
     sha256 = hashlib.sha256
-    quote = _quote
-    enc = encode_basestring
     leaves: list[bytes] = []
     # Per distinct (account, fund, currency, project, party, class, ref) of this range: its
     # canonical fragments, its (fund, currency) and the sums of its postings.
@@ -218,21 +280,9 @@ def check_range(
     n_lines = len(lines)
     i = entries = postings = 0
     for head in heads:
-        (
-            entry_id,
-            seq,
-            kind,
-            occurred,
-            recorded,
-            period,
-            memo,
-            maker,
-            reverses,
-            data_json,
-            prev_hash,
-            digest,
-            leaf_hex,
-        ) = head
+        # Columns in table order: id, sequence, kind, occurred_on, recorded_at, period, memo,
+        # maker, reverses, data, prev_hash, hash, leaf_hash.
+        seq, occurred, prev_hash, digest, leaf_hex = head[1], head[3], head[10], head[11], head[12]
         if seq != expected:
             add(seq, "gap", f"expected sequence {expected}, found {seq}")
         expected = seq + 1
@@ -255,7 +305,7 @@ def check_range(
             key = (account, fund, currency, project, party, cls, ref)
             slot = local.get(key)
             if slot is None:
-                slot = local[key] = _slot(key)
+                slot = local[key] = [posting_fragments(*key), (fund, currency), 0, 0]
             fc = slot[1]
             acc = by_fund.get(fc)
             if acc is None:
@@ -265,26 +315,17 @@ def check_range(
                 acc[1] += value
             slot[2] += amount
             slot[3] += value
-            a, b, c, d = slot[0]
-            parts.append(f"{a}{int(amount)}{b}{int(value)}{c}{n}{d}")
+            parts.append(posting_text(slot[0], amount, value, n))
         postings += n
         if n < 2:
             add(seq, "balance", "an entry needs at least two postings")
         for (fund, currency), (amount, value) in by_fund.items():
             if amount or value:
                 add(seq, "balance", f"fund {fund} does not balance in {currency}")
-        canonical = (
-            f'{{"data":{data_json},"id":{"null" if entry_id is None else enc(entry_id)},'
-            f'"kind":{"null" if kind is None else quote(kind)},'
-            f'"maker":{"null" if maker is None else quote(maker)},'
-            f'"memo":{"null" if memo is None else enc(memo)},'
-            f'"occurred_on":{"null" if occurred is None else quote(occurred)},'
-            f'"period":{"null" if period is None else quote(period)},'
-            f'"postings":[{",".join(parts)}],'
-            f'"recorded_at":{"null" if recorded is None else enc(recorded)},'
-            f'"reverses":{"null" if reverses is None else enc(reverses)},'
-            f'"sequence":{int(seq)},"v":1}}'
-        ).encode()
+        h = head
+        canonical = entry_text(
+            h[0], seq, h[2], occurred, h[4], h[5], h[6], h[7], h[8], h[9], ",".join(parts)
+        )
         if prev_hash != prev:
             add(seq, "chain", "prev_hash does not match the previous entry's hash")
         if sha256(prev_hash.encode("ascii") + b"\n" + canonical).hexdigest() != digest:
@@ -300,13 +341,7 @@ def check_range(
         i += 1
     sums = orphans  # per balance key (account, fund, currency, project, ref)
     for (account, fund, currency, project, _party, _cls, ref), slot in local.items():
-        balance_key = (account, fund, currency, project, ref)
-        total = sums.get(balance_key)
-        if total is None:
-            sums[balance_key] = [slot[2], slot[3]]
-        else:
-            total[0] += slot[2]
-            total[1] += slot[3]
+        add_sum(sums, (account, fund, currency, project, ref), slot[2], slot[3])
     return RangeResult(
         entries=entries,
         postings=postings,

@@ -1,8 +1,10 @@
 """The use cases of the books: every operation is one atomic journal entry, and returns it.
 
 Invariants owned here:
-- Every service runs inside a writing `UnitOfWork` (the caller commits) and posts at most one
-  entry. The entry shapes are those of the domain notes (section 2):
+- Every service runs inside a writing unit of work (the caller commits) and posts at most one
+  entry; it sees the unit of work through its port (`ledger.model.UnitOfWorkPort`, implemented
+  by `ledger.storage.unit_of_work.UnitOfWork`), so nothing here touches the database library.
+  The entry shapes are those of the domain notes (section 2):
 
   ========================  =========================  ==========================
   operation                 debit                      credit
@@ -26,25 +28,48 @@ Invariants owned here:
   run after the chain-head lock, so they are race-free.
 - Entries dated in a closed period are refused (`PeriodClosed`); a reversal of an entry whose
   period is closed is dated today, in the open period.
-- Idempotency: a client key with the same content returns the original result and posts nothing;
-  the same key with other content raises `IdempotencyConflict`.
+- Idempotency, written once (`_idempotent`, over `ledger.idempotency.lookup`): a client key with
+  the same content returns the original result and posts nothing; the same key with other
+  content raises `IdempotencyConflict`. An operation is then: check the inputs, build the entry
+  (`donation_entry`, `_pledge_entry`, ...: pure, nothing read from the books), post it (`_post`,
+  which runs the guards every entry passes).
+- Account codes are named (`ledger.accounts`); none is written here as a literal.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
+import inspect
 import json
 import os
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from ledger import idempotency
-from ledger.accounts import CASH_PREFIX, Account, cash_account
+from ledger.accounts import (
+    AGENCY_ASSETS,
+    AGENCY_LIABILITIES,
+    CASH_PREFIX,
+    CONTRIBUTIONS_RESTRICTED,
+    CONTRIBUTIONS_UNRESTRICTED,
+    FIXED_ASSETS,
+    FUNDRAISING_EXPENSES,
+    GRANTS_PAYABLE,
+    INTERFUND,
+    INVENTORY,
+    NET_ASSETS_RESTRICTED,
+    NET_ASSETS_UNRESTRICTED,
+    PLEDGES_RECEIVABLE,
+    PROGRAM_EXPENSES,
+    Account,
+    cash_account,
+)
 from ledger.entries import (
     EntryKind,
     FunctionalClass,
@@ -69,14 +94,24 @@ from ledger.errors import (
     UnknownProject,
 )
 from ledger.idempotency import Replay
-from ledger.model import LANGUAGES, Award, Beneficiary, Donor, DonorKind, Fund, Pledge, Project
+from ledger.model import (
+    LANGUAGES,
+    Award,
+    Beneficiary,
+    Donor,
+    DonorKind,
+    Fund,
+    Pledge,
+    Project,
+    UnitOfWorkPort,
+)
 from ledger.money import FUNCTIONAL_CURRENCY, Money, convert, format_minor, parse_rate
-from ledger.storage.unit_of_work import UnitOfWork
 
 __all__ = [
     "award_scholarship",
     "close_account",
     "close_period",
+    "donation_entry",
     "open_account",
     "open_fund",
     "open_project",
@@ -95,25 +130,82 @@ __all__ = [
 ]
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
-PLEDGES, GRANTS_PAYABLE, RELEASE_FROM, RELEASE_TO = "1122", "2209", "3102", "3101"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-# -- idempotency ------------------------------------------------------------------------------
-def _idempotent(
-    uow: UnitOfWork, key: str | None, operation: str, payload: Mapping[str, Any]
-) -> tuple[dict[str, Any] | None, Replay | None]:
-    return idempotency.lookup(uow, key, operation, payload)
-
-
-def _replayed_entry(uow: UnitOfWork, replay: Replay) -> PostedEntry:
+# -- idempotency: the prologue of every operation, written once -------------------------------
+def _replayed_entry(uow: UnitOfWorkPort, replay: Replay) -> PostedEntry:
     entry = uow.entry(replay.entry_id) if replay.entry_id else None
     if entry is None:
         raise NotFound("the entry recorded for this idempotency key is missing")
     return entry
 
 
+def _replayed_pledge(uow: UnitOfWorkPort, replay: Replay) -> tuple[Pledge, PostedEntry | None]:
+    pledge = uow.repo.get_pledge(replay.object_id or "")
+    if pledge is None:
+        raise NotFound("the pledge recorded for this idempotency key is missing")
+    return pledge, uow.entry(replay.entry_id) if replay.entry_id else None
+
+
+def _replayed_award(uow: UnitOfWorkPort, replay: Replay) -> tuple[Award, PostedEntry]:
+    award = uow.repo.get_award(replay.object_id or "")
+    if award is None:
+        raise NotFound("the award recorded for this idempotency key is missing")
+    return award, _replayed_entry(uow, replay)
+
+
+def _ids_of(result: Any) -> tuple[str | None, str | None]:
+    """(entry id, object id) of what an operation returned, for its idempotency record."""
+    if isinstance(result, PostedEntry):
+        return result.id, None
+    made, entry = result  # (pledge or award, its entry or None)
+    return (entry.id if entry is not None else None), made.id
+
+
+def _idempotent(
+    operation: str, replay: Callable[[UnitOfWorkPort, Replay], Any] = _replayed_entry
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Make `uow, *, ..., key=None` operation idempotent (`ledger.idempotency`).
+
+    With a client key, the operation's keyword arguments (defaults included; not `maker` nor
+    `key`) are its payload: a key seen with the same payload returns `replay(uow, record)` and
+    runs nothing; a new key runs the operation and stores the key, with the entry (and pledge
+    or award) it made, in the same unit of work. Without a key the operation just runs.
+
+    Raises (from the wrapped operation):
+        IdempotencyConflict: when the key was used for another operation or other content.
+    """
+
+    def decorate(operation_fn: Callable[P, R]) -> Callable[P, R]:
+        signature = inspect.signature(operation_fn)
+
+        @functools.wraps(operation_fn)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            key = kwargs.get("key")
+            if key is None:
+                return operation_fn(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            uow: UnitOfWorkPort = bound.arguments.pop("uow")
+            del bound.arguments["maker"], bound.arguments["key"]
+            record, replayed = idempotency.lookup(uow, str(key), operation, bound.arguments)
+            if replayed is not None:
+                result: R = replay(uow, replayed)
+                return result
+            result = operation_fn(*args, **kwargs)
+            entry_id, object_id = _ids_of(result)
+            uow.remember_key({**(record or {}), "entry_id": entry_id, "object_id": object_id})
+            return result
+
+        return run
+
+    return decorate
+
+
 # -- lookups and guards -----------------------------------------------------------------------
-def _fund(uow: UnitOfWork, code: str) -> Fund:
+def _fund(uow: UnitOfWorkPort, code: str) -> Fund:
     fund: Fund | None = uow.cached("fund", code, uow.repo.get_fund)
     if fund is None:
         raise UnknownFund(f"no fund {code!r}", field="fund")
@@ -122,21 +214,21 @@ def _fund(uow: UnitOfWork, code: str) -> Fund:
     return fund
 
 
-def _donor(uow: UnitOfWork, donor_id: str) -> Donor:
+def _donor(uow: UnitOfWorkPort, donor_id: str) -> Donor:
     donor: Donor | None = uow.cached("donor", donor_id, uow.repo.get_donor)
     if donor is None:
         raise UnknownDonor(f"no donor {donor_id!r}", field="donor_id")
     return donor
 
 
-def _project(uow: UnitOfWork, code: str) -> Project:
+def _project(uow: UnitOfWorkPort, code: str) -> Project:
     project: Project | None = uow.cached("project", code, uow.repo.get_project)
     if project is None:
         raise UnknownProject(f"no project {code!r}", field="project")
     return project
 
 
-def _check_date(uow: UnitOfWork, on: dt.date, field: str = "date") -> None:
+def _check_date(uow: UnitOfWorkPort, on: dt.date, field: str = "date") -> None:
     if on > uow.today() + dt.timedelta(days=1):
         raise InvalidEntry(f"{on.isoformat()} is in the future", field=field)
     closed = uow.closed_periods()
@@ -144,7 +236,7 @@ def _check_date(uow: UnitOfWork, on: dt.date, field: str = "date") -> None:
         raise PeriodClosed(f"the period of {on.isoformat()} is closed", field=field)
 
 
-def _check_accounts(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
+def _check_accounts(uow: UnitOfWorkPort, postings: Sequence[Posting]) -> None:
     for code in {p.account for p in postings}:
         account: Account | None = uow.cached("account", code, uow.repo.get_account)
         if account is None:
@@ -157,7 +249,7 @@ def _check_accounts(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
             raise InvalidEntry(f"account {code} holds {account.currency} only", field="currency")
 
 
-def _check_effects(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
+def _check_effects(uow: UnitOfWorkPort, postings: Sequence[Posting]) -> None:
     """Refuse an entry that would overdraw cash or overpay a pledge or award."""
     totals: dict[tuple[str, str, str, str, str], int] = {}
     for p in postings:
@@ -165,7 +257,8 @@ def _check_effects(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
         totals[key] = totals.get(key, 0) + p.amount
     for key, change in totals.items():
         account, fund, currency, _project_code, ref = key
-        cash, pledge = account.startswith(CASH_PREFIX), account == PLEDGES and bool(ref)
+        cash = account.startswith(CASH_PREFIX)
+        pledge = account == PLEDGES_RECEIVABLE and bool(ref)
         award = account == GRANTS_PAYABLE and bool(ref)
         if not (((cash or pledge) and change < 0) or (award and change > 0)):
             continue  # this posting cannot break a limit: no need to read the balance
@@ -184,17 +277,12 @@ def _check_effects(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
             )
 
 
-def _post(
-    uow: UnitOfWork,
-    entry: JournalEntry,
-    record: dict[str, Any] | None,
-    object_id: str | None = None,
-) -> PostedEntry:
+def _post(uow: UnitOfWorkPort, entry: JournalEntry) -> PostedEntry:
+    """Post an entry once the guards every entry passes allow it."""
     _check_date(uow, entry.occurred_on)
     _check_accounts(uow, entry.postings)
     _check_effects(uow, entry.postings)
-    idem = None if record is None else {**record, "object_id": object_id}
-    return uow.post(entry, idempotency=idem)
+    return uow.post(entry)
 
 
 def _new_id(prefix: str) -> str:
@@ -202,7 +290,7 @@ def _new_id(prefix: str) -> str:
 
 
 def _income_account(fund: Fund) -> str:
-    return "4101-R" if fund.restricted else "4101-U"
+    return CONTRIBUTIONS_RESTRICTED if fund.restricted else CONTRIBUTIONS_UNRESTRICTED
 
 
 def _functional(money: Money, rate: Fraction | None) -> int:
@@ -216,7 +304,7 @@ def _functional(money: Money, rate: Fraction | None) -> int:
     return convert(money.minor, money.currency, rate)
 
 
-def _cash_out(uow: UnitOfWork, fund: str, money: Money) -> int:
+def _cash_out(uow: UnitOfWorkPort, fund: str, money: Money) -> int:
     """CNY value of foreign cash leaving a fund, at the fund's average carrying rate."""
     if money.currency == FUNCTIONAL_CURRENCY:
         return money.minor
@@ -231,8 +319,8 @@ def _release(fund: Fund, money: Money, functional: int) -> tuple[Posting, ...]:
     if not fund.restricted:
         return ()
     return (
-        Posting(RELEASE_FROM, fund.code, money.minor, money.currency, functional),
-        Posting(RELEASE_TO, fund.code, -money.minor, money.currency, -functional),
+        Posting(NET_ASSETS_RESTRICTED, fund.code, money.minor, money.currency, functional),
+        Posting(NET_ASSETS_UNRESTRICTED, fund.code, -money.minor, money.currency, -functional),
     )
 
 
@@ -247,7 +335,7 @@ def _check_code(code: str, field: str) -> None:
 
 
 def open_fund(
-    uow: UnitOfWork, *, code: str, name: str, restricted: bool, purpose: str = ""
+    uow: UnitOfWorkPort, *, code: str, name: str, restricted: bool, purpose: str = ""
 ) -> Fund:
     """Open a fund: a self-balancing set of books.
 
@@ -265,7 +353,7 @@ def open_fund(
 
 
 def register_donor(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     name: str,
     kind: str = "person",
@@ -295,7 +383,7 @@ def register_donor(
 
 
 def open_project(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     code: str,
     name: str,
@@ -326,7 +414,7 @@ def _pseudonym(secret: bytes, identity: str) -> str:
 
 
 def register_beneficiary(
-    uow: UnitOfWork, *, cohort: str, county: str, personal: Mapping[str, str], secret: bytes
+    uow: UnitOfWorkPort, *, cohort: str, county: str, personal: Mapping[str, str], secret: bytes
 ) -> Beneficiary:
     """Register a beneficiary: the books get a keyed-HMAC pseudonym, cohort and county only.
 
@@ -350,7 +438,7 @@ def register_beneficiary(
     return beneficiary
 
 
-def read_personal_data(uow: UnitOfWork, pseudonym: str) -> dict[str, str] | None:
+def read_personal_data(uow: UnitOfWorkPort, pseudonym: str) -> dict[str, str] | None:
     """Decrypt a beneficiary's personal data; None once it has been erased.
 
     Raises:
@@ -369,7 +457,7 @@ def read_personal_data(uow: UnitOfWork, pseudonym: str) -> dict[str, str] | None
     return data
 
 
-def open_account(uow: UnitOfWork, code: str) -> None:
+def open_account(uow: UnitOfWorkPort, code: str) -> None:
     """Re-open a closed account. Raises: UnknownAccount."""
     if uow.repo.get_account(code) is None:
         raise UnknownAccount(f"no account {code!r}", field="account")
@@ -377,7 +465,7 @@ def open_account(uow: UnitOfWork, code: str) -> None:
     uow.forget("account", code)
 
 
-def close_account(uow: UnitOfWork, code: str) -> None:
+def close_account(uow: UnitOfWorkPort, code: str) -> None:
     """Close an account to new postings (it stays in history). Raises: UnknownAccount."""
     if uow.repo.get_account(code) is None:
         raise UnknownAccount(f"no account {code!r}", field="account")
@@ -385,7 +473,7 @@ def close_account(uow: UnitOfWork, code: str) -> None:
     uow.forget("account", code)
 
 
-def close_period(uow: UnitOfWork, period: str, *, by: str = "system") -> str:
+def close_period(uow: UnitOfWorkPort, period: str, *, by: str = "system") -> str:
     """Close a month (`YYYY-MM`) or a year (`YYYY`): no entry may be dated inside it again.
 
     Raises:
@@ -411,9 +499,68 @@ def close_period(uow: UnitOfWork, period: str, *, by: str = "system") -> str:
     return period
 
 
+# -- entry builders: the shapes of the domain notes, nothing read from the books ----------------
+def donation_entry(
+    *,
+    donor_id: str,
+    fund: Fund,
+    amount: Money,
+    cny: int,
+    received_on: dt.date,
+    method: str,
+    memo: str,
+    maker: str,
+    fx: Mapping[str, str] | None = None,
+    pledge_id: str | None = None,
+) -> JournalEntry:
+    """A gift of cash: Dr 1002-<cur> / Cr 4101-R|U, or Cr 1122 when it pays `pledge_id`.
+
+    `cny` is the gift's CNY value; `fx` the rate, its source and date of a foreign gift. The
+    importer's bulk path builds its entries here too.
+    """
+    if pledge_id is None:
+        credit, ref, kind = _income_account(fund), "", EntryKind.DONATION
+    else:
+        credit, ref, kind = PLEDGES_RECEIVABLE, pledge_id, EntryKind.PLEDGE_PAYMENT
+    data: dict[str, Any] = {"donor_id": donor_id, "method": method, **(fx or {}), "cny_minor": cny}
+    if pledge_id is not None:
+        data["pledge_id"] = pledge_id
+    m, c = amount.minor, amount.currency
+    postings = (
+        Posting(cash_account(c), fund.code, m, c, cny),
+        Posting(credit, fund.code, -m, c, -cny, party=donor_id, ref=ref),
+    )
+    return JournalEntry(kind, received_on, postings, memo=memo, maker=maker, data=data)
+
+
+def _pledge_entry(
+    pledge_id: str, donor_id: str, fund: Fund, amount: Money, on: dt.date, memo: str, maker: str
+) -> JournalEntry:
+    """An unconditional pledge: Dr 1122 (ref = the pledge) / Cr 4101-R|U."""
+    m, c = amount.minor, amount.currency
+    postings = (
+        Posting(PLEDGES_RECEIVABLE, fund.code, m, c, m, party=donor_id, ref=pledge_id),
+        Posting(_income_account(fund), fund.code, -m, c, -m, party=donor_id),
+    )
+    data = {"pledge_id": pledge_id, "donor_id": donor_id}
+    return JournalEntry(EntryKind.PLEDGE, on, postings, memo=memo, maker=maker, data=data)
+
+
+def _spending(
+    expense: str, fund: str, amount: Money, cny: int, **dimensions: str
+) -> tuple[Posting, Posting]:
+    """Dr `expense` (with its project, party or class) / Cr 1002-<cur>: cash leaving a fund."""
+    m, c = amount.minor, amount.currency
+    return (
+        Posting(expense, fund, m, c, cny, **dimensions),
+        Posting(cash_account(c), fund, -m, c, -cny),
+    )
+
+
 # -- the operations ---------------------------------------------------------------------------
+@_idempotent("pledge", replay=_replayed_pledge)
 def record_pledge(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     donor_id: str,
     fund: str,
@@ -428,61 +575,19 @@ def record_pledge(
     """Record a pledge: unconditional ones are receivable income, conditional ones a memo only.
 
     Raises:
-        UnknownDonor, UnknownFund, PeriodClosed, IdempotencyConflict.
+        UnknownDonor, UnknownFund, InvalidEntry (not CNY), PeriodClosed, IdempotencyConflict.
     """
-    payload = {
-        "donor_id": donor_id,
-        "fund": fund,
-        "amount": amount,
-        "pledged_on": pledged_on,
-        "due_on": due_on,
-        "conditional": conditional,
-        "memo": memo,
-    }
-    record, replay = _idempotent(uow, key, "pledge", payload)
-    if replay is not None:
-        pledge = uow.repo.get_pledge(replay.object_id or "")
-        if pledge is None:
-            raise NotFound("the pledge recorded for this idempotency key is missing")
-        return pledge, uow.entry(replay.entry_id) if replay.entry_id else None
     donor, the_fund = _donor(uow, donor_id), _fund(uow, fund)
     if amount.currency != FUNCTIONAL_CURRENCY:
         raise InvalidEntry(
             "pledges are recorded in CNY; record a foreign gift when it arrives", field="currency"
         )
-    pledge_id = _new_id("P")
-    entry = None
+    pledge_id, entry = _new_id("P"), None
     if not conditional:
-        income = _income_account(the_fund)
-        entry = _post(
-            uow,
-            JournalEntry(
-                EntryKind.PLEDGE,
-                pledged_on,
-                (
-                    Posting(
-                        PLEDGES,
-                        fund,
-                        amount.minor,
-                        amount.currency,
-                        amount.minor,
-                        party=donor.id,
-                        ref=pledge_id,
-                    ),
-                    Posting(
-                        income, fund, -amount.minor, amount.currency, -amount.minor, party=donor.id
-                    ),
-                ),
-                memo=memo,
-                maker=maker,
-                data={"pledge_id": pledge_id, "donor_id": donor.id},
-            ),
-            record,
-            pledge_id,
-        )
-    elif record is not None:
+        built = _pledge_entry(pledge_id, donor.id, the_fund, amount, pledged_on, memo, maker)
+        entry = _post(uow, built)
+    elif key is not None:  # a keyed memo pledge is dated like an entry
         _check_date(uow, pledged_on)
-        uow.remember_key({**record, "entry_id": None, "object_id": pledge_id})
     pledge = Pledge(
         pledge_id,
         donor.id,
@@ -497,8 +602,9 @@ def record_pledge(
     return pledge, entry
 
 
+@_idempotent("donation")
 def record_donation(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     donor_id: str,
     fund: str,
@@ -521,61 +627,56 @@ def record_donation(
         UnknownDonor, UnknownFund, NotFound (pledge), Overpayment, InvalidEntry, PeriodClosed,
         IdempotencyConflict.
     """
-    payload = {
-        "donor_id": donor_id,
-        "fund": fund,
-        "amount": amount,
-        "received_on": received_on,
-        "method": method,
-        "pledge_id": pledge_id,
-        "fx_rate": fx_rate,
-        "fx_source": fx_source,
-        "fx_date": fx_date,
-        "memo": memo,
-    }
-    record, replay = _idempotent(uow, key, "donation", payload)
-    if replay is not None:
-        return _replayed_entry(uow, replay)
     if method not in {"cash", "bank", "online"}:
         raise InvalidEntry("method must be cash, bank or online", field="method")
     donor, the_fund = _donor(uow, donor_id), _fund(uow, fund)
-    data: dict[str, Any] = {"donor_id": donor.id, "method": method}
-    rate = None
-    if amount.currency != FUNCTIONAL_CURRENCY:
-        if not fx_rate or not fx_source:
-            raise InvalidEntry(
-                f"a {amount.currency} gift needs fx_rate and fx_source", field="fx_rate"
-            )
-        rate = parse_rate(fx_rate)
-        data.update(
-            fx_rate=fx_rate, fx_source=fx_source, fx_date=(fx_date or received_on).isoformat()
-        )
-    cny = _functional(amount, rate)
-    data["cny_minor"] = cny
-    credit_account, ref = _income_account(the_fund), ""
-    kind = EntryKind.DONATION
+    fx = _fx_of(amount, fx_rate, fx_source, fx_date or received_on)
+    cny = _functional(amount, parse_rate(fx_rate) if fx and fx_rate else None)
     if pledge_id is not None:
-        pledge = uow.repo.get_pledge(pledge_id)
-        if pledge is None or pledge.conditional:
-            raise NotFound(f"no unconditional pledge {pledge_id!r}", field="pledge_id")
-        if pledge.fund != fund or pledge.currency != amount.currency or pledge.donor_id != donor_id:
-            raise InvalidEntry(
-                "the payment's donor, fund and currency must match the pledge", field="pledge_id"
-            )
-        credit_account, ref, kind = PLEDGES, pledge_id, EntryKind.PLEDGE_PAYMENT
-        data["pledge_id"] = pledge_id
-    postings = (
-        Posting(cash_account(amount.currency), fund, amount.minor, amount.currency, cny),
-        Posting(
-            credit_account, fund, -amount.minor, amount.currency, -cny, party=donor.id, ref=ref
-        ),
+        _check_pledge_payment(uow, pledge_id, donor_id, fund, amount)
+    entry = donation_entry(
+        donor_id=donor.id,
+        fund=the_fund,
+        amount=amount,
+        cny=cny,
+        received_on=received_on,
+        method=method,
+        memo=memo,
+        maker=maker,
+        fx=fx,
+        pledge_id=pledge_id,
     )
-    entry = JournalEntry(kind, received_on, postings, memo=memo, maker=maker, data=data)
-    return _post(uow, entry, record)
+    return _post(uow, entry)
 
 
+def _fx_of(amount: Money, rate: str | None, source: str | None, on: dt.date) -> dict[str, str]:
+    """The rate, source and date a foreign gift keeps (nothing for a CNY gift)."""
+    if amount.currency == FUNCTIONAL_CURRENCY:
+        return {}
+    if not rate or not source:
+        raise InvalidEntry(f"a {amount.currency} gift needs fx_rate and fx_source", field="fx_rate")
+    parse_rate(rate)
+    return {"fx_rate": rate, "fx_source": source, "fx_date": on.isoformat()}
+
+
+def _check_pledge_payment(
+    uow: UnitOfWorkPort, pledge_id: str, donor_id: str, fund: str, amount: Money
+) -> None:
+    pledge = uow.repo.get_pledge(pledge_id)
+    if pledge is None or pledge.conditional:
+        raise NotFound(f"no unconditional pledge {pledge_id!r}", field="pledge_id")
+    if pledge.fund != fund or pledge.currency != amount.currency or pledge.donor_id != donor_id:
+        raise InvalidEntry(
+            "the payment's donor, fund and currency must match the pledge", field="pledge_id"
+        )
+
+
+_IN_KIND_ASSETS = {"inventory": INVENTORY, "equipment": FIXED_ASSETS}
+
+
+@_idempotent("in_kind")
 def record_in_kind_donation(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     donor_id: str,
     fund: str,
@@ -599,58 +700,73 @@ def record_in_kind_donation(
     Raises:
         UnknownDonor, UnknownFund, InvalidEntry, PeriodClosed, IdempotencyConflict.
     """
-    payload = {
-        "donor_id": donor_id,
-        "fund": fund,
+    donor, the_fund = _donor(uow, donor_id), _fund(uow, fund)
+    _check_in_kind(fair_value, description, valuation_basis, asset)
+    debit, credit = _IN_KIND_ASSETS[asset], _income_account(the_fund)
+    if pass_through_to:
+        debit, credit = AGENCY_ASSETS, AGENCY_LIABILITIES
+    details = {
         "description": description,
         "quantity": quantity,
-        "fair_value": fair_value,
         "valuation_basis": valuation_basis,
-        "received_on": received_on,
-        "asset": asset,
         "evidence": evidence,
-        "pass_through_to": pass_through_to,
-        "memo": memo,
     }
-    record, replay = _idempotent(uow, key, "in_kind", payload)
-    if replay is not None:
-        return _replayed_entry(uow, replay)
-    donor, the_fund = _donor(uow, donor_id), _fund(uow, fund)
+    entry = _in_kind_entry(
+        debit,
+        credit,
+        fund,
+        fair_value,
+        donor.id,
+        details,
+        pass_through_to,
+        received_on,
+        memo,
+        maker,
+    )
+    return _post(uow, entry)
+
+
+def _check_in_kind(fair_value: Money, description: str, basis: str, asset: str) -> None:
     if fair_value.currency != FUNCTIONAL_CURRENCY:
         raise InvalidEntry("in-kind gifts are valued in CNY", field="currency")
-    if not description.strip() or not valuation_basis.strip():
+    if not description.strip() or not basis.strip():
         raise InvalidEntry(
             "an in-kind gift needs a description and a valuation basis", field="valuation_basis"
         )
-    if asset not in {"inventory", "equipment"}:
+    if asset not in _IN_KIND_ASSETS:
         raise InvalidEntry("asset must be inventory or equipment", field="asset")
-    debit = {"inventory": "1201", "equipment": "1501"}[asset]
-    credit = _income_account(the_fund)
-    if pass_through_to:
-        debit, credit = "1701", "2601"
+
+
+def _in_kind_entry(
+    debit: str,
+    credit: str,
+    fund: str,
+    fair_value: Money,
+    donor_id: str,
+    details: Mapping[str, str],
+    pass_through_to: str | None,
+    on: dt.date,
+    memo: str,
+    maker: str,
+) -> JournalEntry:
+    """Goods at fair value (CNY): Dr `debit` / Cr `credit`, with the gift's details as data."""
     v = fair_value.minor
     data = {
-        "donor_id": donor.id,
-        "description": description,
-        "quantity": quantity,
-        "valuation_basis": valuation_basis,
-        "evidence": evidence,
+        "donor_id": donor_id,
+        **details,
         "cny_minor": v,
         **({"pass_through_to": pass_through_to} if pass_through_to else {}),
     }
-    entry = JournalEntry(
-        EntryKind.IN_KIND,
-        received_on,
-        (Posting(debit, fund, v, "CNY", v), Posting(credit, fund, -v, "CNY", -v, party=donor.id)),
-        memo=memo,
-        maker=maker,
-        data=data,
+    postings = (
+        Posting(debit, fund, v, FUNCTIONAL_CURRENCY, v),
+        Posting(credit, fund, -v, FUNCTIONAL_CURRENCY, -v, party=donor_id),
     )
-    return _post(uow, entry, record)
+    return JournalEntry(EntryKind.IN_KIND, on, postings, memo=memo, maker=maker, data=data)
 
 
+@_idempotent("disbursement")
 def record_disbursement(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     fund: str,
     project: str,
@@ -667,17 +783,6 @@ def record_disbursement(
         InsufficientFunds: when the fund's cash in that currency would go below zero;
         UnknownFund, UnknownProject, InvalidEntry, PeriodClosed, IdempotencyConflict.
     """
-    payload = {
-        "fund": fund,
-        "project": project,
-        "amount": amount,
-        "paid_on": paid_on,
-        "memo": memo,
-        "functional_class": functional_class,
-    }
-    record, replay = _idempotent(uow, key, "disbursement", payload)
-    if replay is not None:
-        return _replayed_entry(uow, replay)
     the_fund, the_project = _fund(uow, fund), _project(uow, project)
     if the_project.fund != fund:
         raise InvalidEntry(
@@ -689,27 +794,21 @@ def record_disbursement(
         )
     cny = _cash_out(uow, fund, amount)
     postings = (
-        Posting(
-            "5101",
-            fund,
-            amount.minor,
-            amount.currency,
-            cny,
-            project=project,
-            functional_class=functional_class,
+        *_spending(
+            PROGRAM_EXPENSES, fund, amount, cny, project=project, functional_class=functional_class
         ),
-        Posting(cash_account(amount.currency), fund, -amount.minor, amount.currency, -cny),
         *_release(the_fund, amount, cny),
     )
     data = {"project": project, "county": the_project.county, "cny_minor": cny}
     entry = JournalEntry(
         EntryKind.DISBURSEMENT, paid_on, postings, memo=memo, maker=maker, data=data
     )
-    return _post(uow, entry, record)
+    return _post(uow, entry)
 
 
+@_idempotent("award", replay=_replayed_award)
 def award_scholarship(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     fund: str,
     beneficiary_id: str,
@@ -723,22 +822,9 @@ def award_scholarship(
     """Award a scholarship: an unconditional award is an expense and a liability (5101/2209).
 
     Raises:
-        UnknownFund, UnknownBeneficiary, PeriodClosed, IdempotencyConflict.
+        UnknownFund, UnknownBeneficiary, UnknownProject, InvalidEntry (no term), PeriodClosed,
+        IdempotencyConflict.
     """
-    payload = {
-        "fund": fund,
-        "beneficiary_id": beneficiary_id,
-        "amount": amount,
-        "term": term,
-        "awarded_on": awarded_on,
-        "project": project,
-    }
-    record, replay = _idempotent(uow, key, "award", payload)
-    if replay is not None:
-        award = uow.repo.get_award(replay.object_id or "")
-        if award is None:
-            raise NotFound("the award recorded for this idempotency key is missing")
-        return award, _replayed_entry(uow, replay)
     the_fund = _fund(uow, fund)
     if uow.repo.get_beneficiary(beneficiary_id) is None:
         raise UnknownBeneficiary(f"no beneficiary {beneficiary_id!r}", field="beneficiary_id")
@@ -746,51 +832,32 @@ def award_scholarship(
         _project(uow, project)
     if not term.strip():
         raise InvalidEntry("an award names its term, e.g. 2026秋", field="term")
-    award_id = _new_id("A")
-    cny = _functional(amount, None)
+    award_id, cny = _new_id("A"), _functional(amount, None)
+    m, c, who = amount.minor, amount.currency, beneficiary_id
     postings = (
         Posting(
-            "5101",
+            PROGRAM_EXPENSES,
             fund,
-            amount.minor,
-            amount.currency,
+            m,
+            c,
             cny,
             project=project,
-            party=beneficiary_id,
+            party=who,
             functional_class=FunctionalClass.PROGRAM.value,
         ),
-        Posting(
-            GRANTS_PAYABLE,
-            fund,
-            -amount.minor,
-            amount.currency,
-            -cny,
-            party=beneficiary_id,
-            ref=award_id,
-        ),
+        Posting(GRANTS_PAYABLE, fund, -m, c, -cny, party=who, ref=award_id),
         *_release(the_fund, amount, cny),
     )
-    entry = _post(
-        uow,
-        JournalEntry(
-            EntryKind.AWARD,
-            awarded_on,
-            postings,
-            maker=maker,
-            data={"award_id": award_id, "term": term, "beneficiary_id": beneficiary_id},
-        ),
-        record,
-        award_id,
-    )
-    award = Award(
-        award_id, fund, beneficiary_id, amount.minor, amount.currency, term.strip(), entry.id
-    )
+    data = {"award_id": award_id, "term": term, "beneficiary_id": who}
+    entry = _post(uow, JournalEntry(EntryKind.AWARD, awarded_on, postings, maker=maker, data=data))
+    award = Award(award_id, fund, who, m, c, term.strip(), entry.id)
     uow.repo.add_award(award, uow.now())
     return award, entry
 
 
+@_idempotent("payout")
 def pay_scholarship(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     award_id: str,
     amount: Money,
@@ -801,42 +868,25 @@ def pay_scholarship(
     """Pay (part of) an award: never beyond its unpaid balance, never beyond the fund's cash.
 
     Raises:
-        NotFound, Overpayment, InsufficientFunds, PeriodClosed, IdempotencyConflict.
+        NotFound, Overpayment, InsufficientFunds, InvalidEntry (currency), PeriodClosed,
+        IdempotencyConflict.
     """
-    payload = {"award_id": award_id, "amount": amount, "paid_on": paid_on}
-    record, replay = _idempotent(uow, key, "payout", payload)
-    if replay is not None:
-        return _replayed_entry(uow, replay)
     award = uow.repo.get_award(award_id)
     if award is None:
         raise NotFound(f"no award {award_id!r}", field="award_id")
     if amount.currency != award.currency:
         raise InvalidEntry(f"award {award_id} is in {award.currency}", field="currency")
     cny = _cash_out(uow, award.fund, amount)
-    postings = (
-        Posting(
-            GRANTS_PAYABLE,
-            award.fund,
-            amount.minor,
-            amount.currency,
-            cny,
-            party=award.beneficiary_id,
-            ref=award_id,
-        ),
-        Posting(cash_account(amount.currency), award.fund, -amount.minor, amount.currency, -cny),
+    postings = _spending(
+        GRANTS_PAYABLE, award.fund, amount, cny, party=award.beneficiary_id, ref=award_id
     )
-    entry = JournalEntry(
-        EntryKind.PAYOUT,
-        paid_on,
-        postings,
-        maker=maker,
-        data={"award_id": award_id, "term": award.term, "beneficiary_id": award.beneficiary_id},
-    )
-    return _post(uow, entry, record)
+    data = {"award_id": award_id, "term": award.term, "beneficiary_id": award.beneficiary_id}
+    return _post(uow, JournalEntry(EntryKind.PAYOUT, paid_on, postings, maker=maker, data=data))
 
 
+@_idempotent("fee")
 def record_fee(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     fund: str,
     amount: Money,
@@ -850,30 +900,21 @@ def record_fee(
     Raises:
         InsufficientFunds, UnknownFund, PeriodClosed, IdempotencyConflict.
     """
-    payload = {"fund": fund, "amount": amount, "paid_on": paid_on, "memo": memo}
-    record, replay = _idempotent(uow, key, "fee", payload)
-    if replay is not None:
-        return _replayed_entry(uow, replay)
     _fund(uow, fund)
     cny = _cash_out(uow, fund, amount)
-    postings = (
-        Posting(
-            "5301",
-            fund,
-            amount.minor,
-            amount.currency,
-            cny,
-            functional_class=FunctionalClass.FUNDRAISING.value,
-        ),
-        Posting(cash_account(amount.currency), fund, -amount.minor, amount.currency, -cny),
+    postings = _spending(
+        FUNDRAISING_EXPENSES,
+        fund,
+        amount,
+        cny,
+        functional_class=FunctionalClass.FUNDRAISING.value,
     )
-    return _post(
-        uow, JournalEntry(EntryKind.FEE, paid_on, postings, memo=memo, maker=maker), record
-    )
+    return _post(uow, JournalEntry(EntryKind.FEE, paid_on, postings, memo=memo, maker=maker))
 
 
+@_idempotent("transfer")
 def transfer_between_funds(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     from_fund: str,
     to_fund: str,
@@ -888,16 +929,6 @@ def transfer_between_funds(
     Raises:
         InsufficientFunds, UnknownFund, InvalidEntry, PeriodClosed, IdempotencyConflict.
     """
-    payload = {
-        "from_fund": from_fund,
-        "to_fund": to_fund,
-        "amount": amount,
-        "on": on,
-        "reason": reason,
-    }
-    record, replay = _idempotent(uow, key, "transfer", payload)
-    if replay is not None:
-        return _replayed_entry(uow, replay)
     _fund(uow, from_fund)
     _fund(uow, to_fund)
     if from_fund == to_fund:
@@ -905,27 +936,21 @@ def transfer_between_funds(
     if not reason.strip():
         raise InvalidEntry("a transfer between funds needs a reason", field="reason")
     cny = _cash_out(uow, from_fund, amount)
-    cash = cash_account(amount.currency)
-    m, c = amount.minor, amount.currency
+    cash, m, c = cash_account(amount.currency), amount.minor, amount.currency
     postings = (
-        Posting("1901", from_fund, m, c, cny, ref=to_fund),
+        Posting(INTERFUND, from_fund, m, c, cny, ref=to_fund),
         Posting(cash, from_fund, -m, c, -cny),
         Posting(cash, to_fund, m, c, cny),
-        Posting("1901", to_fund, -m, c, -cny, ref=from_fund),
+        Posting(INTERFUND, to_fund, -m, c, -cny, ref=from_fund),
     )
-    entry = JournalEntry(
-        EntryKind.TRANSFER,
-        on,
-        postings,
-        memo=reason,
-        maker=maker,
-        data={"from_fund": from_fund, "to_fund": to_fund, "reason": reason},
-    )
-    return _post(uow, entry, record)
+    data = {"from_fund": from_fund, "to_fund": to_fund, "reason": reason}
+    entry = JournalEntry(EntryKind.TRANSFER, on, postings, memo=reason, maker=maker, data=data)
+    return _post(uow, entry)
 
 
+@_idempotent("reversal")
 def reverse(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     entry_id: str,
     reason: str,
@@ -939,14 +964,29 @@ def reverse(
 
     Raises:
         NotFound, AlreadyReversed, InsufficientFunds (its cash was spent meanwhile),
-        Overpayment, PeriodClosed, IdempotencyConflict.
+        Overpayment, InvalidEntry (no reason), PeriodClosed, IdempotencyConflict.
     """
-    payload = {"entry_id": entry_id, "reason": reason, "on": on}
-    record, replay = _idempotent(uow, key, "reversal", payload)
-    if replay is not None:
-        return _replayed_entry(uow, replay)
     if not reason.strip():
         raise InvalidEntry("a reversal needs a reason", field="reason")
+    original = _reversible(uow, entry_id)
+    data = {
+        "reason": reason,
+        "reverses_sequence": original.sequence,
+        "reverses_kind": original.kind.value,
+    }
+    entry = JournalEntry(
+        EntryKind.REVERSAL,
+        on or _reversal_day(uow, original),
+        reversal_postings(original.postings),
+        memo=reason,
+        maker=maker,
+        reverses=entry_id,
+        data=data,
+    )
+    return _post(uow, entry)
+
+
+def _reversible(uow: UnitOfWorkPort, entry_id: str) -> PostedEntry:
     original = uow.entry(entry_id)
     if original is None:
         raise NotFound(f"no entry {entry_id!r}", field="entry_id")
@@ -954,29 +994,20 @@ def reverse(
         raise AlreadyReversed("a reversal cannot itself be reversed; post the right entry")
     if entry_id in uow.reversed_ids or uow.repo.reversal_of(entry_id) is not None:
         raise AlreadyReversed(f"entry {entry_id} was already reversed")
-    if on is None:
-        closed = uow.closed_periods()
-        occurred = original.occurred_on.isoformat()
-        in_closed = occurred[:7] in closed or occurred[:4] in closed
-        on = uow.today() if in_closed else max(original.occurred_on, uow.today())
-    entry = JournalEntry(
-        EntryKind.REVERSAL,
-        on,
-        reversal_postings(original.postings),
-        memo=reason,
-        maker=maker,
-        reverses=entry_id,
-        data={
-            "reason": reason,
-            "reverses_sequence": original.sequence,
-            "reverses_kind": original.kind.value,
-        },
-    )
-    return _post(uow, entry, record)
+    return original
 
 
+def _reversal_day(uow: UnitOfWorkPort, original: PostedEntry) -> dt.date:
+    """Today if the original's period is closed, else the later of its date and today."""
+    closed = uow.closed_periods()
+    occurred = original.occurred_on.isoformat()
+    in_closed = occurred[:7] in closed or occurred[:4] in closed
+    return uow.today() if in_closed else max(original.occurred_on, uow.today())
+
+
+@_idempotent("general")
 def post_general_entry(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     postings: Sequence[Posting],
     occurred_on: dt.date,
@@ -990,13 +1021,9 @@ def post_general_entry(
         UnbalancedEntry, InvalidEntry, UnknownAccount, UnknownFund, AccountClosed,
         InsufficientFunds, PeriodClosed, IdempotencyConflict.
     """
-    payload = {"postings": list(postings), "occurred_on": occurred_on, "memo": memo}
-    record, replay = _idempotent(uow, key, "general", payload)
-    if replay is not None:
-        return _replayed_entry(uow, replay)
     if not memo.strip():
         raise InvalidEntry("a general entry needs a memo explaining it", field="memo")
     for fund in {p.fund for p in postings}:
         _fund(uow, fund)
     entry = JournalEntry(EntryKind.GENERAL, occurred_on, tuple(postings), memo=memo, maker=maker)
-    return _post(uow, entry, record)
+    return _post(uow, entry)

@@ -24,16 +24,13 @@ Invariants owned here:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ledger.chain import GENESIS
-from ledger.integrity import Finding
+from ledger.chain import GENESIS, Finding, canonical_bytes, canonical_data, chain_hash
 from ledger.storage.fastsql import Raw
 from ledger.storage.tables import audit_events
 
@@ -161,8 +158,7 @@ _EVENT_FIELDS = (
 
 def event_hash(prev_hash: str, obj: Mapping[str, Any]) -> str:
     """``SHA-256(prev_hash || 0x0A || canonical JSON(obj))`` as lowercase hex."""
-    canonical = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical.encode()).hexdigest()
+    return chain_hash(prev_hash, canonical_bytes(obj))
 
 
 #: The trail's head: a query a writing unit of work may preload (`UnitOfWork(preload=...)`).
@@ -213,22 +209,13 @@ def record_event(
     if not actor or not action:
         raise ValueError("an audit event needs an actor and an action")
     if not isinstance(detail, str):
-        detail = json.dumps(dict(detail), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        detail = canonical_data(detail)
     if head is not None and "sequence" in head:
         last, prev = head["sequence"], head["hash"]
     else:
         last, prev = trail_head(conn)
-    fields = {
-        "actor": actor,
-        "role": role,
-        "action": action,
-        "target": target,
-        "request_id": request_id,
-        "idempotency_key": idempotency_key,
-        "client": client,
-        "outcome": outcome,
-    }
-    fitted = {k: _fit(v, _WIDTHS[k]) for k, v in fields.items()}
+    given = (actor, role, action, target, request_id, idempotency_key, client, outcome)
+    fitted = {k: _fit(v, _WIDTHS[k]) for k, v in zip(_EVENT_FIELDS, given, strict=True)}
     when = at or dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     obj = event_object(sequence=last + 1, at=when, status=int(status), detail=detail, **fitted)
     digest = event_hash(prev, obj)

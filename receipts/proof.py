@@ -45,12 +45,20 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.chain import canonical_bytes
 from ledger.errors import LedgerError
 from ledger.money import EXPONENTS, FUNCTIONAL_CURRENCY, format_minor, parse_minor
-from ledger.tlog.checkpoints import CheckpointError, parse_signed_checkpoint, verify_checkpoint
+from ledger.tlog.checkpoints import (
+    CheckpointError,
+    TrustedKey,
+    key_hash_of,
+    parse_signed_checkpoint,
+    parse_vkey,
+    verify_checkpoint,
+    vkey_of,
+)
 from ledger.tlog.merkle import leaf_hash, verify_inclusion
 
 __all__ = [
@@ -77,7 +85,6 @@ VERSION = 1
 ATTACHMENT_NAME = "huiquan-receipt-proof.json"
 CLAIMS_DOMAIN = b"huiquan-receipt-claims/v1\n"
 SCAN_DOMAIN = b"huiquan-receipt-scan/v1\n"
-_ED25519 = b"\x01"
 GIFT_KINDS = {"donation", "pledge_payment", "in_kind"}
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 
@@ -130,10 +137,6 @@ class EntryEvidence:
 
 
 # -- canonical forms ------------------------------------------------------------------------
-def _canonical(obj: Mapping[str, Any]) -> bytes:
-    return canonical_bytes(obj)
-
-
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -190,15 +193,11 @@ def scan_code(claims: Mapping[str, Any]) -> str:
     without it a serial alone answers "not found".
     """
     stable = {k: claims.get(k) for k in ("serial", "donor", "amount", "currency", "gifts")}
-    digest = hashlib.sha256(SCAN_DOMAIN + _canonical(stable)).digest()[:16]
+    digest = hashlib.sha256(SCAN_DOMAIN + canonical_bytes(stable)).digest()[:16]
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 # -- signing ----------------------------------------------------------------------------------
-def _key_hash(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode("utf-8") + b"\n" + _ED25519 + public_key).digest()[:4]
-
-
 class ClaimsSigner:
     """The organisation's Ed25519 key, signing receipt claims (same name and hash as its vkey)."""
 
@@ -210,7 +209,7 @@ class ClaimsSigner:
         self.public_key = private_key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
-        self.key_hash = _key_hash(name, self.public_key)
+        self.key_hash = key_hash_of(name, self.public_key)
 
     @classmethod
     def from_home(cls, home: str | os.PathLike[str]) -> ClaimsSigner:
@@ -232,11 +231,11 @@ class ClaimsSigner:
     @property
     def vkey(self) -> str:
         """The verifier key text, as in ``trusted.vkeys``."""
-        return f"{self.name}+{self.key_hash.hex()}+{_b64(_ED25519 + self.public_key)}"
+        return vkey_of(self.name, self.public_key)
 
     def sign(self, claims: Mapping[str, Any]) -> dict[str, str]:
         """The signature object of a document over these claims."""
-        signature = self._key.sign(CLAIMS_DOMAIN + _canonical(claims))
+        signature = self._key.sign(CLAIMS_DOMAIN + canonical_bytes(claims))
         return {"signer": self.name, "key_hash": self.key_hash.hex(), "ed25519": _b64(signature)}
 
 
@@ -343,26 +342,14 @@ def _finding(code: str, message: str, message_zh: str) -> Finding:
     return Finding(code, message, message_zh)
 
 
-@dataclass(frozen=True, slots=True)
-class _Verifier:
-    name: str
-    key_hash: bytes
-    public_key: Ed25519PublicKey
-
-
-def _verifiers(vkeys: Sequence[str]) -> list[_Verifier]:
-    found: list[_Verifier] = []
+def _verifiers(vkeys: Sequence[str]) -> list[TrustedKey]:
+    """The well-formed keys among `vkeys` (a malformed one is skipped: it verifies nothing)."""
+    found: list[TrustedKey] = []
     for vkey in vkeys:
-        name, _, rest = vkey.strip().partition("+")
-        hash_hex, _, key_b64 = rest.partition("+")
         try:
-            raw = base64.b64decode(key_b64, validate=True)
-            key_hash = bytes.fromhex(hash_hex)
-        except (binascii.Error, ValueError):
+            found.append(parse_vkey(vkey))
+        except CheckpointError:
             continue
-        if len(raw) != 33 or raw[:1] != _ED25519 or _key_hash(name, raw[1:]) != key_hash:
-            continue
-        found.append(_Verifier(name, key_hash, Ed25519PublicKey.from_public_bytes(raw[1:])))
     return found
 
 
@@ -574,7 +561,7 @@ def _check_claims(claims: Mapping[str, Any], facts: list[dict[str, Any] | None])
 def _check_signature(
     claims: Mapping[str, Any],
     signature: Mapping[str, Any],
-    verifiers: list[_Verifier],
+    verifiers: list[TrustedKey],
     ledger_mismatch: bool,
 ) -> list[Finding]:
     name, key_hash, value = (signature.get(k) for k in ("signer", "key_hash", "ed25519"))
@@ -589,7 +576,7 @@ def _check_signature(
         ]
     try:
         raw = base64.b64decode(str(value), validate=True)
-        matching[0].public_key.verify(raw, CLAIMS_DOMAIN + _canonical(claims))
+        matching[0].public_key.verify(raw, CLAIMS_DOMAIN + canonical_bytes(claims))
     except (InvalidSignature, binascii.Error, ValueError, TypeError):
         if ledger_mismatch:
             return [

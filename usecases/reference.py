@@ -24,6 +24,7 @@ from ledger.model import Beneficiary, Donor, Fund, Project
 from ledger.storage.tables import closed_periods
 from ledger.storage.unit_of_work import UnitOfWork
 from usecases.books import Books
+from usecases.checkpoints import checkpoint_at_close
 from usecases.unit import Actor, AuditFacts, write
 
 __all__ = [
@@ -211,7 +212,8 @@ def close_period(
     key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> dict[str, Any]:
-    """Close a month (`YYYY-MM`) or a year (`YYYY`) that has ended; its closing record.
+    """Close a month (`YYYY-MM`) or a year (`YYYY`) that has ended; its closing record. A
+    checkpoint is signed at once, so the closed period's entries are provable from then on.
 
     Raises:
         AlreadyExists, InvalidEntry, IdempotencyConflict.
@@ -224,4 +226,6 @@ def close_period(
         )
         return closed_period(uow, period)
 
-    return write(books, work, audit=audit)
+    record = write(books, work, audit=audit)
+    checkpoint_at_close(books.engine, books.home)  # the closed period's journal, signed at once
+    return record

@@ -12,6 +12,7 @@ def register(app: Flask, api: Api) -> None:
     """Register every blueprint on `app` and in the OpenAPI document of `api`."""
     from api.resources import (
         accounts,
+        audits,
         beneficiaries,
         disbursements,
         donations,
@@ -42,6 +43,8 @@ def register(app: Flask, api: Api) -> None:
         periods,
         tokens,
         meta,
+        audits,
     ):
         api.register_blueprint(module.blp)
     app.register_blueprint(meta.pages)
+    app.register_blueprint(audits.pages)

@@ -15,18 +15,18 @@ Invariants owned here:
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, NamedTuple, Self, TypeVar
 
 from sqlalchemy import Connection, Engine, event
 
 from ledger.chain import canonical_data, canonical_entry_bytes, chain_hash, leaf_hash_hex
 from ledger.entries import JournalEntry, PostedEntry, check_balanced
-from ledger.errors import UnbalancedEntry
 from ledger.storage.fastsql import WRITE_HOOK, is_read
 from ledger.storage.repository import (
     ACCOUNT_QUERY,
@@ -62,6 +62,24 @@ def uuid7_text(millis: int, rand: int) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MILLISECOND = dt.timedelta(milliseconds=1)
+_RANDOM: list[bytes] = []
+os.register_at_fork(after_in_child=_RANDOM.clear)  # a forked child draws its own
+
+
+def _pooled_id(millis: int) -> str:
+    """A UUIDv7-style id at `millis`, its random bits drawn from a pool (one system call for
+    4,096 ids)."""
+    try:
+        rand = _RANDOM.pop()
+    except IndexError:  # empty (or emptied by another thread meanwhile): refill
+        pool = os.urandom(10 * 4096)
+        _RANDOM.extend(pool[n : n + 10] for n in range(10, len(pool), 10))
+        rand = pool[:10]
+    return uuid7_text(millis, int.from_bytes(rand, "big"))
+
+
 def _time_ordered_id() -> str:
     """A UUIDv7-style id: millisecond time first, so inserts stay in order."""
     return uuid7_text(time.time_ns() // 1_000_000, int.from_bytes(os.urandom(10), "big"))
@@ -77,8 +95,56 @@ def _before_write(
         hook()
 
 
+#: A posting's fields in the order of `canonical_entry_bytes` and of the `postings` table.
+_LINE = operator.attrgetter(
+    "account",
+    "fund",
+    "amount",
+    "currency",
+    "functional",
+    "project",
+    "party",
+    "functional_class",
+    "ref",
+)
+
+
+class _Sealed(NamedTuple):
+    """An entry numbered, stamped, serialised and chained, not yet queued."""
+
+    sequence: int
+    entry_id: str
+    recorded_at: str
+    occurred: str
+    data_json: str
+    digest: str
+    leaf: str
+    lines: list[tuple[Any, ...]]
+
+
 class UnitOfWork:
-    """A writing transaction over the books. Use as a context manager; call `commit()`."""
+    """A writing transaction over the books. Use as a context manager; call `commit()`.
+
+    What a caller may use (services, use cases, the API, the CLI, receipts):
+
+    - open and end: ``with UnitOfWork(engine) as uow: ... uow.commit()``; leaving without
+      `commit` rolls back. `committed` says whether it did.
+    - the clock: `now()` (ISO timestamp), `today()`, `clock`.
+    - reading under the chain-head lock: `repo` (the SQL repository), `entry(id)` (posted in
+      this transaction or before), `balance(key)` (with what this transaction posted),
+      `cached(kind, key, load)` / `forget(kind, key)` for reference data, `closed_periods()`,
+      `idempotency_record(key)`, `sequence` and `head_hash` (the chain head as posted so far),
+      `posted` (entries posted in this transaction, by id; a long one forgets old ones),
+      `reversed_ids`, `preloaded` (the `preload` queries' rows).
+    - writing: `post(entry)`, `remember_key(record)`, and for outer layers writing their own
+      rows in the same transaction `queue_row(sql, row)`, `before_commit(callback)`,
+      `memo_of(name)`, `connection`, `flush()`.
+
+    For group commit only (`ledger.storage.group_commit`): `attempt(work)` (several operations
+    in one transaction, each undone alone if it fails) and `prefetch(keys, refs)`.
+    For the importer's bulk path only: `post_untracked(entry)`.
+    Everything else (queued rows, balance overlay, snapshots) is private.
+    """
 
     def __init__(
         self,
@@ -97,9 +163,9 @@ class UnitOfWork:
         will post many entries on PostgreSQL, where each lookup would be a round trip."""
         self.engine = engine
         self.clock = clock
-        self.flush_every = flush_every
-        self.preload = dict(preload or {})
-        self.preload_accounts = preload_accounts
+        self._flush_every = flush_every
+        self._preload = dict(preload or {})
+        self._preload_accounts = preload_accounts
         self._conn: Connection | None = None
         self._repo: SqlRepository | None = None
 
@@ -109,8 +175,8 @@ class UnitOfWork:
         conn.begin()
         self._conn = conn
         self._repo = SqlRepository(conn)
-        queries = {**self.preload, _CLOSED: (CLOSED_PERIODS, ())}
-        if self.preload_accounts:
+        queries = {**self._preload, _CLOSED: (CLOSED_PERIODS, ())}
+        if self._preload_accounts:
             queries[_ACCOUNTS] = (ACCOUNT_QUERY, ())
         self.sequence, self.head_hash, self.preloaded = self._repo.lock_head_and_read(queries)
         self._start_sequence = self.sequence
@@ -120,7 +186,7 @@ class UnitOfWork:
         self._posting_rows: list[tuple[Any, ...]] = []
         self._idem_rows: list[dict[str, Any]] = []
         self._rows: dict[str, list[tuple[Any, ...]]] = {}
-        self.pending_keys: dict[str, dict[str, Any]] = {}
+        self._pending_keys: dict[str, dict[str, Any]] = {}
         self._stored_keys: dict[str, dict[str, Any] | None] = {}  # read under the lock
         self.posted: dict[str, PostedEntry] = {}
         self.reversed_ids: set[str] = set()
@@ -131,7 +197,7 @@ class UnitOfWork:
         self._cache: dict[tuple[str, str], Any] = {
             ("account", row[0]): account_of(row) for row in self.preloaded.pop(_ACCOUNTS, ())
         }
-        self.memo: dict[str, dict[str, Any]] = {}
+        self._memo: dict[str, dict[str, Any]] = {}
         return self
 
     def __exit__(
@@ -195,6 +261,44 @@ class UnitOfWork:
         return self._closed
 
     # -- posting -----------------------------------------------------------------------------
+    def _seal(self, entry: JournalEntry) -> _Sealed:
+        """Check, number, stamp, serialise and chain an entry (nothing is queued yet)."""
+        check_balanced(entry.postings)
+        lines = list(map(_LINE, entry.postings))
+        if self.clock is utc_now:  # one clock reading for the timestamp and the id's time
+            now = dt.datetime.now(dt.UTC)
+            entry_id = _pooled_id((now - _EPOCH) // _MILLISECOND)
+            recorded_at = now.isoformat(timespec="microseconds")
+        else:
+            entry_id, recorded_at = _time_ordered_id(), self.now()
+        sequence = self.sequence + 1
+        occurred = entry.occurred_on.isoformat()
+        data_json = canonical_data(entry.data)
+        canonical = canonical_entry_bytes(
+            entry_id,
+            sequence,
+            entry.kind.value,
+            occurred,
+            recorded_at,
+            occurred[:7],
+            entry.memo,
+            entry.maker,
+            entry.reverses,
+            data_json,
+            lines,
+        )
+        digest = chain_hash(self.head_hash, canonical)
+        return _Sealed(
+            sequence,
+            entry_id,
+            recorded_at,
+            occurred,
+            data_json,
+            digest,
+            leaf_hash_hex(canonical),
+            lines,
+        )
+
     def post(
         self, entry: JournalEntry, *, idempotency: Mapping[str, Any] | None = None
     ) -> PostedEntry:
@@ -203,74 +307,98 @@ class UnitOfWork:
         Raises:
             UnbalancedEntry, InvalidEntry: when the postings cannot form an entry.
         """
-        check_balanced(entry.postings)
-        sequence = self.sequence + 1
-        entry_id = _time_ordered_id()
-        recorded_at = self.now()
-        occurred = entry.occurred_on.isoformat()
-        period = occurred[:7]
-        data = dict(entry.data)
-        data_json = canonical_data(data)
-        canonical = canonical_entry_bytes(
-            entry_id,
-            sequence,
-            entry.kind.value,
-            occurred,
-            recorded_at,
-            period,
-            entry.memo,
-            entry.maker,
-            entry.reverses,
-            data_json,
-            [
-                (
-                    p.account,
-                    p.fund,
-                    p.amount,
-                    p.currency,
-                    p.functional,
-                    p.project,
-                    p.party,
-                    p.functional_class,
-                    p.ref,
-                )
-                for p in entry.postings
-            ],
-        )
-        digest = chain_hash(self.head_hash, canonical)
+        sealed = self._seal(entry)
         posted = PostedEntry(
-            id=entry_id,
-            sequence=sequence,
+            id=sealed.entry_id,
+            sequence=sealed.sequence,
             kind=entry.kind,
             occurred_on=entry.occurred_on,
-            recorded_at=recorded_at,
-            period=period,
+            recorded_at=sealed.recorded_at,
+            period=sealed.occurred[:7],
             postings=entry.postings,
             memo=entry.memo,
             maker=entry.maker,
             reverses=entry.reverses,
-            data=data,
+            data=dict(entry.data),
             prev_hash=self.head_hash,
-            hash=digest,
-            leaf_hash=leaf_hash_hex(canonical),
+            hash=sealed.digest,
+            leaf_hash=sealed.leaf,
         )
-        self.queue_posted(posted, data_json)
+        self.posted[posted.id] = posted
+        if posted.reverses:
+            self.reversed_ids.add(posted.reverses)
+        self._queue(entry, sealed)
         if idempotency is not None:
             row = {
                 **idempotency,
-                "entry_id": idempotency.get("entry_id", entry_id),
-                "created_at": recorded_at,
+                "entry_id": idempotency.get("entry_id", posted.id),
+                "created_at": posted.recorded_at,
             }
             self.remember_key(row)
         return posted
+
+    def post_untracked(self, entry: JournalEntry) -> str:
+        """Post as `post` does, but keep no `PostedEntry` to look up later; return the entry id.
+
+        For the importer's bulk path (thousands of entries per second): only an entry that
+        nothing later in the transaction looks up by id (`entry`, `posted`) and that reverses
+        nothing may take this path.
+
+        Raises:
+            UnbalancedEntry, InvalidEntry: when the postings cannot form an entry.
+        """
+        if entry.reverses is not None:
+            raise ValueError("a reversal is posted with post(), so that it is remembered")
+        sealed = self._seal(entry)
+        self._queue(entry, sealed)
+        return sealed.entry_id
+
+    def _queue(self, entry: JournalEntry, sealed: _Sealed) -> None:
+        """Move the head to a sealed entry, its balances in the overlay and the pending deltas,
+        and queue its rows (flushed every `flush_every` entries)."""
+        prev, self.sequence, self.head_hash = self.head_hash, sealed.sequence, sealed.digest
+        overlay, deltas, rows = self._overlay, self._deltas, self._posting_rows
+        sequence, entry_id, occurred = sealed.sequence, sealed.entry_id, sealed.occurred
+        for n, line in enumerate(sealed.lines, 1):
+            amount, functional = line[2], line[4]
+            key = (line[0], line[1], line[3], line[5], line[8])  # see `BalanceKey`
+            known = overlay.get(key)  # keys never read are read (with deltas) on demand
+            if known is not None:
+                known[0] += amount
+                known[1] += functional
+            delta = deltas[key]
+            delta[0] += amount
+            delta[1] += functional
+            # Column order of `ledger.storage.tables.postings`: `_LINE` gives the posting's own.
+            rows.append((sequence, n, entry_id, occurred, *line))
+        # Column order of `ledger.storage.tables.journal_entries`.
+        self._entry_rows.append(
+            (
+                sealed.entry_id,
+                sealed.sequence,
+                entry.kind.value,
+                sealed.occurred,
+                sealed.recorded_at,
+                sealed.occurred[:7],
+                entry.memo,
+                entry.maker,
+                entry.reverses,
+                sealed.data_json,
+                prev,
+                sealed.digest,
+                sealed.leaf,
+            )
+        )
+        if len(self._entry_rows) >= self._flush_every:
+            self.flush()
 
     def idempotency_record(self, key: str) -> dict[str, Any] | None:
         """The record of a client key: queued in this unit of work, or stored, or None.
 
         A stored record (or its absence) read once is remembered: the writer lock is held, so
-        only this unit of work can add keys, and those are queued (`pending_keys`) first.
+        only this unit of work can add keys, and those are queued first.
         """
-        found = self.pending_keys.get(key)
+        found = self._pending_keys.get(key)
         if found is not None:
             return found
         if key in self._stored_keys:
@@ -290,7 +418,7 @@ class UnitOfWork:
         it at this moment in this transaction (services that change one `forget` it, as ever);
         one not found is not remembered, so a record created later in the unit is still seen.
         """
-        wanted = [k for k in keys if k not in self._stored_keys and k not in self.pending_keys]
+        wanted = [k for k in keys if k not in self._stored_keys and k not in self._pending_keys]
         lookups = {
             kind: todo
             for kind, ids in (refs or {}).items()
@@ -303,119 +431,11 @@ class UnitOfWork:
             self._stored_keys[key] = found.get(key)
         self._cache.update(records)
 
-    def queue_entry_rows(
-        self,
-        sequence: int,
-        head_hash: str,
-        posting_rows: tuple[tuple[Any, ...], tuple[Any, ...]],
-        entry_row: tuple[Any, ...],
-    ) -> None:
-        """Queue an entry of two lines given as its table rows (in the tables' column order).
-
-        What `queue_posted` does for a `PostedEntry`, for an entry the caller numbered
-        (`sequence` follows the head), chained (`head_hash`) and wrote out as rows itself: the
-        head moves, each line's balance key (read through `balance` before) moves in the
-        overlay and the pending deltas, and the rows join the batch. The entry is not kept in
-        `posted`: only an entry that nothing later in the transaction looks up may take this
-        path.
-
-        Raises:
-            UnbalancedEntry: unless the two lines share fund and currency and sum to zero, in
-            amount and in CNY value (as `ledger.entries.check_balanced` requires).
-        """
-        if sequence != self.sequence + 1:
-            raise RuntimeError(f"entry {sequence} does not follow {self.sequence}")
-        one, two = posting_rows
-        # Columns of `ledger.storage.tables.postings`: 4 account, 5 fund, 6 amount, 7 currency,
-        # 8 functional, 9 project, 12 ref.
-        if (
-            one[5] != two[5]
-            or one[7] != two[7]
-            or one[6] + two[6] != 0
-            or one[8] + two[8] != 0
-            or not one[6]
-        ):
-            raise UnbalancedEntry(f"entry {sequence} does not balance per fund and currency")
-        self.sequence, self.head_hash = sequence, head_hash
-        overlay, deltas = self._overlay, self._deltas
-        for row in posting_rows:
-            key = (row[4], row[5], row[7], row[9], row[12])
-            known = overlay[key]
-            known[0] += row[6]
-            known[1] += row[8]
-            delta = deltas[key]
-            delta[0] += row[6]
-            delta[1] += row[8]
-        self._posting_rows += posting_rows
-        self._entry_rows.append(entry_row)
-        if len(self._entry_rows) >= self.flush_every:
-            self.flush()
-
     def remember_key(self, row: dict[str, Any]) -> None:
         """Queue an idempotency record (key, fingerprint, operation, entry_id, object_id)."""
         row.setdefault("created_at", self.now())
-        self.pending_keys[row["key"]] = row
+        self._pending_keys[row["key"]] = row
         self._idem_rows.append(row)
-
-    def queue_posted(self, posted: PostedEntry, data_json: str) -> None:
-        """Queue an entry already numbered and chained (its `sequence` follows the head).
-
-        What `post` does once it has hashed the entry: the head moves, balances move in the
-        overlay and the pending deltas, and the rows join the batch. For a caller that builds
-        `PostedEntry` itself (the importer's shortcut); `data_json` is `canonical_data(data)`.
-        """
-        self.sequence, self.head_hash = posted.sequence, posted.hash
-        self.posted[posted.id] = posted
-        if posted.reverses:
-            self.reversed_ids.add(posted.reverses)
-        occurred = posted.occurred_on.isoformat()
-        for line, p in enumerate(posted.postings, 1):
-            key = (p.account, p.fund, p.currency, p.project, p.ref)
-            known = self._overlay.get(key)  # keys never read are read (with deltas) on demand
-            if known is not None:
-                known[0] += p.amount
-                known[1] += p.functional
-            delta = self._deltas[key]
-            delta[0] += p.amount
-            delta[1] += p.functional
-            # Column order of `ledger.storage.tables.postings` (see SqlRepository.insert_journal).
-            self._posting_rows.append(
-                (
-                    posted.sequence,
-                    line,
-                    posted.id,
-                    occurred,
-                    p.account,
-                    p.fund,
-                    p.amount,
-                    p.currency,
-                    p.functional,
-                    p.project,
-                    p.party,
-                    p.functional_class,
-                    p.ref,
-                )
-            )
-        # Column order of `ledger.storage.tables.journal_entries`.
-        self._entry_rows.append(
-            (
-                posted.id,
-                posted.sequence,
-                posted.kind.value,
-                occurred,
-                posted.recorded_at,
-                posted.period,
-                posted.memo,
-                posted.maker,
-                posted.reverses,
-                data_json,
-                posted.prev_hash,
-                posted.hash,
-                posted.leaf_hash,
-            )
-        )
-        if len(self._entry_rows) >= self.flush_every:
-            self.flush()
 
     def flush(self) -> None:
         """Write queued journal rows, balance deltas and idempotency records (no commit).
@@ -466,7 +486,7 @@ class UnitOfWork:
 
         It follows `attempt`: what an operation that failed put here is forgotten.
         """
-        return self.memo.setdefault(name, {})
+        return self._memo.setdefault(name, {})
 
     def before_commit(self, callback: Callable[[UnitOfWork], None]) -> None:
         """Run `callback(self)` inside the transaction, just before it commits.
@@ -474,8 +494,8 @@ class UnitOfWork:
         Outer layers use this to write their own rows (audit events, receipts) atomically with
         the entries; the chain-head lock is held, so they may number their rows gaplessly too.
         Callbacks run before the final flush: rows this unit queued are not in the tables yet
-        (its entries are in `posted`, its keys in `pending_keys`), and rows a callback queues
-        are written with them.
+        (its entries are in `posted`, its keys answer `idempotency_record`), and rows a callback
+        queues are written with them.
         """
         self._before_commit.append(callback)
 
@@ -529,13 +549,13 @@ class UnitOfWork:
             "_posting_rows": self._posting_rows[:],
             "_idem_rows": self._idem_rows[:],
             "_rows": {sql: rows[:] for sql, rows in self._rows.items()},
-            "pending_keys": dict(self.pending_keys),
+            "_pending_keys": dict(self._pending_keys),
             "posted": dict(self.posted),
             "reversed_ids": set(self.reversed_ids),
             "_closed": set(self._closed),
             "_before_commit": self._before_commit[:],
             "_cache": dict(self._cache),
-            "memo": {name: dict(values) for name, values in self.memo.items()},
+            "_memo": {name: dict(values) for name, values in self._memo.items()},
         }
 
     def _restore(self, snapshot: dict[str, Any]) -> None:

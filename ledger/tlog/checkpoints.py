@@ -50,8 +50,12 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "SigningKey",
+    "TrustedKey",
+    "key_hash_of",
     "parse_signed_checkpoint",
+    "parse_vkey",
     "verify_checkpoint",
+    "vkey_of",
 ]
 
 MAX_TREE_SIZE = 2**64 - 1
@@ -104,7 +108,9 @@ class Checkpoint:
         return "".join(line + "\n" for line in lines)
 
 
-class _Verifier(NamedTuple):
+class TrustedKey(NamedTuple):
+    """A verifier key parsed from its vkey text: name, 4-byte key hash, Ed25519 public key."""
+
     name: str
     key_hash: bytes
     public_key: Ed25519PublicKey
@@ -198,12 +204,12 @@ class SigningKey:
     @property
     def key_hash(self) -> bytes:
         """The 4-byte key hash that prefixes this key's signatures."""
-        return _key_hash(self._name, self._public_bytes)
+        return key_hash_of(self._name, self._public_bytes)
 
     @property
     def vkey(self) -> str:
         """The verifier key text ``<name>+<hex key hash>+<base64(0x01 || public key)>``."""
-        return f"{self._name}+{self.key_hash.hex()}+{_b64(_ED25519 + self._public_bytes)}"
+        return vkey_of(self._name, self._public_bytes)
 
     def sign(self, checkpoint: Checkpoint) -> str:
         """Return the signed note: the checkpoint body, a blank line and this key's signature."""
@@ -258,7 +264,7 @@ def verify_checkpoint(
     """
     if isinstance(trusted_vkeys, str):
         raise TypeError("trusted_vkeys must be a sequence of vkey strings, not one string")
-    verifiers = [_parse_vkey(vkey) for vkey in trusted_vkeys]
+    verifiers = [parse_vkey(vkey) for vkey in trusted_vkeys]
     if not verifiers:
         raise CheckpointError("no trusted keys were given, so no checkpoint can be verified")
     checkpoint, lines = parse_signed_checkpoint(text)
@@ -326,7 +332,12 @@ def _parse_signature_line(line: str) -> tuple[str, bytes, bytes]:
     return name, payload[:_KEY_HASH_SIZE], payload[_KEY_HASH_SIZE:]
 
 
-def _parse_vkey(vkey: str) -> _Verifier:
+def parse_vkey(vkey: str) -> TrustedKey:
+    """Parse a verifier key ``<name>+<8 hex digits>+<base64(0x01 || public key)>``.
+
+    Raises:
+        CheckpointError: if it is malformed, not Ed25519, or its key hash does not match.
+    """
     vkey = vkey.strip()
     parts = vkey.split("+", 2)  # base64 may itself contain "+"; names never do
     if len(parts) != 3:
@@ -342,9 +353,9 @@ def _parse_vkey(vkey: str) -> _Verifier:
         raise CheckpointError(f"trusted key {vkey!r} is not an Ed25519 key")
     public_bytes = key[1:]
     key_hash = bytes.fromhex(hash_text)
-    if _key_hash(name, public_bytes) != key_hash:
+    if key_hash_of(name, public_bytes) != key_hash:
         raise CheckpointError(f"trusted key {vkey!r}: its key hash does not match its name and key")
-    return _Verifier(name, key_hash, Ed25519PublicKey.from_public_bytes(public_bytes))
+    return TrustedKey(name, key_hash, Ed25519PublicKey.from_public_bytes(public_bytes))
 
 
 def _signature_verifies(public_key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
@@ -357,9 +368,19 @@ def _signature_verifies(public_key: Ed25519PublicKey, signature: bytes, message:
     return True
 
 
-def _key_hash(name: str, public_key: bytes) -> bytes:
+def key_hash_of(name: str, public_key: bytes) -> bytes:
+    """The C2SP key hash: the first 4 bytes of SHA-256(name || 0x0A || 0x01 || public key).
+
+    The one key id of the organisation's key, in checkpoint signatures, vkeys and receipt
+    claims' signatures alike.
+    """
     material = name.encode("utf-8") + b"\n" + _ED25519 + public_key
     return hashlib.sha256(material).digest()[:_KEY_HASH_SIZE]
+
+
+def vkey_of(name: str, public_key: bytes) -> str:
+    """The verifier key text ``<name>+<hex key hash>+<base64(0x01 || public key)>``."""
+    return f"{name}+{key_hash_of(name, public_key).hex()}+{_b64(_ED25519 + public_key)}"
 
 
 def _b64(data: bytes) -> str:

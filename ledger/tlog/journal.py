@@ -1,9 +1,11 @@
 """Reading the journal for audits: canonical entry objects, leaf hashes and posting facts.
 
 Invariants owned here:
-- `entry_object` rebuilds exactly the object `ledger.chain.canonical_object` hashed when the
-  entry was posted, from the stored columns; its canonical bytes give the leaf hash and the
-  chain hash. An auditor holding only these objects can recompute both (`ledger.chain`).
+- `entry_bytes` rebuilds, from the stored columns, exactly the bytes
+  `ledger.chain.canonical_entry_bytes` hashed when the entry was posted (the stored `data` is
+  already its canonical text); they give the leaf hash and the chain hash, and parsed they are
+  the entry's canonical object. An auditor holding only these objects can recompute both
+  (`ledger.chain`).
 - Every reader here streams: entries are read in ranges of sequence numbers (gapless, so a
   range of `batch` numbers is at most `batch` entries), never the whole journal at once.
 - Readers take an upper bound `upto` (a journal size): on PostgreSQL's read-committed snapshot
@@ -18,11 +20,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ledger.chain import canonical_bytes, canonical_object
-from ledger.entries import Posting
+from ledger.chain import canonical_entry_bytes
 from ledger.storage.tables import chain_head, journal_entries, postings
 
-__all__ = ["entry_object", "iter_entry_objects", "journal_size", "leaf_hashes", "posting_of"]
+__all__ = ["entry_bytes", "entry_object", "iter_entry_objects", "journal_size", "leaf_hashes"]
 
 
 def journal_size(conn: Connection) -> int:
@@ -30,35 +31,39 @@ def journal_size(conn: Connection) -> int:
     return int(conn.execute(select(chain_head.c.sequence).where(chain_head.c.id == 1)).scalar_one())
 
 
-def posting_of(row: Any) -> Posting:
-    return Posting(
-        row.account,
-        row.fund,
-        int(row.amount),
-        row.currency,
-        int(row.functional),
-        row.project,
-        row.party,
-        row.functional_class,
-        row.ref,
+def entry_bytes(head: Any, rows: list[Any]) -> bytes:
+    """The canonical bytes of a stored entry (header row plus its posting rows in line order)."""
+    return canonical_entry_bytes(
+        head.id,
+        int(head.sequence),
+        head.kind,
+        head.occurred_on,
+        head.recorded_at,
+        head.period,
+        head.memo,
+        head.maker,
+        head.reverses,
+        head.data,
+        [
+            (
+                r.account,
+                r.fund,
+                r.amount,
+                r.currency,
+                r.functional,
+                r.project,
+                r.party,
+                r.functional_class,
+                r.ref,
+            )
+            for r in rows
+        ],
     )
 
 
 def entry_object(head: Any, rows: list[Any]) -> dict[str, Any]:
-    """The canonical object of a stored entry (header row plus its posting rows in line order)."""
-    return canonical_object(
-        entry_id=head.id,
-        sequence=int(head.sequence),
-        kind=head.kind,
-        occurred_on=head.occurred_on,
-        recorded_at=head.recorded_at,
-        period=head.period,
-        memo=head.memo,
-        maker=head.maker,
-        reverses=head.reverses,
-        data=json.loads(head.data),
-        postings=[posting_of(r) for r in rows],
-    )
+    """The canonical object of a stored entry: its canonical bytes, parsed."""
+    return dict(json.loads(entry_bytes(head, rows)))
 
 
 def iter_entry_objects(
@@ -83,8 +88,8 @@ def iter_entry_objects(
         ):
             grouped.setdefault(int(row.sequence), []).append(row)
         for head in heads:
-            obj = entry_object(head, grouped.get(int(head.sequence), []))
-            yield head, obj, canonical_bytes(obj)
+            canonical = entry_bytes(head, grouped.get(int(head.sequence), []))
+            yield head, json.loads(canonical), canonical
         lo = hi + 1
 
 

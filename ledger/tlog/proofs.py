@@ -40,6 +40,7 @@ from ledger.trail import trail_head
 __all__ = [
     "DEFAULT_ORIGIN",
     "ProofError",
+    "ProofPending",
     "StoredCheckpoint",
     "audit_anchor",
     "consistency_between",
@@ -57,6 +58,11 @@ AUDIT_EXTENSION = "audit-events"
 
 class ProofError(ValueError):
     """Raised when a proof cannot be made: unknown size or entry, or the journal was altered."""
+
+
+class ProofPending(ProofError):
+    """Raised when an entry is newer than the latest signed checkpoint: provable once the next
+    checkpoint is signed (within the service's checkpoint interval)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,14 +211,17 @@ def inclusion_for_entry(conn: Connection, entry_id: str, size: int | None = None
     if row is None:
         raise ProofError(f"no entry {entry_id!r}")
     checkpoint = latest_checkpoint(conn) if size is None else get_checkpoint(conn, size)
-    if checkpoint is None:
-        raise ProofError(
-            "no checkpoint has been made yet" if size is None else f"no checkpoint {size}"
+    if checkpoint is None and size is None:
+        raise ProofPending(
+            "no checkpoint has been signed yet; the entry is provable once the first one is"
         )
+    if checkpoint is None:
+        raise ProofError(f"no checkpoint {size}")
     sequence = int(row.sequence)
     if sequence > checkpoint.size:
-        raise ProofError(
-            f"entry {sequence} is newer than checkpoint {checkpoint.size}; make a checkpoint first"
+        raise ProofPending(
+            f"entry {sequence} is newer than checkpoint {checkpoint.size}, the latest; it is "
+            "provable once the next checkpoint is signed"
         )
     leaves = leaf_hashes(conn, checkpoint.size)
     proof = inclusion_proof(leaves, sequence - 1)

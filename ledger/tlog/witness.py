@@ -47,11 +47,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ledger.tlog.checkpoints import (  # _parse_vkey: checkpoints.py may export it as parse_vkey
+from ledger.tlog.checkpoints import (
     Checkpoint,
     CheckpointError,
-    _parse_vkey,
     parse_signed_checkpoint,
+    parse_vkey,
     verify_checkpoint,
 )
 from ledger.tlog.merkle import verify_consistency
@@ -485,7 +485,7 @@ class Witness:
         if not log_vkeys:
             raise WitnessError("a witness needs at least one trusted log key")
         for vkey in log_vkeys:  # refused now, not at the first cosign
-            _parse_vkey(vkey)
+            parse_vkey(vkey)
         folder = Path(home)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = CosignerKey.generate(name)

@@ -411,3 +411,35 @@ def test_the_catalogue_is_served_and_every_code_has_a_test_here(anonymous: Calle
 def test_problems_md_lists_the_catalogue_as_served() -> None:
     text = (Path(__file__).parents[2] / "api" / "PROBLEMS.md").read_text()
     assert catalogue_markdown() in text
+
+
+# -- checkpoints: a proof not yet possible, a cosignature refused -------------------------------
+def test_a_proof_of_an_entry_newer_than_the_latest_checkpoint_says_when_it_will_be_provable(
+    officer: Caller, anonymous: Caller, books: Books
+) -> None:
+    entry_id = officer.post("/api/v1/donations", donation(books)).get_json()["id"]
+    response = anonymous.get(f"/api/v1/proofs/inclusion/{entry_id}")
+    body = problem(response, 409, "proof_pending")
+    assert "provable once" in body["detail"]
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_a_cosignature_from_no_configured_witness_is_rejected_and_nothing_is_stored(
+    officer: Caller, anonymous: Caller, books: Books, app: Flask
+) -> None:
+    from ledger.tlog.keys import ensure_signing_key
+    from ledger.tlog.proofs import make_checkpoint
+
+    officer.post("/api/v1/donations", donation(books))
+    state = app.extensions["huiquan"]
+    with state.engine.begin() as conn:
+        signed = make_checkpoint(conn, ensure_signing_key(state.books.home))
+    forged = "— stranger " + "A" * 96
+    response = anonymous.post(
+        f"/api/v1/checkpoints/{signed.size}/cosignatures",
+        {"checkpoint": signed.signed_text, "cosignature": forged},
+    )
+    problem(response, 422, "cosignature_rejected")
+    witnessed = anonymous.get(f"/api/v1/checkpoints/{signed.size}/witnessed")
+    assert witnessed.status_code == 200
+    assert witnessed.data.decode() == signed.signed_text  # no cosignature line was added

@@ -59,6 +59,8 @@ ROUTES: list[tuple[str, str, set[str] | None]] = [
     ("GET", "/api/v1/statements/{kind}", READ),
     ("GET", "/api/v1/checkpoints", PUBLIC),
     ("GET", "/api/v1/checkpoints/latest", PUBLIC),
+    ("POST", "/api/v1/checkpoints/{size}/cosignatures", PUBLIC),
+    ("GET", "/api/v1/checkpoints/{size}/witnessed", PUBLIC),
     ("GET", "/api/v1/proofs/consistency", PUBLIC),
     ("GET", "/api/v1/proofs/inclusion/{entry_id}", PUBLIC),
     ("GET", "/transparency", PUBLIC),

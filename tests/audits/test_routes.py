@@ -199,3 +199,24 @@ def test_the_transparency_page_in_headless_chromium(app, worked, checkpointed):
     finally:
         server.shutdown()
     assert blocked == []
+
+
+def test_malformed_and_unknown_query_parameters_are_field_problems(client, tokens, checkpointed):
+    bad_limit = client.get("/api/v1/audit/events?limit=0", headers=tokens["auditor"])
+    assert bad_limit.status_code == 422 and "limit" in bad_limit.get_json()["errors"]
+    signed = client.get("/api/v1/audit/events?limit=+5", headers=tokens["auditor"])
+    assert signed.status_code == 422 and "limit" in signed.get_json()["errors"]
+    unknown = client.get("/api/v1/checkpoints?after=1")
+    assert unknown.status_code == 422 and "after" in unknown.get_json()["errors"]
+    missing = client.get("/api/v1/proofs/consistency?to=3").get_json()
+    assert missing["code"] == "validation_error" and "from" in missing["errors"]
+    page = client.get("/transparency?as_of=2026-13-01")
+    assert page.status_code == 422 and "as_of" in page.get_json()["errors"]
+
+
+def test_the_statement_kinds_documented_are_the_ones_served(client):
+    from audits.statements import KINDS
+
+    spec = client.get("/api/openapi.json").get_json()
+    [kind] = spec["paths"]["/api/v1/statements/{kind}"]["parameters"]
+    assert kind["schema"]["enum"] == list(KINDS)

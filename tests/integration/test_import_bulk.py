@@ -1,13 +1,15 @@
 """The importer's bulk path: its shortcuts post exactly what the general path posts.
 
 Plain CNY donations are parsed and posted by a leaner path (`ledger.importer._plain_donation`,
-`_PlainDonations`), and on SQLite a bulk unit of work writes its batches in the background.
+`_PlainDonations`, which builds its entries with `services.donation_entry`), and on SQLite a
+bulk unit of work writes its batches in the background.
 These tests hold both to the general path: same commands, same entries, same chain, same
 errors, and a background failure still leaves nothing behind.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from sqlalchemy import text
 
 import ledger.importer as importer
 from ledger.chain import canonical_entry_bytes, chain_hash
+from ledger.entries import EntryKind, JournalEntry, Posting
 from ledger.errors import UnbalancedEntry
 from ledger.importer import BulkUnitOfWork, ImportRejected, import_file, parse_rows, read_file
 from ledger.integrity import verify_books
@@ -250,12 +253,14 @@ def test_the_bulk_unit_of_work_gives_back_the_connection_as_it_found_it(engine):
     assert before == after != inside
 
 
-def test_rows_queued_directly_must_balance(books, engine):
+def test_entries_posted_untracked_must_balance(books, engine):
+    # The bulk path's `post_untracked` checks its entries as `post` does.
     with BulkUnitOfWork(engine) as uow:
         seq = uow.sequence + 1
-        line = (seq, 1, "e", "2025-01-05", "1002-CNY", "LUHUO", 100, "CNY", 100, "", "", "", "")
-        other = (seq, 2, "e", "2025-01-05", "4101-R", "JIN", -100, "CNY", -100, "", "", "", "")
-        for bad in (other, (*line[:6], -99, "CNY", -100, *line[9:])):
+        line = Posting("1002-CNY", "LUHUO", 100, "CNY", 100)
+        other = Posting("4101-R", "JIN", -100, "CNY", -100)
+        for bad in (other, Posting("1002-CNY", "LUHUO", -99, "CNY", -100)):
+            entry = JournalEntry(EntryKind.DONATION, date(2025, 1, 5), (line, bad))
             with pytest.raises(UnbalancedEntry):
-                uow.queue_entry_rows(seq, "h", (line, bad), ("e", seq))
+                uow.post_untracked(entry)
         assert uow.sequence == seq - 1
