@@ -51,6 +51,10 @@ ROUTES: list[tuple[str, str, set[str] | None]] = [
     ("GET", "/api/v1/receipts/{serial}", READ),
     ("POST", "/api/v1/receipts/{serial}/void", WRITE),
     ("POST", "/api/v1/receipts/{serial}/link", WRITE),
+    ("POST", "/api/v1/receipts/{serial}/fiscal-reference", WRITE),
+    ("POST", "/api/v1/issuers", ADMIN),
+    ("GET", "/api/v1/issuers", READ),
+    ("PUT", "/api/v1/funds/{code}/issuer", ADMIN),
     ("POST", "/api/v1/donors/{id}/annual-receipts/{year}", WRITE),
     ("GET", "/api/v1/audit/events", AUDIT),
     ("GET", "/api/v1/exports/journal.csv", AUDIT),
@@ -96,6 +100,8 @@ def call(caller: Caller, method: str, path: str) -> int:
         return caller.get(url).status_code
     if method == "DELETE":
         return caller.delete(url).status_code
+    if method == "PUT":
+        return caller.client.put(url, json={}, headers=caller.headers()).status_code
     body = None if path.endswith("/close") or path.endswith("/open") else {}
     return caller.post(url, body).status_code
 
