@@ -26,7 +26,7 @@ def test_a_credit_code_is_checked_with_the_gb_32100_check_character() -> None:
 
 
 def test_the_demo_issuers_have_valid_codes_that_no_real_organisation_can_hold() -> None:
-    reference = json.loads(Path("cli/demo_data/reference.json").read_text(encoding="utf-8"))
+    reference = json.loads(Path("cli/demo_data/issuers.json").read_text(encoding="utf-8"))
     for issuer in reference["issuers"]:
         code = issuer["registration_no"]
         assert issuer["demo"] is True and is_valid_credit_code(code), code

@@ -31,7 +31,7 @@ def test_revision_0003_adds_an_append_only_cosignatures_table(engine):
             )
         )
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == (
-            "0003_cosignatures"
+            "0007_documents"  # the head: 0003 and every later revision ran
         )
     for statement in ("UPDATE cosignatures SET line = 'x'", "DELETE FROM cosignatures"):
         with engine.connect() as conn, pytest.raises(exc.DBAPIError, match="append-only"):
