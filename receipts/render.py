@@ -250,36 +250,65 @@ def _where_line(line: AllocationLine, t: Mapping[str, str], lang: Language, loca
         what = t["where_transfer"].format(fund=line.project_or_purpose)
     else:
         what = " · ".join(p for p in (line.project_or_purpose, place) if p)
-    when = _date(line.date, locale)
-    if line.last_date is not None:
-        when = format_interval(line.date, line.last_date, "yMMMd", locale=locale)
+    when = _span(line.date, line.last_date or line.date, locale)
     return {"date": when, "what": what, "amount": _money(line.amount_minor, line.currency, locale)}
 
 
-#: At most this many lines of "where my gift went" on the PDF; the rest fold into one line.
-PRINT_WHERE_LINES = 10
+#: At most this many lines of "where my gift went" (and of covered gifts) on the PDF, per
+#: attempt at one page; the rest fold into one line. The first attempt uses the usual rhythm,
+#: the later ones the tighter `squeeze` style too.
+SQUEEZE_LINES = (10, 6, 3)
 
 
 def _where_lines(
-    view: ReceiptView, t: Mapping[str, str], lang: Language, locale: str, *, for_print: bool
+    view: ReceiptView, t: Mapping[str, str], lang: Language, locale: str, *, limit: int | None
 ) -> list[Any]:
     lines = list(view.where_it_went)
-    if not for_print or len(lines) <= PRINT_WHERE_LINES:
+    if limit is None or len(lines) <= limit:
         return [_where_line(line, t, lang, locale) for line in lines]
-    shown, rest = lines[: PRINT_WHERE_LINES - 1], lines[PRINT_WHERE_LINES - 1 :]
+    shown, rest = lines[: limit - 1], lines[limit - 1 :]
     out = [_where_line(line, t, lang, locale) for line in shown]
     by_currency: dict[str, int] = {}
     for line in rest:
         by_currency[line.currency] = by_currency.get(line.currency, 0) + line.amount_minor
     amount = "、".join(_money(v, c, locale) for c, v in by_currency.items())
-    when = format_interval(
-        min(line.date for line in rest),
-        max(line.last_date or line.date for line in rest),
-        "yMMMd",
-        locale=locale,
+    when = _span(
+        min(line.date for line in rest), max(line.last_date or line.date for line in rest), locale
     )
     what = t["where_more"].format(count=len(rest))
     return [*out, {"date": when, "what": what, "amount": amount}]
+
+
+def _span(first: date, last: date, locale: str) -> str:
+    if first == last:
+        return _date(first, locale)
+    return format_interval(first, last, "yMMMd", locale=locale)
+
+
+def _covered(
+    view: ReceiptView, t: Mapping[str, str], locale: str, *, limit: int | None
+) -> list[dict[str, str]]:
+    gifts = list(view.covered_gifts)
+    rows = [
+        {
+            "serial": gift.serial,
+            "received_on": _date(gift.received_on, locale),
+            "amount": _money(gift.amount_minor, gift.currency, locale),
+        }
+        for gift in gifts
+    ]
+    if limit is None or len(gifts) <= limit:
+        return rows
+    rest = gifts[limit - 1 :]
+    by_currency: dict[str, int] = {}
+    for gift in rest:
+        by_currency[gift.currency] = by_currency.get(gift.currency, 0) + gift.amount_minor
+    folded = {
+        "serial": t["covered_more"].format(count=len(rest)),
+        "received_on": _span(rest[0].received_on, rest[-1].received_on, locale),
+        "amount": "、".join(_money(v, c, locale) for c, v in by_currency.items()),
+    }
+    return [*rows[: limit - 1], folded]
 
 
 def _checkpoint_summary(text: str) -> dict[str, str]:
@@ -327,10 +356,12 @@ def _context(
     pdf_url: str | None,
     language_links: Mapping[str, str] | None,
     for_print: bool,
+    squeeze: int = 0,
 ) -> dict[str, Any]:
     t = messages(lang)
     locale = BABEL_LOCALES[lang]
     annual = view.kind == "annual"
+    limit = SQUEEZE_LINES[squeeze] if for_print else None
     verify_url = _href(view.verify_url, "verify_url", absolute=True)
     amount_label = t["amount_annual"] if annual else t["amount"]
     if view.kind == "in_kind":
@@ -370,15 +401,9 @@ def _context(
         "checkpoint": _checkpoint_summary(view.checkpoint_text),
         "facts": _facts(view, t, locale),
         "disclaimer": t["in_kind_disclaimer"] if view.kind == "in_kind" else None,
-        "covered": [
-            {
-                "serial": gift.serial,
-                "received_on": _date(gift.received_on, locale),
-                "amount": _money(gift.amount_minor, gift.currency, locale),
-            }
-            for gift in view.covered_gifts
-        ],
-        "where": _where_lines(view, t, lang, locale, for_print=for_print),
+        "covered": _covered(view, t, locale, limit=limit),
+        "where": _where_lines(view, t, lang, locale, limit=limit),
+        "squeeze": squeeze,
         "verify_url": verify_url,
         "qr_svg": _qr_svg(verify_url),
         "pdf_url": None if for_print or pdf_url is None else _href(pdf_url, "pdf_url"),
@@ -393,10 +418,16 @@ def _render(
     pdf_url: str | None = None,
     language_links: Mapping[str, str] | None = None,
     for_print: bool,
+    squeeze: int = 0,
 ) -> str:
     lang = _language(view, language)
     context = _context(
-        view, lang, pdf_url=pdf_url, language_links=language_links, for_print=for_print
+        view,
+        lang,
+        pdf_url=pdf_url,
+        language_links=language_links,
+        for_print=for_print,
+        squeeze=squeeze,
     )
     return _environment().get_template(TEMPLATE_NAME).render(context)
 
@@ -487,6 +518,10 @@ def render_pdf(
 ) -> bytes:
     """The receipt as a one-page A4 PDF/A-3b; the same view always gives the same bytes.
 
+    A receipt too long for one page is laid out again, tighter, with fewer lines of "where my
+    gift went" and of covered gifts (the rest folded into one line each; the web page and the
+    embedded proof keep every line): `SQUEEZE_LINES` per attempt.
+
     `attachment` (the proof document) is embedded as an associated file of the document
     (/AF, AFRelationship /Data), as PDF/A-3 requires of embedded files.
 
@@ -494,7 +529,11 @@ def render_pdf(
         ValueError: for an unknown language or an unsafe verify_url.
         ResourceRefused: if the page asks for a resource outside the templates folder.
     """
-    return html_to_pdf(_render(view, language, for_print=True), attachment=attachment)
+    for squeeze in range(len(SQUEEZE_LINES)):
+        document, fetcher = _layout(_render(view, language, for_print=True, squeeze=squeeze))
+        if len(document.pages) == 1:
+            break
+    return _write(document, fetcher, attachment)
 
 
 @cache
@@ -565,12 +604,34 @@ def html_to_pdf(html: str, *, attachment: EmbeddedFile | None = None) -> bytes:
     Raises:
         ResourceRefused: when the HTML or its CSS asks for any other resource.
     """
-    # WeasyPrint takes most of a second to import: load it on the first PDF, not at import.
-    from weasyprint import HTML, Attachment
+    return _write(*_layout(html), attachment)
+
+
+def _layout(html: str) -> tuple[Any, Any]:
+    """The laid-out document and its fetcher (WeasyPrint is loaded on first use)."""
+    from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
     fetcher = make_fetcher()
-    document = HTML(string=html, base_url=str(templates_dir()), url_fetcher=fetcher)
+    try:
+        with warnings.catch_warnings():
+            # WeasyPrint opens its sRGB output-intent profile without closing it (PDF/A only);
+            # the file is dropped, and warned about, inside these calls.
+            warnings.filterwarnings("ignore", "unclosed file", ResourceWarning)
+            document = HTML(string=html, base_url=str(templates_dir()), url_fetcher=fetcher).render(
+                pdf_variant=PDF_VARIANT, uncompressed_pdf=False
+            )
+    except FatalURLFetchingError as fatal:
+        raise ResourceRefused(str(fatal.__cause__ or fatal)) from fatal
+    if fetcher.refused:
+        raise ResourceRefused(f"refused to fetch {', '.join(map(repr, fetcher.refused))}")
+    return document, fetcher
+
+
+def _write(document: Any, fetcher: Any, attachment: EmbeddedFile | None) -> bytes:
+    from weasyprint import Attachment
+    from weasyprint.urls import FatalURLFetchingError
+
     attachments = []
     if attachment is not None:
         attachments.append(
@@ -584,8 +645,6 @@ def html_to_pdf(html: str, *, attachment: EmbeddedFile | None = None) -> bytes:
         )
     try:
         with warnings.catch_warnings():
-            # WeasyPrint opens its sRGB output-intent profile without closing it (PDF/A only);
-            # the file is dropped, and warned about, inside this call.
             warnings.filterwarnings("ignore", "unclosed file", ResourceWarning)
             pdf: bytes = document.write_pdf(
                 pdf_variant=PDF_VARIANT, attachments=attachments, uncompressed_pdf=False

@@ -163,3 +163,30 @@ def test_a_changed_page_is_caught_by_the_comparison(tmp_path: Path) -> None:
         dataclasses.replace(a_receipt(where_it_went=WHERE, amount_minor=1_300_000), **DEMO)
     )
     assert _differing_share(_png(changed, tmp_path, "b"), reference) > TOLERANCE
+
+
+def test_an_annual_receipt_of_a_monthly_donor_with_many_lines_still_fits_one_page() -> None:
+    from pypdf import PdfReader
+
+    from receipts.model import CoveredGift
+
+    months = tuple(
+        CoveredGift(f"HQ-2025-{n:06d}", date(2025, n, 1), 100_000, "CNY") for n in range(1, 13)
+    )
+    lines = tuple(
+        AllocationLine(
+            date(2025, n, 20), f"第{n}期寄宿制学校热水设施", "甘孜州炉霍县", 90_000, "CNY"
+        )
+        for n in range(1, 13)
+    )
+    view = an_annual_receipt(
+        covered_gifts=months, where_it_went=lines, amount_minor=1_200_000, cny_minor=1_200_000
+    )
+    for lang in ("zh-Hans", "zh-Hant", "en"):
+        pdf = render_pdf(view, language=lang)
+        reader = PdfReader(io.BytesIO(pdf))
+        assert len(reader.pages) == 1, lang
+        text = reader.pages[0].extract_text()
+        # Folded, not lost: the first gift is listed and the rest are counted.
+        assert "HQ-2025-000001" in text, lang
+        assert any(word in text for word in ("其余", "其餘", "more gifts")), lang
