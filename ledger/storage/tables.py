@@ -52,12 +52,16 @@ __all__ = [
     "evidence_attachments",
     "evidence_blobs",
     "evidence_chunks",
+    "fiscal_references",
+    "fund_issuers",
     "funds",
     "idempotency",
     "in_kind_handovers",
     "install_triggers",
+    "issuers",
     "journal_entries",
     "metadata",
+    "pledge_acknowledgments",
     "pledges",
     "postings",
     "projects",
@@ -565,6 +569,61 @@ EVIDENCE_TABLES = (
 )
 
 
+# -- documents people keep (issue #18) -----------------------------------------------------------
+# The legal entities that issue receipts, each identified by its 统一社会信用代码 (GB 32100-2015,
+# checked by `receipts.issuers`). Append-only: an issuer is registered once; `demo` marks the
+# made-up issuers of the demo data, which the receipt says plainly.
+issuers = Table(
+    "issuers",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("registration_no", String(18), nullable=False, unique=True),
+    Column("seal_text", String(200), nullable=False),
+    Column("demo", Boolean, nullable=False, default=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(100), nullable=False),
+)
+
+# Which issuer holds a fund, as a history: the assignment in force for a receipt is the fund's
+# latest row assigned at or before the receipt was issued, so re-assigning a fund never changes
+# a receipt that was already issued.
+fund_issuers = Table(
+    "fund_issuers",
+    metadata,
+    Column("fund", String(40), primary_key=True),
+    Column("assigned_at", String(32), primary_key=True),
+    Column("issuer", String(40), nullable=False),
+    Column("assigned_by", String(100), nullable=False),
+)
+
+# The fiscal platform's 公益事业捐赠票据 of a receipt (票据代码 / 票据号码), recorded after the
+# fact as an appended record; at most one per receipt (a wrong one is corrected by voiding and
+# replacing the receipt).
+fiscal_references = Table(
+    "fiscal_references",
+    metadata,
+    Column("serial", String(40), primary_key=True),
+    Column("code", String(60), nullable=False),
+    Column("number", String(60), nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+)
+
+# A pledge's acknowledgment (not a receipt: no money was received): its own gapless series
+# (`HQP-<year>-<n>`, counted in `receipt_counters`), one per pledge (conditional
+# pledges included: they are promises all the same).
+pledge_acknowledgments = Table(
+    "pledge_acknowledgments",
+    metadata,
+    Column("serial", String(40), primary_key=True),
+    Column("pledge_id", String(40), nullable=False, unique=True),
+    Column("donor_id", String(40), nullable=False, index=True),
+    Column("issued_at", String(32), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("data", Text, nullable=False, default="{}"),
+)
+
 JOURNAL_TABLES = (
     "journal_entries",
     "postings",
@@ -577,6 +636,10 @@ JOURNAL_TABLES = (
     "approval_policies",
     "approval_decisions",
     *EVIDENCE_TABLES,
+    "issuers",
+    "fund_issuers",
+    "fiscal_references",
+    "pledge_acknowledgments",
 )
 
 # One indexed range scan per entry: the second line must exist, and every (fund, currency)
