@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from cli.context import Books, changes_state, pass_books
+from cli.context import CLEAN_TEXT, Books, changes_state, pass_books
 from cli.output import table
 
 __all__ = ["token"]
@@ -25,7 +25,12 @@ def token() -> None:
     required=True,
     help="admin: everything; officer: records operations; auditor: reads and exports.",
 )
-@click.option("--name", required=True, help="A unique name for the token (who or what uses it).")
+@click.option(
+    "--name",
+    type=CLEAN_TEXT,
+    required=True,
+    help="A unique name for the token (who or what uses it).",
+)
 @pass_books
 @changes_state("token create")
 def token_create(books: Books, role: str, name: str) -> None:
@@ -55,7 +60,7 @@ def token_list(books: Books) -> None:
 
 
 @token.command("revoke")
-@click.argument("name")
+@click.argument("name", type=CLEAN_TEXT)
 @pass_books
 @changes_state("token revoke")
 def token_revoke(books: Books, name: str) -> None:
