@@ -24,6 +24,7 @@ from ledger.money import Money
 from ledger.storage.db import init_books, make_engine
 from ledger.storage.unit_of_work import UnitOfWork, read_only
 from tests.builders import SECRET
+from tests.hypothesis_profiles import SCALE
 
 FUNDS = ("LUHUO", "JIN")
 CURRENCIES = ("CNY", "HKD")
@@ -35,6 +36,7 @@ amounts = st.integers(min_value=1, max_value=500_000)
 class LedgerMachine(RuleBasedStateMachine):
     entries = Bundle("entries")
     awards = Bundle("awards")
+    checks = 0  # invariant checks run: one after the setup and one after every step
 
     def __init__(self) -> None:
         super().__init__()
@@ -178,6 +180,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def books_agree_with_the_model(self) -> None:
         if not hasattr(self, "engine"):
             return
+        LedgerMachine.checks += 1
         with read_only(self.engine) as repo:
             for fund in FUNDS:
                 for currency in CURRENCIES:
@@ -213,10 +216,13 @@ class LedgerMachine(RuleBasedStateMachine):
 def test_the_ledger_behaves_like_its_model(database_url, tmp_path):
     LedgerMachine.url = database_url  # type: ignore[attr-defined]
     LedgerMachine.tmp = str(tmp_path)  # type: ignore[attr-defined]
+    # 375 steps a developer run; the CI profile runs at least 10,000 (tests/hypothesis_profiles.py)
     LedgerMachine.TestCase.settings = settings(
-        max_examples=15,
-        stateful_step_count=25,
+        max_examples=SCALE.machine_examples,
+        stateful_step_count=SCALE.machine_steps,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
+    LedgerMachine.checks = 0
     LedgerMachine.TestCase().runTest()
+    print(f"state machine: {LedgerMachine.checks} invariant checks")  # -s shows the figure
