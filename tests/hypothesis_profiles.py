@@ -26,6 +26,7 @@ class Scale:
     fuzz_examples: int
     api_positive: int
     api_negative: int
+    min_machine_steps: int = 0  # the state machine's run fails below this many steps
 
     @property
     def machine_total_steps(self) -> int:
@@ -36,12 +37,15 @@ SCALES = {
     "dev": Scale(
         machine_examples=15, machine_steps=25, fuzz_examples=100, api_positive=25, api_negative=10
     ),
+    # Hypothesis ends some runs of the machine before their last step (about 1 in 10 steps is
+    # not run): 130 x 100 runs about 11,700 steps, and the test insists on 10,000.
     "ci": Scale(
-        machine_examples=100,
+        machine_examples=130,
         machine_steps=100,
-        fuzz_examples=1000,
+        fuzz_examples=500,
         api_positive=25,
         api_negative=10,
+        min_machine_steps=10_000,
     ),
 }
 
