@@ -17,7 +17,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -73,6 +73,13 @@ CASES = [
 EXCLUDED = [positive_data_acceptance]
 
 
+def _sent_as_generated(case: schemathesis.Case) -> bool:
+    """Whether the request on the wire is the generated case: a query parameter whose value is
+    an empty list is not sent at all, so a "negative" case made of one (an unknown parameter
+    `[]`) reaches the server as a valid request, and its 200 is no fault."""
+    return not any(value == [] for value in (case.query or {}).values())
+
+
 @pytest.fixture
 def api_schema(app: Flask, books: Books) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_wsgi("/api/openapi.json", app)
@@ -103,6 +110,8 @@ def test_every_operation_answers_within_its_documented_contract(
         suppress_health_check=list(HealthCheck),
     )
     def check(case: schemathesis.Case) -> None:
+        if mode is GenerationMode.NEGATIVE:
+            assume(_sent_as_generated(case))
         case.call_and_validate(headers=headers, excluded_checks=EXCLUDED)
 
     try:

@@ -123,3 +123,26 @@ def test_the_api_page_has_a_strict_content_security_policy(anonymous: Caller) ->
     assert "default-src 'none'" in policy
     assert "'sha256-" in policy and "unsafe-inline" not in policy
     assert "script-src" not in policy  # no script: default-src 'none' forbids it
+
+
+def test_every_boolean_an_input_schema_loads_is_strict() -> None:
+    from marshmallow import Schema, fields
+
+    import api.receipt_routes
+    import api.resources
+    import api.schemas
+    from api.schemas import StrictBoolean
+
+    def subclasses(cls: type) -> set[type]:
+        found = set(cls.__subclasses__())
+        return found.union(*(subclasses(c) for c in found))
+
+    loose = [
+        f"{schema.__name__}.{name}"
+        for schema in subclasses(Schema)
+        if schema.__module__.startswith("api") and schema.__name__.endswith("In")
+        for name, field in schema._declared_fields.items()
+        if isinstance(field, fields.Boolean) and not isinstance(field, StrictBoolean)
+    ]
+    assert api.resources and api.receipt_routes and api.schemas
+    assert loose == []
