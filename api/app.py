@@ -19,9 +19,9 @@ Invariants owned here:
 - A path and query string longer than `MAX_URI_LENGTH` (8 KiB) is 414 `uri_too_long`. Under
   `huiquan serve`, gunicorn's `limit_request_line` (4094 bytes by default) refuses longer
   request lines first, with a plain-text 400 the app never sees.
-- Every response says `X-Content-Type-Options: nosniff`; an HTML page that sets no
+- Every response says `X-Content-Type-Options: nosniff`; an HTML page under /api/ that sets no
   Content-Security-Policy of its own (the API page, /api/docs) gets a strict one that allows
-  only its inline stylesheets, by hash.
+  only its inline stylesheets, by hash. (Pages elsewhere set their own.)
 
 Settings (the `config` mapping, else environment/defaults):
 
@@ -321,6 +321,7 @@ def _finish_request(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if (
         response.mimetype == "text/html"
+        and request.path.startswith("/api/")
         and "Content-Security-Policy" not in response.headers
         and not response.is_streamed
     ):
