@@ -18,7 +18,7 @@ The tree of what is mapped::
 
     LedgerError (ledger.errors)        -> its catalogue code (see `_LEDGER_CODES`)
     ApiProblem (raised by the API)     -> its own code
-    HTTPException (werkzeug, webargs)  -> by status: 400/404/405/413/415/422/429...
+    HTTPException (werkzeug, webargs)  -> by status: 400/404/405/413/414/415/422/429...
     sqlalchemy OperationalError        -> 503 service_unavailable
     anything else                      -> 500 internal_error
 """
@@ -126,6 +126,14 @@ CATALOGUE: tuple[Problem, ...] = (
         413,
         "Payload too large",
         "The request body is larger than the limit (1 MiB by default).",
+    ),
+    Problem(
+        "uri_too_long",
+        414,
+        "URI too long",
+        "The path and query string are longer than 8 KiB. (Under `huiquan serve`, gunicorn "
+        "refuses a request line over 4094 bytes itself, with a plain 400, before the app sees "
+        "it: its `limit_request_line`.)",
     ),
     Problem(
         "unsupported_media_type",
@@ -272,6 +280,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
@@ -404,6 +413,7 @@ _DETAILS = {
     404: "Nothing is found at this path.",
     405: "The path does not accept this method.",
     413: "The request body is larger than the limit.",
+    414: "The path and query string are longer than the limit (8 KiB).",
     415: "Send the body as application/json.",
     429: "Too many failed authentications from this address; slow down.",
 }

@@ -65,7 +65,7 @@ from api.resources.common import (
     operation,
     public_base,
 )
-from api.schemas import ReceiptOut, Text, not_blank
+from api.schemas import ReceiptOut, StrictBoolean, Text, not_blank
 from api.trail import audit_facts
 from ledger.tlog.proofs import latest_checkpoint
 from receipts.issuing import ReceiptRecord, get_receipt, lookup_token
@@ -432,9 +432,7 @@ blp = Blueprint(
 
 class VoidIn(Schema):
     reason = Text(required=True, validate=[validate.Length(min=1, max=1000), not_blank])
-    replace = fields.Boolean(
-        truthy={True},
-        falsy={False},
+    replace = StrictBoolean(
         load_default=None,
         allow_none=True,
         metadata={"description": "issue a replacement (default: yes for a gift, no for annual)"},

@@ -2,8 +2,10 @@
 
 Invariants owned here:
 - Input schemas reject unknown fields (marshmallow's RAISE), load into exactly the keyword
-  arguments of the ledger service they feed, and bound every string (length, no NUL, valid
-  UTF-8) so nothing reaches the database that it would refuse.
+  arguments of the ledger service they feed, and bound every string (length) and pass it
+  through `ledger.text.text_problem` (no control characters, with tab and LF only in fields of
+  several lines, `Memo`; no lone surrogates), so nothing reaches the books that the database or
+  an export would choke on. Booleans are JSON `true` / `false` only (`StrictBoolean`).
 - Amounts come in as JSON strings ("1200.50") next to a `currency`; a JSON number is refused with
   a clear message. `ledger.money.Money.parse` does the parsing, so the rules are the ledger's:
   no floats, no exponents, no more decimals than the currency has, greater than zero, below the
@@ -28,6 +30,7 @@ from ledger.entries import EntryKind, FunctionalClass, PostedEntry, Posting
 from ledger.errors import LedgerError
 from ledger.model import LANGUAGES, DonorKind
 from ledger.money import EXPONENTS, FUNCTIONAL_CURRENCY, Money, format_minor, parse_minor
+from ledger.text import text_problem
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 AMOUNT_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
@@ -40,17 +43,44 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # -- fields ------------------------------------------------------------------------------------
 class Text(fields.String):
-    """A string without NUL characters or lone surrogates (databases refuse both)."""
+    """Text the books accept (`ledger.text.text_problem`): no control characters, no lone
+    surrogates. `multiline=True` (memos, descriptions, purposes, reasons) allows tab and line
+    feed; any other field refuses them too.
+    """
+
+    def __init__(self, *, multiline: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.multiline = multiline
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ValidationError("must not contain NUL characters")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValidationError("must be valid Unicode text") from None
+        problem = text_problem(text, multiline=self.multiline)
+        if problem is not None:
+            raise ValidationError(problem)
         return text
+
+
+class Memo(Text):
+    """Text of several lines (a memo, description, purpose or reason): tab and LF allowed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(multiline=True, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean, `true` or `false`: 0, 1, 0.0, "true" and the like are refused.
+
+    (marshmallow's truthy/falsy sets match by equality, and `1 == True`, so restricting the sets
+    is not enough.)
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(truthy={True}, falsy={False}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 def not_blank(value: str) -> None:
@@ -136,7 +166,7 @@ class RateString(fields.String):
 
 def _bool(**kwargs: Any) -> fields.Boolean:
     """A strict JSON boolean: `true` or `false`, nothing truthy."""
-    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+    return StrictBoolean(**kwargs)
 
 
 def _ref(max_length: int = 40, **kwargs: Any) -> Text:
@@ -229,7 +259,7 @@ class FundIn(Schema):
     code = Text(required=True, validate=validate.Regexp(CODE_PATTERN))
     name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
     restricted = _bool(required=True)
-    purpose = Text(load_default="", validate=validate.Length(max=2000))
+    purpose = Memo(load_default="", validate=validate.Length(max=2000))
 
 
 class FundOut(Schema):
@@ -320,7 +350,7 @@ class PersonalDataIn(Schema):
     school = Text(validate=validate.Length(max=200))
     guardian = Text(validate=validate.Length(max=200))
     phone = Text(validate=validate.Length(max=40))
-    address = Text(validate=validate.Length(max=500))
+    address = Memo(validate=validate.Length(max=500))
 
     @post_load
     def _as_text(self, data: dict[str, Any], **_: Any) -> dict[str, str]:
@@ -364,7 +394,7 @@ class PledgeIn(OperationIn):
     pledged_on = LedgerDate(load_default=None, metadata={"description": "defaults to today (UTC)"})
     due_on = LedgerDate(load_default=None, allow_none=True)
     conditional = _bool(load_default=False)
-    memo = Text(load_default="", validate=validate.Length(max=2000))
+    memo = Memo(load_default="", validate=validate.Length(max=2000))
 
 
 class PledgeOut(Schema):
@@ -400,7 +430,7 @@ class DonationIn(OperationIn):
     )
     fx_source = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
     fx_date = LedgerDate(load_default=None, allow_none=True)
-    memo = Text(load_default="", validate=validate.Length(max=2000))
+    memo = Memo(load_default="", validate=validate.Length(max=2000))
 
 
 class DonationOut(Schema):
@@ -429,7 +459,7 @@ class DonationOut(Schema):
 class InKindIn(OperationIn):
     donor_id = _ref(required=True)
     fund = _ref(required=True)
-    description = Text(required=True, validate=[validate.Length(min=1, max=2000), not_blank])
+    description = Memo(required=True, validate=[validate.Length(min=1, max=2000), not_blank])
     quantity = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
     fair_value = Amount(required=True)
     currency = fields.String(
@@ -437,19 +467,19 @@ class InKindIn(OperationIn):
         validate=validate.OneOf((FUNCTIONAL_CURRENCY,)),
         metadata={"description": "in-kind gifts are valued in CNY"},
     )
-    valuation_basis = Text(required=True, validate=[validate.Length(min=1, max=500), not_blank])
+    valuation_basis = Memo(required=True, validate=[validate.Length(min=1, max=500), not_blank])
     received_on = LedgerDate(required=True)
     asset = fields.String(
         load_default="inventory", validate=validate.OneOf(("inventory", "equipment"))
     )
-    evidence = Text(load_default="", validate=validate.Length(max=500))
+    evidence = Memo(load_default="", validate=validate.Length(max=500))
     pass_through_to = Text(
         load_default=None,
         allow_none=True,
         validate=validate.Length(min=1, max=200),
         metadata={"description": "a recipient the donor named: agency assets, not income"},
     )
-    memo = Text(load_default="", validate=validate.Length(max=2000))
+    memo = Memo(load_default="", validate=validate.Length(max=2000))
 
 
 class InKindOut(Schema):
@@ -476,7 +506,7 @@ class DisbursementIn(OperationIn):
     amount = Amount(required=True)
     currency = _currency(required=True)
     paid_on = LedgerDate(required=True)
-    memo = Text(load_default="", validate=validate.Length(max=2000))
+    memo = Memo(load_default="", validate=validate.Length(max=2000))
     functional_class = fields.String(
         load_default="program", validate=validate.OneOf([c.value for c in FunctionalClass])
     )
@@ -539,7 +569,7 @@ class PayoutOut(Schema):
 
 
 class ReversalIn(Schema):
-    reason = Text(required=True, validate=[validate.Length(min=1, max=1000), not_blank])
+    reason = Memo(required=True, validate=[validate.Length(min=1, max=1000), not_blank])
     on = LedgerDate(
         load_default=None,
         metadata={"description": "defaults to the original's date, or today if that is closed"},

@@ -11,6 +11,9 @@ Invariants owned here:
   activity-date and recipient-country. Validating against the XSD needs lxml and the schema
   files (not shipped); `required_problems` checks what can be checked with the standard library.
 - Nobody is named: beneficiaries appear only as counts; donors not at all.
+- Text from the books cannot break either file: it goes through `ledger.text.visible` (a control
+  character, which XML 1.0 cannot carry, becomes a visible escape), and every text cell of the
+  grants CSV is neutralised against formula injection like the journal export's.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from audits.exports import cell_text
 from audits.statements import Params, facts_from_db, reference_from_db
 from ledger.accounts import CASH_PREFIX, FIXED_ASSETS, GRANTS_PAYABLE, INVENTORY, PROGRAM_EXPENSES
 from ledger.storage.tables import projects
+from ledger.text import visible
 
 __all__ = ["grants_csv", "iati_xml", "required_problems"]
 
@@ -58,7 +63,7 @@ def _yuan(fen: int) -> str:
 
 def _narrative(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attrs)
-    ET.SubElement(element, "narrative").text = text
+    ET.SubElement(element, "narrative").text = visible(text)
     return element
 
 
@@ -117,7 +122,7 @@ def iati_xml(
                 "default-currency": "CNY",
             },
         )
-        ET.SubElement(activity, "iati-identifier").text = f"{org_ref}-{p.code}"
+        ET.SubElement(activity, "iati-identifier").text = visible(f"{org_ref}-{p.code}")
         _narrative(activity, "reporting-org", org_name, ref=org_ref, type="22")
         _narrative(activity, "title", p.name)
         _narrative(activity, "description", f"{p.name} — {p.county} {p.town}".strip())
@@ -159,6 +164,9 @@ def required_problems(xml: bytes) -> list[str]:
     return problems
 
 
+_AMOUNT_COLUMN = 4
+
+
 def grants_csv(
     conn: Connection, *, org_name: str = "锦江·归来荟", as_of: dt.date | None = None
 ) -> str:
@@ -182,12 +190,17 @@ def grants_csv(
     )
     txs = _transactions(conn, end)
     ref = reference_from_db(conn)
+
+    def write(cells: list[str]) -> None:
+        # "Amount Awarded" (index 4) is a number, negative after a reversal: never prefixed.
+        writer.writerow([c if i == _AMOUNT_COLUMN else cell_text(c) for i, c in enumerate(cells)])
+
     for code in sorted(ref.projects):
         info: dict[str, Any] = dict(ref.projects[code])
         paid = [(on, fen) for kind, on, fen in txs.get(code, []) if kind == "3"]
         if not paid:
             continue
-        writer.writerow(
+        write(
             [
                 f"360G-huiquan-{code}",
                 info["name"],
@@ -208,7 +221,7 @@ def grants_csv(
         cohorts[key][0] += int(award["amount_minor"])
         cohorts[key][1] += 1
     for (fund, cohort, term), (fen, count) in sorted(cohorts.items()):
-        writer.writerow(
+        write(
             [
                 f"360G-huiquan-{fund}-{cohort}-{term}",
                 f"助学金 {cohort} {term}",

@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, case, select
 
+from audits.exports import cell_text
 from ledger.accounts import (
     AGENCY_ASSETS,
     AGENCY_LIABILITIES,
@@ -250,9 +251,6 @@ def _money(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def statement_csv(statement: Statement) -> str:
     """A statement as RFC 4180 CSV: a header of column keys, then its rows (text neutralised)."""
     data = statement.to_dict()
@@ -266,9 +264,7 @@ def statement_csv(statement: Statement) -> str:
         for key in keys:
             value = row.get(key, "")
             text = "" if value is None else str(value)
-            if key not in numeric and text and text[0] in _DANGEROUS:
-                text = "'" + text
-            cells.append(text)
+            cells.append(text if key in numeric else cell_text(text))
         writer.writerow(cells)
     return buffer.getvalue()
 

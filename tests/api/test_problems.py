@@ -90,6 +90,11 @@ def test_a_body_over_one_mebibyte_is_too_large(officer: Caller, books: Books) ->
     problem(response, 413, "payload_too_large")
 
 
+def test_a_path_and_query_over_eight_kibibytes_is_a_uri_too_long(auditor: Caller) -> None:
+    response = auditor.get("/api/v1/entries?fund=" + "x" * 9000)
+    problem(response, 414, "uri_too_long")
+
+
 def test_a_body_that_is_not_declared_json_is_an_unsupported_media_type(officer: Caller) -> None:
     response = officer.client.post(
         "/api/v1/donors",
