@@ -84,6 +84,7 @@ __all__ = [
     "facts_from_db",
     "facts_from_entries",
     "reference_from_db",
+    "row_kinds",
     "statement_csv",
     "statements_from_db",
 ]
@@ -296,6 +297,13 @@ def _money(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
     return f"{sign}{whole}.{cents:02d}"
+
+
+def _grouped(fen: int) -> str:
+    """Fen as yuan with thousands separators, for the notes a reader reads."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
 
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -717,10 +725,10 @@ def _net_asset_notes(
         ("restricted", "限定性净资产", change[1]),
     ):
         rest = end[key] - start[key] - moved
-        tail = f" + 期后变动 {_money(rest)}" if rest else ""
+        tail = f" + 期后变动 {_grouped(rest)}" if rest else ""
         out.append(
-            f"净资产变动 {label}：期初 {_money(start[key])} + 本期变动额 {_money(moved)}"
-            f"{tail} = 期末 {_money(end[key])}"
+            f"净资产变动 {label}：期初 {_grouped(start[key])} + 本期变动额 {_grouped(moved)}"
+            f"{tail} = 期末 {_grouped(end[key])}"
         )
     return out
 
@@ -935,6 +943,18 @@ _CASH_FLOWS: Layout = (
     ("opening", "", "加：期初现金及现金等价物余额", "Cash at beginning of period", "line"),
     ("closing", "", "期末现金及现金等价物余额", "Cash at end of period", "total"),
 )
+
+
+_LAYOUTS: dict[str, Layout] = {
+    "financial-position": _POSITION,
+    "activities": _ACTIVITIES,
+    "cash-flows": _CASH_FLOWS,
+}
+
+
+def row_kinds(kind: str) -> dict[str, str]:
+    """line -> "h" (heading), "line" or "total", for a statutory statement; {} for the others."""
+    return {key: row_kind for key, _n, _c, _e, row_kind in _LAYOUTS.get(kind, ())}
 
 
 def _cash_values(fold: Fold) -> dict[str, int]:
