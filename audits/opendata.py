@@ -11,6 +11,15 @@ Invariants owned here:
   activity-date and recipient-country. Validating against the XSD needs lxml and the schema
   files (not shipped); `required_problems` checks what can be checked with the standard library.
 - Nobody is named: beneficiaries appear only as counts; donors not at all.
+- The reporting organisation is identified as ``CN-USCC-<统一社会信用代码>`` when a valid code
+  (GB 32100-2015 check character) was configured; otherwise by `PLACEHOLDER_ORG_REF`, which says
+  so in the file (a comment and the organisation's narrative) and is never a real-looking code.
+- An activity's dates are the project's real ones, from the books: actual start (type 2) at its
+  first posting; actual end (type 4) at its last posting once it has had none for a year before
+  the export date (status 3, finalisation), else it is in implementation (status 2) with no end.
+  A project without any posting has a planned start (type 1) on the day it was opened.
+- The 360Giving grants CSV carries the standard's required columns, with "Amount Awarded" the
+  fifth (index 4).
 """
 
 from __future__ import annotations
@@ -28,7 +37,34 @@ from audits.statements import Params, facts_from_db, reference_from_db
 from ledger.accounts import CASH_PREFIX, FIXED_ASSETS, GRANTS_PAYABLE, INVENTORY, PROGRAM_EXPENSES
 from ledger.storage.tables import projects
 
-__all__ = ["grants_csv", "iati_xml", "required_problems"]
+__all__ = [
+    "GRANTS_HEADER",
+    "PLACEHOLDER_ORG_REF",
+    "grants_csv",
+    "iati_xml",
+    "org_identifier",
+    "required_problems",
+    "valid_uscc",
+]
+
+PLACEHOLDER_ORG_REF = "XX-PLACEHOLDER-NOT-CONFIGURED"
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def valid_uscc(code: str) -> bool:
+    """Whether `code` is an 18-character 统一社会信用代码 with the right check character."""
+    if len(code) != 18 or any(c not in _USCC_CHARS for c in code):
+        return False
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(code, _USCC_WEIGHTS, strict=False))
+    return _USCC_CHARS[(31 - total % 31) % 31] == code[17]
+
+
+def org_identifier(registration_no: str | None) -> str:
+    """The IATI organisation identifier: CN-USCC-<code> for a valid code, else the placeholder."""
+    code = (registration_no or "").strip().upper()
+    return f"CN-USCC-{code}" if valid_uscc(code) else PLACEHOLDER_ORG_REF
+
 
 _TYPES = {
     "donation": "1",
@@ -98,7 +134,7 @@ def _transactions(conn: Connection, as_of: dt.date) -> dict[str, list[tuple[str,
 def iati_xml(
     conn: Connection,
     *,
-    org_ref: str = "XM-DAC-HUIQUAN",
+    org_ref: str = PLACEHOLDER_ORG_REF,
     org_name: str = "锦江·归来荟 Huiquan",
     as_of: dt.date | None = None,
 ) -> bytes:
@@ -106,6 +142,13 @@ def iati_xml(
     end = as_of or dt.date.today()
     stamp = dt.datetime.combine(end, dt.time(0, 0), dt.UTC).isoformat()
     root = ET.Element("iati-activities", {"version": "2.03", "generated-datetime": stamp})
+    if org_ref == PLACEHOLDER_ORG_REF:
+        root.append(
+            ET.Comment(
+                " organisation identifier not configured: set the issuer's 统一社会信用代码 "
+            )
+        )
+        org_name = f"{org_name} (organisation identifier not configured)"
     transactions = _transactions(conn, end)
     for p in conn.execute(select(projects).order_by(projects.c.code)):
         activity = ET.SubElement(
@@ -122,8 +165,15 @@ def iati_xml(
         _narrative(activity, "title", p.name)
         _narrative(activity, "description", f"{p.name} — {p.county} {p.town}".strip())
         _narrative(activity, "participating-org", org_name, ref=org_ref, role="4", type="22")
-        ET.SubElement(activity, "activity-status", {"code": "2"})
-        ET.SubElement(activity, "activity-date", {"iso-date": p.created_at[:10], "type": "2"})
+        dated = sorted(on for _kind, on, _fen in transactions.get(p.code, []))
+        dormant = bool(dated) and dt.date.fromisoformat(dated[-1]) < end - dt.timedelta(days=365)
+        ET.SubElement(activity, "activity-status", {"code": "3" if dormant else "2"})
+        if not dated:
+            ET.SubElement(activity, "activity-date", {"iso-date": p.created_at[:10], "type": "1"})
+        else:
+            ET.SubElement(activity, "activity-date", {"iso-date": dated[0], "type": "2"})
+        if dormant:
+            ET.SubElement(activity, "activity-date", {"iso-date": dated[-1], "type": "4"})
         ET.SubElement(activity, "recipient-country", {"code": "CN", "percentage": "100"})
         location = ET.SubElement(activity, "location")
         _narrative(location, "name", p.county)
@@ -159,29 +209,38 @@ def required_problems(xml: bytes) -> list[str]:
     return problems
 
 
+GRANTS_HEADER = [
+    "Identifier",
+    "Title",
+    "Description",
+    "Currency",
+    "Amount Awarded",
+    "Award Date",
+    "Recipient Org:Name",
+    "Beneficiary Location:Name",
+    "Funding Org:Name",
+    "Grant Programme:Title",
+    "Recipient Org:Identifier",
+    "Funding Org:Identifier",
+    "Last Modified",
+]
+
+
 def grants_csv(
-    conn: Connection, *, org_name: str = "锦江·归来荟", as_of: dt.date | None = None
+    conn: Connection,
+    *,
+    org_name: str = "锦江·归来荟",
+    as_of: dt.date | None = None,
+    org_ref: str = PLACEHOLDER_ORG_REF,
 ) -> str:
     """360Giving-style grants: one row per project grant and per scholarship cohort and term."""
     end = as_of or dt.date.today()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(
-        [
-            "Identifier",
-            "Title",
-            "Description",
-            "Currency",
-            "Amount Awarded",
-            "Award Date",
-            "Recipient Org:Name",
-            "Beneficiary Location:Name",
-            "Funding Org:Name",
-            "Grant Programme:Title",
-        ]
-    )
+    writer.writerow(GRANTS_HEADER)
     txs = _transactions(conn, end)
     ref = reference_from_db(conn)
+    modified = dt.datetime.combine(end, dt.time(0, 0), dt.UTC).isoformat()
     for code in sorted(ref.projects):
         info: dict[str, Any] = dict(ref.projects[code])
         paid = [(on, fen) for kind, on, fen in txs.get(code, []) if kind == "3"]
@@ -199,6 +258,9 @@ def grants_csv(
                 info["county"],
                 org_name,
                 str(info["fund"]),
+                f"360G-huiquan-project-{code}",
+                org_ref,
+                modified,
             ]
         )
     cohorts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -220,6 +282,9 @@ def grants_csv(
                 "",
                 org_name,
                 fund,
+                "",  # individuals: no organisation identifier, and never a person's
+                org_ref,
+                modified,
             ]
         )
     return buffer.getvalue()

@@ -299,13 +299,6 @@ def _money(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-def _grouped(fen: int) -> str:
-    """Fen as yuan with thousands separators, for the notes a reader reads."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
-
-
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -713,6 +706,13 @@ def financial_position(fold: Fold) -> Statement:
         tuple(checks),
         tuple(notes),
     )
+
+
+def _grouped(fen: int) -> str:
+    """Fen as yuan with thousands separators, for the notes a reader reads."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
 
 
 def _net_asset_notes(
