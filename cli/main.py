@@ -51,6 +51,7 @@ COMMANDS = {
     "checkpoint": "cli.audit:checkpoint_command",
     "close-period": "cli.books:close_period_command",
     "demo": "cli.demo:demo",
+    "depreciate": "cli.audit:depreciate_command",
     "export": "cli.audit:export_group",
     "import": "cli.imports:import_command",
     "init": "cli.books:init",

@@ -7,7 +7,8 @@ Invariants owned here:
   has come; months already posted are skipped, so running again posts nothing.
 - Each month of each asset carries the idempotency key ``depreciation:<gift entry id>:<month>``
   and the books refuse a month posted twice, so two runs racing post each month once.
-- One run is one unit of work and one audit event: all its months are posted, or none.
+- One run is one unit of work (with the caller's audit event, if given): all its months are
+  posted, or none.
 - The carrying value of an asset is its cost less its accumulated depreciation (1502 postings
   whose ``ref`` is the gift's entry id) less what was handed over (1501 credits with that
   ``ref``), read from the books only; the handover of goods uses it (`carrying_value`).
@@ -144,8 +145,7 @@ def run_depreciation(
                 run.posted.append((gift_id, month, int(entry.data["cny_minor"])))
         return run
 
-    facts = audit or AuditFacts(by.name, by.role, "depreciation.run", target=through)
-    return write(books, work, audit=facts)
+    return write(books, work, audit=audit)
 
 
 def today_month(today: dt.date) -> str:
