@@ -98,15 +98,17 @@ def _narrative(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Elem
     return element
 
 
-def _transactions(conn: Connection, as_of: dt.date) -> dict[str, list[tuple[str, str, int]]]:
-    """project code -> [(type, date, fen)]."""
+def _transactions(
+    conn: Connection, as_of: dt.date, upto: int | None = None
+) -> dict[str, list[tuple[str, str, int]]]:
+    """project code -> [(type, date, fen)], from entries up to sequence `upto` (all if None)."""
     params = Params(None, dt.date(2000, 1, 1), as_of, as_of)
     ref = reference_from_db(conn)
     per_fund_projects: dict[str, list[str]] = defaultdict(list)
     for code, info in ref.projects.items():
         per_fund_projects[str(info["fund"])].append(code)
     out: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
-    for f in facts_from_db(conn, params):
+    for f in facts_from_db(conn, params, upto=upto):
         kind = f.effective_kind
         code = _TYPES.get(kind)
         if code is None:
@@ -137,8 +139,9 @@ def iati_xml(
     org_ref: str = PLACEHOLDER_ORG_REF,
     org_name: str = "锦江·归来荟 Huiquan",
     as_of: dt.date | None = None,
+    upto: int | None = None,
 ) -> bytes:
-    """IATI 2.03 activities, one per project, as UTF-8 XML bytes."""
+    """IATI 2.03 activities, one per project, as UTF-8 XML bytes (entries up to `upto`)."""
     end = as_of or dt.date.today()
     stamp = dt.datetime.combine(end, dt.time(0, 0), dt.UTC).isoformat()
     root = ET.Element("iati-activities", {"version": "2.03", "generated-datetime": stamp})
@@ -149,7 +152,7 @@ def iati_xml(
             )
         )
         org_name = f"{org_name} (organisation identifier not configured)"
-    transactions = _transactions(conn, end)
+    transactions = _transactions(conn, end, upto)
     for p in conn.execute(select(projects).order_by(projects.c.code)):
         activity = ET.SubElement(
             root,
@@ -232,13 +235,14 @@ def grants_csv(
     org_name: str = "锦江·归来荟",
     as_of: dt.date | None = None,
     org_ref: str = PLACEHOLDER_ORG_REF,
+    upto: int | None = None,
 ) -> str:
     """360Giving-style grants: one row per project grant and per scholarship cohort and term."""
     end = as_of or dt.date.today()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(GRANTS_HEADER)
-    txs = _transactions(conn, end)
+    txs = _transactions(conn, end, upto)
     ref = reference_from_db(conn)
     modified = dt.datetime.combine(end, dt.time(0, 0), dt.UTC).isoformat()
     for code in sorted(ref.projects):

@@ -193,10 +193,19 @@ def audit_bundle(books: Books, period: str, output: Path, no_checkpoint: bool) -
         period_params(period)
     except ValueError as bad:
         raise click.BadParameter(str(bad), param_hint="--period") from None
+    from usecases.statements import preparer
+
+    who = preparer(_ledger_books(books))
     key = None if no_checkpoint else ensure_signing_key(books.home)
     tmp = _atomic(output)
     manifest = write_bundle_file(
-        books.engine, tmp, period=period, key=key, trusted=trusted_vkeys(books.home)
+        books.engine,
+        tmp,
+        period=period,
+        key=key,
+        trusted=trusted_vkeys(books.home),
+        org_name=who.name,
+        org_ref=who.org_ref,
     )
     tmp.replace(output)
     for warning in manifest["warnings"]:
