@@ -205,7 +205,11 @@ def _register_view(statement: Statement) -> dict[str, Any]:
             or str(row.get("status", "")).startswith("total")
             or row.get("term") == "合计 Total"
         )
-        cells = [_cell(row, c.key, c.type == "money") for c in shown]
+        cells = [
+            (text, f"{cls} col-{c.key}")
+            for c in shown
+            for text, cls in (_cell(row, c.key, c.type == "money"),)
+        ]
         body.append(("total" if total else "line", cells))
     return {"head": head, "body": body, "split": False}
 
