@@ -56,6 +56,8 @@ ROUTES: list[tuple[str, str, set[str] | None]] = [
     ("GET", "/api/v1/exports/journal.csv", AUDIT),
     ("GET", "/api/v1/exports/journal.jsonl", AUDIT),
     ("GET", "/api/v1/exports/journal.xlsx", AUDIT),
+    ("GET", "/api/v1/exports/iati.xml", AUDIT),
+    ("GET", "/api/v1/exports/grants.csv", AUDIT),
     ("GET", "/api/v1/statements/{kind}", READ),
     ("GET", "/api/v1/checkpoints", PUBLIC),
     ("GET", "/api/v1/checkpoints/latest", PUBLIC),
