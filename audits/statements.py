@@ -3,28 +3,39 @@
 Statements (all amounts CNY, from the postings' functional values):
 
 - ``trial-balance`` as of `as_of`: debit and credit per account; totals equal.
-- ``financial-position`` (资产负债表, 会民非01): assets, liabilities, net assets without
-  (非限定性) and with (限定性) donor restrictions, at the start of the period and at `as_of`.
-- ``activities`` (业务活动表, 会民非02) for `date_from`..`date_to`: columns 非限定性 / 限定性 /
-  合计; income by restriction, expenses (unrestricted), the row 限定性净资产转为非限定性净资产
-  (release from restriction), direct adjustments, and the change in net assets.
+- ``financial-position`` (资产负债表, 会民非01): the form's lines and 行次 (民间非营利组织会计制度,
+  财会〔2004〕7号), current and non-current subtotals, 固定资产原价 less 累计折旧 (1502) =
+  固定资产净值, liabilities, net assets without (非限定性) and with (限定性) donor restrictions, at
+  the start of the period (年初数 when it starts on 1 January, else 期初数) and at `as_of`
+  (期末数); its notes reconcile each class of net assets (净资产变动) with 02's change.
+- ``activities`` (业务活动表, 会民非02) for `date_from`..`date_to`: 非限定性 / 限定性 / 合计 for
+  the period and for the comparative one (a month: 本月数 beside 本年累计数; a year: 本年累计数
+  beside 上年累计数); income, expenses by function (业务活动成本, 管理费用 5201 on its own line,
+  筹资费用 5301 with fees and FX losses), the row 限定性净资产转为非限定性净资产, direct
+  adjustments, and the change in net assets (行次 46).
 - ``cash-flows`` (现金流量表, 会民非03, direct method): every cash posting in the period,
-  classified by its entry's kind (a reversal by the kind it reverses).
-- ``pledges`` register as of `as_of` (amount, booked, paid, outstanding; conditional pledges
-  are off the books and shown as such); ``disbursements`` by project and county and
+  classified by its entry's kind (a reversal by the kind it reverses) on the form's lines; cash
+  moved between funds is financing (48 / 55) and nets out when consolidated.
+- ``pledges`` register as of `as_of` (voucher, donor as they chose to be shown, amount, booked,
+  paid, outstanding, maker, checker; conditional pledges are off the books and shown as such);
+  ``disbursements`` each payment with its voucher and maker, then by project and county, and
   ``scholarships`` by cohort and term for the period (counts of pseudonymous students only).
 
 Invariants owned here:
-- One pure fold (`Fold`) over posting facts computes everything; it is fed either by a
-  streaming query over the database (`facts_from_db`) or by the canonical entry objects of an
-  audit bundle (`facts_from_entries`). Both produce the same statements, which is how
-  `audits.verify` re-derives them offline.
+- One pure fold (`Fold`) over posting facts computes everything (a second fold, fed by the
+  same pass, holds the comparative period); it is fed either by a streaming query over the
+  database (`facts_from_db`) or by the canonical entry objects of an audit bundle
+  (`facts_from_entries`). Both produce the same statements, which is how `audits.verify`
+  re-derives them offline.
 - Money is integer fen until it is rendered; rendered money is a decimal string.
+- The rows of 01, 02 and 03 keep a stable key (``line``) and carry the form's 行次
+  (``row_no``); a line the books never post to stays on the form at zero.
 - Each statement checks itself and lists any failure under ``checks`` (an empty list means it
   holds): the trial balance's totals are equal; assets equal liabilities plus net assets; the
   change in net assets of the activities statement equals the change of the net asset
   balances; opening cash plus the net cash flow equals closing cash.
-- Nothing here names a person: donors appear by id, beneficiaries only as counts per cohort.
+- Nobody's identity is shown but a donor's, as that donor chose (匿名捐赠人 for the
+  anonymous); beneficiaries only as counts per cohort, never by name or pseudonym.
 """
 
 from __future__ import annotations
