@@ -7,7 +7,8 @@ Layout (zip, or tar.gz when the file name ends in ``.tar.gz``)::
                                   "hash", "leaf_hash"} — the exact objects that were hashed
     postings.csv                  the auditor's export (one row per posting, `audits.exports`)
     reference.json                chart, funds, projects, beneficiary pseudonyms with cohort and
-                                  county, pledges, awards (no names of anyone)
+                                  county, pledges, awards, donors as each chose to be shown
+                                  (匿名捐赠人 for the anonymous); no beneficiary is named
     statements/<kind>-<scope>.json / .csv   for the period, consolidated and per fund
     checkpoints/<size>.txt        every signed checkpoint (one larger than the journal shows
                                   that entries were deleted)
