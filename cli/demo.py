@@ -38,6 +38,7 @@ __all__ = [
     "DemoReceipts",
     "DemoResult",
     "demo",
+    "depreciate_demo",
     "issue_demo_receipts",
     "load_demo",
     "read_demo_data",
@@ -211,6 +212,22 @@ def issue_demo_receipts(url: str, *, home: Path, secret: bytes, base_url: str) -
     )
 
 
+def depreciate_demo(books: Books, seed: int = SHIPPED_SEED) -> Any:
+    """Depreciate the demo's equipment through the demo's last month, or the last month that
+    has ended if that is earlier (one run, idempotent)."""
+    import datetime as dt
+
+    from usecases.books import open_books
+    from usecases.depreciation import run_depreciation, today_month
+    from usecases.unit import Actor
+
+    _reference, rows = read_demo_data(seed)
+    last = max(str(row.get("date", "")) for _line, row in rows if isinstance(row, dict))[:7]
+    through = min(last, today_month(dt.datetime.now(dt.UTC).date()))
+    ledger_books = open_books(books.engine, books.home, group_commit_max=1)
+    return run_depreciation(ledger_books, through=through, by=Actor(MAKER, ("admin",)))
+
+
 @click.command()
 @click.option(
     "--if-empty", is_flag=True, help="Do nothing (and succeed) when the books already hold entries."
@@ -259,11 +276,17 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
     if created:
         click.echo(f"pseudonym key: created {books.home / KEY_FILE} (mode 0600)")
     result = load_demo(books.engine, secret=secret, seed=seed)
+    depreciated = depreciate_demo(books, seed)
+    months = len(depreciated.posted)
     click.echo(
-        f"demo loaded into {books.display_url}: {result.entries} entries "
-        f"(sequence {result.first_sequence}..{result.last_sequence}) in {result.seconds:.1f} s, "
-        f"{result.funds} funds, {result.projects} projects, {result.donors} donors, "
-        f"{result.beneficiaries} beneficiaries (pseudonymous), seed {seed}"
+        f"demo loaded into {books.display_url}: {result.entries + months} entries "
+        f"(sequence {result.first_sequence}..{result.last_sequence + months}) in "
+        f"{result.seconds:.1f} s, {result.funds} funds, {result.projects} projects, "
+        f"{result.donors} donors, {result.beneficiaries} beneficiaries (pseudonymous), seed {seed}"
+    )
+    click.echo(
+        f"depreciation: {months} month(s) of fixed assets received in kind, "
+        f"through {depreciated.through}"
     )
     issued = issue_demo_receipts(books.url, home=books.home, secret=secret, base_url=base_url)
     if issued.sample is not None:

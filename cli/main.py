@@ -58,6 +58,7 @@ COMMANDS = {
     "close-period": "cli.books:close_period_command",
     "demo": "cli.demo:demo",
     "evidence": "cli.evidence:evidence_group",
+    "depreciate": "cli.audit:depreciate_command",
     "export": "cli.audit:export_group",
     "import": "cli.imports:import_command",
     "init": "cli.books:init",

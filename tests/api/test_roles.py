@@ -82,6 +82,8 @@ ROUTES: list[tuple[str, str, set[str] | None]] = [
     ("GET", "/api/v1/exports/journal.csv", AUDIT),
     ("GET", "/api/v1/exports/journal.jsonl", AUDIT),
     ("GET", "/api/v1/exports/journal.xlsx", AUDIT),
+    ("GET", "/api/v1/exports/iati.xml", AUDIT),
+    ("GET", "/api/v1/exports/grants.csv", AUDIT),
     ("GET", "/api/v1/statements/{kind}", READ),
     ("POST", "/api/v1/entries/{entry_id}/evidence", WRITE),
     ("GET", "/api/v1/entries/{entry_id}/evidence", READ),
