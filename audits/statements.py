@@ -52,6 +52,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, case, select
 
 from audits.exports import cell_text
+from audits.kinds import KINDS
 from ledger.accounts import (
     ACCUMULATED_DEPRECIATION,
     AGENCY_ASSETS,
@@ -101,15 +102,6 @@ __all__ = [
     "statements_from_db",
 ]
 
-KINDS = (
-    "trial-balance",
-    "financial-position",
-    "activities",
-    "cash-flows",
-    "pledges",
-    "disbursements",
-    "scholarships",
-)
 ColumnType = Literal["text", "money", "count"]
 ANONYMOUS = "匿名捐赠人"
 

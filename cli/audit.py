@@ -19,24 +19,15 @@ import click
 if TYPE_CHECKING:
     from usecases.books import Books as LedgerBooks
 
+from audits.kinds import KINDS
 from cli.context import Books, changes_state, current_maker, pass_books, record_change
+from ledger.tlog import DEFAULT_ORIGIN
 
 __all__ = ["DEFAULT_ORIGIN", "STATEMENT_KINDS", "depreciate_command", "register"]
 
-# The choices and defaults the options show, copied so that `--help` and the other commands
-# need not import the audits or the Merkle log (a test holds them equal to the originals).
-#: `audits.statements.KINDS`
-STATEMENT_KINDS = (
-    "trial-balance",
-    "financial-position",
-    "activities",
-    "cash-flows",
-    "pledges",
-    "disbursements",
-    "scholarships",
-)
-#: `ledger.tlog.proofs.DEFAULT_ORIGIN`
-DEFAULT_ORIGIN = "huiquan-ledger"
+#: The statement kinds and the log's origin, from modules that cost nothing to import, so that
+#: `--help` and the other commands need not load the audits or the Merkle log.
+STATEMENT_KINDS = KINDS
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -300,7 +291,7 @@ def statement_command(
 ) -> None:
     """Print or write a statement (or `all` of them: the PDF audit pack)."""
     from audits.exports import export_meta
-    from audits.statements import KINDS, Params, statement_csv, statements_from_db
+    from audits.statements import Params, statement_csv, statements_from_db
 
     params = Params.make(
         fund=fund, date_from=_date(date_from), date_to=_date(date_to), as_of=_date(as_of)

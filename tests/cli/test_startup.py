@@ -82,13 +82,13 @@ def test_trial_balance_and_verify_load_no_web_template_or_pdf_library(home: Path
         assert not modules & WEB_AND_DOCUMENTS, args
 
 
-def test_the_option_values_copied_for_a_cheap_help_match_their_originals() -> None:
+def test_the_option_values_for_a_cheap_help_are_the_originals_not_copies() -> None:
     from audits.statements import KINDS
     from cli.audit import DEFAULT_ORIGIN, STATEMENT_KINDS
     from ledger.tlog.proofs import DEFAULT_ORIGIN as ORIGIN
 
-    assert STATEMENT_KINDS == KINDS
-    assert DEFAULT_ORIGIN == ORIGIN
+    assert STATEMENT_KINDS is KINDS
+    assert DEFAULT_ORIGIN is ORIGIN
 
 
 def test_every_command_of_the_group_is_found_under_its_name() -> None:
