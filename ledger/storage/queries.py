@@ -9,7 +9,11 @@ Invariants owned here:
   (`ix_entries_kind`, `ix_entries_occurred_on`), postings by fund (`ix_postings_fund_account`),
   by party (`ix_postings_party`) and by project (`ix_postings_project`), each as a semi-join on
   the entry's sequence (the postings' primary key).
-- Amounts are those of the postings, never of a separate counter.
+- Amounts are the journal's: a gift's are its postings; a pledge's or an award's outstanding
+  amount is its sub-ledger row in `balances` (1122 or 2209 with the pledge or award as `ref`),
+  written with every posting in the same transaction and held equal to the postings by
+  `ledger.integrity`. Postings carry no index on `ref`, so summing them per pledge would scan a
+  fund's receivables for every row of a page.
 """
 
 from __future__ import annotations

@@ -131,8 +131,10 @@ def test_the_journal_exports_are_the_apis_files(
     assert len(postings) == sum(1 for p in postings if "account" in p) >= 14
     xlsx = auditor_browser.get("/console/audit/exports/journal.xlsx")
     book = load_workbook(io.BytesIO(xlsx.get_data()), read_only=True)
-    sheet = book.worksheets[0]
-    assert sum(1 for _ in sheet.iter_rows()) >= 15  # a header and a row per posting
+    try:
+        assert sum(1 for _ in book.worksheets[0].iter_rows()) >= 15  # header + a row per posting
+    finally:
+        book.close()
 
 
 def test_the_bundle_is_a_zip_with_a_manifest_and_signs_nothing(

@@ -83,8 +83,11 @@ def test_an_auditor_downloads_the_xlsx_and_opens_a_statement_lines_entries(
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
     assert saved.name == "journal.xlsx"
-    sheet = load_workbook(saved, read_only=True).worksheets[0]
-    assert sum(1 for _ in sheet.iter_rows()) >= 15
+    book = load_workbook(saved, read_only=True)
+    try:
+        assert sum(1 for _ in book.worksheets[0].iter_rows()) >= 15
+    finally:
+        book.close()  # read-only mode holds the file open
 
     page.click("a[href='/console/audit/statements/trial-balance']")
     page.locator("tr", has_text="2209").get_by_role("link", name="entries").click()
