@@ -12,6 +12,17 @@ Invariants owned here:
 - Under `/api/`, bodies over `MAX_CONTENT_LENGTH` (1 MiB) are 413 before anything reads them,
   and a body that is not JSON is 415, unless the view is marked `accepts_form` and the body is
   an HTML form (the /verify page). Elsewhere Werkzeug applies the limit when a body is read.
+  An error answered before the body was read says `Connection: close`, so the unread body is
+  never taken for the next request on a kept-alive connection.
+- A JSON body is parsed once here, before any view: whatever Python's parser refuses (not
+  JSON, not UTF-8, nested too deeply for its recursion limit, an integer of more than 4300
+  digits) is 400 `bad_request`, never a 500 from deeper down.
+- A path and query string longer than `MAX_URI_LENGTH` (8 KiB) is 414 `uri_too_long`. Under
+  `huiquan serve`, gunicorn's `limit_request_line` (4094 bytes by default) refuses longer
+  request lines first, with a plain-text 400 the app never sees.
+- Every response says `X-Content-Type-Options: nosniff`; an HTML page under /api/ that sets no
+  Content-Security-Policy of its own (the API page, /api/docs) gets a strict one that allows
+  only its inline stylesheets, by hash. (Pages elsewhere set their own.)
 
 Settings (the `config` mapping, else environment/defaults):
 
@@ -45,6 +56,7 @@ PROXY_FIX_X_FOR             number of trusted reverse proxies in front (else
                             limiter and the audit trail) is then taken from that many
                             `X-Forwarded-For` entries from the right; at 0 the header is ignored
 MAX_CONTENT_LENGTH          1 MiB
+MAX_URI_LENGTH              8192 bytes of path and query string, else 414
 LOG_REQUESTS                True: one JSON log line per request
 PROBLEM_TYPE_BASE           "https://huiquan.example/problems/"
 ==========================  =====================================================================
@@ -52,7 +64,9 @@ PROBLEM_TYPE_BASE           "https://huiquan.example/problems/"
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -74,7 +88,12 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMedi
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api.auth import TokenLookup, authenticate_request, init_limiter
-from api.errors import PROBLEM_MEDIA_TYPE, catalogue_markdown, register_error_handlers
+from api.errors import (
+    PROBLEM_MEDIA_TYPE,
+    ApiProblem,
+    catalogue_markdown,
+    register_error_handlers,
+)
 from api.resources import register as register_resources
 from api.schemas import ProblemOut
 from api.state import Huiquan
@@ -102,6 +121,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "PROXY_FIX_X_FOR": 0,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_URI_LENGTH": 8192,
     "LOG_REQUESTS": True,
     "PROBLEM_TYPE_BASE": "https://huiquan.example/problems/",
     "API_TITLE": "Huiquan Ledger",
@@ -115,6 +135,7 @@ DEFAULTS: dict[str, Any] = {
 FROM_ENVIRONMENT = ("PROXY_FIX_X_FOR", "FAILED_AUTH_LIMIT", "RATELIMIT_STORAGE_URI")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_INLINE_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 _LOGGED = ("method", "path", "status", "duration_ms", "request_id", "actor", "error")
 
 log = logging.getLogger("huiquan.api")
@@ -197,7 +218,10 @@ entry.
 
 **Lists** take `limit` (1-200, default 50) and the opaque `cursor` from `next_cursor` where they
 are paged. Unknown body fields are refused (422), as are unknown query parameters of operations
-that take query parameters. Text may not contain NUL characters. Bodies over 1 MiB: 413.
+that take query parameters. Text may not contain control characters (tab and line feed only
+in memos, descriptions, purposes, reasons and addresses). Booleans are `true` or `false`.
+Bodies over 1 MiB: 413; path and query over 8 KiB: 414. A body that is not JSON, nested too
+deeply or holding a number of more than 4300 digits: 400.
 
 **Errors** are RFC 9457 `application/problem+json` with `type`
 (`https://huiquan.example/problems/<code>`, an identifier), `title`, `status`, `detail`, `code`,
@@ -219,6 +243,8 @@ def _begin_request() -> None:
     g.started = time.perf_counter()
     incoming = request.headers.get("X-Request-Id", "")
     g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    if _uri_length() > current_app.config["MAX_URI_LENGTH"]:
+        raise ApiProblem("uri_too_long", "The path and query string are longer than the limit.")
     if request.path.startswith("/api/"):
         # The JSON API: refuse an oversized or non-JSON body before anything reads it. (Pages
         # outside /api, such as a form upload, keep Werkzeug's own limit when they read.)
@@ -229,9 +255,41 @@ def _begin_request() -> None:
         if (length or request.headers.get("Transfer-Encoding")) and not request.is_json:
             if not _accepts_form():
                 raise UnsupportedMediaType()
+        if request.is_json and (length or request.headers.get("Transfer-Encoding")):
+            _check_json_body()
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and ("\x00" in value or len(value) > 200):
             raise NotFound()
+
+
+def _uri_length() -> int:
+    """Bytes of the request target as sent (path and query string)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        return len(raw)
+    return len(request.environ.get("PATH_INFO", "")) + len(request.query_string) + 1
+
+
+def _check_json_body() -> None:
+    """Parse the JSON body once with Python's parser; what it refuses is a 400 `bad_request`.
+
+    webargs parses the body again for the view (the cost of a small body is microseconds), but
+    only bodies that parse here get there: its own handler knows JSONDecodeError only, so a
+    RecursionError (a body nested thousands deep) or a ValueError (an integer over Python's
+    4300-digit limit) would surface as a 500.
+    """
+    data = request.get_data(cache=True)
+    if not data:
+        return
+    try:
+        json.loads(data)
+    except RecursionError:
+        raise ApiProblem("bad_request", "The JSON body is nested too deeply.") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limit
+        detail = "The request body is not valid JSON."
+        if "digits" in str(exc):
+            detail = "The JSON body holds a number with too many digits."
+        raise ApiProblem("bad_request", detail) from None
 
 
 def _accepts_form() -> bool:
@@ -240,8 +298,44 @@ def _accepts_form() -> bool:
     return bool(getattr(view, "accepts_form", False)) and request.mimetype in FORM_TYPES
 
 
+def _body_unread() -> bool:
+    """Whether the request came with a body that nothing has read (its bytes are still on the
+    connection)."""
+    has_body = bool(request.content_length or request.headers.get("Transfer-Encoding"))
+    if not has_body:
+        return False
+    consumed = ("_cached_data", "form", "files")
+    return not any(name in request.__dict__ for name in consumed)
+
+
+def _page_policy(response: Response) -> str:
+    """A strict CSP for an HTML page: nothing but its own inline stylesheets (by hash)."""
+    html = response.get_data(as_text=True)
+    hashes = (
+        " ".join(
+            "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
+            for css in _INLINE_STYLE.findall(html)
+        )
+        or "'none'"
+    )
+    return (
+        f"default-src 'none'; style-src {hashes}; img-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
 def _finish_request(response: Response) -> Response:
     response.headers["X-Request-Id"] = g.get("request_id", "")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if (
+        response.mimetype == "text/html"
+        and request.path.startswith("/api/")
+        and "Content-Security-Policy" not in response.headers
+        and not response.is_streamed
+    ):
+        response.headers["Content-Security-Policy"] = _page_policy(response)
+    if response.status_code >= 400 and _body_unread():
+        response.headers["Connection"] = "close"
     if current_app.config["LOG_REQUESTS"]:
         actor = g.get("actor")
         request_log.info(
@@ -256,6 +350,32 @@ def _finish_request(response: Response) -> Response:
             },
         )
     return response
+
+
+class _CloseWhenAsked:
+    """WSGI wrapper: a response that says `Connection: close` does close the connection.
+
+    Servers that keep connections alive treat `Connection` as theirs: gunicorn drops the app's
+    header, answers `keep-alive`, and then, finding more unread body than it will drain (64
+    KiB), drops the connection under the client's next request. Where the server's
+    `start_response` belongs to an object with `force_close()` (gunicorn's response), that is
+    called, so the 413 itself says `Connection: close`.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if any(n.lower() == "connection" and v.lower() == "close" for n, v in headers):
+                force_close = getattr(
+                    getattr(start_response, "__self__", None), "force_close", None
+                )
+                if callable(force_close):
+                    force_close()
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
 
 
 def _engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -300,6 +420,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["PROXY_FIX_X_FOR"]:
         proxied = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
         app.wsgi_app = proxied  # type: ignore[method-assign]
+    app.wsgi_app = _CloseWhenAsked(app.wsgi_app)  # type: ignore[method-assign]
     _install_logging()
 
     engine = make_engine(database_url(app.config["DATABASE_URL"]), **_engine_options(app.config))

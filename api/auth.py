@@ -7,8 +7,11 @@ Invariants owned here:
 - A missing or malformed `Authorization: Bearer <token>` header, or an unknown, revoked or
   expired token, is 401 `unauthorized` (an expired token's detail says when it expired); a
   valid token whose role is not allowed is 403 `forbidden`.
-- Roles: `auditor` reads; `officer` reads and records operations; `admin` does everything,
-  including funds, projects, accounts, periods and tokens.
+- Roles: `auditor` reads; `officer` reads and records operations (or requests them, when the
+  fund's approval policy says so); `approver` reads and approves or rejects others' requests;
+  `admin` does everything else, including funds, projects, accounts, periods, tokens, users and
+  approval policies. A token has one role and belongs to a user (who signs what it does); a
+  disabled user's tokens are 401 like revoked ones.
 - Every request reads its token's row (`usecases.tokens.check_token`, one indexed query):
   nothing about a token is cached in a process, so a token revoked by any process, by the CLI
   or in the database is refused by every worker on its very next request. (A per-process cache
@@ -56,7 +59,7 @@ __all__ = [
     "roles",
 ]
 
-READERS = ("admin", "officer", "auditor")
+READERS = ("admin", "officer", "auditor", "approver")
 WRITERS = ("admin", "officer")
 ADMIN = ("admin",)
 
@@ -116,7 +119,7 @@ def authenticate_request() -> None:
                 "(huiquan token create)."
             )
         else:
-            detail = "The token is unknown, malformed or revoked."
+            detail = "The token is unknown, malformed or revoked, or its user is disabled."
         _refuse(_unauthorized(detail, "invalid_token"))
     g.actor = info
     if info.role not in allowed:

@@ -6,10 +6,10 @@ Invariants owned here:
   neither; one event per request, however many transactions it used.
 - A refused state-changing call (any 4xx), and any 401 or 403 on any method, writes a
   "refused" event in a transaction of its own; nothing else of the request was committed.
-- Events carry actor (token name) and role, action (method and route), target (the path),
-  request id, idempotency key, client address, outcome and status. Never bodies: they may hold
-  personal data. Never a receipt link's secret either: a path under `/r/` is recorded as
-  `/r/<redacted>` (`loggable`), here and in the request log.
+- Events carry actor (the token's user's display name) and role, action (method and route),
+  target (the path), request id, idempotency key, client address, outcome and status. Never
+  bodies: they may hold personal data. Never a receipt link's secret either: a path under `/r/`
+  is recorded as `/r/<redacted>` (`loggable`), here and in the request log.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _facts() -> AuditFacts:
     actor = g.get("actor")
     rule = request.url_rule.rule if request.url_rule is not None else loggable(request.path)
     return AuditFacts(
-        actor=actor.name if actor else "anonymous",
+        actor=(actor.display_name or actor.name) if actor else "anonymous",
         role=actor.role if actor else "",
         action=f"{request.method} {rule}",
         target=loggable(request.path)[:200],

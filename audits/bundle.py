@@ -7,7 +7,8 @@ Layout (zip, or tar.gz when the file name ends in ``.tar.gz``)::
                                   "hash", "leaf_hash"} — the exact objects that were hashed
     postings.csv                  the auditor's export (one row per posting, `audits.exports`)
     reference.json                chart, funds, projects, beneficiary pseudonyms with cohort and
-                                  county, pledges, awards (no names of anyone)
+                                  county, pledges, awards, donors as each chose to be shown
+                                  (匿名捐赠人 for the anonymous); no beneficiary is named
     statements/<kind>-<scope>.json / .csv   for the period, consolidated and per fund
     checkpoints/<size>.txt        every signed checkpoint (one larger than the journal shows
                                   that entries were deleted)
@@ -17,11 +18,17 @@ Layout (zip, or tar.gz when the file name ends in ``.tar.gz``)::
     evidence/records.jsonl        every attachment record as chained (`ledger.evidence`)
     evidence/files/<sha256>       each attached document once (left out with ``--no-files``:
                                   the records still carry every file's SHA-256 and size)
+    events.jsonl                  the audit trail, every event 1..m as stored (ids, never
+                                  personal data), with its chained hashes
+    opendata/iati-activities.xml  IATI 2.03 activities as of the period's end (`audits.opendata`)
+    opendata/grants-360giving.csv the 360Giving grants as of the period's end
 
 Invariants owned here:
 - The whole journal goes in, whatever the period: the Merkle root covers every entry, and the
   statements' opening balances need the earlier ones. The period selects the statements.
-- Written in one read of a consistent journal size; entries after it are left out.
+- Written in one read of a consistent journal size; entries after it are left out, of the
+  statements and the open data alike. The audit trail goes in up to its head read at the same
+  time; the checker recomputes its chain and matches the heads the checkpoints recorded.
 - If a fresh checkpoint cannot be signed (the journal fails its checks), the bundle is still
   written with the checkpoints that exist and the refusal in ``manifest.json`` under
   ``warnings``: the checker will then say what is wrong.
@@ -48,12 +55,14 @@ from typing import IO, Any
 from sqlalchemy import Connection, Engine
 
 from audits.exports import csv_chunks, export_meta
+from audits.opendata import PLACEHOLDER_ORG_REF, grants_csv, iati_xml
 from audits.statements import KINDS, Params, build_statements, facts_from_db, reference_from_db
 from audits.statements import statement_csv as _statement_csv
 from ledger.storage.evidence_store import EvidenceStore, iter_attachments
 from ledger.tlog.checkpoints import SigningKey
 from ledger.tlog.journal import iter_entry_objects, journal_size
 from ledger.tlog.proofs import ProofError, consistency_between, list_checkpoints, make_checkpoint
+from ledger.trail import iter_events, trail_head
 
 __all__ = ["FORMAT", "BundleWriter", "period_params", "write_bundle"]
 
@@ -133,6 +142,18 @@ def _journal_lines(conn: Connection, size: int) -> Iterable[bytes]:
         yield ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def _event_lines(conn: Connection) -> Iterable[bytes]:
+    """The audit trail up to the head read now, one JSON object per line."""
+    last, _hash = trail_head(conn)
+    for event in iter_events(conn):
+        if event.sequence > last:
+            return
+        line = json.dumps(
+            event.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        )
+        yield (line + "\n").encode("utf-8")
+
+
 def write_bundle(
     engine: Engine,
     out: IO[bytes],
@@ -143,6 +164,8 @@ def write_bundle(
     origin: str = "huiquan-ledger",
     tar: bool = False,
     evidence: EvidenceStore | None = None,
+    org_name: str = "锦江·归来荟 Huiquan",
+    org_ref: str = PLACEHOLDER_ORG_REF,
 ) -> dict[str, Any]:
     """Checkpoint the journal (when a key is given), then write the bundle; return the manifest.
 
@@ -164,6 +187,10 @@ def write_bundle(
         size = journal_size(conn)
         writer.add("journal.jsonl", _journal_lines(conn, size))
         writer.add("postings.csv", csv_chunks(conn, meta=export_meta(conn)))
+        writer.add("events.jsonl", _event_lines(conn))
+        opendata = {"org_name": org_name, "org_ref": org_ref, "as_of": params.as_of, "upto": size}
+        writer.add("opendata/iati-activities.xml", [iati_xml(conn, **opendata)])
+        writer.add("opendata/grants-360giving.csv", [grants_csv(conn, **opendata).encode()])
         reference = reference_from_db(conn)
         writer.add_json("reference.json", reference.to_dict())
         scopes: list[str | None] = [None, *sorted(reference.funds)]
@@ -234,6 +261,8 @@ def write_bundle_file(
     key: SigningKey | None,
     trusted: Sequence[str] = (),
     evidence: EvidenceStore | None = None,
+    org_name: str = "锦江·归来荟 Huiquan",
+    org_ref: str = PLACEHOLDER_ORG_REF,
 ) -> dict[str, Any]:
     """`write_bundle` to a file; a name ending in .tar.gz (or .tgz) makes a tar.gz."""
     name = str(path)
@@ -246,4 +275,6 @@ def write_bundle_file(
             trusted=trusted,
             tar=name.endswith((".tar.gz", ".tgz")),
             evidence=evidence,
+            org_name=org_name,
+            org_ref=org_ref,
         )

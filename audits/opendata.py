@@ -11,6 +11,18 @@ Invariants owned here:
   activity-date and recipient-country. Validating against the XSD needs lxml and the schema
   files (not shipped); `required_problems` checks what can be checked with the standard library.
 - Nobody is named: beneficiaries appear only as counts; donors not at all.
+- Text from the books cannot break either file: it goes through `ledger.text.visible` (a control
+  character, which XML 1.0 cannot carry, becomes a visible escape), and every text cell of the
+  grants CSV is neutralised against formula injection like the journal export's.
+- The reporting organisation is identified as ``CN-USCC-<统一社会信用代码>`` when a valid code
+  (GB 32100-2015 check character) was configured; otherwise by `PLACEHOLDER_ORG_REF`, which says
+  so in the file (a comment and the organisation's narrative) and is never a real-looking code.
+- An activity's dates are the project's real ones, from the books: actual start (type 2) at its
+  first posting; actual end (type 4) at its last posting once it has had none for a year before
+  the export date (status 3, finalisation), else it is in implementation (status 2) with no end.
+  A project without any posting has a planned start (type 1) on the day it was opened.
+- The 360Giving grants CSV carries the standard's required columns, with "Amount Awarded" the
+  fifth (index 4).
 """
 
 from __future__ import annotations
@@ -24,11 +36,40 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from audits.exports import cell_text
 from audits.statements import Params, facts_from_db, reference_from_db
 from ledger.accounts import CASH_PREFIX, FIXED_ASSETS, GRANTS_PAYABLE, INVENTORY, PROGRAM_EXPENSES
 from ledger.storage.tables import projects
+from ledger.text import visible
 
-__all__ = ["grants_csv", "iati_xml", "required_problems"]
+__all__ = [
+    "GRANTS_HEADER",
+    "PLACEHOLDER_ORG_REF",
+    "grants_csv",
+    "iati_xml",
+    "org_identifier",
+    "required_problems",
+    "valid_uscc",
+]
+
+PLACEHOLDER_ORG_REF = "XX-PLACEHOLDER-NOT-CONFIGURED"
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def valid_uscc(code: str) -> bool:
+    """Whether `code` is an 18-character 统一社会信用代码 with the right check character."""
+    if len(code) != 18 or any(c not in _USCC_CHARS for c in code):
+        return False
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(code, _USCC_WEIGHTS, strict=False))
+    return _USCC_CHARS[(31 - total % 31) % 31] == code[17]
+
+
+def org_identifier(registration_no: str | None) -> str:
+    """The IATI organisation identifier: CN-USCC-<code> for a valid code, else the placeholder."""
+    code = (registration_no or "").strip().upper()
+    return f"CN-USCC-{code}" if valid_uscc(code) else PLACEHOLDER_ORG_REF
+
 
 _TYPES = {
     "donation": "1",
@@ -58,19 +99,21 @@ def _yuan(fen: int) -> str:
 
 def _narrative(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attrs)
-    ET.SubElement(element, "narrative").text = text
+    ET.SubElement(element, "narrative").text = visible(text)
     return element
 
 
-def _transactions(conn: Connection, as_of: dt.date) -> dict[str, list[tuple[str, str, int]]]:
-    """project code -> [(type, date, fen)]."""
+def _transactions(
+    conn: Connection, as_of: dt.date, upto: int | None = None
+) -> dict[str, list[tuple[str, str, int]]]:
+    """project code -> [(type, date, fen)], from entries up to sequence `upto` (all if None)."""
     params = Params(None, dt.date(2000, 1, 1), as_of, as_of)
     ref = reference_from_db(conn)
     per_fund_projects: dict[str, list[str]] = defaultdict(list)
     for code, info in ref.projects.items():
         per_fund_projects[str(info["fund"])].append(code)
     out: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
-    for f in facts_from_db(conn, params):
+    for f in facts_from_db(conn, params, upto=upto):
         kind = f.effective_kind
         code = _TYPES.get(kind)
         if code is None:
@@ -98,15 +141,23 @@ def _transactions(conn: Connection, as_of: dt.date) -> dict[str, list[tuple[str,
 def iati_xml(
     conn: Connection,
     *,
-    org_ref: str = "XM-DAC-HUIQUAN",
+    org_ref: str = PLACEHOLDER_ORG_REF,
     org_name: str = "锦江·归来荟 Huiquan",
     as_of: dt.date | None = None,
+    upto: int | None = None,
 ) -> bytes:
-    """IATI 2.03 activities, one per project, as UTF-8 XML bytes."""
+    """IATI 2.03 activities, one per project, as UTF-8 XML bytes (entries up to `upto`)."""
     end = as_of or dt.date.today()
     stamp = dt.datetime.combine(end, dt.time(0, 0), dt.UTC).isoformat()
     root = ET.Element("iati-activities", {"version": "2.03", "generated-datetime": stamp})
-    transactions = _transactions(conn, end)
+    if org_ref == PLACEHOLDER_ORG_REF:
+        root.append(
+            ET.Comment(
+                " organisation identifier not configured: set the issuer's 统一社会信用代码 "
+            )
+        )
+        org_name = f"{org_name} (organisation identifier not configured)"
+    transactions = _transactions(conn, end, upto)
     for p in conn.execute(select(projects).order_by(projects.c.code)):
         activity = ET.SubElement(
             root,
@@ -117,13 +168,20 @@ def iati_xml(
                 "default-currency": "CNY",
             },
         )
-        ET.SubElement(activity, "iati-identifier").text = f"{org_ref}-{p.code}"
+        ET.SubElement(activity, "iati-identifier").text = visible(f"{org_ref}-{p.code}")
         _narrative(activity, "reporting-org", org_name, ref=org_ref, type="22")
         _narrative(activity, "title", p.name)
         _narrative(activity, "description", f"{p.name} — {p.county} {p.town}".strip())
         _narrative(activity, "participating-org", org_name, ref=org_ref, role="4", type="22")
-        ET.SubElement(activity, "activity-status", {"code": "2"})
-        ET.SubElement(activity, "activity-date", {"iso-date": p.created_at[:10], "type": "2"})
+        dated = sorted(on for _kind, on, _fen in transactions.get(p.code, []))
+        dormant = bool(dated) and dt.date.fromisoformat(dated[-1]) < end - dt.timedelta(days=365)
+        ET.SubElement(activity, "activity-status", {"code": "3" if dormant else "2"})
+        if not dated:
+            ET.SubElement(activity, "activity-date", {"iso-date": p.created_at[:10], "type": "1"})
+        else:
+            ET.SubElement(activity, "activity-date", {"iso-date": dated[0], "type": "2"})
+        if dormant:
+            ET.SubElement(activity, "activity-date", {"iso-date": dated[-1], "type": "4"})
         ET.SubElement(activity, "recipient-country", {"code": "CN", "percentage": "100"})
         location = ET.SubElement(activity, "location")
         _narrative(location, "name", p.county)
@@ -159,35 +217,51 @@ def required_problems(xml: bytes) -> list[str]:
     return problems
 
 
+_AMOUNT_COLUMN = 4
+GRANTS_HEADER = [
+    "Identifier",
+    "Title",
+    "Description",
+    "Currency",
+    "Amount Awarded",
+    "Award Date",
+    "Recipient Org:Name",
+    "Beneficiary Location:Name",
+    "Funding Org:Name",
+    "Grant Programme:Title",
+    "Recipient Org:Identifier",
+    "Funding Org:Identifier",
+    "Last Modified",
+]
+
+
 def grants_csv(
-    conn: Connection, *, org_name: str = "锦江·归来荟", as_of: dt.date | None = None
+    conn: Connection,
+    *,
+    org_name: str = "锦江·归来荟",
+    as_of: dt.date | None = None,
+    org_ref: str = PLACEHOLDER_ORG_REF,
+    upto: int | None = None,
 ) -> str:
     """360Giving-style grants: one row per project grant and per scholarship cohort and term."""
     end = as_of or dt.date.today()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(
-        [
-            "Identifier",
-            "Title",
-            "Description",
-            "Currency",
-            "Amount Awarded",
-            "Award Date",
-            "Recipient Org:Name",
-            "Beneficiary Location:Name",
-            "Funding Org:Name",
-            "Grant Programme:Title",
-        ]
-    )
-    txs = _transactions(conn, end)
+    writer.writerow(GRANTS_HEADER)
+    txs = _transactions(conn, end, upto)
     ref = reference_from_db(conn)
+
+    def write(cells: list[str]) -> None:
+        # "Amount Awarded" (index 4) is a number, negative after a reversal: never prefixed.
+        writer.writerow([c if i == _AMOUNT_COLUMN else cell_text(c) for i, c in enumerate(cells)])
+
+    modified = dt.datetime.combine(end, dt.time(0, 0), dt.UTC).isoformat()
     for code in sorted(ref.projects):
         info: dict[str, Any] = dict(ref.projects[code])
         paid = [(on, fen) for kind, on, fen in txs.get(code, []) if kind == "3"]
         if not paid:
             continue
-        writer.writerow(
+        write(
             [
                 f"360G-huiquan-{code}",
                 info["name"],
@@ -199,6 +273,9 @@ def grants_csv(
                 info["county"],
                 org_name,
                 str(info["fund"]),
+                f"360G-huiquan-project-{code}",
+                org_ref,
+                modified,
             ]
         )
     cohorts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -208,7 +285,7 @@ def grants_csv(
         cohorts[key][0] += int(award["amount_minor"])
         cohorts[key][1] += 1
     for (fund, cohort, term), (fen, count) in sorted(cohorts.items()):
-        writer.writerow(
+        write(
             [
                 f"360G-huiquan-{fund}-{cohort}-{term}",
                 f"助学金 {cohort} {term}",
@@ -220,6 +297,9 @@ def grants_csv(
                 "",
                 org_name,
                 fund,
+                "",  # individuals: no organisation identifier, and never a person's
+                org_ref,
+                modified,
             ]
         )
     return buffer.getvalue()

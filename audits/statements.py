@@ -3,28 +3,39 @@
 Statements (all amounts CNY, from the postings' functional values):
 
 - ``trial-balance`` as of `as_of`: debit and credit per account; totals equal.
-- ``financial-position`` (资产负债表, 会民非01): assets, liabilities, net assets without
-  (非限定性) and with (限定性) donor restrictions, at the start of the period and at `as_of`.
-- ``activities`` (业务活动表, 会民非02) for `date_from`..`date_to`: columns 非限定性 / 限定性 /
-  合计; income by restriction, expenses (unrestricted), the row 限定性净资产转为非限定性净资产
-  (release from restriction), direct adjustments, and the change in net assets.
+- ``financial-position`` (资产负债表, 会民非01): the form's lines and 行次 (民间非营利组织会计制度,
+  财会〔2004〕7号), current and non-current subtotals, 固定资产原价 less 累计折旧 (1502) =
+  固定资产净值, liabilities, net assets without (非限定性) and with (限定性) donor restrictions, at
+  the start of the period (年初数 when it starts on 1 January, else 期初数) and at `as_of`
+  (期末数); its notes reconcile each class of net assets (净资产变动) with 02's change.
+- ``activities`` (业务活动表, 会民非02) for `date_from`..`date_to`: 非限定性 / 限定性 / 合计 for
+  the period and for the comparative one (a month: 本月数 beside 本年累计数; a year: 本年累计数
+  beside 上年累计数); income, expenses by function (业务活动成本, 管理费用 5201 on its own line,
+  筹资费用 5301 with fees and FX losses), the row 限定性净资产转为非限定性净资产, direct
+  adjustments, and the change in net assets (行次 46).
 - ``cash-flows`` (现金流量表, 会民非03, direct method): every cash posting in the period,
-  classified by its entry's kind (a reversal by the kind it reverses).
-- ``pledges`` register as of `as_of` (amount, booked, paid, outstanding; conditional pledges
-  are off the books and shown as such); ``disbursements`` by project and county and
+  classified by its entry's kind (a reversal by the kind it reverses) on the form's lines; cash
+  moved between funds is financing (48 / 55) and nets out when consolidated.
+- ``pledges`` register as of `as_of` (voucher, donor as they chose to be shown, amount, booked,
+  paid, outstanding, maker, checker; conditional pledges are off the books and shown as such);
+  ``disbursements`` each payment with its voucher and maker, then by project and county, and
   ``scholarships`` by cohort and term for the period (counts of pseudonymous students only).
 
 Invariants owned here:
-- One pure fold (`Fold`) over posting facts computes everything; it is fed either by a
-  streaming query over the database (`facts_from_db`) or by the canonical entry objects of an
-  audit bundle (`facts_from_entries`). Both produce the same statements, which is how
-  `audits.verify` re-derives them offline.
+- One pure fold (`Fold`) over posting facts computes everything (a second fold, fed by the
+  same pass, holds the comparative period); it is fed either by a streaming query over the
+  database (`facts_from_db`) or by the canonical entry objects of an audit bundle
+  (`facts_from_entries`). Both produce the same statements, which is how `audits.verify`
+  re-derives them offline.
 - Money is integer fen until it is rendered; rendered money is a decimal string.
+- The rows of 01, 02 and 03 keep a stable key (``line``) and carry the form's 行次
+  (``row_no``); a line the books never post to stays on the form at zero.
 - Each statement checks itself and lists any failure under ``checks`` (an empty list means it
   holds): the trial balance's totals are equal; assets equal liabilities plus net assets; the
   change in net assets of the activities statement equals the change of the net asset
   balances; opening cash plus the net cash flow equals closing cash.
-- Nothing here names a person: donors appear by id, beneficiaries only as counts per cohort.
+- Nobody's identity is shown but a donor's, as that donor chose (匿名捐赠人 for the
+  anonymous); beneficiaries only as counts per cohort, never by name or pseudonym.
 """
 
 from __future__ import annotations
@@ -40,7 +51,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, case, select
 
+from audits.exports import cell_text
 from ledger.accounts import (
+    ACCUMULATED_DEPRECIATION,
     AGENCY_ASSETS,
     AGENCY_LIABILITIES,
     CASH_PREFIX,
@@ -63,6 +76,7 @@ from ledger.storage.tables import (
     accounts,
     award_table,
     beneficiaries,
+    donors,
     funds,
     journal_entries,
     pledges,
@@ -82,6 +96,7 @@ __all__ = [
     "facts_from_db",
     "facts_from_entries",
     "reference_from_db",
+    "row_kinds",
     "statement_csv",
     "statements_from_db",
 ]
@@ -96,6 +111,7 @@ KINDS = (
     "scholarships",
 )
 ColumnType = Literal["text", "money", "count"]
+ANONYMOUS = "匿名捐赠人"
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -115,6 +131,7 @@ class Fact:
     project: str
     party: str
     ref: str
+    maker: str = ""
 
     @property
     def effective_kind(self) -> str:
@@ -131,9 +148,15 @@ class Reference:
     beneficiaries: Mapping[str, Mapping[str, str]]  # pseudonym -> cohort, county
     pledges: Mapping[str, Mapping[str, Any]]  # id -> donor_id, fund, amount_minor, ...
     awards: Mapping[str, Mapping[str, Any]]  # id -> fund, beneficiary_id, term, amount_minor
+    donors: Mapping[str, str] = field(default_factory=dict)  # id -> name as the donor chose
+
+    def donor_name(self, donor_id: str) -> str:
+        """The name a donor chose to be shown under (匿名捐赠人 for the anonymous)."""
+        return self.donors.get(donor_id, ANONYMOUS)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "donors": dict(self.donors),
             "accounts": dict(self.accounts),
             "funds": dict(self.funds),
             "projects": dict(self.projects),
@@ -151,6 +174,7 @@ class Reference:
             data["beneficiaries"],
             data["pledges"],
             data["awards"],
+            data.get("donors", {}),
         )
 
     def account_type(self, code: str) -> str:
@@ -190,6 +214,43 @@ class Params:
         if start > end:
             raise ValueError("date_from is after date_to")
         return cls(fund or None, start, end, as_of or end)
+
+    @property
+    def is_month(self) -> bool:
+        """Whether the period is exactly one calendar month."""
+        start, end = self.date_from, self.date_to
+        after = end + dt.timedelta(days=1)
+        return (
+            start.day == 1
+            and after.day == 1
+            and (start.year, start.month)
+            == (
+                end.year,
+                end.month,
+            )
+        )
+
+    def column_labels(self) -> tuple[str, str]:
+        """The statutory names of the period's column and of the comparative one."""
+        if self.is_month:
+            return "本月数", "本年累计数"
+        if (self.date_from.month, self.date_from.day) == (1, 1):
+            return "本年累计数", "上年累计数"
+        return "本期数", "上年同期数"
+
+    def comparison(self) -> Params:
+        """The comparative period: the year to date for a month, else a year earlier."""
+        if self.is_month:
+            return Params(self.fund, dt.date(self.date_to.year, 1, 1), self.date_to, self.date_to)
+
+        def year_before(day: dt.date) -> dt.date:
+            try:
+                return day.replace(year=day.year - 1)
+            except ValueError:  # 29 February
+                return day.replace(year=day.year - 1, day=28)
+
+        start, end = year_before(self.date_from), year_before(self.date_to)
+        return Params(self.fund, start, end, end)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -250,9 +311,6 @@ def _money(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def statement_csv(statement: Statement) -> str:
     """A statement as RFC 4180 CSV: a header of column keys, then its rows (text neutralised)."""
     data = statement.to_dict()
@@ -266,9 +324,7 @@ def statement_csv(statement: Statement) -> str:
         for key in keys:
             value = row.get(key, "")
             text = "" if value is None else str(value)
-            if key not in numeric and text and text[0] in _DANGEROUS:
-                text = "'" + text
-            cells.append(text)
+            cells.append(text if key in numeric else cell_text(text))
         writer.writerow(cells)
     return buffer.getvalue()
 
@@ -280,7 +336,6 @@ _CASH_LINES = {
     "disbursement": "grants_paid",
     "scholarship_payout": "grants_paid",
     "fee": "other_paid",
-    "transfer": "interfund",
 }
 
 
@@ -304,9 +359,14 @@ class Fold:
     award_awarded: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     award_paid: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     monthly: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    payments: list[Fact] = field(default_factory=list)
+    vouchers: dict[str, tuple[int, str]] = field(default_factory=dict)
     facts: int = 0
+    compare: Fold | None = None
 
     def add_all(self, facts: Iterable[Fact]) -> Fold:
+        if self.compare is not None:
+            facts = self.compare.tee(facts)
         p = self.params
         scope = p.fund
         as_of, start = p.as_of.isoformat(), p.date_from.isoformat()
@@ -327,8 +387,16 @@ class Fold:
                 self._flow(f)
         return self
 
+    def tee(self, facts: Iterable[Fact]) -> Iterator[Fact]:
+        """Fold every fact into this (comparative) fold as it passes on to the caller."""
+        for f in facts:
+            self.add_all((f,))
+            yield f
+
     def _sub_ledgers(self, f: Fact) -> None:
         if f.account == PLEDGES_RECEIVABLE and f.ref:
+            if f.kind == "pledge":
+                self.vouchers[f.ref] = (f.sequence, f.maker)
             self.pledge_balance[f.ref] += f.functional
             if f.effective_kind == "pledge":
                 self.pledge_booked[f.ref] += f.functional
@@ -355,6 +423,8 @@ class Fold:
                 self.release += value
         if account.startswith(CASH_PREFIX):
             line = _CASH_LINES.get(kind)
+            if kind == "transfer":
+                line = "interfund_in" if value > 0 else "interfund_out"
             if line is None:
                 line = "other_received" if value > 0 else "other_paid"
             self.cash[line] += value
@@ -365,6 +435,7 @@ class Fold:
         elif kind_of == "expense":
             self.monthly[(f.fund, month, "spent")] += value
         if account == PROGRAM_EXPENSES and kind == "disbursement" and f.project:
+            self.payments.append(f)
             row = self.projects.setdefault((f.fund, f.project), [0, 0])
             row[0] += value
             row[1] += 1 if f.kind == "disbursement" else -1
@@ -426,26 +497,86 @@ def trial_balance(fold: Fold) -> Statement:
     )
 
 
-_ASSET_LINES = (
-    ("cash", "货币资金", "Cash and cash equivalents"),
-    ("receivables", "应收款项（认捐）", "Pledges receivable"),
-    ("inventory", "存货", "Inventory (in kind)"),
-    ("fixed", "固定资产", "Property and equipment"),
-    ("agency_assets", "受托代理资产", "Agency assets"),
-    ("interfund_in", "基金间往来（应收）", "Due from other funds"),
-    ("other_assets", "其他资产", "Other assets"),
-)
-_LIABILITY_LINES = (
-    ("advances", "预收账款", "Refundable advances"),
-    ("grants_payable", "应付款项（助学金）", "Grants payable"),
-    ("agency_liabilities", "受托代理负债", "Agency liabilities"),
-    ("interfund_out", "基金间往来（应付）", "Due to other funds"),
-    ("other_liabilities", "其他负债", "Other liabilities"),
+# Statutory layouts (民间非营利组织会计制度, 财会〔2004〕7号, forms 会民非01-03): each row is
+# (key, 行次, label CN, label US, kind) where kind is "h" (a heading without figures), "line" or
+# "total". Lines the books never post to stay on the form at zero, as the form prints them.
+Layout = tuple[tuple[str, str, str, str, str], ...]
+
+_POSITION: Layout = (
+    ("h_current_assets", "", "流动资产：", "Current assets", "h"),
+    ("cash", "1", "货币资金", "Cash and cash equivalents", "line"),
+    ("short_investments", "2", "短期投资", "Short-term investments", "line"),
+    ("receivables", "3", "应收款项", "Receivables (pledges)", "line"),
+    ("prepayments", "4", "预付账款", "Prepayments", "line"),
+    ("inventory", "8", "存货", "Inventory (in kind)", "line"),
+    ("deferred_expenses", "9", "待摊费用", "Prepaid expenses", "line"),
+    (
+        "current_debt_investments",
+        "15",
+        "一年内到期的长期债权投资",
+        "Current debt investments",
+        "line",
+    ),
+    ("other_current_assets", "18", "其他流动资产", "Other current assets", "line"),
+    ("total_current_assets", "20", "流动资产合计", "Total current assets", "total"),
+    ("h_long_term_investments", "", "长期投资：", "Long-term investments", "h"),
+    ("equity_investments", "21", "长期股权投资", "Long-term equity investments", "line"),
+    ("debt_investments", "24", "长期债权投资", "Long-term debt investments", "line"),
+    ("total_long_term_investments", "30", "长期投资合计", "Total long-term investments", "total"),
+    ("h_fixed_assets", "", "固定资产：", "Property and equipment", "h"),
+    ("fixed_cost", "31", "固定资产原价", "Property and equipment at cost", "line"),
+    ("accumulated_depreciation", "32", "减：累计折旧", "Less accumulated depreciation", "line"),
+    ("fixed_net", "33", "固定资产净值", "Net book value", "line"),
+    ("construction", "34", "在建工程", "Construction in progress", "line"),
+    ("heritage", "35", "文物文化资产", "Cultural heritage assets", "line"),
+    ("disposals", "38", "固定资产清理", "Fixed assets in disposal", "line"),
+    ("fixed", "40", "固定资产合计", "Total property and equipment", "total"),
+    ("h_intangible", "", "无形资产：", "Intangible assets", "h"),
+    ("intangible", "41", "无形资产", "Intangible assets", "line"),
+    ("h_agency_assets", "", "受托代理资产：", "Agency assets", "h"),
+    ("agency_assets", "51", "受托代理资产", "Agency (pass-through) assets", "line"),
+    ("total_assets", "60", "资产总计", "Total assets", "total"),
+    ("h_current_liabilities", "", "流动负债：", "Current liabilities", "h"),
+    ("short_borrowings", "61", "短期借款", "Short-term borrowings", "line"),
+    ("grants_payable", "62", "应付款项", "Payables (scholarships awarded)", "line"),
+    ("wages_payable", "63", "应付工资", "Wages payable", "line"),
+    ("taxes_payable", "65", "应交税金", "Taxes payable", "line"),
+    ("advances", "66", "预收账款", "Refundable advances", "line"),
+    ("accrued", "71", "预提费用", "Accrued expenses", "line"),
+    ("provisions", "72", "预计负债", "Provisions", "line"),
+    (
+        "current_long_term",
+        "74",
+        "一年内到期的长期负债",
+        "Current portion of long-term debt",
+        "line",
+    ),
+    ("other_current_liabilities", "78", "其他流动负债", "Other current liabilities", "line"),
+    ("total_current_liabilities", "80", "流动负债合计", "Total current liabilities", "total"),
+    ("h_long_term_liabilities", "", "长期负债：", "Long-term liabilities", "h"),
+    ("long_borrowings", "81", "长期借款", "Long-term borrowings", "line"),
+    ("long_payables", "84", "长期应付款", "Long-term payables", "line"),
+    ("other_long_term", "88", "其他长期负债", "Other long-term liabilities", "line"),
+    ("total_long_term_liabilities", "90", "长期负债合计", "Total long-term liabilities", "total"),
+    ("h_agency_liabilities", "", "受托代理负债：", "Agency liabilities", "h"),
+    ("agency_liabilities", "91", "受托代理负债", "Agency liabilities", "line"),
+    ("total_liabilities", "100", "负债合计", "Total liabilities", "total"),
+    ("h_net_assets", "", "净资产：", "Net assets", "h"),
+    ("unrestricted", "101", "非限定性净资产", "Without donor restrictions", "line"),
+    ("restricted", "105", "限定性净资产", "With donor restrictions", "line"),
+    ("total_net_assets", "110", "净资产合计", "Total net assets", "total"),
+    (
+        "total_liabilities_and_net_assets",
+        "120",
+        "负债和净资产总计",
+        "Total liabilities and net assets",
+        "total",
+    ),
 )
 _ASSET_CODES = {
     PLEDGES_RECEIVABLE: "receivables",
     INVENTORY: "inventory",
-    FIXED_ASSETS: "fixed",
+    FIXED_ASSETS: "fixed_cost",
     AGENCY_ASSETS: "agency_assets",
 }
 _LIABILITY_CODES = {
@@ -453,6 +584,14 @@ _LIABILITY_CODES = {
     GRANTS_PAYABLE: "grants_payable",
     AGENCY_LIABILITIES: "agency_liabilities",
 }
+
+
+def _sum(lines: Mapping[str, int], first: str, total: str) -> int:
+    """The lines of `_POSITION` from `first` up to (not including) `total`."""
+    keys = [k for k, _n, _c, _e, kind in _POSITION if kind == "line"]
+    order = [k for k, *_ in _POSITION]
+    low, high = order.index(first), order.index(total)
+    return sum(lines.get(k, 0) for k in keys if low <= order.index(k) < high)
 
 
 def _position(fold: Fold, balances: Mapping[tuple[str, str], int]) -> dict[str, int]:
@@ -465,25 +604,51 @@ def _position(fold: Fold, balances: Mapping[tuple[str, str], int]) -> dict[str, 
             interfund[fund] += value
         elif code.startswith(CASH_PREFIX):
             lines["cash"] += value
+        elif code == ACCUMULATED_DEPRECIATION:
+            lines["accumulated_depreciation"] -= value  # a credit balance, shown positive
         elif code in _ASSET_CODES:
             lines[_ASSET_CODES[code]] += value
         elif code in _LIABILITY_CODES:
             lines[_LIABILITY_CODES[code]] -= value
         elif kind == "asset":
-            lines["other_assets"] += value
+            lines["other_current_assets"] += value
         elif kind == "liability":
-            lines["other_liabilities"] -= value
+            lines["other_current_liabilities"] -= value
         elif code == NET_ASSETS_RESTRICTED or code == CONTRIBUTIONS_RESTRICTED:
             lines["restricted"] -= value
         else:  # unrestricted net assets, unrestricted income, every expense
             lines["unrestricted"] -= value
-    for value in interfund.values():
-        lines["interfund_in" if value > 0 else "interfund_out"] += abs(value)
+    due_in = sum(v for v in interfund.values() if v > 0)
+    due_out = -sum(v for v in interfund.values() if v < 0)
     if fold.params.fund is None:  # consolidated: what funds owe each other nets out
-        net = lines.pop("interfund_in", 0) - lines.pop("interfund_out", 0)
-        lines["interfund_in" if net > 0 else "interfund_out"] += abs(net)
-    lines["total_assets"] = sum(lines[k] for k, _, _ in _ASSET_LINES)
-    lines["total_liabilities"] = sum(lines[k] for k, _, _ in _LIABILITY_LINES)
+        due_in, due_out = max(due_in - due_out, 0), max(due_out - due_in, 0)
+    lines["interfund_in"], lines["interfund_out"] = due_in, due_out
+    lines["other_current_assets"] += due_in
+    lines["other_current_liabilities"] += due_out
+    lines["fixed_net"] = lines["fixed_cost"] - lines["accumulated_depreciation"]
+    lines["total_current_assets"] = _sum(lines, "cash", "total_current_assets")
+    lines["total_long_term_investments"] = _sum(
+        lines, "equity_investments", "total_long_term_investments"
+    )
+    lines["fixed"] = _sum(lines, "fixed_net", "fixed")
+    lines["total_assets"] = (
+        lines["total_current_assets"]
+        + lines["total_long_term_investments"]
+        + lines["fixed"]
+        + lines["intangible"]
+        + lines["agency_assets"]
+    )
+    lines["total_current_liabilities"] = _sum(
+        lines, "short_borrowings", "total_current_liabilities"
+    )
+    lines["total_long_term_liabilities"] = _sum(
+        lines, "long_borrowings", "total_long_term_liabilities"
+    )
+    lines["total_liabilities"] = (
+        lines["total_current_liabilities"]
+        + lines["total_long_term_liabilities"]
+        + lines["agency_liabilities"]
+    )
     lines["total_net_assets"] = lines["unrestricted"] + lines["restricted"]
     lines["total_liabilities_and_net_assets"] = (
         lines["total_liabilities"] + lines["total_net_assets"]
@@ -491,38 +656,48 @@ def _position(fold: Fold, balances: Mapping[tuple[str, str], int]) -> dict[str, 
     return lines
 
 
+def _laid_out(
+    layout: Layout, values: Mapping[str, Mapping[str, int]]
+) -> tuple[dict[str, Any], ...]:
+    """Rows of a statutory layout: key, 行次, labels, kind, then each column's figure."""
+    rows = []
+    for key, number, cn, en, kind in layout:
+        row: dict[str, Any] = {"line": key, "row_no": number, "label_cn": cn, "label_en": en}
+        if kind != "h":
+            row.update({column: figures.get(key, 0) for column, figures in values.items()})
+        rows.append(row)
+    return tuple(rows)
+
+
+_STATUTORY_COLUMNS = (
+    Column("line", "项目代码", "Line", "text"),
+    Column("label_cn", "项目", "Item (CN)", "text"),
+    Column("label_en", "项目（英）", "Item (US)", "text"),
+    Column("row_no", "行次", "Line no.", "text"),
+)
+
+
 def financial_position(fold: Fold) -> Statement:
     start, end = _position(fold, fold.at_open), _position(fold, fold.at_as_of)
-    layout = [
-        ("h_assets", "资产", "Assets", None),
-        *[(k, cn, en, 1) for k, cn, en in _ASSET_LINES],
-        ("total_assets", "资产合计", "Total assets", 0),
-        ("h_liabilities", "负债", "Liabilities", None),
-        *[(k, cn, en, 1) for k, cn, en in _LIABILITY_LINES],
-        ("total_liabilities", "负债合计", "Total liabilities", 0),
-        ("h_net_assets", "净资产", "Net assets", None),
-        ("unrestricted", "非限定性净资产", "Without donor restrictions", 1),
-        ("restricted", "限定性净资产", "With donor restrictions", 1),
-        ("total_net_assets", "净资产合计", "Total net assets", 0),
-        (
-            "total_liabilities_and_net_assets",
-            "负债和净资产总计",
-            "Total liabilities and net assets",
-            0,
-        ),
-    ]
-    rows = []
-    for key, cn, en, level in layout:
-        row: dict[str, Any] = {"line": key, "label_cn": cn, "label_en": en}
-        if level is not None:
-            row["opening"], row["closing"] = start[key], end[key]
-        rows.append(row)
     checks = [
         f"{label}: assets {_money(s['total_assets'])} ≠ liabilities and net assets "
         f"{_money(s['total_liabilities_and_net_assets'])}"
         for label, s in (("opening", start), ("closing", end))
         if s["total_assets"] != s["total_liabilities_and_net_assets"]
     ]
+    opening_day = fold.params.date_from - dt.timedelta(days=1)
+    year_start = fold.params.date_from.timetuple().tm_yday == 1
+    change = _activity_values(fold)["change"]
+    notes = [
+        f"{'年初数' if year_start else '期初数'} is at {opening_day.isoformat()}, "
+        f"期末数 at {fold.params.as_of.isoformat()}.",
+        *_net_asset_notes(start, end, change),
+    ]
+    if end["fixed_cost"]:
+        notes.append(
+            "固定资产为受赠实物，按公允价值入账，按月直线法计提折旧（默认 5 年，无残值）。"
+            " Fixed assets received in kind are depreciated monthly, straight-line."
+        )
     return Statement(
         "financial-position",
         "会民非01表",
@@ -530,32 +705,79 @@ def financial_position(fold: Fold) -> Statement:
         "Statement of financial position",
         fold.params,
         (
-            Column("line", "项目代码", "Line", "text"),
-            Column("label_cn", "项目", "Item (CN)", "text"),
-            Column("label_en", "项目（英）", "Item (US)", "text"),
-            Column("opening", "年初数", "Beginning of period"),
+            *_STATUTORY_COLUMNS,
+            Column("opening", "年初数" if year_start else "期初数", "Beginning of period"),
             Column("closing", "期末数", "End of period"),
         ),
-        tuple(rows),
+        _laid_out(_POSITION, {"opening": start, "closing": end}),
         tuple(checks),
-        (
-            f"年初数 is at {(fold.params.date_from - dt.timedelta(days=1)).isoformat()}, "
-            f"期末数 at {fold.params.as_of.isoformat()}.",
-        ),
+        tuple(notes),
     )
 
 
+def _grouped(fen: int) -> str:
+    """Fen as yuan with thousands separators, for the notes a reader reads."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
+def _net_asset_notes(
+    start: Mapping[str, int], end: Mapping[str, int], change: tuple[int, int]
+) -> list[str]:
+    """净资产变动: opening + the activities statement's change (+ what it does not cover) = end."""
+    out = []
+    for key, label, moved in (
+        ("unrestricted", "非限定性净资产", change[0]),
+        ("restricted", "限定性净资产", change[1]),
+    ):
+        rest = end[key] - start[key] - moved
+        tail = f" + 期后变动 {_grouped(rest)}" if rest else ""
+        out.append(
+            f"净资产变动 {label}：期初 {_grouped(start[key])} + 本期变动额 {_grouped(moved)}"
+            f"{tail} = 期末 {_grouped(end[key])}"
+        )
+    return out
+
+
 _EXPENSE_LINES = (
-    ("program", PROGRAM_EXPENSES, "业务活动成本", "Program services"),
-    ("management", MANAGEMENT_EXPENSES, "管理费用", "Management and general"),
-    ("fundraising", FUNDRAISING_EXPENSES, "筹资费用", "Fundraising, fees and FX losses"),
+    ("program", PROGRAM_EXPENSES),
+    ("management", MANAGEMENT_EXPENSES),
+    ("fundraising", FUNDRAISING_EXPENSES),
+)
+_ACTIVITIES: Layout = (
+    ("h_income", "", "一、收入", "Revenue", "h"),
+    ("donations", "1", "其中：捐赠收入", "Contributions", "line"),
+    ("dues", "2", "会费收入", "Membership dues", "line"),
+    ("services", "3", "提供服务收入", "Program service revenue", "line"),
+    ("sales", "4", "商品销售收入", "Sales of goods", "line"),
+    ("government", "5", "政府补助收入", "Government grants", "line"),
+    ("investment", "6", "投资收益", "Investment income", "line"),
+    ("other_income", "9", "其他收入", "Other revenue", "line"),
+    ("total_income", "11", "收入合计", "Total revenue", "total"),
+    ("h_expenses", "", "二、费用", "Expenses", "h"),
+    ("program", "12", "（一）业务活动成本", "Program services", "line"),
+    ("management", "21", "（二）管理费用", "Management and general", "line"),
+    ("fundraising", "24", "（三）筹资费用", "Fundraising, fees and FX losses", "line"),
+    ("other_expenses", "28", "（四）其他费用", "Other expenses", "line"),
+    ("total_expenses", "40", "费用合计", "Total expenses", "total"),
+    (
+        "release",
+        "45",
+        "三、限定性净资产转为非限定性净资产",
+        "Net assets released from restrictions",
+        "line",
+    ),
+    ("direct", "", "　　直接计入净资产的调整", "Direct adjustments to net assets", "line"),
+    ("change", "46", "四、净资产变动额（减少以“-”号填列）", "Change in net assets", "total"),
 )
 
 
-def activities(fold: Fold) -> Statement:
+def _activity_values(fold: Fold) -> dict[str, tuple[int, int]]:
+    """(非限定性, 限定性) per line of 会民非02 over the fold's period."""
     flows, ref = fold.flows, fold.ref
     income_u = income_r = other_income = other_expense = 0
-    expenses: dict[str, int] = {}
+    named = {code for _, code in _EXPENSE_LINES}
     for code, value in flows.items():
         kind = ref.account_type(code)
         if code == CONTRIBUTIONS_RESTRICTED:
@@ -564,51 +786,43 @@ def activities(fold: Fold) -> Statement:
             income_u -= value
         elif kind == "revenue":
             other_income -= value
-        elif kind == "expense" and code not in {c for _, c, _, _ in _EXPENSE_LINES}:
+        elif kind == "expense" and code not in named:
             other_expense += value
-    for key, code, _, _ in _EXPENSE_LINES:
-        expenses[key] = flows.get(code, 0)
-    total_expense = sum(expenses.values()) + other_expense
+    out = {key: (flows.get(code, 0), 0) for key, code in _EXPENSE_LINES}
+    total_expense = sum(u for u, _ in out.values()) + other_expense
+    direct_u = -fold.direct.get(NET_ASSETS_UNRESTRICTED, 0)
+    direct_r = -fold.direct.get(NET_ASSETS_RESTRICTED, 0)
     release = fold.release
-    direct_u, direct_r = (
-        -fold.direct.get(NET_ASSETS_UNRESTRICTED, 0),
-        -fold.direct.get(NET_ASSETS_RESTRICTED, 0),
+    out.update(
+        donations=(income_u, income_r),
+        other_income=(other_income, 0),
+        total_income=(income_u + other_income, income_r),
+        other_expenses=(other_expense, 0),
+        total_expenses=(total_expense, 0),
+        release=(release, -release),
+        direct=(direct_u, direct_r),
+        change=(
+            income_u + other_income - total_expense + release + direct_u,
+            income_r - release + direct_r,
+        ),
     )
-    change_u = income_u + other_income - total_expense + release + direct_u
-    change_r = income_r - release + direct_r
+    return out
 
-    def row(key: str, cn: str, en: str, u: int | None, r: int | None) -> dict[str, Any]:
-        out: dict[str, Any] = {"line": key, "label_cn": cn, "label_en": en}
-        if u is not None and r is not None:
-            out.update(unrestricted=u, restricted=r, total=u + r)
-        return out
 
-    rows = [
-        row("h_income", "一、收入", "Revenue", None, None),
-        row("donations", "捐赠收入", "Contributions", income_u, income_r),
-        row("other_income", "其他收入", "Other revenue", other_income, 0),
-        row("total_income", "收入合计", "Total revenue", income_u + other_income, income_r),
-        row("h_expenses", "二、费用", "Expenses", None, None),
-        *[row(k, cn, en, expenses[k], 0) for k, _, cn, en in _EXPENSE_LINES],
-        row("other_expenses", "其他费用", "Other expenses", other_expense, 0),
-        row("total_expenses", "费用合计", "Total expenses", total_expense, 0),
-        row(
-            "release",
-            "三、限定性净资产转为非限定性净资产",
-            "Net assets released from restrictions",
-            release,
-            -release,
-        ),
-        row(
-            "direct",
-            "四、直接计入净资产的调整",
-            "Direct adjustments to net assets",
-            direct_u,
-            direct_r,
-        ),
-        row("change", "五、净资产变动额", "Change in net assets", change_u, change_r),
-    ]
+def _three(values: Mapping[str, tuple[int, int]], prefix: str = "") -> dict[str, dict[str, int]]:
+    return {
+        f"{prefix}unrestricted": {k: u for k, (u, _) in values.items()},
+        f"{prefix}restricted": {k: r for k, (_, r) in values.items()},
+        f"{prefix}total": {k: u + r for k, (u, r) in values.items()},
+    }
+
+
+def activities(fold: Fold) -> Statement:
+    now = _activity_values(fold)
+    then = _activity_values(fold.compare) if fold.compare else {}
+    label_now, label_then = fold.params.column_labels()
     start, end = _position(fold, fold.at_open), _position(fold, fold.at_close)
+    change_u, change_r = now["change"]
     checks = [
         f"{label} change {_money(change)} ≠ balance movement {_money(end[key] - start[key])}"
         for label, key, change in (
@@ -617,62 +831,177 @@ def activities(fold: Fold) -> Statement:
         )
         if end[key] - start[key] != change
     ]
+    columns = [*_STATUTORY_COLUMNS]
+    for prefix, period in (("", label_now), ("prior_", label_then)):
+        columns += [
+            Column(f"{prefix}unrestricted", f"{period}·非限定性", "Without donor restrictions"),
+            Column(f"{prefix}restricted", f"{period}·限定性", "With donor restrictions"),
+            Column(f"{prefix}total", f"{period}·合计", "Total"),
+        ]
     return Statement(
         "activities",
         "会民非02表",
         "业务活动表",
         "Statement of activities",
         fold.params,
-        (
-            Column("line", "项目代码", "Line", "text"),
-            Column("label_cn", "项目", "Item (CN)", "text"),
-            Column("label_en", "项目（英）", "Item (US)", "text"),
-            Column("unrestricted", "非限定性", "Without donor restrictions"),
-            Column("restricted", "限定性", "With donor restrictions"),
-            Column("total", "合计", "Total"),
-        ),
-        tuple(rows),
+        tuple(columns),
+        _laid_out(_ACTIVITIES, {**_three(now), **_three(then, "prior_")}),
         tuple(checks),
+        (
+            f"{label_now}: {fold.params.date_from.isoformat()} — "
+            f"{fold.params.date_to.isoformat()}; {label_then}: "
+            + (
+                f"{fold.compare.params.date_from.isoformat()} — "
+                f"{fold.compare.params.date_to.isoformat()}."
+                if fold.compare
+                else "—"
+            ),
+            "管理费用 is the platform's own running costs; bank fees and FX losses stay in "
+            "筹资费用.",
+        ),
     )
 
 
-def cash_flows(fold: Fold) -> Statement:
+_CASH_FLOWS: Layout = (
+    (
+        "h_operating",
+        "",
+        "一、业务活动产生的现金流量：",
+        "Cash flows from operating activities",
+        "h",
+    ),
+    ("donations", "1", "接受捐赠收到的现金", "Contributions received", "line"),
+    ("dues_received", "2", "收取会费收到的现金", "Membership dues received", "line"),
+    ("services_received", "3", "提供服务收到的现金", "Service fees received", "line"),
+    ("sales_received", "4", "销售商品收到的现金", "Sales of goods received", "line"),
+    ("government_received", "5", "政府补助收到的现金", "Government grants received", "line"),
+    ("other_received", "8", "收到的其他与业务活动有关的现金", "Other receipts", "line"),
+    ("inflows", "13", "现金流入小计", "Total inflows", "total"),
+    ("grants_paid", "14", "提供捐赠或者资助支付的现金", "Grants and aid paid", "line"),
+    ("staff_paid", "15", "支付给员工以及为员工支付的现金", "Paid to and for staff", "line"),
+    ("purchases_paid", "16", "购买商品、接受服务支付的现金", "Goods and services paid", "line"),
+    ("other_paid", "19", "支付的其他与业务活动有关的现金", "Other payments", "line"),
+    ("outflows", "23", "现金流出小计", "Total outflows", "total"),
+    (
+        "operating",
+        "24",
+        "业务活动产生的现金流量净额",
+        "Net cash from operating activities",
+        "total",
+    ),
+    (
+        "h_investing",
+        "",
+        "二、投资活动产生的现金流量：",
+        "Cash flows from investing activities",
+        "h",
+    ),
+    ("investments_recovered", "25", "收回投资所收到的现金", "Investments recovered", "line"),
+    ("investment_income", "26", "取得投资收益所收到的现金", "Investment income received", "line"),
+    (
+        "disposals_received",
+        "27",
+        "处置固定资产、无形资产和其他长期资产所收回的现金净额",
+        "Proceeds from disposals",
+        "line",
+    ),
+    ("investing_other_received", "30", "收到的其他与投资活动有关的现金", "Other", "line"),
+    ("investing_inflows", "34", "现金流入小计", "Total inflows", "total"),
+    (
+        "purchases_of_assets",
+        "35",
+        "购建固定资产、无形资产和其他长期资产所支付的现金",
+        "Purchases of long-term assets",
+        "line",
+    ),
+    ("investments_paid", "36", "对外投资所支付的现金", "Investments made", "line"),
+    ("investing_other_paid", "39", "支付的其他与投资活动有关的现金", "Other", "line"),
+    ("investing_outflows", "43", "现金流出小计", "Total outflows", "total"),
+    ("investing", "44", "投资活动产生的现金流量净额", "Net cash from investing", "total"),
+    (
+        "h_financing",
+        "",
+        "三、筹资活动产生的现金流量：",
+        "Cash flows from financing activities",
+        "h",
+    ),
+    ("borrowings_received", "45", "借款所收到的现金", "Borrowings received", "line"),
+    (
+        "financing_other_received",
+        "48",
+        "收到的其他与筹资活动有关的现金（基金间划入）",
+        "Other (transfers in from other funds)",
+        "line",
+    ),
+    ("financing_inflows", "50", "现金流入小计", "Total inflows", "total"),
+    ("repayments", "51", "偿还借款所支付的现金", "Borrowings repaid", "line"),
+    ("interest_paid", "52", "偿付利息所支付的现金", "Interest paid", "line"),
+    (
+        "financing_other_paid",
+        "55",
+        "支付的其他与筹资活动有关的现金（基金间划出）",
+        "Other (transfers out to other funds)",
+        "line",
+    ),
+    ("financing_outflows", "58", "现金流出小计", "Total outflows", "total"),
+    ("financing", "59", "筹资活动产生的现金流量净额", "Net cash from financing", "total"),
+    ("fx", "60", "四、汇率变动对现金的影响额", "Effect of exchange rate changes", "total"),
+    ("net", "61", "五、现金及现金等价物净增加额", "Net increase in cash", "total"),
+    ("opening", "", "加：期初现金及现金等价物余额", "Cash at beginning of period", "line"),
+    ("closing", "", "期末现金及现金等价物余额", "Cash at end of period", "total"),
+)
+
+
+_LAYOUTS: dict[str, Layout] = {
+    "financial-position": _POSITION,
+    "activities": _ACTIVITIES,
+    "cash-flows": _CASH_FLOWS,
+}
+
+
+def row_kinds(kind: str) -> dict[str, str]:
+    """line -> "h" (heading), "line" or "total", for a statutory statement; {} for the others."""
+    return {key: row_kind for key, _n, _c, _e, row_kind in _LAYOUTS.get(kind, ())}
+
+
+def _cash_values(fold: Fold) -> dict[str, int]:
     c = fold.cash
-    received = c["donations"] + c["other_received"]
-    paid = -(c["grants_paid"] + c["other_paid"])
-    operating = received - paid
-    interfund = c["interfund"]
-    net = operating + interfund
-    opening = sum(v for (_, code), v in fold.at_open.items() if code.startswith(CASH_PREFIX))
-    closing = sum(v for (_, code), v in fold.at_close.items() if code.startswith(CASH_PREFIX))
-    layout = [
-        ("h_operating", "一、业务活动产生的现金流量", "Cash flows from operating activities", None),
-        ("donations", "接受捐赠收到的现金", "Contributions received", c["donations"]),
-        ("other_received", "收到的其他与业务活动有关的现金", "Other receipts", c["other_received"]),
-        ("inflows", "现金流入小计", "Total inflows", received),
-        ("grants_paid", "提供捐赠或者资助支付的现金", "Grants and aid paid", -c["grants_paid"]),
-        ("other_paid", "支付的其他与业务活动有关的现金", "Other payments", -c["other_paid"]),
-        ("outflows", "现金流出小计", "Total outflows", paid),
-        (
-            "operating",
-            "业务活动产生的现金流量净额",
-            "Net cash from operating activities",
-            operating,
-        ),
-        ("investing", "二、投资活动产生的现金流量净额", "Net cash from investing activities", 0),
-        ("financing", "三、筹资活动产生的现金流量净额", "Net cash from financing activities", 0),
-        ("fx", "四、汇率变动对现金的影响额", "Effect of exchange rate changes", 0),
-        ("interfund", "五、基金间现金划转净额", "Net transfers between funds", interfund),
-        ("net", "六、现金净增加额", "Net increase in cash", net),
-        ("opening", "期初现金余额", "Cash at beginning of period", opening),
-        ("closing", "期末现金余额", "Cash at end of period", closing),
-    ]
-    rows = []
-    for key, cn, en, value in layout:
-        row: dict[str, Any] = {"line": key, "label_cn": cn, "label_en": en}
-        if value is not None:
-            row["amount"] = value
-        rows.append(row)
+    inflows = c["donations"] + c["other_received"]
+    outflows = -(c["grants_paid"] + c["other_paid"])
+    transfer_in, transfer_out = c["interfund_in"], -c["interfund_out"]
+    if fold.params.fund is None:  # consolidated: transfers between funds net out
+        net_transfer = transfer_in - transfer_out
+        transfer_in, transfer_out = max(net_transfer, 0), max(-net_transfer, 0)
+    operating, financing = inflows - outflows, transfer_in - transfer_out
+    cash_of = fold.at_open, fold.at_close
+    opening, closing = (
+        sum(v for (_, code), v in balances.items() if code.startswith(CASH_PREFIX))
+        for balances in cash_of
+    )
+    return {
+        "donations": c["donations"],
+        "other_received": c["other_received"],
+        "inflows": inflows,
+        "grants_paid": -c["grants_paid"],
+        "other_paid": -c["other_paid"],
+        "outflows": outflows,
+        "operating": operating,
+        "financing_other_received": transfer_in,
+        "financing_inflows": transfer_in,
+        "financing_other_paid": transfer_out,
+        "financing_outflows": transfer_out,
+        "financing": financing,
+        "net": operating + financing,
+        "opening": opening,
+        "closing": closing,
+    }
+
+
+def cash_flows(fold: Fold) -> Statement:
+    now = _cash_values(fold)
+    then = _cash_values(fold.compare) if fold.compare else {}
+    label_now, label_then = fold.params.column_labels()
+    opening, net, closing = now["opening"], now["net"], now["closing"]
     checks = (
         ()
         if opening + net == closing
@@ -685,16 +1014,17 @@ def cash_flows(fold: Fold) -> Statement:
         "Statement of cash flows (direct method)",
         fold.params,
         (
-            Column("line", "项目代码", "Line", "text"),
-            Column("label_cn", "项目", "Item (CN)", "text"),
-            Column("label_en", "项目（英）", "Item (US)", "text"),
-            Column("amount", "本期数", "This period"),
+            *_STATUTORY_COLUMNS,
+            Column("amount", label_now, "This period"),
+            Column("prior_amount", label_then, "Comparative period"),
         ),
-        tuple(rows),
+        _laid_out(_CASH_FLOWS, {"amount": now, "prior_amount": then}),
         checks,
         (
             "Foreign cash is shown at its booked CNY value; remeasurement entries, if any, "
             "appear as other receipts or payments.",
+            "Cash moved between funds is shown under financing (lines 48 and 55); it nets out "
+            "when all funds are consolidated. Depreciation moves no cash.",
         ),
     )
 
@@ -721,9 +1051,14 @@ def pledge_register(fold: Fold) -> Statement:
             if due and due < as_of
             else "outstanding"
         )
+        voucher, maker = fold.vouchers.get(pledge_id, (0, ""))
         rows.append(
             {
                 "pledge_id": pledge_id,
+                "voucher": str(voucher) if voucher else "",
+                "donor": fold.ref.donor_name(str(info["donor_id"])),
+                "maker": maker,
+                "checker": "",
                 "donor_id": info["donor_id"],
                 "fund": info["fund"],
                 "pledged_on": fold.pledge_dates.get(pledge_id, ""),
@@ -742,6 +1077,10 @@ def pledge_register(fold: Fold) -> Statement:
     rows.append(
         {
             "pledge_id": "",
+            "voucher": "",
+            "donor": "",
+            "maker": "",
+            "checker": "",
             "donor_id": "",
             "fund": "",
             "pledged_on": "",
@@ -758,7 +1097,8 @@ def pledge_register(fold: Fold) -> Statement:
         fold.params,
         (
             Column("pledge_id", "认捐编号", "Pledge", "text"),
-            Column("donor_id", "捐赠人编号", "Donor id", "text"),
+            Column("voucher", "凭证号", "Voucher", "text"),
+            Column("donor", "捐赠人", "Donor", "text"),
             Column("fund", "基金", "Fund", "text"),
             Column("pledged_on", "认捐日期", "Pledged on", "text"),
             Column("due_on", "到期日", "Due on", "text"),
@@ -767,56 +1107,80 @@ def pledge_register(fold: Fold) -> Statement:
             Column("paid", "已到账", "Paid"),
             Column("outstanding", "未到账", "Outstanding"),
             Column("status", "状态", "Status", "text"),
+            Column("maker", "制单", "Maker", "text"),
+            Column("checker", "复核", "Checker", "text"),
         ),
         tuple(rows),
+        notes=(
+            "Donors appear as each chose: anonymous donors as 匿名捐赠人. 凭证号 is the pledge "
+            "entry's sequence in the journal.",
+        ),
     )
+
+
+def _register_row(group: str, **values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "group": group,
+        "voucher": "",
+        "paid_on": "",
+        "fund": "",
+        "project": "",
+        "project_name": "",
+        "county": "",
+        "town": "",
+        "payments": 0,
+        "amount": 0,
+        "maker": "",
+        "checker": "",
+    }
+    row.update(values)
+    return row
 
 
 def disbursement_register(fold: Fold) -> Statement:
     rows: list[dict[str, Any]] = []
     by_county: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for f in sorted(fold.payments, key=lambda f: (f.fund, f.project, f.sequence)):
+        info = fold.ref.projects.get(f.project, {})
+        rows.append(
+            _register_row(
+                "payment",
+                voucher=str(f.sequence),
+                paid_on=f.occurred_on,
+                fund=f.fund,
+                project=f.project,
+                project_name=str(info.get("name", "")),
+                county=str(info.get("county", "")),
+                payments=1 if f.kind == "disbursement" else -1,
+                amount=f.functional,
+                maker=f.maker,
+            )
+        )
     for (fund, code), (amount, count) in sorted(fold.projects.items()):
         info = fold.ref.projects.get(code, {})
         county = str(info.get("county", ""))
         rows.append(
-            {
-                "group": "project",
-                "fund": fund,
-                "project": code,
-                "project_name": str(info.get("name", "")),
-                "county": county,
-                "town": str(info.get("town", "")),
-                "payments": count,
-                "amount": amount,
-            }
+            _register_row(
+                "project",
+                fund=fund,
+                project=code,
+                project_name=str(info.get("name", "")),
+                county=county,
+                town=str(info.get("town", "")),
+                payments=count,
+                amount=amount,
+            )
         )
         by_county[county][0] += amount
         by_county[county][1] += count
     for county, (amount, count) in sorted(by_county.items()):
-        rows.append(
-            {
-                "group": "county",
-                "fund": "",
-                "project": "",
-                "project_name": "",
-                "county": county,
-                "town": "",
-                "payments": count,
-                "amount": amount,
-            }
-        )
-    total = sum(a for a, _ in by_county.values())
+        rows.append(_register_row("county", county=county, payments=count, amount=amount))
     rows.append(
-        {
-            "group": "total",
-            "fund": "",
-            "project": "",
-            "project_name": "",
-            "county": "",
-            "town": "",
-            "payments": sum(c for _, c in by_county.values()),
-            "amount": total,
-        }
+        _register_row(
+            "total",
+            payments=sum(c for _, c in by_county.values()),
+            amount=sum(a for a, _ in by_county.values()),
+        )
     )
     return Statement(
         "disbursements",
@@ -826,6 +1190,8 @@ def disbursement_register(fold: Fold) -> Statement:
         fold.params,
         (
             Column("group", "汇总层级", "Group", "text"),
+            Column("voucher", "凭证号", "Voucher", "text"),
+            Column("paid_on", "日期", "Date", "text"),
             Column("fund", "基金", "Fund", "text"),
             Column("project", "项目编号", "Project", "text"),
             Column("project_name", "项目名称", "Project name", "text"),
@@ -833,9 +1199,14 @@ def disbursement_register(fold: Fold) -> Statement:
             Column("town", "乡镇", "Town", "text"),
             Column("payments", "笔数", "Payments", "count"),
             Column("amount", "金额", "Amount"),
+            Column("maker", "制单", "Maker", "text"),
+            Column("checker", "复核", "Checker", "text"),
         ),
         tuple(rows),
-        notes=("Net of reversals; scholarships are in their own register.",),
+        notes=(
+            "Each payment with its voucher (the entry's sequence), then totals per project and "
+            "county, net of reversals; scholarships are in their own register.",
+        ),
     )
 
 
@@ -914,7 +1285,7 @@ def build_statements(
     Raises:
         KeyError: for an unknown statement kind.
     """
-    fold = Fold(params, ref).add_all(facts)
+    fold = Fold(params, ref, compare=Fold(params.comparison(), ref)).add_all(facts)
     return {kind: _BUILDERS[kind](fold) for kind in kinds}, fold
 
 
@@ -937,6 +1308,7 @@ def facts_from_db(conn: Connection, params: Params, *, upto: int | None = None) 
             p.project,
             p.party,
             p.ref,
+            e.maker,
         )
         .select_from(postings.join(journal_entries, e.id == p.entry_id))
         .where(p.occurred_on <= last)
@@ -961,6 +1333,7 @@ def facts_from_db(conn: Connection, params: Params, *, upto: int | None = None) 
             r.project,
             r.party,
             r.ref,
+            r.maker,
         )
 
 
@@ -984,6 +1357,7 @@ def facts_from_entries(entries: Iterable[Mapping[str, Any]]) -> Iterator[Fact]:
                 line["project"],
                 line["party"],
                 line["ref"],
+                obj.get("maker") or "",
             )
 
 
@@ -1025,6 +1399,10 @@ def reference_from_db(conn: Connection) -> Reference:
                 "amount_minor": int(r.amount_minor),
             }
             for r in conn.execute(select(award_table))
+        },
+        {
+            r.id: ANONYMOUS if r.anonymous else r.name
+            for r in conn.execute(select(donors.c.id, donors.c.name, donors.c.anonymous))
         },
     )
 

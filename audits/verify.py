@@ -18,6 +18,10 @@ concerned when there is one); one run reports everything it sees:
   `size` leaves of the bundled journal; ``truncated`` when a checkpoint covers more entries
   than the journal holds (a deleted tail).
 - ``consistency``: each consistency proof verifies between the two signed roots.
+- ``audit-gap`` / ``audit-chain`` / ``audit-hash``: the audit events (``events.jsonl``) are
+  numbered 1..m and each one's hash is recomputed and chained (`ledger.trail`'s recipe);
+  ``audit-anchor`` / ``audit-truncated``: every trail head a checkpoint recorded is still there
+  with the same hash (so a deleted tail of events is caught).
 - ``statement``: every bundled statement equals the one re-derived from the journal and the
   reference data (`audits.statements`), and holds its own self-checks.
 - ``evidence``: the attachment records are chained without a gap or an altered record
@@ -53,6 +57,8 @@ from ledger.evidence import Attachment, chain_findings
 from ledger.journal_scan import check_range, entry_rows
 from ledger.tlog.checkpoints import CheckpointError, verify_checkpoint
 from ledger.tlog.merkle import leaf_hash, root_from_leaf_hashes, verify_consistency
+from ledger.tlog.proofs import audit_anchor
+from ledger.trail import event_hash, event_object
 
 __all__ = ["BundleReport", "check_bundle"]
 
@@ -65,6 +71,7 @@ class BundleReport:
     checkpoints: int = 0
     statements: int = 0
     evidence: int = 0
+    events: int = 0
     trusted_from_bundle: bool = False
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -79,7 +86,8 @@ class BundleReport:
         verdict = "OK" if self.ok else f"{len(self.findings)} finding(s)"
         out.append(
             f"{verdict}: {self.entries} entries, {self.checkpoints} checkpoints, "
-            f"{self.statements} statements, {self.evidence} evidence records checked"
+            f"{self.statements} statements, {self.events} audit events, {self.evidence} evidence "
+            "records checked"
         )
         return out
 
@@ -162,6 +170,8 @@ def check_bundle(
         _check_proofs(archive, roots, add)
         _check_statements(archive, manifest, report, add)
         _check_evidence(archive, manifest, report, add)
+        if "events.jsonl" in manifest.get("files", {}):
+            _check_events(archive, report, add)
         for warning in manifest.get("warnings", []):
             report.notes.append(f"the bundle says: {warning}")
     except (KeyError, ValueError) as broken:
@@ -335,6 +345,56 @@ def _check_checkpoints(
             f"entries {max(roots) + 1}..{len(leaves)} are not covered by a signed checkpoint"
         )
     return roots
+
+
+_EVENT_FIELDS = (
+    "sequence",
+    "at",
+    "actor",
+    "role",
+    "action",
+    "target",
+    "request_id",
+    "idempotency_key",
+    "client",
+    "outcome",
+    "status",
+    "detail",
+)
+
+
+def _check_events(archive: _Archive, report: BundleReport, add: Any) -> None:
+    """Recompute the audit trail's chain, and match the heads the checkpoints recorded."""
+    hashes: dict[int, str] = {}
+    prev, expected = GENESIS, 1
+    with archive.open("events.jsonl") as raw:
+        for line in io.TextIOWrapper(raw, encoding="utf-8"):
+            if not line.strip():
+                continue
+            event = json.loads(line)
+            seq = int(event["sequence"])
+            report.events += 1
+            if seq != expected:
+                add(None, "audit-gap", f"expected audit event {expected}, found {seq}")
+            expected = seq + 1
+            if event["prev_hash"] != prev:
+                add(None, "audit-chain", f"audit event {seq}: prev_hash breaks the chain")
+            obj = event_object(**{k: event[k] for k in _EVENT_FIELDS})
+            if event_hash(event["prev_hash"], obj) != event["hash"]:
+                add(None, "audit-hash", f"audit event {seq} does not match its hash (altered)")
+            prev = hashes[seq] = event["hash"]
+    for name in sorted(n for n in archive.names() if n.startswith("checkpoints/")):
+        try:
+            anchor = audit_anchor(archive.read(name).decode("utf-8"))
+        except (CheckpointError, ValueError):
+            continue  # a malformed checkpoint is reported by the signature check
+        if anchor is None or anchor[0] == 0:
+            continue
+        count, head = anchor
+        if count not in hashes:
+            add(None, "audit-truncated", f"{name} records {count} audit events; the trail ends")
+        elif hashes[count] != head:
+            add(None, "audit-anchor", f"{name}: audit event {count} differs from its record")
 
 
 def _check_proofs(archive: _Archive, roots: dict[int, bytes], add: Any) -> None:

@@ -12,12 +12,16 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from cli.context import Books, pass_books, record_change
+if TYPE_CHECKING:
+    from usecases.books import Books as LedgerBooks
 
-__all__ = ["DEFAULT_ORIGIN", "STATEMENT_KINDS", "register"]
+from cli.context import Books, changes_state, current_maker, pass_books, record_change
+
+__all__ = ["DEFAULT_ORIGIN", "STATEMENT_KINDS", "depreciate_command", "register"]
 
 # The choices and defaults the options show, copied so that `--help` and the other commands
 # need not import the audits or the Merkle log (a test holds them equal to the originals).
@@ -95,6 +99,81 @@ def export_journal(
     click.echo(f"wrote {output}: journal size {meta.journal_size}, checkpoint {meta.header()}")
 
 
+def _ledger_books(books: Books) -> LedgerBooks:
+    from usecases.books import open_books
+
+    return open_books(books.engine, books.home, group_commit_max=1)
+
+
+@export_group.command("iati")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+@click.option("--as-of", "as_of", help="Transactions up to this day, YYYY-MM-DD.")
+@pass_books
+def export_iati(books: Books, output: Path, as_of: str | None) -> None:
+    """IATI 2.03 activities (one per project) as XML: open data, nobody named."""
+    from usecases.statements import iati, preparer
+
+    ledger_books = _ledger_books(books)
+    tmp = _atomic(output)
+    tmp.write_bytes(iati(ledger_books, as_of=_date(as_of)))
+    tmp.replace(output)
+    who = preparer(ledger_books)
+    click.echo(f"wrote {output}: reporting organisation {who.org_ref}")
+    if not who.identified:
+        click.echo(
+            "warning: no valid registration number is configured "
+            "(RECEIPT_ISSUER_REGISTRATION_NO); the identifier is a placeholder",
+            err=True,
+        )
+
+
+@export_group.command("grants")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+@click.option("--as-of", "as_of", help="Transactions up to this day, YYYY-MM-DD.")
+@click.option("--bom", is_flag=True, help="Start the CSV with a UTF-8 BOM (for Excel).")
+@pass_books
+def export_grants(books: Books, output: Path, as_of: str | None, bom: bool) -> None:
+    """The 360Giving grants CSV: project grants and scholarship cohorts, nobody named."""
+    from usecases.statements import grants
+
+    text = grants(_ledger_books(books), as_of=_date(as_of))
+    tmp = _atomic(output)
+    tmp.write_text(("\ufeff" if bom else "") + text, encoding="utf-8", newline="")
+    tmp.replace(output)
+    click.echo(f"wrote {output}: {text.count(chr(10)) - 1} grants")
+
+
+@click.command("depreciate")
+@click.option("--through", required=True, help="The last month to depreciate, YYYY-MM.")
+@pass_books
+@changes_state("depreciate")
+def depreciate_command(books: Books, through: str) -> None:
+    """Post the monthly depreciation of fixed assets received in kind, up to a month.
+
+    Straight-line over the useful life (5 years, no residual, unless set on the gift): Dr 5101
+    (5201 when not used in a programme) / Cr 1502. Months already posted are skipped, and a
+    month that has not ended is never posted, so running it again changes nothing.
+    """
+    from ledger.depreciation import parse_month
+    from usecases.depreciation import run_depreciation
+    from usecases.unit import Actor
+
+    try:
+        parse_month(through)
+    except ValueError as bad:
+        raise click.BadParameter(str(bad), param_hint="--through") from None
+    run = run_depreciation(
+        _ledger_books(books),
+        through=through,
+        by=Actor(current_maker(), ("admin",)),
+    )
+    yuan, fen = divmod(run.total, 100)
+    click.echo(
+        f"depreciation through {through}: {len(run.posted)} month(s) posted over "
+        f"{run.assets} asset(s), CNY {yuan:,}.{fen:02d}"
+    )
+
+
 @click.group("audit")
 def audit_group() -> None:
     """Audit bundles: write one, check one offline."""
@@ -123,6 +202,9 @@ def audit_bundle(
         period_params(period)
     except ValueError as bad:
         raise click.BadParameter(str(bad), param_hint="--period") from None
+    from usecases.statements import preparer
+
+    who = preparer(_ledger_books(books))
     key = None if no_checkpoint else ensure_signing_key(books.home)
     tmp = _atomic(output)
     store = None if no_files else store_for(open_books(books.engine, books.home))
@@ -133,6 +215,8 @@ def audit_bundle(
         key=key,
         trusted=trusted_vkeys(books.home),
         evidence=store,
+        org_name=who.name,
+        org_ref=who.org_ref,
     )
     tmp.replace(output)
     for warning in manifest["warnings"]:
@@ -229,9 +313,10 @@ def statement_command(
         if output is None:
             raise click.UsageError("a PDF needs -o FILE")
         checkpoint = meta.checkpoint.to_dict() if meta.checkpoint else None
-        from audits.report import render_pack_pdf
+        from usecases.statements import statement_pdf
 
-        output.write_bytes(render_pack_pdf(statements, fold, checkpoint=checkpoint))
+        pdf = statement_pdf(_ledger_books(books), statements, fold, checkpoint=checkpoint)
+        output.write_bytes(pdf)
         click.echo(f"wrote {output}")
         return
     if fmt == "csv":
@@ -261,3 +346,4 @@ def register(cli: click.Group) -> None:
     cli.add_command(audit_group)
     cli.add_command(checkpoint_command)
     cli.add_command(statement_command)
+    cli.add_command(depreciate_command)

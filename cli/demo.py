@@ -1,7 +1,8 @@
 """`huiquan demo`: load demo books from data files, through the importer, and receipt the gifts.
 
 The demo is data: `demo_data/reference.json` (funds, projects, donors and beneficiaries with
-made-up personal data) and `demo_data/operations.jsonl` (about 4,900 operations in the
+made-up personal data), `demo_data/issuers.json` (the issuers that hold the demo funds, with
+made-up credit codes, marked demo) and `demo_data/operations.jsonl` (about 4,900 operations in the
 importer's JSONL format, dated 2024-01 .. 2026-10), written by `cli.demo_plan` for its
 `SHIPPED_SEED`. Another `--seed` has the generator make the same two documents in memory.
 
@@ -37,6 +38,7 @@ __all__ = [
     "DemoReceipts",
     "DemoResult",
     "demo",
+    "depreciate_demo",
     "issue_demo_receipts",
     "load_demo",
     "read_demo_data",
@@ -123,6 +125,7 @@ def load_demo(engine: Engine, *, secret: bytes, seed: int = SHIPPED_SEED) -> Dem
             )
         for d in reference["donors"]:
             services.register_donor(uow, **d)
+        _demo_issuers(uow, reference)
         pseudonyms = {
             b["ref"]: services.register_beneficiary(
                 uow, cohort=b["cohort"], county=b["county"], personal=b["personal"], secret=secret
@@ -146,6 +149,23 @@ def load_demo(engine: Engine, *, secret: bytes, seed: int = SHIPPED_SEED) -> Dem
         first_sequence=1,
         last_sequence=last,
     )
+
+
+def _demo_issuers(uow: Any, reference: dict[str, Any]) -> None:
+    """Register the demo issuers of `demo_data/issuers.json` (made-up codes, marked demo) and
+    assign them the demo funds they hold."""
+    from importlib.resources import files
+
+    from receipts.issuers import add_issuer, assign_issuer
+
+    shipped = json.loads((files("cli") / "demo_data" / "issuers.json").read_text(encoding="utf-8"))
+    now = uow.now()
+    for issuer in shipped["issuers"]:
+        add_issuer(uow.connection, **issuer, by=MAKER, now=now)
+    funds = {f["code"] for f in reference["funds"]}
+    for fund, issuer in shipped["fund_issuers"].items():
+        if fund in funds:
+            assign_issuer(uow.connection, fund=fund, issuer=issuer, by=MAKER, now=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +210,22 @@ def issue_demo_receipts(url: str, *, home: Path, secret: bytes, base_url: str) -
         last=serials[-1]["serial"] if serials else None,
         sample=serials[0] if serials else None,
     )
+
+
+def depreciate_demo(books: Books, seed: int = SHIPPED_SEED) -> Any:
+    """Depreciate the demo's equipment through the demo's last month, or the last month that
+    has ended if that is earlier (one run, idempotent)."""
+    import datetime as dt
+
+    from usecases.books import open_books
+    from usecases.depreciation import run_depreciation, today_month
+    from usecases.unit import Actor
+
+    _reference, rows = read_demo_data(seed)
+    last = max(str(row.get("date", "")) for _line, row in rows if isinstance(row, dict))[:7]
+    through = min(last, today_month(dt.datetime.now(dt.UTC).date()))
+    ledger_books = open_books(books.engine, books.home, group_commit_max=1)
+    return run_depreciation(ledger_books, through=through, by=Actor(MAKER, ("admin",)))
 
 
 @click.command()
@@ -240,11 +276,17 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
     if created:
         click.echo(f"pseudonym key: created {books.home / KEY_FILE} (mode 0600)")
     result = load_demo(books.engine, secret=secret, seed=seed)
+    depreciated = depreciate_demo(books, seed)
+    months = len(depreciated.posted)
     click.echo(
-        f"demo loaded into {books.display_url}: {result.entries} entries "
-        f"(sequence {result.first_sequence}..{result.last_sequence}) in {result.seconds:.1f} s, "
-        f"{result.funds} funds, {result.projects} projects, {result.donors} donors, "
-        f"{result.beneficiaries} beneficiaries (pseudonymous), seed {seed}"
+        f"demo loaded into {books.display_url}: {result.entries + months} entries "
+        f"(sequence {result.first_sequence}..{result.last_sequence + months}) in "
+        f"{result.seconds:.1f} s, {result.funds} funds, {result.projects} projects, "
+        f"{result.donors} donors, {result.beneficiaries} beneficiaries (pseudonymous), seed {seed}"
+    )
+    click.echo(
+        f"depreciation: {months} month(s) of fixed assets received in kind, "
+        f"through {depreciated.through}"
     )
     issued = issue_demo_receipts(books.url, home=books.home, secret=secret, base_url=base_url)
     if issued.sample is not None:

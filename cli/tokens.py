@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from cli.context import Books, changes_state, pass_books
+from cli.context import CLEAN_TEXT, Books, changes_state, pass_books
 from cli.output import table
 
 __all__ = ["token"]
@@ -23,11 +23,17 @@ def token() -> None:
 @token.command("create")
 @click.option(
     "--role",
-    type=click.Choice(["admin", "officer", "auditor"]),
+    type=click.Choice(["admin", "officer", "approver", "auditor"]),
     required=True,
-    help="admin: everything; officer: records operations; auditor: reads and exports.",
+    help="admin: everything; officer: records operations; approver: approves others' requests; "
+    "auditor: reads and exports.",
 )
-@click.option("--name", required=True, help="A unique name for the token (who or what uses it).")
+@click.option(
+    "--name",
+    type=CLEAN_TEXT,
+    required=True,
+    help="A unique name for the token (who or what uses it).",
+)
 @click.option(
     "--expires-in",
     "days",
@@ -70,7 +76,7 @@ def token_list(books: Books) -> None:
 
 
 @token.command("revoke")
-@click.argument("name")
+@click.argument("name", type=CLEAN_TEXT)
 @pass_books
 @changes_state("token revoke")
 def token_revoke(books: Books, name: str) -> None:

@@ -4,6 +4,9 @@ Invariants owned here:
 - An account code never changes meaning: codes and names are fixed once seeded; accounts are
   opened and closed, never deleted or renamed (the database refuses both).
 - Cash is kept per currency: `1002-CNY`, `1002-HKD`, ... each holds one currency only.
+- 1502 累计折旧 is a contra-asset: typed as an asset (it sits under 1501 on the statement of
+  financial position) but it only ever holds a credit balance, never more than the cost it
+  depreciates.
 - Each account has a type and a normal side; debits are positive, credits negative, and the
   normal side only decides how a balance is *shown*.
 """
@@ -16,6 +19,7 @@ from enum import StrEnum
 from ledger.money import EXPONENTS
 
 __all__ = [
+    "ACCUMULATED_DEPRECIATION",
     "AGENCY_ASSETS",
     "AGENCY_LIABILITIES",
     "CASH_PREFIX",
@@ -68,6 +72,7 @@ CASH_PREFIX = "1002-"
 PLEDGES_RECEIVABLE = "1122"
 INVENTORY = "1201"
 FIXED_ASSETS = "1501"
+ACCUMULATED_DEPRECIATION = "1502"  # contra-asset: credit balance against 1501
 AGENCY_ASSETS = "1701"
 INTERFUND = "1901"
 REFUNDABLE_ADVANCES = "2203"
@@ -111,6 +116,12 @@ _BASE: tuple[Account, ...] = (
     Account(PLEDGES_RECEIVABLE, "其他应收款—认捐", "Pledges receivable", AccountType.ASSET),
     Account(INVENTORY, "存货—受赠物资", "In-kind inventory", AccountType.ASSET),
     Account(FIXED_ASSETS, "固定资产", "Property and equipment", AccountType.ASSET),
+    Account(
+        ACCUMULATED_DEPRECIATION,
+        "累计折旧",
+        "Accumulated depreciation",
+        AccountType.ASSET,
+    ),
     Account(AGENCY_ASSETS, "受托代理资产", "Agency (pass-through) assets", AccountType.ASSET),
     Account(INTERFUND, "基金间往来", "Interfund receivable / payable", AccountType.ASSET),
     Account(REFUNDABLE_ADVANCES, "预收账款", "Refundable advances", AccountType.LIABILITY),

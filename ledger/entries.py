@@ -48,6 +48,7 @@ class EntryKind(StrEnum):
     TRANSFER = "transfer"
     REVERSAL = "reversal"
     GENERAL = "general"
+    DEPRECIATION = "depreciation"
 
 
 class FunctionalClass(StrEnum):

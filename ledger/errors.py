@@ -24,7 +24,11 @@ codes to HTTP statuses in one place; the CLI prints the message on one line). Th
     ├── PeriodClosed             an entry dated inside a closed period
     ├── AlreadyReversed          a second reversal of the same entry
     ├── AlreadyExists            a fund/project/donor code that is taken
-    └── IdempotencyConflict      the same client key with different content
+    ├── IdempotencyConflict      the same client key with different content
+    ├── SelfApproval             a maker approving or rejecting their own request
+    ├── NotAnApprover            approving without the approver role; withdrawing another's
+    └── RequestClosed            deciding a request that is no longer pending
+        └── RequestExpired       ... because it expired
 """
 
 from __future__ import annotations
@@ -45,9 +49,13 @@ __all__ = [
     "LedgerError",
     "NonPositiveAmount",
     "NotANumber",
+    "NotAnApprover",
     "NotFound",
     "Overpayment",
     "PeriodClosed",
+    "RequestClosed",
+    "RequestExpired",
+    "SelfApproval",
     "TooManyDecimals",
     "UnbalancedEntry",
     "UnknownAccount",
@@ -218,3 +226,29 @@ class IdempotencyConflict(LedgerError):
     """Raised when an idempotency key is reused with different content."""
 
     code = "idempotency_conflict"
+
+
+class SelfApproval(LedgerError):
+    """Raised when the maker of a request (with any of their tokens) approves or rejects it."""
+
+    code = "self_approval"
+
+
+class NotAnApprover(LedgerError):
+    """Raised when someone without the approver role decides a request, or someone other than
+    its maker withdraws it."""
+
+    code = "not_an_approver"
+
+
+class RequestClosed(LedgerError):
+    """Raised when a request that is no longer pending (posted, rejected, withdrawn, or
+    already decided by this approver) is decided again."""
+
+    code = "request_closed"
+
+
+class RequestExpired(RequestClosed):
+    """Raised when an expired request is approved (or rejected, or withdrawn)."""
+
+    code = "request_expired"

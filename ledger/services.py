@@ -19,12 +19,13 @@ Invariants owned here:
   scholarship award         5101 (beneficiary)         2209 (ref=award)
   scholarship payout        2209 (ref=award)           1002-<cur>
   bank fee                  5301                       1002-<cur>
+  depreciation (a month)    5101 (5201 if management)  1502 (ref=the gift's entry)
   transfer between funds    1901 / 1002 (to fund)      1002 / 1901 (from fund)
   reversal                  the original's credits     the original's debits
   ========================  =========================  ==========================
 
-  Spending from a restricted fund (disbursement, award) also releases the restriction for the
-  amount: Dr 3102 / Cr 3101 in the same entry.
+  Spending from a restricted fund (disbursement, award, depreciation) also releases the
+  restriction for the amount: Dr 3102 / Cr 3101 in the same entry.
 - After any entry: no fund's cash in any currency is below zero (`InsufficientFunds`), no pledge
   is paid beyond its amount and no award beyond its unpaid balance (`Overpayment`). The checks
   run after the chain-head lock, so they are race-free.
@@ -59,6 +60,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from ledger import idempotency
 from ledger.accounts import (
+    ACCUMULATED_DEPRECIATION,
     AGENCY_ASSETS,
     AGENCY_LIABILITIES,
     CASH_PREFIX,
@@ -69,6 +71,7 @@ from ledger.accounts import (
     GRANTS_PAYABLE,
     INTERFUND,
     INVENTORY,
+    MANAGEMENT_EXPENSES,
     NET_ASSETS_RESTRICTED,
     NET_ASSETS_UNRESTRICTED,
     PLEDGES_RECEIVABLE,
@@ -76,6 +79,7 @@ from ledger.accounts import (
     Account,
     cash_account,
 )
+from ledger.depreciation import Schedule, month_end, schedule, useful_life_of
 from ledger.entries import (
     EntryKind,
     FunctionalClass,
@@ -127,6 +131,7 @@ __all__ = [
     "pay_scholarship",
     "post_general_entry",
     "read_personal_data",
+    "record_depreciation",
     "record_disbursement",
     "record_donation",
     "record_fee",
@@ -1181,3 +1186,93 @@ def post_general_entry(
         _fund(uow, fund)
     entry = JournalEntry(EntryKind.GENERAL, occurred_on, tuple(postings), memo=memo, maker=maker)
     return _post(uow, entry)
+
+
+# -- depreciation ------------------------------------------------------------------------------
+def depreciable_gift(uow: UnitOfWorkPort, gift_entry_id: str) -> tuple[PostedEntry, Schedule]:
+    """An in-kind gift of a fixed asset (1501), not reversed, and its straight-line schedule.
+
+    Raises:
+        NotFound: when there is no such entry;
+        InvalidEntry: when it is not a gift of a fixed asset, was reversed, or its useful life
+            is malformed.
+    """
+    gift = uow.entry(gift_entry_id)
+    if gift is None:
+        raise NotFound(f"no entry {gift_entry_id!r}", field="gift_entry_id")
+    cost = sum(p.amount for p in gift.postings if p.account == FIXED_ASSETS)
+    if gift.kind is not EntryKind.IN_KIND or cost <= 0:
+        raise InvalidEntry(
+            f"entry {gift_entry_id} is not a fixed asset received in kind", field="gift_entry_id"
+        )
+    if gift_entry_id in uow.reversed_ids or uow.repo.reversal_of(gift_entry_id) is not None:
+        raise InvalidEntry(f"the gift {gift_entry_id} was reversed", field="gift_entry_id")
+    try:
+        return gift, schedule(cost, gift.occurred_on, useful_life_of(gift.data))
+    except ValueError as bad:
+        raise InvalidEntry(str(bad), field="useful_life_months") from None
+
+
+@_idempotent("depreciation")
+def record_depreciation(
+    uow: UnitOfWorkPort,
+    *,
+    gift_entry_id: str,
+    month: str,
+    maker: str = "system",
+    key: str | None = None,
+) -> PostedEntry:
+    """Post one month's straight-line depreciation of a fixed asset received in kind.
+
+    Dr 5101 (5201 when the gift's data says ``functional_class: management``) / Cr 1502 with
+    ``ref`` = the gift's entry id, dated the month's last day; a restricted fund also releases
+    the restriction for the charge. Months are posted in order and each at most once.
+
+    Raises:
+        NotFound, InvalidEntry (not due, out of order, handed over, reversed), AlreadyExists
+        (this month is already posted), PeriodClosed, IdempotencyConflict.
+    """
+    gift, plan = depreciable_gift(uow, gift_entry_id)
+    fund = next(p.fund for p in gift.postings if p.account == FIXED_ASSETS)
+    charge = plan.charge_for(month) if re.match(r"^\d{4}-\d{2}$", month) else 0
+    if charge == 0:
+        raise InvalidEntry(f"no depreciation of {gift_entry_id} is due for {month}", field="month")
+    _check_depreciation_order(uow, gift_entry_id, fund, plan, month)
+    the_fund, money = _fund(uow, fund), Money(charge, FUNCTIONAL_CURRENCY)
+    management = gift.data.get("functional_class") == FunctionalClass.MANAGEMENT.value
+    expense = MANAGEMENT_EXPENSES if management else PROGRAM_EXPENSES
+    klass = FunctionalClass.MANAGEMENT if management else FunctionalClass.PROGRAM
+    postings = (
+        Posting(expense, fund, charge, FUNCTIONAL_CURRENCY, charge, functional_class=klass.value),
+        Posting(
+            ACCUMULATED_DEPRECIATION, fund, -charge, FUNCTIONAL_CURRENCY, -charge, ref=gift_entry_id
+        ),
+        *_release(the_fund, money, charge),
+    )
+    data = {
+        "gift_entry_id": gift_entry_id,
+        "month": month,
+        "cny_minor": charge,
+        "useful_life_months": len(plan.charges),
+    }
+    memo = f"累计折旧 depreciation {month}: {gift.data.get('description', '')}".strip()
+    entry = JournalEntry(
+        EntryKind.DEPRECIATION, month_end(month), postings, memo=memo, maker=maker, data=data
+    )
+    return _post(uow, entry)
+
+
+def _check_depreciation_order(
+    uow: UnitOfWorkPort, gift_entry_id: str, fund: str, plan: Schedule, month: str
+) -> None:
+    """Refuse a month already posted, one whose predecessors are not, a handed-over asset."""
+    by_ref = (FIXED_ASSETS, fund, FUNCTIONAL_CURRENCY, "", gift_entry_id)
+    if uow.balance(by_ref)[0] < 0:
+        raise InvalidEntry(f"the asset {gift_entry_id} was handed over", field="gift_entry_id")
+    accumulated = -uow.balance(
+        (ACCUMULATED_DEPRECIATION, fund, FUNCTIONAL_CURRENCY, "", gift_entry_id)
+    )[0]
+    if accumulated >= plan.accumulated_through(month):
+        raise AlreadyExists(f"{month}'s depreciation of {gift_entry_id} is already posted")
+    if accumulated < plan.accumulated_through(month) - plan.charge_for(month):
+        raise InvalidEntry(f"earlier months of {gift_entry_id} are not posted yet", field="month")

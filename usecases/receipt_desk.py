@@ -20,6 +20,11 @@ Invariants owned here:
   language, status, checkpoint size and public base URL, written to a temporary file and
   renamed into place. The ETag is the SHA-256 of the bytes (strong).
 - The signing key is reloaded when its file changes (rotation).
+- A receipt's issuer is its fund's (`receipts.views.issuer_of`); the settings' issuer stands in
+  for a fund that has none, and counts as configured only with a valid 统一社会信用代码 —
+  otherwise the receipt says in one line that its issuer is not configured.
+- PDFs are PDF/A-3b, with the signed proof document embedded by WeasyPrint as an associated
+  file (AFRelationship /Data) in the same write, so the file stays a valid PDF/A.
 
 The public base URL of links is the caller's to give (`base`): the desk holds the configured
 one (`base_url`), and a web entrance falls back to its request's host when none is set.
@@ -45,13 +50,15 @@ from sqlalchemy import Connection, Engine
 from ledger.storage.fastsql import Raw
 from ledger.storage.unit_of_work import UnitOfWork
 from ledger.tlog.keys import KEY_FILE, ensure_signing_key, trusted_vkeys
-from receipts.proof import ClaimsSigner, attach_to_pdf, build_document, document_bytes
-from receipts.render import render_pdf
+from receipts.issuers import is_valid_credit_code
+from receipts.proof import ATTACHMENT_NAME, ClaimsSigner, build_document, document_bytes
+from receipts.render import EmbeddedFile, render_pdf
 from receipts.views import (
     Issuer,
     ReceiptContext,
     build_view,
     claims_of,
+    issuer_of,
     proof_material,
     verify_link,
     where_lines,
@@ -64,8 +71,9 @@ LINK_KEY_FILE = "receipt-links.key"
 #: Associated data of a sealed token: what it is, and (appended) the receipt's serial.
 _SEAL_CONTEXT = b"huiquan receipt link v2\n"
 #: Bumped whenever the PDF's content changes for the same inputs (it is part of the cache key).
-RENDER_VERSION = "1"
-DEFAULT_ISSUER = Issuer("成都市锦江区惠泉社区公益服务中心", "（登记证号未设置 / not configured）")
+RENDER_VERSION = "2"
+DEFAULT_ISSUER = Issuer("成都市锦江区惠泉社区公益服务中心", "", configured=False)
+PROOF_DESCRIPTION = "Huiquan receipt proof: signed claims, ledger entries, Merkle inclusion proofs"
 
 
 @dataclass
@@ -160,10 +168,25 @@ class ReceiptDesk:
         return token
 
     # -- documents ---------------------------------------------------------------------------
+    def fallback_issuer(self) -> Issuer:
+        """The settings' issuer, for funds with none (not configured without a valid code)."""
+        held = self.issuer
+        configured = held.configured and is_valid_credit_code(held.registration_no)
+        return Issuer(held.name, held.registration_no if configured else "", configured=configured)
+
+    def issuer_of(self, conn: Connection, ctx: ReceiptContext) -> Issuer:
+        """The issuer of the receipt: its fund's at issue time, else the settings'."""
+        return issuer_of(conn, ctx, self.fallback_issuer())
+
+    def forget(self, serial: str) -> None:
+        """Drop every cached PDF of a receipt (its content changed: a fiscal reference)."""
+        for old in self.cache_dir.glob(f"{serial}.*.pdf"):
+            old.unlink(missing_ok=True)
+
     def document(self, conn: Connection, ctx: ReceiptContext) -> dict[str, Any]:
         """The signed proof document of a receipt, proven against the covering checkpoint."""
         proof = proof_material(self.engine, conn, ctx, self.home)
-        claims = claims_of(ctx, self.issuer)
+        claims = claims_of(ctx, self.issuer_of(conn, ctx))
         return build_document(claims, proof.evidence, proof.checkpoint.signed_text, self.signer())
 
     def render_pdf_bytes(
@@ -171,17 +194,19 @@ class ReceiptDesk:
     ) -> bytes:
         """Render the receipt PDF with its proof attached, and store it in the cache."""
         proof = proof_material(self.engine, conn, ctx, self.home)
+        issuer = self.issuer_of(conn, ctx)
         view = build_view(
             ctx,
             proof,
-            issuer=self.issuer,
+            issuer=issuer,
             language=lang,
-            verify_url=verify_link(base, ctx, self.issuer),
+            verify_url=verify_link(base, ctx, issuer),
             where=where_lines(conn, ctx),
         )
-        claims = claims_of(ctx, self.issuer)
+        claims = claims_of(ctx, issuer)
         doc = build_document(claims, proof.evidence, proof.checkpoint.signed_text, self.signer())
-        pdf = attach_to_pdf(render_pdf(view, language=lang), document_bytes(doc))
+        proof_file = EmbeddedFile(ATTACHMENT_NAME, document_bytes(doc), PROOF_DESCRIPTION)
+        pdf = render_pdf(view, language=lang, attachment=proof_file)
         path = self._cache_path(ctx.serial, lang, ctx.status, proof.checkpoint.size, base)
         self._store(path, pdf)
         return pdf

@@ -12,6 +12,7 @@ def register(app: Flask, api: Api) -> None:
     """Register every blueprint on `app` and in the OpenAPI document of `api`."""
     from api.resources import (
         accounts,
+        approvals,
         audits,
         bank_statements,
         beneficiaries,
@@ -21,6 +22,7 @@ def register(app: Flask, api: Api) -> None:
         entries,
         evidence,
         funds,
+        lists,
         meta,
         periods,
         pledges,
@@ -28,6 +30,7 @@ def register(app: Flask, api: Api) -> None:
         reports,
         scholarships,
         tokens,
+        users,
     )
 
     for module in (
@@ -40,12 +43,15 @@ def register(app: Flask, api: Api) -> None:
         disbursements,
         scholarships,
         entries,
+        lists,
         evidence,
         bank_statements,
         reports,
         accounts,
         periods,
         tokens,
+        users,
+        approvals,
         meta,
         audits,
     ):

@@ -45,7 +45,6 @@ from api.errors import ApiProblem
 from api.resources.common import books, idempotency_key, operation
 from audits.charts import bar_chart
 from audits.exports import ExportFilter, csv_chunks, export_meta, jsonl_chunks, write_xlsx
-from audits.report import render_pack_pdf
 from audits.statements import KINDS, Params, statement_csv, statements_from_db
 from audits.transparency import public_csv, public_figures
 from ledger.tlog.proofs import (
@@ -57,6 +56,7 @@ from ledger.tlog.proofs import (
     list_checkpoints,
 )
 from ledger.trail import EventFilter, list_events
+from usecases import statements as documents
 from usecases.checkpoints import checkpoint_interval, hand_in_cosignature, witnessed_checkpoint
 
 __all__ = ["AUDITORS", "blp", "content_security_policy", "pages"]
@@ -147,6 +147,15 @@ class StatementQuery(Schema):
         load_default="json",
         validate=validate.OneOf(["json", "csv", "pdf"], error="format is json, csv or pdf"),
         metadata={"description": "json, csv or pdf."},
+    )
+
+
+class OpenDataQuery(Schema):
+    as_of = IsoDate(metadata={"description": "Transactions up to this day; default today."})
+    bom = fields.String(
+        load_default="0",
+        validate=validate.OneOf(["0", "1", "true", "false"], error="bom is 1/true or 0/false"),
+        metadata={"description": "CSV only: add a UTF-8 BOM for Excel."},
     )
 
 
@@ -434,8 +443,12 @@ def _statement_response(
         return Response(statement_csv(one), mimetype="text/csv; charset=utf-8", headers=headers)
     if fmt == "pdf":
         checkpoint = meta.checkpoint.to_dict() if meta.checkpoint else None
-        pdf = render_pack_pdf(
-            {kind: one}, fold, checkpoint=checkpoint, charts=kind in ("activities", "disbursements")
+        pdf = documents.statement_pdf(
+            books(),
+            {kind: one},
+            fold,
+            checkpoint=checkpoint,
+            charts=kind in ("activities", "disbursements"),
         )
         headers["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
         return Response(pdf, mimetype="application/pdf", headers=headers)
@@ -445,6 +458,34 @@ def _statement_response(
     response = _json(body)
     response.headers.update(headers)
     return response
+
+
+@blp.route("/exports/iati.xml", methods=["GET"])
+@operation(blp, roles=AUDITORS, problems=("validation_error",))
+@blp.arguments(OpenDataQuery(), location="query", unknown="raise")
+@_media("application/xml")
+def export_iati(query: dict[str, Any]) -> Response:
+    """IATI 2.03 activities, one per project, with typed transactions (open data).
+
+    The reporting organisation is CN-USCC-<统一社会信用代码> when the issuer's registration is
+    configured, else a placeholder that says so. Nobody is named.
+    """
+    xml = documents.iati(books(), as_of=query.get("as_of"))
+    headers = {"Content-Disposition": 'attachment; filename="iati-activities.xml"'}
+    return Response(xml, mimetype="application/xml", headers=headers)
+
+
+@blp.route("/exports/grants.csv", methods=["GET"])
+@operation(blp, roles=AUDITORS, problems=("validation_error",))
+@blp.arguments(OpenDataQuery(), location="query", unknown="raise")
+@_media("text/csv")
+def export_grants(query: dict[str, Any]) -> Response:
+    """360Giving grants: one row per project grant and per scholarship cohort (no one named)."""
+    text = documents.grants(books(), as_of=query.get("as_of"))
+    if query["bom"] in ("1", "true"):
+        text = "\ufeff" + text
+    headers = {"Content-Disposition": 'attachment; filename="grants-360giving.csv"'}
+    return Response(text, mimetype="text/csv; charset=utf-8", headers=headers)
 
 
 @blp.route("/checkpoints", methods=["GET"])

@@ -26,6 +26,7 @@ def present_token(info: tokens.TokenInfo) -> dict[str, Any]:
         "id": info.id,
         "name": info.name,
         "role": info.role,
+        "user_id": info.user_id,
         "created_at": info.created_at,
         "revoked_at": info.revoked_at,
         "expires_at": info.expires_at,  # shown once the token schemas name it

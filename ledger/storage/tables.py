@@ -52,12 +52,16 @@ __all__ = [
     "evidence_attachments",
     "evidence_blobs",
     "evidence_chunks",
+    "fiscal_references",
+    "fund_issuers",
     "funds",
     "idempotency",
     "in_kind_handovers",
     "install_triggers",
+    "issuers",
     "journal_entries",
     "metadata",
+    "pledge_acknowledgments",
     "pledges",
     "postings",
     "projects",
@@ -274,6 +278,8 @@ api_tokens = Table(
     Column("revoked_at", String(32)),
     # When the token stops working (ISO-8601 UTC); revision 0004 gave older tokens 90 days.
     Column("expires_at", String(32)),
+    # The user the token acts for (revision 0005 gave every older token a user of its name).
+    Column("user_id", String(40), index=True),
 )
 
 audit_events = Table(
@@ -363,6 +369,71 @@ cosignatures = Table(
     Column("cosigned_at", BigInteger, nullable=False),
     Column("line", Text, nullable=False),
     Column("received_at", String(32), nullable=False),
+)
+
+# People: who signs entries, receipts and audit events (`display_name`), their roles (a
+# comma-separated sorted list of officer, approver, auditor, admin), whether they may act
+# (`status`: active or disabled) and an argon2id hash of their console password.
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("login", String(100), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("roles", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("password_hash", Text),
+    Column("created_at", String(32), nullable=False),
+)
+
+# Maker-checker policy per fund, append-only: each change is a new version; the highest wins.
+# `rules` is the JSON of `ledger.approvals.Policy`. Fund `*` holds the books' default.
+approval_policies = Table(
+    "approval_policies",
+    metadata,
+    Column("fund", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("rules", Text, nullable=False),
+    Column("set_at", String(32), nullable=False),
+    Column("set_by", String(200), nullable=False),
+)
+
+# An operation waiting for its checker(s): what to post (`details`, JSON), who asked, until
+# when. `status` moves once from pending to posted, rejected or withdrawn (an expired request
+# stays pending in the table and is expired by its `expires_at`).
+approval_requests = Table(
+    "approval_requests",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("operation", String(30), nullable=False),
+    Column("fund", String(40), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("maker", String(200), nullable=False),
+    Column("maker_user_id", String(40), nullable=False),
+    Column("approvals_needed", Integer, nullable=False),
+    Column("requested_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("idempotency_key", String(200), unique=True),
+    Column("status", String(20), nullable=False),
+    Column("entry_id", String(40)),
+    Column("closed_at", String(32)),
+    Column("closed_by", String(200)),
+    Column("reason", Text, nullable=False, default=""),
+    Index("ix_approval_requests_status", "status", "fund"),
+)
+
+# Each checker's decision on a request, append-only; one per person and request.
+approval_decisions = Table(
+    "approval_decisions",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("user_id", String(40), primary_key=True),
+    Column("checker", String(200), nullable=False),
+    Column("decision", String(10), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("decided_at", String(32), nullable=False),
 )
 
 # -- evidence, in-kind handovers, acknowledgments, bank statements (issue #15) -----------------
@@ -497,6 +568,62 @@ EVIDENCE_TABLES = (
     "bank_matches",
 )
 
+
+# -- documents people keep (issue #18) -----------------------------------------------------------
+# The legal entities that issue receipts, each identified by its 统一社会信用代码 (GB 32100-2015,
+# checked by `receipts.issuers`). Append-only: an issuer is registered once; `demo` marks the
+# made-up issuers of the demo data, which the receipt says plainly.
+issuers = Table(
+    "issuers",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("registration_no", String(18), nullable=False, unique=True),
+    Column("seal_text", String(200), nullable=False),
+    Column("demo", Boolean, nullable=False, default=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(100), nullable=False),
+)
+
+# Which issuer holds a fund, as a history: the assignment in force for a receipt is the fund's
+# latest row assigned at or before the receipt was issued, so re-assigning a fund never changes
+# a receipt that was already issued.
+fund_issuers = Table(
+    "fund_issuers",
+    metadata,
+    Column("fund", String(40), primary_key=True),
+    Column("assigned_at", String(32), primary_key=True),
+    Column("issuer", String(40), nullable=False),
+    Column("assigned_by", String(100), nullable=False),
+)
+
+# The fiscal platform's 公益事业捐赠票据 of a receipt (票据代码 / 票据号码), recorded after the
+# fact as an appended record; at most one per receipt (a wrong one is corrected by voiding and
+# replacing the receipt).
+fiscal_references = Table(
+    "fiscal_references",
+    metadata,
+    Column("serial", String(40), primary_key=True),
+    Column("code", String(60), nullable=False),
+    Column("number", String(60), nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+)
+
+# A pledge's acknowledgment (not a receipt: no money was received): its own gapless series
+# (`HQP-<year>-<n>`, counted in `receipt_counters`), one per pledge (conditional
+# pledges included: they are promises all the same).
+pledge_acknowledgments = Table(
+    "pledge_acknowledgments",
+    metadata,
+    Column("serial", String(40), primary_key=True),
+    Column("pledge_id", String(40), nullable=False, unique=True),
+    Column("donor_id", String(40), nullable=False, index=True),
+    Column("issued_at", String(32), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("data", Text, nullable=False, default="{}"),
+)
+
 JOURNAL_TABLES = (
     "journal_entries",
     "postings",
@@ -506,7 +633,13 @@ JOURNAL_TABLES = (
     "receipt_voids",
     "checkpoints",
     "cosignatures",
+    "approval_policies",
+    "approval_decisions",
     *EVIDENCE_TABLES,
+    "issuers",
+    "fund_issuers",
+    "fiscal_references",
+    "pledge_acknowledgments",
 )
 
 # One indexed range scan per entry: the second line must exist, and every (fund, currency)

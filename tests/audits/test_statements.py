@@ -137,10 +137,17 @@ def test_an_interfund_transfer_nets_out_when_consolidated(engine, worked):
         )
         uow.commit()
     general, everything = _statements(engine, "GENERAL"), _statements(engine)
-    assert _rows(general["cash-flows"], "amount")["interfund"] == "-1000.00"
-    assert _rows(general["financial-position"], "closing")["interfund_in"] == "1000.00"
-    assert _rows(everything["cash-flows"], "amount")["interfund"] == "0.00"
-    assert _rows(everything["financial-position"], "closing")["interfund_in"] == "0.00"
+    general_flows = _rows(general["cash-flows"], "amount")
+    assert (general_flows["financing_other_paid"], general_flows["financing"]) == (
+        "1000.00",
+        "-1000.00",
+    )
+    luhuo_flows = _rows(_statements(engine, "LUHUO")["cash-flows"], "amount")
+    assert luhuo_flows["financing_other_received"] == "1000.00"
+    assert _rows(general["financial-position"], "closing")["other_current_assets"] == "1000.00"
+    consolidated = _rows(everything["cash-flows"], "amount")
+    assert consolidated["financing_other_paid"] == consolidated["financing"] == "0.00"
+    assert _rows(everything["financial-position"], "closing")["other_current_assets"] == "0.00"
     assert all(not st["checks"] for st in [*general.values(), *everything.values()])
 
 
@@ -149,10 +156,26 @@ def test_statement_csv_has_one_row_per_line_and_neutralised_text(engine, worked)
     with engine.connect() as conn:
         statements, _ = statements_from_db(conn, params)
     table = list(csv.reader(io.StringIO(statement_csv(statements["activities"]), newline="")))
-    assert table[0] == ["line", "label_cn", "label_en", "unrestricted", "restricted", "total"]
+    assert table[0] == [
+        "line",
+        "label_cn",
+        "label_en",
+        "row_no",
+        "unrestricted",
+        "restricted",
+        "total",
+        "prior_unrestricted",
+        "prior_restricted",
+        "prior_total",
+    ]
+    assert [r[3] for r in table if r[0] in ("donations", "management", "change")] == [
+        "1",
+        "21",
+        "46",
+    ]
     assert len(table) == len(statements["activities"].rows) + 1
     release = next(r for r in table if r[0] == "release")
-    assert release[4].startswith("-") and release[4][1:].replace(".", "").isdigit()
+    assert release[5].startswith("-") and release[5][1:].replace(".", "").isdigit()
 
 
 def test_statements_match_the_reviewed_goldens(engine, worked131):

@@ -47,4 +47,6 @@ def test_the_default_demo_posts_every_row_of_the_shipped_file(database_url, home
     result = huiquan(database_url, home, "demo")
     assert result.exit_code == 0, result.output
     assert f"seed {SHIPPED_SEED}" in result.stdout
-    assert head_sequence(engine) == len(rows) - off_the_books
+    depreciation = int(result.stdout.split("depreciation: ")[1].split(" month")[0])
+    assert depreciation > 0  # the surgical equipment, month by month through 2026-10
+    assert head_sequence(engine) == len(rows) - off_the_books + depreciation

@@ -1,7 +1,7 @@
 """Evidence, in-kind handovers, acknowledgments and bank statements, all append-only.
 
 Revision ID: 0006_evidence
-Revises: 0004_links_and_tokens (to be re-chained after 0005_users_and_approvals at merge)
+Revises: 0005_users_and_approvals
 Create Date: 2026-12-05
 
 Creates the tables of `ledger.storage.tables.EVIDENCE_TABLES` if they are missing and their
@@ -16,7 +16,7 @@ from alembic import op
 from ledger.storage import tables
 
 revision = "0006_evidence"
-down_revision = "0004_links_and_tokens"
+down_revision = "0005_users_and_approvals"
 branch_labels = None
 depends_on = None
 
