@@ -18,6 +18,9 @@ HUIQUAN_HOME  ?= ./var
 BIND          ?= 127.0.0.1:8000
 PYTEST_ARGS   ?= -q -n 2 --dist loadgroup
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# `make test` fuzzes hard (tests/hypothesis_profiles.py: the state machine's 10,000 steps per
+# engine, the parser fuzzers, schemathesis); a bare `pytest` runs the fast `dev` profile.
+HYPOTHESIS_PROFILE ?= ci
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONUNBUFFERED := 1
@@ -29,7 +32,8 @@ help: ## Show this help
 	@echo "Huiquan Ledger — make targets:"
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
 	  | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
-	@echo "Variables: HUIQUAN_HOME=$(HUIQUAN_HOME) BIND=$(BIND) PYTEST_ARGS='$(PYTEST_ARGS)'"
+	@echo "Variables: HUIQUAN_HOME=$(HUIQUAN_HOME) BIND=$(BIND) PYTEST_ARGS='$(PYTEST_ARGS)'" \
+	  "HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE)"
 
 venv: $(DEV_STAMP) ## Create .venv and install everything from requirements/dev.txt (hashes checked)
 
@@ -93,21 +97,22 @@ test: venv system-deps postgres ## Lint, then pytest on SQLite, then on PostgreS
 
 test-sqlite: venv ## pytest pass on SQLite only
 	@echo "==> pytest pass 1/2: SQLite"
-	@HUIQUAN_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS) \
+	@HUIQUAN_TEST_DB=sqlite HUIQUAN_HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/pytest $(PYTEST_ARGS) \
 	  || { rc=$$?; echo "*** pytest pass 1/2 (SQLite) FAILED (exit $$rc)"; exit $$rc; }
 
 test-postgresql: venv postgres ## pytest pass on PostgreSQL only
 	@echo "==> pytest pass 2/2: PostgreSQL ($(TEST_DATABASE_URL))"
-	@HUIQUAN_TEST_DB=postgresql HUIQUAN_TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest $(PYTEST_ARGS) \
+	@HUIQUAN_TEST_DB=postgresql HUIQUAN_TEST_DATABASE_URL='$(TEST_DATABASE_URL)' \
+	  HUIQUAN_HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/pytest $(PYTEST_ARGS) \
 	  || { rc=$$?; echo "*** pytest pass 2/2 (PostgreSQL) FAILED (exit $$rc)"; exit $$rc; }
 
 run: venv-run system-deps-run ## init + demo data (if empty) + serve on BIND, data in HUIQUAN_HOME
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan init
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan demo --if-empty --base-url http://$(BIND)
 	@stamp=$$(date +%Y%m%d-%H%M%S); \
-	  officer=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role officer --name "demo-officer-$$stamp" | head -1); \
-	  auditor=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role auditor --name "demo-auditor-$$stamp" | head -1); \
-	  admin=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role admin --name "demo-admin-$$stamp" | head -1); \
+	  officer=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role officer --name "demo-officer-$$stamp" --expires-in 1 | head -1); \
+	  auditor=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role auditor --name "demo-auditor-$$stamp" --expires-in 1 | head -1); \
+	  admin=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role admin --name "demo-admin-$$stamp" --expires-in 1 | head -1); \
 	  echo ""; \
 	  echo "Huiquan Ledger on http://$(BIND)  (API page: http://$(BIND)/api/docs, public: http://$(BIND)/transparency)"; \
 	  echo "  officer token: $$officer"; \

@@ -7,10 +7,22 @@ Invariants owned here:
 - Every response carries `X-Request-Id`: the caller's if it is sane (1-64 of `A-Za-z0-9._:-`),
   else a fresh one. It is in every problem body and in the request log.
 - Every request is logged once, as one JSON line on stderr (logger `huiquan.api.request`):
-  method, path, status, duration_ms, request_id, actor. Never bodies, queries or headers.
+  method, path, status, duration_ms, request_id, actor. Never bodies, queries or headers, and
+  never a receipt link's secret: its path is logged as `/r/<redacted>` (`api.trail.loggable`).
 - Under `/api/`, bodies over `MAX_CONTENT_LENGTH` (1 MiB) are 413 before anything reads them,
   and a body that is not JSON is 415, unless the view is marked `accepts_form` and the body is
   an HTML form (the /verify page). Elsewhere Werkzeug applies the limit when a body is read.
+  An error answered before the body was read says `Connection: close`, so the unread body is
+  never taken for the next request on a kept-alive connection.
+- A JSON body is parsed once here, before any view: whatever Python's parser refuses (not
+  JSON, not UTF-8, nested too deeply for its recursion limit, an integer of more than 4300
+  digits) is 400 `bad_request`, never a 500 from deeper down.
+- A path and query string longer than `MAX_URI_LENGTH` (8 KiB) is 414 `uri_too_long`. Under
+  `huiquan serve`, gunicorn's `limit_request_line` (4094 bytes by default) refuses longer
+  request lines first, with a plain-text 400 the app never sees.
+- Every response says `X-Content-Type-Options: nosniff`; an HTML page under /api/ that sets no
+  Content-Security-Policy of its own (the API page, /api/docs) gets a strict one that allows
+  only its inline stylesheets, by hash. (Pages elsewhere set their own.)
 
 Settings (the `config` mapping, else environment/defaults):
 
@@ -29,16 +41,22 @@ PUBLIC_BASE_URL             base of receipt links and QR codes (else `$HUIQUAN_P
                             else the request's host URL: set it in production, behind a proxy)
 RECEIPT_ISSUER_NAME         the receipts' issuer (else `$HUIQUAN_RECEIPT_ISSUER_NAME`)
 RECEIPT_ISSUER_REGISTRATION_NO  its registration number (else the environment's, likewise)
-AUTH_CACHE_TTL              seconds a token lookup is cached per process (5; 0 = off)
 WRITER_GATE                 queue writers before the books' lock (True; see `WriterGate`)
 GROUP_COMMIT_MAX            most writes one shared transaction may hold (32; 1 = one each;
                             see `ledger.storage.group_commit`; needs WRITER_GATE)
-FAILED_AUTH_LIMIT           Flask-Limiter limit on 401s per client address ("20 per minute")
-RATELIMIT_STORAGE_URI       where that counter lives ("memory://": per process)
+FAILED_AUTH_LIMIT           Flask-Limiter limit on 401s per client address ("20 per minute",
+                            else `$HUIQUAN_FAILED_AUTH_LIMIT`); over it, failing requests get
+                            429, valid tokens are still served
+RATELIMIT_STORAGE_URI       where that counter lives ("memory://": per process; else
+                            `$HUIQUAN_RATELIMIT_STORAGE_URI`, e.g. redis://... for one counter)
 RATELIMIT_STRATEGY          "fixed-window" (or "moving-window", "sliding-window-counter")
 RATELIMIT_ENABLED           True
-PROXY_FIX_X_FOR             number of trusted proxies in front (0); sets the client address
+PROXY_FIX_X_FOR             number of trusted reverse proxies in front (else
+                            `$HUIQUAN_PROXY_FIX_X_FOR`, else 0): the client address (for the
+                            limiter and the audit trail) is then taken from that many
+                            `X-Forwarded-For` entries from the right; at 0 the header is ignored
 MAX_CONTENT_LENGTH          1 MiB
+MAX_URI_LENGTH              8192 bytes of path and query string, else 414
 LOG_REQUESTS                True: one JSON log line per request
 PROBLEM_TYPE_BASE           "https://huiquan.example/problems/"
 ==========================  =====================================================================
@@ -46,7 +64,9 @@ PROBLEM_TYPE_BASE           "https://huiquan.example/problems/"
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -67,12 +87,17 @@ from sqlalchemy.engine import make_url
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api.auth import TokenCache, authenticate_request, init_limiter
-from api.errors import PROBLEM_MEDIA_TYPE, catalogue_markdown, register_error_handlers
+from api.auth import TokenLookup, authenticate_request, init_limiter
+from api.errors import (
+    PROBLEM_MEDIA_TYPE,
+    ApiProblem,
+    catalogue_markdown,
+    register_error_handlers,
+)
 from api.resources import register as register_resources
 from api.schemas import ProblemOut
 from api.state import Huiquan
-from api.trail import record_refusal
+from api.trail import loggable, record_refusal
 from ledger.storage.db import database_url, default_home, make_engine
 from usecases.books import open_books
 
@@ -88,7 +113,6 @@ DEFAULTS: dict[str, Any] = {
     "PSEUDONYM_SECRET": None,
     "HUIQUAN_HOME": None,
     "RECEIPT_ISSUER": None,
-    "AUTH_CACHE_TTL": 5.0,
     "WRITER_GATE": True,
     "GROUP_COMMIT_MAX": 32,
     "FAILED_AUTH_LIMIT": "20 per minute",
@@ -97,6 +121,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "PROXY_FIX_X_FOR": 0,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_URI_LENGTH": 8192,
     "LOG_REQUESTS": True,
     "PROBLEM_TYPE_BASE": "https://huiquan.example/problems/",
     "API_TITLE": "Huiquan Ledger",
@@ -106,7 +131,11 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_JSON_PATH": "openapi.json",
 }
 
+#: Settings that `huiquan serve` (gunicorn, no config mapping) takes from `HUIQUAN_<NAME>`.
+FROM_ENVIRONMENT = ("PROXY_FIX_X_FOR", "FAILED_AUTH_LIMIT", "RATELIMIT_STORAGE_URI")
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_INLINE_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 _LOGGED = ("method", "path", "status", "duration_ms", "request_id", "actor", "error")
 
 log = logging.getLogger("huiquan.api")
@@ -189,7 +218,10 @@ entry.
 
 **Lists** take `limit` (1-200, default 50) and the opaque `cursor` from `next_cursor` where they
 are paged. Unknown body fields are refused (422), as are unknown query parameters of operations
-that take query parameters. Text may not contain NUL characters. Bodies over 1 MiB: 413.
+that take query parameters. Text may not contain control characters (tab and line feed only
+in memos, descriptions, purposes, reasons and addresses). Booleans are `true` or `false`.
+Bodies over 1 MiB: 413; path and query over 8 KiB: 414. A body that is not JSON, nested too
+deeply or holding a number of more than 4300 digits: 400.
 
 **Errors** are RFC 9457 `application/problem+json` with `type`
 (`https://huiquan.example/problems/<code>`, an identifier), `title`, `status`, `detail`, `code`,
@@ -211,6 +243,8 @@ def _begin_request() -> None:
     g.started = time.perf_counter()
     incoming = request.headers.get("X-Request-Id", "")
     g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    if _uri_length() > current_app.config["MAX_URI_LENGTH"]:
+        raise ApiProblem("uri_too_long", "The path and query string are longer than the limit.")
     if request.path.startswith("/api/"):
         # The JSON API: refuse an oversized or non-JSON body before anything reads it. (Pages
         # outside /api, such as a form upload, keep Werkzeug's own limit when they read.)
@@ -221,9 +255,41 @@ def _begin_request() -> None:
         if (length or request.headers.get("Transfer-Encoding")) and not request.is_json:
             if not _accepts_form():
                 raise UnsupportedMediaType()
+        if request.is_json and (length or request.headers.get("Transfer-Encoding")):
+            _check_json_body()
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and ("\x00" in value or len(value) > 200):
             raise NotFound()
+
+
+def _uri_length() -> int:
+    """Bytes of the request target as sent (path and query string)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        return len(raw)
+    return len(request.environ.get("PATH_INFO", "")) + len(request.query_string) + 1
+
+
+def _check_json_body() -> None:
+    """Parse the JSON body once with Python's parser; what it refuses is a 400 `bad_request`.
+
+    webargs parses the body again for the view (the cost of a small body is microseconds), but
+    only bodies that parse here get there: its own handler knows JSONDecodeError only, so a
+    RecursionError (a body nested thousands deep) or a ValueError (an integer over Python's
+    4300-digit limit) would surface as a 500.
+    """
+    data = request.get_data(cache=True)
+    if not data:
+        return
+    try:
+        json.loads(data)
+    except RecursionError:
+        raise ApiProblem("bad_request", "The JSON body is nested too deeply.") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limit
+        detail = "The request body is not valid JSON."
+        if "digits" in str(exc):
+            detail = "The JSON body holds a number with too many digits."
+        raise ApiProblem("bad_request", detail) from None
 
 
 def _accepts_form() -> bool:
@@ -232,15 +298,51 @@ def _accepts_form() -> bool:
     return bool(getattr(view, "accepts_form", False)) and request.mimetype in FORM_TYPES
 
 
+def _body_unread() -> bool:
+    """Whether the request came with a body that nothing has read (its bytes are still on the
+    connection)."""
+    has_body = bool(request.content_length or request.headers.get("Transfer-Encoding"))
+    if not has_body:
+        return False
+    consumed = ("_cached_data", "form", "files")
+    return not any(name in request.__dict__ for name in consumed)
+
+
+def _page_policy(response: Response) -> str:
+    """A strict CSP for an HTML page: nothing but its own inline stylesheets (by hash)."""
+    html = response.get_data(as_text=True)
+    hashes = (
+        " ".join(
+            "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
+            for css in _INLINE_STYLE.findall(html)
+        )
+        or "'none'"
+    )
+    return (
+        f"default-src 'none'; style-src {hashes}; img-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
 def _finish_request(response: Response) -> Response:
     response.headers["X-Request-Id"] = g.get("request_id", "")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if (
+        response.mimetype == "text/html"
+        and request.path.startswith("/api/")
+        and "Content-Security-Policy" not in response.headers
+        and not response.is_streamed
+    ):
+        response.headers["Content-Security-Policy"] = _page_policy(response)
+    if response.status_code >= 400 and _body_unread():
+        response.headers["Connection"] = "close"
     if current_app.config["LOG_REQUESTS"]:
         actor = g.get("actor")
         request_log.info(
             "request",
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": loggable(request.path),
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - g.get("started", 0.0)) * 1000, 2),
                 "request_id": g.get("request_id", ""),
@@ -248,6 +350,32 @@ def _finish_request(response: Response) -> Response:
             },
         )
     return response
+
+
+class _CloseWhenAsked:
+    """WSGI wrapper: a response that says `Connection: close` does close the connection.
+
+    Servers that keep connections alive treat `Connection` as theirs: gunicorn drops the app's
+    header, answers `keep-alive`, and then, finding more unread body than it will drain (64
+    KiB), drops the connection under the client's next request. Where the server's
+    `start_response` belongs to an object with `force_close()` (gunicorn's response), that is
+    called, so the 413 itself says `Connection: close`.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if any(n.lower() == "connection" and v.lower() == "close" for n, v in headers):
+                force_close = getattr(
+                    getattr(start_response, "__self__", None), "force_close", None
+                )
+                if callable(force_close):
+                    force_close()
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
 
 
 def _engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -265,17 +393,34 @@ def _engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
+def _proxies(value: Any) -> int:
+    """PROXY_FIX_X_FOR as a count of trusted proxies (0 to 10)."""
+    try:
+        count = int(value or 0)
+    except (TypeError, ValueError):
+        count = -1
+    if not 0 <= count <= 10:
+        raise ValueError(f"PROXY_FIX_X_FOR must be a number of proxies from 0 to 10, not {value!r}")
+    return count
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the API application (see the module docstring for the settings)."""
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
     app.config["API_SPEC_OPTIONS"] = {"info": {"description": _description()}}
+    for name in FROM_ENVIRONMENT:
+        value = os.environ.get(f"HUIQUAN_{name}")
+        if value and name not in (config or {}):
+            app.config[name] = value
     if config:
         app.config.from_mapping(config)
+    app.config["PROXY_FIX_X_FOR"] = _proxies(app.config["PROXY_FIX_X_FOR"])
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if app.config["PROXY_FIX_X_FOR"]:
         proxied = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
         app.wsgi_app = proxied  # type: ignore[method-assign]
+    app.wsgi_app = _CloseWhenAsked(app.wsgi_app)  # type: ignore[method-assign]
     _install_logging()
 
     engine = make_engine(database_url(app.config["DATABASE_URL"]), **_engine_options(app.config))
@@ -307,7 +452,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["huiquan"] = Huiquan(
         books=books,
-        tokens=TokenCache(engine, float(app.config["AUTH_CACHE_TTL"])),
+        tokens=TokenLookup(engine),
         limiter=limiter,
         api=api,
         version=_version(),

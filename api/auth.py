@@ -4,29 +4,40 @@ Invariants owned here:
 - Every view declares the roles that may call it with `@roles(...)`; a view without the marker
   is public (health, the OpenAPI document, the docs page, the problem catalogue). Authentication
   runs before the body is parsed, so an anonymous caller learns nothing about a body's validity.
-- A missing or malformed `Authorization: Bearer <token>` header, or an unknown or revoked token,
-  is 401 `unauthorized`; a valid token whose role is not allowed is 403 `forbidden`.
-- Roles: `auditor` reads; `officer` reads and records operations; `admin` does everything,
-  including funds, projects, accounts, periods and tokens.
-- Failed authentications are counted per client address with Flask-Limiter (an application-wide
-  limit that is only deducted when the answer is 401, default `20 per minute`, setting
-  `FAILED_AUTH_LIMIT`). Once an address is over the limit every authenticated route answers 429
-  `rate_limited` for it until the window passes. The counter lives in `RATELIMIT_STORAGE_URI`
-  (default `memory://`, i.e. per worker process: with N workers an address gets up to N times
-  the limit; point it at Redis/Memcached for one shared counter).
-- Successful lookups are cached per process for `AUTH_CACHE_TTL` seconds (default 5; 0 turns the
-  cache off). Revoking through this process forgets the token at once; other worker processes
-  may accept a revoked token for at most the TTL.
+- A missing or malformed `Authorization: Bearer <token>` header, or an unknown, revoked or
+  expired token, is 401 `unauthorized` (an expired token's detail says when it expired); a
+  valid token whose role is not allowed is 403 `forbidden`.
+- Roles: `auditor` reads; `officer` reads and records operations (or requests them, when the
+  fund's approval policy says so); `approver` reads and approves or rejects others' requests;
+  `admin` does everything else, including funds, projects, accounts, periods, tokens, users and
+  approval policies. A token has one role and belongs to a user (who signs what it does); a
+  disabled user's tokens are 401 like revoked ones.
+- Every request reads its token's row (`usecases.tokens.check_token`, one indexed query):
+  nothing about a token is cached in a process, so a token revoked by any process, by the CLI
+  or in the database is refused by every worker on its very next request. (A per-process cache
+  would still need a query per request to learn of revocations, which is the lookup itself.)
+- The failed-authentication limiter slows failed attempts only. Failed authentications (401s)
+  are counted per client address with Flask-Limiter (default `20 per minute`, setting
+  `FAILED_AUTH_LIMIT`); once an address is over the limit, a request from it that fails to
+  authenticate answers 429 `rate_limited` with `Retry-After` instead of 401, while a valid
+  token from the same address is still served: many clients behind one NAT, one of them
+  misconfigured, do not lock the others out. (Guessing is hopeless anyway: a token carries 256
+  random bits; the limit makes failing clients back off and caps the refusals audited.) The
+  counter lives in `RATELIMIT_STORAGE_URI` (default `memory://`, i.e. per worker process: with
+  N workers an address gets up to N times the limit; point it at Redis/Memcached for one shared
+  counter).
+- The client address is the connection's peer, or, behind trusted reverse proxies, the address
+  they saw: set `PROXY_FIX_X_FOR` to the number of proxies in front (Werkzeug's `ProxyFix`
+  takes that many entries from the right of `X-Forwarded-For`). Left at 0, `X-Forwarded-For`
+  is ignored, so a client cannot pick its own address to dodge the limit; set too high, it can.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
@@ -35,20 +46,20 @@ from limits import RateLimitItem, parse
 from sqlalchemy import Engine
 
 from api.errors import ApiProblem
-from usecases.tokens import TokenInfo, authenticate
+from usecases.tokens import TokenCheck, TokenInfo, check_token
 
 __all__ = [
     "ADMIN",
     "READERS",
     "WRITERS",
-    "TokenCache",
+    "TokenLookup",
     "actor",
     "authenticate_request",
     "init_limiter",
     "roles",
 ]
 
-READERS = ("admin", "officer", "auditor")
+READERS = ("admin", "officer", "auditor", "approver")
 WRITERS = ("admin", "officer")
 ADMIN = ("admin",)
 
@@ -67,40 +78,15 @@ def roles(*allowed: str) -> Callable[[F], F]:
     return mark
 
 
-class TokenCache:
-    """Token hash -> token info for a few seconds, so most requests make no auth query."""
+class TokenLookup:
+    """Checks a presented token against its row, every request (see the module docstring)."""
 
-    def __init__(self, engine: Engine, ttl: float, size: int = 1024) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.ttl = ttl
-        self.size = size
-        self._entries: dict[str, tuple[float, TokenInfo]] = {}
-        self._lock = threading.Lock()
 
-    def lookup(self, token: str) -> TokenInfo | None:
-        """The active token's info (cached up to the TTL), or None."""
-        if self.ttl <= 0:
-            return authenticate(self.engine, token)
-        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-        cached = self._entries.get(digest)
-        now = time.monotonic()
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        info = authenticate(self.engine, token)
-        with self._lock:
-            if info is None:
-                self._entries.pop(digest, None)
-            else:
-                if len(self._entries) >= self.size:
-                    self._entries.clear()
-                self._entries[digest] = (now + self.ttl, info)
-        return info
-
-    def forget(self, name: str) -> None:
-        """Drop every cached token of this name (called when it is revoked)."""
-        with self._lock:
-            for digest in [d for d, (_, info) in self._entries.items() if info.name == name]:
-                del self._entries[digest]
+    def check(self, token: str) -> TokenCheck:
+        """Whether the token may be used now, and if not, why."""
+        return check_token(self.engine, token)
 
 
 def _unauthorized(detail: str, error: str | None = None) -> ApiProblem:
@@ -114,6 +100,36 @@ def authenticate_request() -> None:
     allowed: tuple[str, ...] | None = getattr(view, ROLES_ATTRIBUTE, None)
     if allowed is None:
         return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if not header:
+        _refuse(_unauthorized("Send Authorization: Bearer <token>."))
+    if scheme.lower() != "bearer" or not token:
+        _refuse(
+            _unauthorized("The Authorization header must be 'Bearer <token>'.", "invalid_request")
+        )
+    lookup: TokenLookup = current_app.extensions["huiquan"].tokens
+    checked = lookup.check(token)
+    info = checked.info
+    if info is None:
+        if checked.refusal == "expired":
+            detail = (
+                f"The token expired at {checked.expired_at}; ask an admin for a new one "
+                "(huiquan token create)."
+            )
+        else:
+            detail = "The token is unknown, malformed or revoked, or its user is disabled."
+        _refuse(_unauthorized(detail, "invalid_token"))
+    g.actor = info
+    if info.role not in allowed:
+        raise ApiProblem(
+            "forbidden", f"A {info.role} token may not do this; it needs {' or '.join(allowed)}."
+        )
+
+
+def _refuse(problem: ApiProblem) -> NoReturn:
+    """A failed authentication: 401, or 429 when this address has failed too often lately."""
     guard: FailedAuthLimit = current_app.extensions["huiquan"].limiter
     wait = guard.retry_after()
     if wait is not None:
@@ -122,22 +138,7 @@ def authenticate_request() -> None:
             "Too many failed authentications from this address; try again later.",
             headers={"Retry-After": str(wait)},
         )
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not header:
-        raise _unauthorized("Send Authorization: Bearer <token>.")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise _unauthorized("The Authorization header must be 'Bearer <token>'.", "invalid_request")
-    cache: TokenCache = current_app.extensions["huiquan"].tokens
-    info = cache.lookup(token)
-    if info is None:
-        raise _unauthorized("The token is unknown, malformed or revoked.", "invalid_token")
-    g.actor = info
-    if info.role not in allowed:
-        raise ApiProblem(
-            "forbidden", f"A {info.role} token may not do this; it needs {' or '.join(allowed)}."
-        )
+    raise problem
 
 
 def actor() -> TokenInfo:
@@ -159,8 +160,8 @@ class FailedAuthLimit:
     """The failed-authentication limit, kept in Flask-Limiter's storage and strategy.
 
     Flask-Limiter's own per-request machinery (resolving and filtering limits for every request)
-    cost more than half a millisecond per call; this asks its rate limiter directly: `blocked`
-    before a token is looked at, `count` after a 401.
+    cost more than half a millisecond per call; this asks its rate limiter directly:
+    `retry_after` once a request has failed to authenticate, `count` after a 401.
     """
 
     NAMESPACE = "failed-auth"

@@ -18,7 +18,7 @@ The tree of what is mapped::
 
     LedgerError (ledger.errors)        -> its catalogue code (see `_LEDGER_CODES`)
     ApiProblem (raised by the API)     -> its own code
-    HTTPException (werkzeug, webargs)  -> by status: 400/404/405/413/415/422/429...
+    HTTPException (werkzeug, webargs)  -> by status: 400/404/405/413/414/415/422/429...
     sqlalchemy OperationalError        -> 503 service_unavailable
     anything else                      -> 500 internal_error
 """
@@ -35,6 +35,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ledger import errors as ledger_errors
+from ledger.evidence import FileTooLarge, UnsupportedFile
 
 __all__ = [
     "CATALOGUE",
@@ -127,6 +128,14 @@ CATALOGUE: tuple[Problem, ...] = (
         "The request body is larger than the limit (1 MiB by default).",
     ),
     Problem(
+        "uri_too_long",
+        414,
+        "URI too long",
+        "The path and query string are longer than 8 KiB. (Under `huiquan serve`, gunicorn "
+        "refuses a request line over 4094 bytes itself, with a plain 400, before the app sees "
+        "it: its `limit_request_line`.)",
+    ),
+    Problem(
         "unsupported_media_type",
         415,
         "Unsupported media type",
@@ -208,12 +217,39 @@ CATALOGUE: tuple[Problem, ...] = (
         "Service unavailable",
         "The database cannot be reached; retry after `Retry-After` seconds.",
     ),
+    Problem(
+        "self_approval",
+        403,
+        "Self-approval",
+        "The maker of a request cannot approve or reject it, with any of their tokens.",
+    ),
+    Problem(
+        "not_an_approver",
+        403,
+        "Not an approver",
+        "Deciding a request needs the approver role; only its maker may withdraw it.",
+    ),
+    Problem(
+        "request_closed",
+        409,
+        "Request closed",
+        "The approval request is no longer pending (posted, rejected or withdrawn), or this "
+        "approver already decided it.",
+    ),
+    Problem(
+        "request_expired",
+        409,
+        "Request expired",
+        "The approval request expired; the maker requests the operation again.",
+    ),
 )
 
 _BY_CODE: dict[str, Problem] = {p.code: p for p in CATALOGUE}
 
 # Most specific class first: the lookup walks the exception's MRO.
 _LEDGER_CODES: dict[type[ledger_errors.LedgerError], str] = {
+    UnsupportedFile: "unsupported_media_type",
+    FileTooLarge: "payload_too_large",
     ledger_errors.InsufficientFunds: "insufficient_funds",
     ledger_errors.Overpayment: "overpayment",
     ledger_errors.PeriodClosed: "period_closed",
@@ -227,6 +263,10 @@ _LEDGER_CODES: dict[type[ledger_errors.LedgerError], str] = {
     ledger_errors.UnknownBeneficiary: "unknown_beneficiary",
     ledger_errors.UnknownAccount: "unknown_account",
     ledger_errors.NotFound: "not_found",
+    ledger_errors.SelfApproval: "self_approval",
+    ledger_errors.NotAnApprover: "not_an_approver",
+    ledger_errors.RequestExpired: "request_expired",
+    ledger_errors.RequestClosed: "request_closed",
     ledger_errors.LedgerError: "validation_error",
 }
 
@@ -240,6 +280,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
@@ -372,6 +413,7 @@ _DETAILS = {
     404: "Nothing is found at this path.",
     405: "The path does not accept this method.",
     413: "The request body is larger than the limit.",
+    414: "The path and query string are longer than the limit (8 KiB).",
     415: "Send the body as application/json.",
     429: "Too many failed authentications from this address; slow down.",
 }

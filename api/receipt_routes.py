@@ -65,7 +65,7 @@ from api.resources.common import (
     operation,
     public_base,
 )
-from api.schemas import ReceiptOut, Text, not_blank
+from api.schemas import ReceiptOut, StrictBoolean, Text, not_blank
 from api.trail import audit_facts
 from ledger.tlog.proofs import latest_checkpoint
 from receipts.issuing import ReceiptRecord, get_receipt, lookup_token
@@ -91,6 +91,7 @@ from receipts.views import (
     verify_link,
     where_lines,
 )
+from usecases import acknowledgments
 from usecases import receipts as receipt_cases
 from usecases.receipt_desk import ReceiptDesk
 
@@ -174,6 +175,31 @@ def receipt_link(name: str) -> Response:
         return _page(state, conn, ctx, token)
 
 
+@pages.route("/r/p/", defaults={"name": ""}, methods=["GET"])
+@pages.route("/r/p/<path:name>", methods=["GET"])
+def acknowledgment_link(name: str) -> Response:
+    """A pledge acknowledgment by its secret link (under /r/p/: a slash is never part of a
+    receipt token): the page, or its PDF."""
+    match = _LINK.match(name)
+    if match is None or match.group(2) == ".json":
+        return _not_found()
+    token, suffix = match.groups()
+    state = books()
+    with state.engine.connect() as conn:
+        ack = acknowledgments.open_acknowledgment(conn, token)
+        if ack is None:
+            return _not_found()
+        if suffix == ".pdf":
+            pdf = acknowledgments.acknowledgment_pdf(state, conn, ack, _language_asked())
+            return _pdf_response(pdf, None, hashlib.sha256(pdf).hexdigest(), ack.serial)
+        html, lang = acknowledgments.acknowledgment_html(
+            state, conn, ack, _language_asked(), pdf_url=f"/r/p/{token}.pdf"
+        )
+    response = Response(html, content_type="text/html; charset=utf-8")
+    response.headers["Content-Language"] = lang
+    return _secured(response, store=True)
+
+
 def _json(state: ReceiptDesk, conn: Connection, ctx: ReceiptContext) -> Response:
     body = document_bytes(state.document(conn, ctx))
     response = Response(body, content_type="application/json; charset=utf-8")
@@ -187,9 +213,9 @@ def _page(state: ReceiptDesk, conn: Connection, ctx: ReceiptContext, token: str)
     view = build_view(
         ctx,
         proof,
-        issuer=state.issuer,
+        issuer=state.issuer_of(conn, ctx),
         language=lang,
-        verify_url=verify_link(public_base(), ctx, state.issuer),
+        verify_url=verify_link(public_base(), ctx, state.issuer_of(conn, ctx)),
         where=where_lines(conn, ctx),
     )
     html = render_html(
@@ -369,7 +395,9 @@ def verify_form() -> Response:
     state = service()
     with state.engine.connect() as conn:
         ctx = load_context(conn, serial) if serial and _SERIAL.match(serial) else None
-        if ctx is None or not same_code(scan_code(claims_of(ctx, state.issuer)), code or ""):
+        if ctx is None or not same_code(
+            scan_code(claims_of(ctx, state.issuer_of(conn, ctx))), code or ""
+        ):
             return _verify_page(status=404, missing=True, scanned=True)
         document = state.document(conn, ctx)
         notice = _notice_for(conn, ctx.serial)
@@ -404,9 +432,7 @@ blp = Blueprint(
 
 class VoidIn(Schema):
     reason = Text(required=True, validate=[validate.Length(min=1, max=1000), not_blank])
-    replace = fields.Boolean(
-        truthy={True},
-        falsy={False},
+    replace = StrictBoolean(
         load_default=None,
         allow_none=True,
         metadata={"description": "issue a replacement (default: yes for a gift, no for annual)"},
@@ -492,6 +518,42 @@ def void_receipt_view(data: dict[str, Any], serial: str) -> dict[str, Any]:
     return {"serial": serial, "status": "void", "reason": voided.reason, "replacement": replacement}
 
 
+class FiscalIn(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    number = fields.String(required=True, validate=validate.Length(min=1, max=60))
+
+
+class FiscalOut(Schema):
+    serial = fields.String(required=True)
+    code = fields.String(required=True)
+    number = fields.String(required=True)
+    recorded_at = fields.String(required=True)
+    recorded_by = fields.String(required=True)
+
+
+@blp.route("/receipts/<serial>/fiscal-reference", methods=["POST"])
+@operation(blp, roles=WRITERS, problems=("not_found", "already_exists"), body=True, idempotent=True)
+@blp.arguments(FiscalIn())
+@blp.response(201, FiscalOut)
+def record_fiscal_reference(data: dict[str, Any], serial: str) -> dict[str, Any]:
+    """Record the 公益事业捐赠票据 the fiscal platform issued for this receipt (票据代码/号码).
+
+    An appended record, never an edit: at most one per receipt; the same code and number
+    again (a replay) answer the recorded reference, a different one is 409. The receipt page
+    and PDF show it from then on.
+    """
+    recorded = receipt_cases.record_fiscal_reference(
+        books(), _known(serial), by=current_actor(), audit=audit_facts(), **data
+    )
+    return {
+        "serial": recorded.serial,
+        "code": recorded.code,
+        "number": recorded.number,
+        "recorded_at": recorded.recorded_at,
+        "recorded_by": recorded.recorded_by,
+    }
+
+
 @blp.route("/receipts/<serial>/link", methods=["POST"])
 @operation(blp, roles=WRITERS, problems=("not_found",))
 @blp.response(201, ReceiptOut)
@@ -538,3 +600,6 @@ def init_app(app: Flask) -> None:
     app.extensions["receipts"] = app.extensions["huiquan"].books.receipts
     app.register_blueprint(pages)
     app.extensions["huiquan"].api.register_blueprint(blp)
+    from api.resources import issuers  # the documents' admin resource, wired with them
+
+    app.extensions["huiquan"].api.register_blueprint(issuers.blp)

@@ -2,8 +2,10 @@
 
 Invariants owned here:
 - Input schemas reject unknown fields (marshmallow's RAISE), load into exactly the keyword
-  arguments of the ledger service they feed, and bound every string (length, no NUL, valid
-  UTF-8) so nothing reaches the database that it would refuse.
+  arguments of the ledger service they feed, and bound every string (length) and pass it
+  through `ledger.text.text_problem` (no control characters, with tab and LF only in fields of
+  several lines, `Memo`; no lone surrogates), so nothing reaches the books that the database or
+  an export would choke on. Booleans are JSON `true` / `false` only (`StrictBoolean`).
 - Amounts come in as JSON strings ("1200.50") next to a `currency`; a JSON number is refused with
   a clear message. `ledger.money.Money.parse` does the parsing, so the rules are the ledger's:
   no floats, no exponents, no more decimals than the currency has, greater than zero, below the
@@ -28,6 +30,7 @@ from ledger.entries import EntryKind, FunctionalClass, PostedEntry, Posting
 from ledger.errors import LedgerError
 from ledger.model import LANGUAGES, DonorKind
 from ledger.money import EXPONENTS, FUNCTIONAL_CURRENCY, Money, format_minor, parse_minor
+from ledger.text import text_problem
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 AMOUNT_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
@@ -40,17 +43,44 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # -- fields ------------------------------------------------------------------------------------
 class Text(fields.String):
-    """A string without NUL characters or lone surrogates (databases refuse both)."""
+    """Text the books accept (`ledger.text.text_problem`): no control characters, no lone
+    surrogates. `multiline=True` (memos, descriptions, purposes, reasons) allows tab and line
+    feed; any other field refuses them too.
+    """
+
+    def __init__(self, *, multiline: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.multiline = multiline
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ValidationError("must not contain NUL characters")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValidationError("must be valid Unicode text") from None
+        problem = text_problem(text, multiline=self.multiline)
+        if problem is not None:
+            raise ValidationError(problem)
         return text
+
+
+class Memo(Text):
+    """Text of several lines (a memo, description, purpose or reason): tab and LF allowed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(multiline=True, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean, `true` or `false`: 0, 1, 0.0, "true" and the like are refused.
+
+    (marshmallow's truthy/falsy sets match by equality, and `1 == True`, so restricting the sets
+    is not enough.)
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(truthy={True}, falsy={False}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 def not_blank(value: str) -> None:
@@ -136,7 +166,7 @@ class RateString(fields.String):
 
 def _bool(**kwargs: Any) -> fields.Boolean:
     """A strict JSON boolean: `true` or `false`, nothing truthy."""
-    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+    return StrictBoolean(**kwargs)
 
 
 def _ref(max_length: int = 40, **kwargs: Any) -> Text:
@@ -229,7 +259,7 @@ class FundIn(Schema):
     code = Text(required=True, validate=validate.Regexp(CODE_PATTERN))
     name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
     restricted = _bool(required=True)
-    purpose = Text(load_default="", validate=validate.Length(max=2000))
+    purpose = Memo(load_default="", validate=validate.Length(max=2000))
 
 
 class FundOut(Schema):
@@ -247,6 +277,11 @@ class FundBalancesOut(Schema):
     raised = fields.Nested(MoneyOut, required=True)
     disbursed = fields.Nested(MoneyOut, required=True)
     restricted_net_assets = fields.Nested(MoneyOut, required=True)
+    available = fields.List(
+        fields.Nested(MoneyOut),
+        required=True,
+        metadata={"description": "cash less pending approval requests that would pay it out"},
+    )
     unrestricted_net_assets = fields.Nested(MoneyOut, required=True)
 
 
@@ -315,7 +350,7 @@ class PersonalDataIn(Schema):
     school = Text(validate=validate.Length(max=200))
     guardian = Text(validate=validate.Length(max=200))
     phone = Text(validate=validate.Length(max=40))
-    address = Text(validate=validate.Length(max=500))
+    address = Memo(validate=validate.Length(max=500))
 
     @post_load
     def _as_text(self, data: dict[str, Any], **_: Any) -> dict[str, str]:
@@ -359,7 +394,7 @@ class PledgeIn(OperationIn):
     pledged_on = LedgerDate(load_default=None, metadata={"description": "defaults to today (UTC)"})
     due_on = LedgerDate(load_default=None, allow_none=True)
     conditional = _bool(load_default=False)
-    memo = Text(load_default="", validate=validate.Length(max=2000))
+    memo = Memo(load_default="", validate=validate.Length(max=2000))
 
 
 class PledgeOut(Schema):
@@ -395,7 +430,7 @@ class DonationIn(OperationIn):
     )
     fx_source = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
     fx_date = LedgerDate(load_default=None, allow_none=True)
-    memo = Text(load_default="", validate=validate.Length(max=2000))
+    memo = Memo(load_default="", validate=validate.Length(max=2000))
 
 
 class DonationOut(Schema):
@@ -424,7 +459,7 @@ class DonationOut(Schema):
 class InKindIn(OperationIn):
     donor_id = _ref(required=True)
     fund = _ref(required=True)
-    description = Text(required=True, validate=[validate.Length(min=1, max=2000), not_blank])
+    description = Memo(required=True, validate=[validate.Length(min=1, max=2000), not_blank])
     quantity = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
     fair_value = Amount(required=True)
     currency = fields.String(
@@ -432,19 +467,19 @@ class InKindIn(OperationIn):
         validate=validate.OneOf((FUNCTIONAL_CURRENCY,)),
         metadata={"description": "in-kind gifts are valued in CNY"},
     )
-    valuation_basis = Text(required=True, validate=[validate.Length(min=1, max=500), not_blank])
+    valuation_basis = Memo(required=True, validate=[validate.Length(min=1, max=500), not_blank])
     received_on = LedgerDate(required=True)
     asset = fields.String(
         load_default="inventory", validate=validate.OneOf(("inventory", "equipment"))
     )
-    evidence = Text(load_default="", validate=validate.Length(max=500))
+    evidence = Memo(load_default="", validate=validate.Length(max=500))
     pass_through_to = Text(
         load_default=None,
         allow_none=True,
         validate=validate.Length(min=1, max=200),
         metadata={"description": "a recipient the donor named: agency assets, not income"},
     )
-    memo = Text(load_default="", validate=validate.Length(max=2000))
+    memo = Memo(load_default="", validate=validate.Length(max=2000))
 
 
 class InKindOut(Schema):
@@ -471,7 +506,7 @@ class DisbursementIn(OperationIn):
     amount = Amount(required=True)
     currency = _currency(required=True)
     paid_on = LedgerDate(required=True)
-    memo = Text(load_default="", validate=validate.Length(max=2000))
+    memo = Memo(load_default="", validate=validate.Length(max=2000))
     functional_class = fields.String(
         load_default="program", validate=validate.OneOf([c.value for c in FunctionalClass])
     )
@@ -534,7 +569,7 @@ class PayoutOut(Schema):
 
 
 class ReversalIn(Schema):
-    reason = Text(required=True, validate=[validate.Length(min=1, max=1000), not_blank])
+    reason = Memo(required=True, validate=[validate.Length(min=1, max=1000), not_blank])
     on = LedgerDate(
         load_default=None,
         metadata={"description": "defaults to the original's date, or today if that is closed"},
@@ -617,13 +652,21 @@ PeriodList = _page(PeriodOut, "PeriodList", paged=False)
 # -- tokens, health, problems ------------------------------------------------------------------
 class TokenIn(Schema):
     name = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
-    role = fields.String(required=True, validate=validate.OneOf(("admin", "officer", "auditor")))
+    role = fields.String(
+        required=True, validate=validate.OneOf(("admin", "officer", "auditor", "approver"))
+    )
+    user = Text(
+        load_default=None,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "the login of the user it acts for (default: a user of its name)"},
+    )
 
 
 class TokenOut(Schema):
     id = fields.String(required=True)
     name = fields.String(required=True)
     role = fields.String(required=True)
+    user_id = fields.String(required=True, allow_none=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     revoked_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
 
@@ -718,3 +761,318 @@ def present_entry(e: PostedEntry) -> dict[str, Any]:
 
 def iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
+
+
+# -- users ------------------------------------------------------------------------------------
+USER_ROLES = ("admin", "approver", "auditor", "officer")
+
+
+class UserIn(Schema):
+    login = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
+    display_name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(USER_ROLES)),
+        required=True,
+        validate=validate.Length(min=1, max=4),
+    )
+    password = fields.String(
+        load_default=None,
+        validate=validate.Length(min=10, max=1024),
+        load_only=True,
+        metadata={"description": "the web console's password (stored only as an argon2id hash)"},
+    )
+
+
+class UserOut(Schema):
+    id = fields.String(required=True)
+    login = fields.String(required=True)
+    display_name = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    status = fields.String(required=True, metadata={"enum": ["active", "disabled"]})
+
+
+UserList = _page(UserOut, "UserList", paged=False)
+
+
+# -- maker-checker ----------------------------------------------------------------------------
+class ApprovalRequestOut(Schema):
+    id = fields.String(required=True)
+    operation = fields.String(
+        required=True, metadata={"enum": ["disbursement", "award", "transfer", "reversal"]}
+    )
+    fund = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    maker = fields.String(required=True, metadata={"description": "the maker's display name"})
+    requested_at = fields.String(required=True, metadata={"format": "date-time"})
+    expires_at = fields.String(required=True, metadata={"format": "date-time"})
+    status = fields.String(
+        required=True, metadata={"enum": ["pending", "posted", "rejected", "withdrawn", "expired"]}
+    )
+    approvals_needed = fields.Integer(required=True)
+    checkers = fields.List(fields.String(), required=True)
+    entry_id = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True)
+    details = fields.Dict(required=True, metadata={"description": "what will be posted"})
+
+
+class PendingApprovalOut(Schema):
+    status = fields.String(required=True, metadata={"enum": ["pending_approval"]})
+    request = fields.Nested(ApprovalRequestOut, required=True)
+
+
+ApprovalRequestList = _page(ApprovalRequestOut, "ApprovalRequestList", paged=False)
+
+
+class ApprovalQuery(Schema):
+    status = fields.String(
+        validate=validate.OneOf(["pending", "posted", "rejected", "withdrawn", "expired"])
+    )
+    fund = Text(validate=validate.Length(max=40))
+
+
+class RejectIn(Schema):
+    reason = Text(required=True, validate=[validate.Length(min=1, max=500), not_blank])
+
+
+class PolicyIn(Schema):
+    thresholds = fields.Dict(
+        keys=fields.String(
+            validate=validate.OneOf(["disbursement", "award", "transfer", "reversal"])
+        ),
+        values=fields.Integer(allow_none=True, validate=validate.Range(min=0)),
+        metadata={
+            "description": "per operation, the amount (in its currency's units) from "
+            "which it needs approval; 0 always, null never"
+        },
+    )
+    reversal_of_disbursement = fields.Boolean()
+    approvers = fields.Integer(strict=True, validate=validate.OneOf([1, 2]))
+    expires_after_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=366))
+
+
+class PolicyOut(Schema):
+    fund = fields.String(required=True)
+    thresholds = fields.Dict(required=True)
+    reversal_of_disbursement = fields.Boolean(required=True)
+    approvers = fields.Integer(required=True)
+    expires_after_days = fields.Integer(required=True)
+
+
+# -- lists (filters, newest first, cursor paging; figures from the postings) -------------------
+_FROM = {"data_key": "from", "metadata": {"description": "on or after (YYYY-MM-DD)"}}
+_TO = {"data_key": "to", "metadata": {"description": "on or before (YYYY-MM-DD)"}}
+
+
+def _order() -> fields.String:
+    return fields.String(
+        load_default="newest",
+        validate=validate.OneOf(("newest", "oldest")),
+        metadata={"description": "by date: newest (default) or oldest first"},
+    )
+
+
+_REVERSED_BY = {
+    "required": True,
+    "allow_none": True,
+    "metadata": {"description": "the id of the entry that reversed this one, if any"},
+}
+
+
+class DonorSearchQuery(PageQuery):
+    q = Text(
+        required=True,
+        validate=[validate.Length(min=1, max=100), not_blank],
+        metadata={"description": "a fragment of the name, any case"},
+    )
+
+
+class DonationQuery(PageQuery):
+    fund = _ref()
+    donor_id = _ref()
+    date_from = LedgerDate(**_FROM)
+    date_to = LedgerDate(**_TO)
+    currency = _currency()
+    method = fields.String(validate=validate.OneOf(("cash", "bank", "online")))
+    order = _order()
+
+
+class DonationItemOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the entry's id"})
+    sequence = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["donation", "pledge_payment"]})
+    donor_id = fields.String(required=True)
+    fund = fields.String(required=True)
+    amount = fields.String(required=True, metadata={"example": "1200.50"})
+    currency = fields.String(required=True)
+    cny_amount = fields.String(required=True)
+    received_on = fields.String(required=True, metadata={"format": "date"})
+    method = fields.String(required=True)
+    pledge_id = fields.String(required=True, allow_none=True)
+    memo = fields.String(required=True)
+    reversed_by = fields.String(**_REVERSED_BY)
+
+
+DonationPage = _page(DonationItemOut, "DonationPage")
+
+
+class InKindQuery(PageQuery):
+    fund = _ref()
+    donor_id = _ref()
+    date_from = LedgerDate(**_FROM)
+    date_to = LedgerDate(**_TO)
+    order = _order()
+
+
+class InKindItemOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the entry's id"})
+    sequence = fields.Integer(required=True)
+    donor_id = fields.String(required=True)
+    fund = fields.String(required=True)
+    description = fields.String(required=True)
+    quantity = fields.String(required=True)
+    fair_value = fields.String(required=True)
+    currency = fields.String(required=True)
+    asset = fields.String(
+        required=True, metadata={"enum": ["inventory", "equipment", "pass_through"]}
+    )
+    valuation_basis = fields.String(required=True)
+    received_on = fields.String(required=True, metadata={"format": "date"})
+    pass_through_to = fields.String(required=True, allow_none=True)
+    reversed_by = fields.String(**_REVERSED_BY)
+
+
+InKindPage = _page(InKindItemOut, "InKindPage")
+
+
+class PledgeQuery(PageQuery):
+    fund = _ref()
+    donor_id = _ref()
+
+
+class PledgeItemOut(Schema):
+    id = fields.String(required=True)
+    donor_id = fields.String(required=True)
+    fund = fields.String(required=True)
+    amount = fields.String(required=True)
+    paid = fields.String(required=True, metadata={"description": "payments less reversals"})
+    outstanding = fields.String(
+        required=True, metadata={"description": "the balance of pledges receivable (1122)"}
+    )
+    currency = fields.String(required=True)
+    pledged_on = fields.String(required=True, metadata={"format": "date"})
+    due_on = fields.String(required=True, allow_none=True, metadata={"format": "date"})
+    conditional = fields.Boolean(required=True)
+    entry_id = fields.String(required=True, allow_none=True)
+    reversed_by = fields.String(**_REVERSED_BY)
+
+
+PledgePage = _page(PledgeItemOut, "PledgePage")
+
+
+class DisbursementQuery(PageQuery):
+    fund = _ref()
+    project = _ref()
+    date_from = LedgerDate(**_FROM)
+    date_to = LedgerDate(**_TO)
+    order = _order()
+
+
+class DisbursementItemOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the entry's id"})
+    sequence = fields.Integer(required=True)
+    fund = fields.String(required=True)
+    project = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    cny_amount = fields.String(required=True)
+    paid_on = fields.String(required=True, metadata={"format": "date"})
+    functional_class = fields.String(required=True)
+    memo = fields.String(required=True)
+    reversed_by = fields.String(**_REVERSED_BY)
+
+
+DisbursementPage = _page(DisbursementItemOut, "DisbursementPage")
+
+
+class AwardQuery(PageQuery):
+    fund = _ref()
+    cohort = Text(validate=validate.Length(min=1, max=60))
+    date_from = LedgerDate(**_FROM)
+    date_to = LedgerDate(**_TO)
+    order = _order()
+
+
+class AwardItemOut(Schema):
+    id = fields.String(required=True)
+    entry_id = fields.String(required=True)
+    sequence = fields.Integer(required=True)
+    fund = fields.String(required=True)
+    beneficiary_id = fields.String(required=True, metadata={"description": "pseudonym"})
+    cohort = fields.String(required=True)
+    county = fields.String(required=True)
+    term = fields.String(required=True)
+    project = fields.String(required=True, allow_none=True)
+    amount = fields.String(required=True)
+    paid = fields.String(required=True)
+    unpaid = fields.String(required=True, metadata={"description": "the balance of 2209"})
+    currency = fields.String(required=True)
+    awarded_on = fields.String(required=True, metadata={"format": "date"})
+    reversed_by = fields.String(**_REVERSED_BY)
+
+
+AwardPage = _page(AwardItemOut, "AwardPage")
+
+
+class PayoutQuery(AwardQuery):
+    award_id = _ref()
+
+
+class PayoutItemOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the entry's id"})
+    sequence = fields.Integer(required=True)
+    award_id = fields.String(required=True)
+    fund = fields.String(required=True)
+    beneficiary_id = fields.String(required=True, metadata={"description": "pseudonym"})
+    cohort = fields.String(required=True)
+    term = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    paid_on = fields.String(required=True, metadata={"format": "date"})
+    reversed_by = fields.String(**_REVERSED_BY)
+
+
+PayoutPage = _page(PayoutItemOut, "PayoutPage")
+
+
+class ReceiptQuery(PageQuery):
+    serial = Text(
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "serials starting with this, e.g. HQ-2026-"},
+    )
+    donor_id = _ref()
+    date_from = LedgerDate(data_key="from", metadata={"description": "issued on or after"})
+    date_to = LedgerDate(data_key="to", metadata={"description": "issued on or before"})
+    status = fields.String(validate=validate.OneOf(("live", "void")))
+    order = _order()
+
+
+class ReceiptItemOut(Schema):
+    serial = fields.String(required=True)
+    kind = fields.String(required=True)
+    donor_id = fields.String(required=True)
+    entry_id = fields.String(required=True, allow_none=True)
+    issued_at = fields.String(required=True, metadata={"format": "date-time"})
+    status = fields.String(required=True, metadata={"enum": ["live", "void"]})
+    replaces_serial = fields.String(required=True, allow_none=True)
+    replaced_by = fields.String(required=True, allow_none=True)
+    void_reason = fields.String(required=True, allow_none=True)
+    amount = fields.Nested(
+        MoneyOut,
+        required=True,
+        allow_none=True,
+        metadata={"description": "the gift's amount (null for an annual receipt)"},
+    )
+
+
+ReceiptPage = _page(ReceiptItemOut, "ReceiptPage")

@@ -28,7 +28,7 @@ class Huiquan:
     """What the API shares across requests; `app.extensions["huiquan"]`."""
 
     books: Books
-    tokens: Any  # api.auth.TokenCache
+    tokens: Any  # api.auth.TokenLookup
     limiter: Any  # api.auth.FailedAuthLimit
     api: Api
     version: str

@@ -6,14 +6,16 @@ Invariants owned here:
   neither; one event per request, however many transactions it used.
 - A refused state-changing call (any 4xx), and any 401 or 403 on any method, writes a
   "refused" event in a transaction of its own; nothing else of the request was committed.
-- Events carry actor (token name) and role, action (method and route), target (the path),
-  request id, idempotency key, client address, outcome and status. Never bodies: they may hold
-  personal data.
+- Events carry actor (the token's user's display name) and role, action (method and route),
+  target (the path), request id, idempotency key, client address, outcome and status. Never
+  bodies: they may hold personal data. Never a receipt link's secret either: a path under `/r/`
+  is recorded as `/r/<redacted>` (`loggable`), here and in the request log.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Response, g, request
 
@@ -21,20 +23,26 @@ from ledger.storage.unit_of_work import UnitOfWork
 from ledger.trail import record_event
 from usecases.unit import AuditFacts
 
-__all__ = ["audit_facts", "record_refusal"]
+__all__ = ["audit_facts", "loggable", "record_refusal"]
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 log = logging.getLogger("huiquan.api")
+_LINK = re.compile(r"^/r/.+", re.DOTALL)
+
+
+def loggable(path: str) -> str:
+    """`path` as it may be written down: a receipt link's token (the credential) is redacted."""
+    return _LINK.sub("/r/<redacted>", path)
 
 
 def _facts() -> AuditFacts:
     actor = g.get("actor")
-    rule = request.url_rule.rule if request.url_rule is not None else request.path
+    rule = request.url_rule.rule if request.url_rule is not None else loggable(request.path)
     return AuditFacts(
-        actor=actor.name if actor else "anonymous",
+        actor=(actor.display_name or actor.name) if actor else "anonymous",
         role=actor.role if actor else "",
         action=f"{request.method} {rule}",
-        target=request.path[:200],
+        target=loggable(request.path)[:200],
         request_id=g.get("request_id", ""),
         idempotency_key=(request.headers.get("Idempotency-Key") or "")[:200],
         client=(request.remote_addr or "")[:64],

@@ -15,6 +15,9 @@ Layout (zip, or tar.gz when the file name ends in ``.tar.gz``)::
     proofs/consistency-<a>-<b>.json         between consecutive checkpoints
     keys/trusted.vkeys            the verifier keys the service trusts (informative: a checker
                                   should bring its own, see `audits.verify`)
+    evidence/records.jsonl        every attachment record as chained (`ledger.evidence`)
+    evidence/files/<sha256>       each attached document once (left out with ``--no-files``:
+                                  the records still carry every file's SHA-256 and size)
     events.jsonl                  the audit trail, every event 1..m as stored (ids, never
                                   personal data), with its chained hashes
     opendata/iati-activities.xml  IATI 2.03 activities as of the period's end (`audits.opendata`)
@@ -29,6 +32,9 @@ Invariants owned here:
 - If a fresh checkpoint cannot be signed (the journal fails its checks), the bundle is still
   written with the checkpoints that exist and the refusal in ``manifest.json`` under
   ``warnings``: the checker will then say what is wrong.
+- Attached documents go in by content (each once) when a store is given; they may carry personal
+  data (a recipient's signed acknowledgment), so a bundle that leaves the auditor's hands is
+  written with ``--no-files``.
 - Deterministic member order and timestamps, so the same books give the same archive bytes
   (apart from the auditor export's file, which is byte-stable too).
 """
@@ -52,6 +58,7 @@ from audits.exports import csv_chunks, export_meta
 from audits.opendata import PLACEHOLDER_ORG_REF, grants_csv, iati_xml
 from audits.statements import KINDS, Params, build_statements, facts_from_db, reference_from_db
 from audits.statements import statement_csv as _statement_csv
+from ledger.storage.evidence_store import EvidenceStore, iter_attachments
 from ledger.tlog.checkpoints import SigningKey
 from ledger.tlog.journal import iter_entry_objects, journal_size
 from ledger.tlog.proofs import ProofError, consistency_between, list_checkpoints, make_checkpoint
@@ -156,10 +163,13 @@ def write_bundle(
     trusted: Sequence[str] = (),
     origin: str = "huiquan-ledger",
     tar: bool = False,
+    evidence: EvidenceStore | None = None,
     org_name: str = "锦江·归来荟 Huiquan",
     org_ref: str = PLACEHOLDER_ORG_REF,
 ) -> dict[str, Any]:
     """Checkpoint the journal (when a key is given), then write the bundle; return the manifest.
+
+    With `evidence` (the books' store) the attached documents go in; without, only their records.
 
     Raises:
         ValueError: for a malformed period.
@@ -205,6 +215,7 @@ def write_bundle(
                 warnings.append(f"no consistency proof {old.size}→{new.size}: {failed}")
                 continue
             writer.add_json(f"proofs/consistency-{old.size}-{new.size}.json", proof)
+        documents = _add_evidence(writer, engine, conn, evidence)
     writer.add("keys/trusted.vkeys", ["".join(v + "\n" for v in trusted).encode()])
     manifest = {
         "format": FORMAT,
@@ -216,12 +227,30 @@ def write_bundle(
         "journal_size": size,
         "scopes": [s or "consolidated" for s in scopes],
         "warnings": warnings,
+        "evidence": documents,
         "files": dict(sorted(writer.sums.items())),
     }
     text = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     writer.add("manifest.json", [text.encode("utf-8")])
     writer.close()
     return manifest
+
+
+def _add_evidence(
+    writer: BundleWriter, engine: Engine, conn: Connection, store: EvidenceStore | None
+) -> dict[str, Any]:
+    """The attachment records, and each document once when `store` is given."""
+    records = list(iter_attachments(conn))
+    lines = [
+        json.dumps(r.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+        for r in records
+    ]
+    writer.add("evidence/records.jsonl", [line.encode("utf-8") for line in lines])
+    shas = sorted({r.sha256 for r in records if r.sha256})
+    if store is not None:
+        for sha in shas:
+            writer.add(f"evidence/files/{sha}", store.chunks(engine, sha))
+    return {"records": len(records), "documents": len(shas), "files": store is not None}
 
 
 def write_bundle_file(
@@ -231,6 +260,7 @@ def write_bundle_file(
     period: str,
     key: SigningKey | None,
     trusted: Sequence[str] = (),
+    evidence: EvidenceStore | None = None,
     org_name: str = "锦江·归来荟 Huiquan",
     org_ref: str = PLACEHOLDER_ORG_REF,
 ) -> dict[str, Any]:
@@ -244,6 +274,7 @@ def write_bundle_file(
             key=key,
             trusted=trusted,
             tar=name.endswith((".tar.gz", ".tgz")),
+            evidence=evidence,
             org_name=org_name,
             org_ref=org_ref,
         )

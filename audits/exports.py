@@ -22,9 +22,14 @@ Invariants owned here:
   sends it as the ``X-Huiquan-Checkpoint`` header; JSON Lines: the first line is a meta record
   ``{"checkpoint": ..., "journal_size": ..., "columns": ..., "filters": ...}``; XLSX: a second
   sheet named ``checkpoint``.
-- Formula-injection safety: a *text* cell that begins with ``= + - @``, TAB or CR gets a single
-  quote in front (CSV and XLSX). Numeric columns (`NUMERIC`) are never prefixed, so "-12.50" in
-  `credit`-like columns stays a number, while "-12.50" typed into a memo is neutralised.
+- Formula-injection safety: a *text* cell that begins with ``= + - @``, TAB or CR, also after
+  leading whitespace or line breaks, gets a single quote in front (CSV and XLSX). Numeric
+  columns (`NUMERIC`) are never prefixed, so "-12.50" in `credit`-like columns stays a number,
+  while "-12.50" typed into a memo is neutralised.
+- No text in the books can break an export: every text cell goes through
+  `ledger.text.visible`, which writes a control character (bar tab and LF) or a lone surrogate
+  as a visible escape (``\\u001b``), in every format. (The entrances refuse such text; a row
+  written before that rule, or by hand, is still exported.)
 - CSV is RFC 4180: comma separated, CRLF line ends, quotes doubled, UTF-8 (optionally with a
   BOM so Excel reads it as UTF-8).
 """
@@ -51,6 +56,7 @@ from ledger.storage.tables import (
     receipt_voids,
     receipts,
 )
+from ledger.text import visible
 from ledger.tlog.journal import journal_size
 from ledger.tlog.proofs import StoredCheckpoint, latest_checkpoint
 
@@ -59,6 +65,7 @@ __all__ = [
     "NUMERIC",
     "ExportFilter",
     "ExportMeta",
+    "cell_text",
     "csv_chunks",
     "export_meta",
     "iter_rows",
@@ -173,8 +180,22 @@ def export_meta(conn: Connection) -> ExportMeta:
 
 
 def neutralise(value: str) -> str:
-    """Prefix a text cell that a spreadsheet would read as a formula with a single quote."""
-    return "'" + value if value and value[0] in _DANGEROUS else value
+    """Prefix a text cell that a spreadsheet would read as a formula with a single quote.
+
+    Leading whitespace and line breaks are seen through: a spreadsheet skips them, so
+    "\n=HYPERLINK(...)" is as much a formula as "=HYPERLINK(...)".
+    """
+    if not value:
+        return value
+    if value[0] in _DANGEROUS or value.lstrip()[:1] in _DANGEROUS:
+        return "'" + value
+    return value
+
+
+def cell_text(value: str) -> str:
+    """A free-text cell of a spreadsheet export: control characters made visible
+    (`ledger.text.visible`), then neutralised."""
+    return neutralise(visible(value))
 
 
 def query_batches(
@@ -283,13 +304,14 @@ def iter_rows(
 ) -> Iterator[list[Any]]:
     """The export's rows (lists in `COLUMNS` order; ints for sequence and line, strings else).
 
-    With `safe`, free-text cells that a spreadsheet would read as a formula are neutralised
-    (memo, maker, party, receipt serial, fx source, account names). Account, fund, project and
-    class codes are not: the services only accept codes that start with a letter or digit.
+    Free-text cells (memo, maker, party, receipt serial, fx source, account names) show control
+    characters as visible escapes; with `safe`, those a spreadsheet would read as a formula are
+    neutralised too. Account, fund, project and class codes are not: the services only accept
+    codes that start with a letter or digit.
     """
     f = filters or ExportFilter()
     size = journal_size(conn) if upto is None else upto
-    n = neutralise if safe else _same
+    n = cell_text if safe else visible
     names = {r.code: (n(r.name_cn), n(r.name_us)) for r in conn.execute(select(accounts))}
     restriction_of = {
         r.code: "restricted" if r.restricted else "unrestricted"
@@ -364,10 +386,6 @@ def iter_rows(
                 n(memo),
                 leaf_hash,
             ]
-
-
-def _same(value: str) -> str:
-    return value
 
 
 def csv_chunks(

@@ -11,6 +11,9 @@ Invariants owned here:
   activity-date and recipient-country. Validating against the XSD needs lxml and the schema
   files (not shipped); `required_problems` checks what can be checked with the standard library.
 - Nobody is named: beneficiaries appear only as counts; donors not at all.
+- Text from the books cannot break either file: it goes through `ledger.text.visible` (a control
+  character, which XML 1.0 cannot carry, becomes a visible escape), and every text cell of the
+  grants CSV is neutralised against formula injection like the journal export's.
 - The reporting organisation is identified as ``CN-USCC-<统一社会信用代码>`` when a valid code
   (GB 32100-2015 check character) was configured; otherwise by `PLACEHOLDER_ORG_REF`, which says
   so in the file (a comment and the organisation's narrative) and is never a real-looking code.
@@ -33,9 +36,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from audits.exports import cell_text
 from audits.statements import Params, facts_from_db, reference_from_db
 from ledger.accounts import CASH_PREFIX, FIXED_ASSETS, GRANTS_PAYABLE, INVENTORY, PROGRAM_EXPENSES
 from ledger.storage.tables import projects
+from ledger.text import visible
 
 __all__ = [
     "GRANTS_HEADER",
@@ -94,7 +99,7 @@ def _yuan(fen: int) -> str:
 
 def _narrative(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attrs)
-    ET.SubElement(element, "narrative").text = text
+    ET.SubElement(element, "narrative").text = visible(text)
     return element
 
 
@@ -163,7 +168,7 @@ def iati_xml(
                 "default-currency": "CNY",
             },
         )
-        ET.SubElement(activity, "iati-identifier").text = f"{org_ref}-{p.code}"
+        ET.SubElement(activity, "iati-identifier").text = visible(f"{org_ref}-{p.code}")
         _narrative(activity, "reporting-org", org_name, ref=org_ref, type="22")
         _narrative(activity, "title", p.name)
         _narrative(activity, "description", f"{p.name} — {p.county} {p.town}".strip())
@@ -212,6 +217,7 @@ def required_problems(xml: bytes) -> list[str]:
     return problems
 
 
+_AMOUNT_COLUMN = 4
 GRANTS_HEADER = [
     "Identifier",
     "Title",
@@ -244,13 +250,18 @@ def grants_csv(
     writer.writerow(GRANTS_HEADER)
     txs = _transactions(conn, end, upto)
     ref = reference_from_db(conn)
+
+    def write(cells: list[str]) -> None:
+        # "Amount Awarded" (index 4) is a number, negative after a reversal: never prefixed.
+        writer.writerow([c if i == _AMOUNT_COLUMN else cell_text(c) for i, c in enumerate(cells)])
+
     modified = dt.datetime.combine(end, dt.time(0, 0), dt.UTC).isoformat()
     for code in sorted(ref.projects):
         info: dict[str, Any] = dict(ref.projects[code])
         paid = [(on, fen) for kind, on, fen in txs.get(code, []) if kind == "3"]
         if not paid:
             continue
-        writer.writerow(
+        write(
             [
                 f"360G-huiquan-{code}",
                 info["name"],
@@ -274,7 +285,7 @@ def grants_csv(
         cohorts[key][0] += int(award["amount_minor"])
         cohorts[key][1] += 1
     for (fund, cohort, term), (fen, count) in sorted(cohorts.items()):
-        writer.writerow(
+        write(
             [
                 f"360G-huiquan-{fund}-{cohort}-{term}",
                 f"助学金 {cohort} {term}",

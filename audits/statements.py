@@ -51,6 +51,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, case, select
 
+from audits.exports import cell_text
 from ledger.accounts import (
     ACCUMULATED_DEPRECIATION,
     AGENCY_ASSETS,
@@ -310,9 +311,6 @@ def _money(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def statement_csv(statement: Statement) -> str:
     """A statement as RFC 4180 CSV: a header of column keys, then its rows (text neutralised)."""
     data = statement.to_dict()
@@ -326,9 +324,7 @@ def statement_csv(statement: Statement) -> str:
         for key in keys:
             value = row.get(key, "")
             text = "" if value is None else str(value)
-            if key not in numeric and text and text[0] in _DANGEROUS:
-                text = "'" + text
-            cells.append(text)
+            cells.append(text if key in numeric else cell_text(text))
         writer.writerow(cells)
     return buffer.getvalue()
 

@@ -9,6 +9,9 @@ Invariants owned here:
   "匿名捐赠人 Anonymous donors". Named donors appear by the name they gave, with their total.
 - Figures are CNY values of everything posted up to `as_of` (all time, not one period).
 - The public CSV (`public_csv`) carries exactly the figures of the page, one row per figure.
+- Acknowledgments: per project and per scholarship cohort, how many payments were made and how
+  many their recipients acknowledged, with the acknowledged share of the money paid; counts
+  only (a cohort's counts from 1 to 4 show as "<5"), never who.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy import Connection, func, select
 
 from audits.statements import Fold, Params, build_statements, facts_from_db, reference_from_db
 from ledger.accounts import CASH_PREFIX, CONTRIBUTIONS_RESTRICTED, CONTRIBUTIONS_UNRESTRICTED
+from ledger.storage.evidence_store import acknowledged_entries, paid_out
 from ledger.storage.tables import donors, postings
 from ledger.tlog.proofs import latest_checkpoint
 
@@ -42,6 +46,7 @@ class PublicFigures:
     counties: list[dict[str, Any]] = field(default_factory=list)
     cohorts: list[dict[str, Any]] = field(default_factory=list)
     donors: list[dict[str, Any]] = field(default_factory=list)
+    acknowledgments: list[dict[str, Any]] = field(default_factory=list)
     checkpoint: dict[str, Any] | None = None
     fold: Fold | None = None
 
@@ -53,6 +58,7 @@ class PublicFigures:
             "counties": self.counties,
             "cohorts": self.cohorts,
             "donors": self.donors,
+            "acknowledgments": self.acknowledgments,
             "checkpoint": self.checkpoint,
         }
 
@@ -170,9 +176,39 @@ def public_figures(conn: Connection, *, as_of: dt.date | None = None) -> PublicF
         for (fund, cohort), g in sorted(cohorts.items())
     ]
     figures.donors = _donor_totals(conn, end)
+    figures.acknowledgments = _acknowledgments(conn, end)
     checkpoint = latest_checkpoint(conn)
     figures.checkpoint = checkpoint.to_dict() if checkpoint else None
     return figures
+
+
+def _acknowledgments(conn: Connection, end: dt.date) -> list[dict[str, Any]]:
+    """Per project and cohort: payments made, acknowledged, and the acknowledged share."""
+    done = acknowledged_entries(conn)
+    groups: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for entry_id, kind, fund, group, minor, on in paid_out(conn):
+        if on > end.isoformat():
+            continue
+        g = groups[("project" if kind == "disbursement" else "cohort", fund, group)]
+        acknowledged = entry_id in done
+        g[0], g[1] = g[0] + 1, g[1] + acknowledged
+        g[2], g[3] = g[2] + minor, g[3] + (minor if acknowledged else 0)
+    out = []
+    for (scope, fund, group), (paid, acked, paid_minor, acked_minor) in sorted(groups.items()):
+        small = _count if scope == "cohort" else str
+        share = f"{acked_minor * 100 / paid_minor:.1f}%" if paid_minor else "—"
+        out.append(
+            {
+                "scope": scope,
+                "fund": fund,
+                "group": group,
+                "payments": small(paid),
+                "acknowledged": small(acked),
+                "acknowledged_amount": yuan(acked_minor),
+                "share": share,
+            }
+        )
+    return out
 
 
 def public_csv(figures: PublicFigures) -> str:
@@ -201,6 +237,10 @@ def public_csv(figures: PublicFigures) -> str:
         rows.append(["scholarship_cohort", c["fund"], c["cohort"], "", c["students"], c["awarded"]])
     for d in figures.donors:
         rows.append(["donor", "", d["name"], "", "", d["amount"]])
+    for a in figures.acknowledgments:
+        item = f"{a['scope']} {a['group']} {a['share']}"
+        count = f"{a['acknowledged']}/{a['payments']}"
+        rows.append(["acknowledged", a["fund"], item, "", count, a["acknowledged_amount"]])
     if figures.checkpoint:
         cp = figures.checkpoint
         rows.append(["checkpoint", "", f"{cp['origin']} {cp['root']}", "", str(cp["size"]), ""])

@@ -24,6 +24,9 @@ concerned when there is one); one run reports everything it sees:
   with the same hash (so a deleted tail of events is caught).
 - ``statement``: every bundled statement equals the one re-derived from the journal and the
   reference data (`audits.statements`), and holds its own self-checks.
+- ``evidence``: the attachment records are chained without a gap or an altered record
+  (`ledger.evidence.chain_findings`), and every bundled document matches the SHA-256 and size
+  its record names (a bundle written with ``--no-files`` carries the records only: noted).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from audits.statements import (
 )
 from ledger.accounts import CASH_PREFIX
 from ledger.chain import GENESIS, Finding, canonical_bytes
+from ledger.evidence import Attachment, chain_findings
 from ledger.journal_scan import check_range, entry_rows
 from ledger.tlog.checkpoints import CheckpointError, verify_checkpoint
 from ledger.tlog.merkle import leaf_hash, root_from_leaf_hashes, verify_consistency
@@ -66,6 +70,7 @@ class BundleReport:
     entries: int = 0
     checkpoints: int = 0
     statements: int = 0
+    evidence: int = 0
     events: int = 0
     trusted_from_bundle: bool = False
     findings: list[Finding] = field(default_factory=list)
@@ -81,7 +86,8 @@ class BundleReport:
         verdict = "OK" if self.ok else f"{len(self.findings)} finding(s)"
         out.append(
             f"{verdict}: {self.entries} entries, {self.checkpoints} checkpoints, "
-            f"{self.statements} statements, {self.events} audit events checked"
+            f"{self.statements} statements, {self.events} audit events, {self.evidence} evidence "
+            "records checked"
         )
         return out
 
@@ -163,6 +169,7 @@ def check_bundle(
         roots = _check_checkpoints(archive, manifest, leaves, keys, report, add)
         _check_proofs(archive, roots, add)
         _check_statements(archive, manifest, report, add)
+        _check_evidence(archive, manifest, report, add)
         if "events.jsonl" in manifest.get("files", {}):
             _check_events(archive, report, add)
         for warning in manifest.get("warnings", []):
@@ -172,6 +179,43 @@ def check_bundle(
     finally:
         archive.close()
     return report
+
+
+def _check_evidence(
+    archive: _Archive, manifest: dict[str, Any], report: BundleReport, add: Any
+) -> None:
+    """The attachment records' chain, and every document against its SHA-256 and size."""
+    if "evidence/records.jsonl" not in archive.names():
+        return
+    with archive.open("evidence/records.jsonl") as raw:
+        records = [
+            Attachment(**json.loads(line))
+            for line in io.TextIOWrapper(raw, encoding="utf-8")
+            if line.strip()
+        ]
+    for finding in chain_findings(records):
+        add(None, "evidence", finding)
+    report.evidence = len(records)
+    if not manifest.get("evidence", {}).get("files", False):
+        report.notes.append(
+            "the bundle carries the evidence records and their hashes, not the documents "
+            "(--no-files): the documents were not checked"
+        )
+        return
+    sizes = {r.sha256: r.size for r in records if r.sha256}
+    names = set(archive.names())
+    for sha, size in sorted(sizes.items()):
+        member = f"evidence/files/{sha}"
+        if member not in names:
+            add(None, "evidence", f"document {sha} is missing from the bundle")
+            continue
+        digest, length = hashlib.sha256(), 0
+        with archive.open(member) as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+                length += len(block)
+        if (digest.hexdigest(), length) != (sha, size):
+            add(None, "evidence", f"document {sha} does not match its SHA-256 or size")
 
 
 def _check_manifest(archive: _Archive, manifest: dict[str, Any], add: Any) -> None:

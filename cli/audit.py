@@ -183,11 +183,20 @@ def audit_group() -> None:
 @click.option("--period", required=True, help="YYYY or YYYY-MM.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
 @click.option("--no-checkpoint", is_flag=True, help="Do not sign a fresh checkpoint first.")
+@click.option(
+    "--no-files",
+    is_flag=True,
+    help="Leave the attached documents out (their records and SHA-256 sums stay in).",
+)
 @pass_books
-def audit_bundle(books: Books, period: str, output: Path, no_checkpoint: bool) -> None:
+def audit_bundle(
+    books: Books, period: str, output: Path, no_checkpoint: bool, no_files: bool
+) -> None:
     """Write a self-contained bundle (.zip, or .tar.gz by its name)."""
     from audits.bundle import period_params, write_bundle_file
     from ledger.tlog.keys import ensure_signing_key, trusted_vkeys
+    from usecases.books import open_books
+    from usecases.evidence import store_for
 
     try:
         period_params(period)
@@ -198,12 +207,14 @@ def audit_bundle(books: Books, period: str, output: Path, no_checkpoint: bool) -
     who = preparer(_ledger_books(books))
     key = None if no_checkpoint else ensure_signing_key(books.home)
     tmp = _atomic(output)
+    store = None if no_files else store_for(open_books(books.engine, books.home))
     manifest = write_bundle_file(
         books.engine,
         tmp,
         period=period,
         key=key,
         trusted=trusted_vkeys(books.home),
+        evidence=store,
         org_name=who.name,
         org_ref=who.org_ref,
     )

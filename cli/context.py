@@ -11,6 +11,10 @@ Invariants owned here:
   state: it says so itself (`changes_state`, or `record_change()` at the point where a command
   that may only read starts to write). Help, usage mistakes and read-only runs record nothing;
   a command that started a change and failed records a "refused" event.
+- Text an option or argument puts into the books is `CLEAN_TEXT` (or `CleanText(multiline=True)`
+  for a memo or reason): what `ledger.text.text_problem` refuses is a usage error (exit 2) before
+  the command runs. The maker's login name, which the command line does not choose, goes in
+  with any control character made visible.
 - Importing this module costs click alone: SQLAlchemy and the ledger are imported when a
   command needs them (`huiquan --version` stays fast).
 """
@@ -30,8 +34,10 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 __all__ = [
+    "CLEAN_TEXT",
     "KEY_FILE",
     "Books",
+    "CleanText",
     "HuiquanGroup",
     "changes_state",
     "current_maker",
@@ -121,6 +127,29 @@ def pass_books(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+# -- clean text ---------------------------------------------------------------------------------
+class CleanText(click.ParamType):
+    """An option's text as the books accept it (`ledger.text.text_problem`): no control
+    characters (tab and LF only with `multiline`), no lone surrogates."""
+
+    name = "text"
+
+    def __init__(self, *, multiline: bool = False) -> None:
+        self.multiline = multiline
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from ledger.text import text_problem
+
+        text = str(value)
+        problem = text_problem(text, multiline=self.multiline)
+        if problem is not None:
+            self.fail(problem, param, ctx)
+        return text
+
+
+CLEAN_TEXT = CleanText()
+
+
 # -- the audit record of state changes ----------------------------------------------------------
 def record_change(action: str) -> None:
     """Say that the running command now changes state: an event `huiquan <action>` is recorded
@@ -153,9 +182,12 @@ def current_maker() -> str:
     try:
         import getpass
 
-        return f"cli:{getpass.getuser()}"
+        login = getpass.getuser()
     except Exception:  # no login name (containers): still say it came from the CLI
         return "cli"
+    from ledger.text import visible
+
+    return f"cli:{visible(login, multiline=False)}"
 
 
 def _record(books: Books, action: str, code: int) -> None:

@@ -1,7 +1,8 @@
 """`huiquan demo`: load demo books from data files, through the importer, and receipt the gifts.
 
 The demo is data: `demo_data/reference.json` (funds, projects, donors and beneficiaries with
-made-up personal data) and `demo_data/operations.jsonl` (about 4,900 operations in the
+made-up personal data), `demo_data/issuers.json` (the issuers that hold the demo funds, with
+made-up credit codes, marked demo) and `demo_data/operations.jsonl` (about 4,900 operations in the
 importer's JSONL format, dated 2024-01 .. 2026-10), written by `cli.demo_plan` for its
 `SHIPPED_SEED`. Another `--seed` has the generator make the same two documents in memory.
 
@@ -124,6 +125,7 @@ def load_demo(engine: Engine, *, secret: bytes, seed: int = SHIPPED_SEED) -> Dem
             )
         for d in reference["donors"]:
             services.register_donor(uow, **d)
+        _demo_issuers(uow, reference)
         pseudonyms = {
             b["ref"]: services.register_beneficiary(
                 uow, cohort=b["cohort"], county=b["county"], personal=b["personal"], secret=secret
@@ -147,6 +149,23 @@ def load_demo(engine: Engine, *, secret: bytes, seed: int = SHIPPED_SEED) -> Dem
         first_sequence=1,
         last_sequence=last,
     )
+
+
+def _demo_issuers(uow: Any, reference: dict[str, Any]) -> None:
+    """Register the demo issuers of `demo_data/issuers.json` (made-up codes, marked demo) and
+    assign them the demo funds they hold."""
+    from importlib.resources import files
+
+    from receipts.issuers import add_issuer, assign_issuer
+
+    shipped = json.loads((files("cli") / "demo_data" / "issuers.json").read_text(encoding="utf-8"))
+    now = uow.now()
+    for issuer in shipped["issuers"]:
+        add_issuer(uow.connection, **issuer, by=MAKER, now=now)
+    funds = {f["code"] for f in reference["funds"]}
+    for fund, issuer in shipped["fund_issuers"].items():
+        if fund in funds:
+            assign_issuer(uow.connection, fund=fund, issuer=issuer, by=MAKER, now=now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,10 @@
 """`huiquan import FILE`: post a CSV or JSONL file of operations, all of it or nothing.
 
+A row that the approval policy of its fund says needs an approver (a disbursement of 10,000 or
+more, a reversal of a disbursement, ...) refuses the whole file, naming its line: such an
+operation is requested through the API (`POST /api/v1/disbursements` answers 202 with the
+request), where an approver other than its maker approves it.
+
 The command's help lists the importer's operations and columns (`ledger.importer.columns_help`,
 the one place they are written); they are read when that help is shown, so listing the
 commands or running any other one does not import the importer.
@@ -74,6 +79,7 @@ def import_command(
     if not dry_run:
         record_change("import")
     try:
+        _hold_to_the_approval_policy(books, file, fmt)
         with progress_bar(f"importing {file.name}", enabled=want_progress(progress)) as bar:
             result = import_file(
                 books.engine,
@@ -101,3 +107,21 @@ def import_command(
         f"{result.seconds:.2f} s, {result.entries_per_second:,.0f} entries/s"
         + ("; rolled back (dry run)" if dry_run else "")
     )
+
+
+def _hold_to_the_approval_policy(books: Books, file: Path, fmt: str | None) -> None:
+    """Refuse the file if a row needs an approver (maker-checker): an import has none, so such
+    an operation is requested through the API instead.
+
+    Raises:
+        ImportRejected: naming each such line.
+    """
+    from ledger.importer import ImportRejected, Problem, parse_rows, read_file
+    from usecases.gate import import_refusals
+
+    commands, problems = parse_rows(read_file(file, fmt))
+    if problems:
+        return  # the importer reports malformed rows itself
+    refused = [Problem(line, message) for line, message in import_refusals(books.engine, commands)]
+    if refused:
+        raise ImportRejected(refused)

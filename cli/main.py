@@ -29,15 +29,20 @@ from cli.context import Books, HuiquanGroup, ensure_pseudonym_key, pass_books
 
 if TYPE_CHECKING:  # the modules COMMANDS names, for readers and the import contracts
     from cli import (  # noqa: F401
+        approvals,
         audit,
         backup,
         books,
         demo,
+        evidence,
         imports,
+        issuers,
         receipts,
+        reconcile,
         roles,
         serve,
         tokens,
+        users,
         witness,
     )
 
@@ -45,24 +50,30 @@ __all__ = ["COMMANDS", "Books", "cli", "ensure_pseudonym_key", "main", "pass_boo
 
 #: Every command of the group: its name, and the module and attribute that define it.
 COMMANDS = {
+    "approvals": "cli.approvals:approvals_group",
     "audit": "cli.audit:audit_group",
     "backup": "cli.backup:backup_command",
     "balance": "cli.books:balance",
     "checkpoint": "cli.audit:checkpoint_command",
     "close-period": "cli.books:close_period_command",
     "demo": "cli.demo:demo",
+    "evidence": "cli.evidence:evidence_group",
     "depreciate": "cli.audit:depreciate_command",
     "export": "cli.audit:export_group",
     "import": "cli.imports:import_command",
     "init": "cli.books:init",
+    "issuer": "cli.issuers:issuer_group",
     "keys": "cli.backup:keys_group",
+    "policy": "cli.approvals:policy",
     "receipt": "cli.receipts:receipt",
+    "reconcile": "cli.reconcile:reconcile_command",
     "restore": "cli.backup:restore_command",
     "serve": "cli.serve:serve",
     "service-role": "cli.roles:service_role_command",
     "statement": "cli.audit:statement_command",
     "token": "cli.tokens:token",
     "trial-balance": "cli.books:trial_balance_command",
+    "user": "cli.users:user",
     "verify": "cli.books:verify",
     "witness": "cli.witness:witness_group",
 }

@@ -18,7 +18,7 @@ from cli.context import Books, pass_books
 __all__ = ["WSGI_APP", "serve"]
 
 #: The application the workers serve, as gunicorn names it.
-WSGI_APP = "api.wsgi:app"
+WSGI_APP = "web.wsgi:app"
 
 
 def _gunicorn_app(options: dict[str, Any]) -> Any:

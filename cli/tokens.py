@@ -1,13 +1,15 @@
 """`huiquan token create | list | revoke`: the API's tokens, over `usecases.tokens`.
 
 A token's secret is printed once, at its creation, and never again; only its hash is stored.
+Every token expires (`--expires-in DAYS`, default 90); a revoked one is refused at once by every
+worker of the API.
 """
 
 from __future__ import annotations
 
 import click
 
-from cli.context import Books, changes_state, pass_books
+from cli.context import CLEAN_TEXT, Books, changes_state, pass_books
 from cli.output import table
 
 __all__ = ["token"]
@@ -21,20 +23,39 @@ def token() -> None:
 @token.command("create")
 @click.option(
     "--role",
-    type=click.Choice(["admin", "officer", "auditor"]),
+    type=click.Choice(["admin", "officer", "approver", "auditor"]),
     required=True,
-    help="admin: everything; officer: records operations; auditor: reads and exports.",
+    help="admin: everything; officer: records operations; approver: approves others' requests; "
+    "auditor: reads and exports.",
 )
-@click.option("--name", required=True, help="A unique name for the token (who or what uses it).")
+@click.option(
+    "--name",
+    type=CLEAN_TEXT,
+    required=True,
+    help="A unique name for the token (who or what uses it).",
+)
+@click.option(
+    "--expires-in",
+    "days",
+    type=click.IntRange(1, 3650),
+    default=90,
+    show_default=True,
+    metavar="DAYS",
+    help="Days until the token stops working.",
+)
 @pass_books
 @changes_state("token create")
-def token_create(books: Books, role: str, name: str) -> None:
+def token_create(books: Books, role: str, name: str, days: int) -> None:
     """Create a token and print it once; only its hash is stored."""
     from usecases.tokens import create_token
 
-    secret = create_token(books.engine, role=role, name=name)
+    secret = create_token(books.engine, role=role, name=name, expires_in_days=days)
     click.echo(secret)
-    click.echo(f"token {name!r} ({role}) created; store it now, it cannot be shown again", err=True)
+    click.echo(
+        f"token {name!r} ({role}) created, valid for {days} days; store it now, it cannot be "
+        "shown again",
+        err=True,
+    )
 
 
 @token.command("list")
@@ -49,13 +70,13 @@ def token_list(books: Books) -> None:
         return
     table(
         None,
-        ["name", "role", "created", "revoked"],
-        [[t.name, t.role, t.created_at, t.revoked_at or "-"] for t in tokens],
+        ["name", "role", "created", "expires", "revoked"],
+        [[t.name, t.role, t.created_at, t.expires_at or "-", t.revoked_at or "-"] for t in tokens],
     )
 
 
 @token.command("revoke")
-@click.argument("name")
+@click.argument("name", type=CLEAN_TEXT)
 @pass_books
 @changes_state("token revoke")
 def token_revoke(books: Books, name: str) -> None:

@@ -17,13 +17,18 @@ codes to HTTP statuses in one place; the CLI prints the message on one line). Th
     │   └── UnbalancedEntry      does not sum to zero per fund and currency
     ├── InsufficientFunds        the fund's cash in that currency would go below zero
     ├── Overpayment              a pledge payment or scholarship payout beyond what is owed
+    │   └── BeyondReceived       an in-kind handover of more than the gift brought
     ├── UnknownAccount / UnknownFund / UnknownProject / UnknownDonor / UnknownBeneficiary
     ├── NotFound                 any other missing thing (entry, pledge, award)
     ├── AccountClosed            posting to a closed account
     ├── PeriodClosed             an entry dated inside a closed period
     ├── AlreadyReversed          a second reversal of the same entry
     ├── AlreadyExists            a fund/project/donor code that is taken
-    └── IdempotencyConflict      the same client key with different content
+    ├── IdempotencyConflict      the same client key with different content
+    ├── SelfApproval             a maker approving or rejecting their own request
+    ├── NotAnApprover            approving without the approver role; withdrawing another's
+    └── RequestClosed            deciding a request that is no longer pending
+        └── RequestExpired       ... because it expired
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ __all__ = [
     "AlreadyExists",
     "AlreadyReversed",
     "AmountTooLarge",
+    "BeyondReceived",
     "CurrencyMismatch",
     "ExponentNotation",
     "FloatAmount",
@@ -43,9 +49,13 @@ __all__ = [
     "LedgerError",
     "NonPositiveAmount",
     "NotANumber",
+    "NotAnApprover",
     "NotFound",
     "Overpayment",
     "PeriodClosed",
+    "RequestClosed",
+    "RequestExpired",
+    "SelfApproval",
     "TooManyDecimals",
     "UnbalancedEntry",
     "UnknownAccount",
@@ -146,6 +156,12 @@ class Overpayment(LedgerError):
     code = "overpayment"
 
 
+class BeyondReceived(Overpayment):
+    """Raised when a handover would pass on more goods, or more value, than the gift brought."""
+
+    code = "beyond_received"
+
+
 class NotFound(LedgerError):
     """Raised when an entry, pledge, award or other record does not exist."""
 
@@ -210,3 +226,29 @@ class IdempotencyConflict(LedgerError):
     """Raised when an idempotency key is reused with different content."""
 
     code = "idempotency_conflict"
+
+
+class SelfApproval(LedgerError):
+    """Raised when the maker of a request (with any of their tokens) approves or rejects it."""
+
+    code = "self_approval"
+
+
+class NotAnApprover(LedgerError):
+    """Raised when someone without the approver role decides a request, or someone other than
+    its maker withdraws it."""
+
+    code = "not_an_approver"
+
+
+class RequestClosed(LedgerError):
+    """Raised when a request that is no longer pending (posted, rejected, withdrawn, or
+    already decided by this approver) is decided again."""
+
+    code = "request_closed"
+
+
+class RequestExpired(RequestClosed):
+    """Raised when an expired request is approved (or rejected, or withdrawn)."""
+
+    code = "request_expired"

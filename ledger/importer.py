@@ -39,6 +39,13 @@ Invariants owned here:
   on as a dry run (nothing is committed once a row failed) so that one run reports as many
   problems as it can; problems after the first may be consequences of it (a rejected gift is
   missing cash later on, a row that refers to a failed row's label fails too).
+- Whatever the bytes, reading a file ends in rows or line-numbered problems (or one
+  `LedgerError` for a file that is not UTF-8 or cannot be read), never in another exception: a
+  CSV row the csv module refuses, a JSON line nested too deeply or with a number of more than
+  4300 digits, are each a problem on their line.
+- Text goes into the books only if `ledger.text.text_problem` allows it: no control
+  characters (tab and LF only in the columns of several lines, `MULTILINE_COLUMNS`), no lone
+  surrogates; anything else is a problem on its line.
 - The unit of work used here (`BulkUnitOfWork`) also caches beneficiaries, pledges, awards and
   the file's idempotency keys (read a window at a time) for the length of its transaction, so the
   services' guards cost dictionary look-ups instead of one SELECT each. Writers are serialised on
@@ -83,6 +90,7 @@ from ledger.money import FUNCTIONAL_CURRENCY, MAX_MINOR, Money, check_currency, 
 from ledger.storage import tables
 from ledger.storage.repository import SqlRepository
 from ledger.storage.unit_of_work import UnitOfWork
+from ledger.text import text_problem
 
 __all__ = [
     "FORMATS",
@@ -251,7 +259,11 @@ def _csv_rows(text: io.TextIOBase) -> Iterator[tuple[int, dict[str, Any] | Probl
     # csv.DictReader's rules (blank rows skipped, short rows padded, long rows flagged) with a
     # plain reader: a row becomes a dict of its non-empty cells only.
     reader = csv.reader(text)
-    header = next(reader, [])
+    try:
+        header = next(reader, [])
+    except csv.Error as exc:
+        yield 1, Problem(1, f"not readable as CSV: {exc}")
+        return
     unknown = [h for h in header if h not in ALL_COLUMNS]
     if "op" not in header:
         yield 1, Problem(1, "the header has no 'op' column")
@@ -260,7 +272,14 @@ def _csv_rows(text: io.TextIOBase) -> Iterator[tuple[int, dict[str, Any] | Probl
         yield 1, Problem(1, f"unknown column(s) in the header: {', '.join(unknown)}")
         return
     width, repeated = len(header), len(set(header)) != len(header)
-    for values in reader:
+    while True:
+        try:
+            values = next(reader, None)
+        except csv.Error as exc:  # a field over the csv module's limit, a NUL byte...
+            yield reader.line_num, Problem(reader.line_num, f"not readable as CSV: {exc}")
+            return
+        if values is None:
+            return
         if not values:
             continue
         line = reader.line_num
@@ -281,6 +300,12 @@ def _jsonl_rows(text: io.TextIOBase) -> Iterator[tuple[int, dict[str, Any] | Pro
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
             yield line, Problem(line, f"not valid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        except RecursionError:
+            yield line, Problem(line, "not valid JSON: nested too deeply")
+            continue
+        except ValueError as exc:  # an integer of more digits than Python converts
+            yield line, Problem(line, f"not valid JSON: {exc}")
             continue
         if not isinstance(value, dict):
             yield line, Problem(line, "each line must be a JSON object")
@@ -339,13 +364,23 @@ class _Bad(Exception):
     """A row-level validation failure (turned into a `Problem`)."""
 
 
+#: Columns whose text may run over several lines (tab and LF allowed).
+MULTILINE_COLUMNS = frozenset(
+    {"memo", "description", "purpose", "reason", "valuation_basis", "evidence", "address"}
+)
+
+
 def _text(row: Mapping[str, Any], name: str, default: str = "") -> str:
     value = row.get(name)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _Bad(f"{name} must be text")
-    return str(value).strip()
+    text = str(value).strip()
+    problem = text_problem(text, multiline=name in MULTILINE_COLUMNS)
+    if problem is not None:
+        raise _Bad(f"{name} {problem}")
+    return text
 
 
 def _date(row: Mapping[str, Any], name: str) -> dt.date | None:
@@ -517,6 +552,8 @@ def _plain_donation(line: int, row: Mapping[str, Any], labels: dict[str, int]) -
     for name, value in row.items():
         if name not in _PLAIN_DONATION or type(value) is not str:
             return None
+        if text_problem(value, multiline=name in MULTILINE_COLUMNS) is not None:
+            return None  # the general rules name the problem
     get = row.get
     donor_id, fund = get("donor_id", "").strip(), get("fund", "").strip()
     when = _iso_date(get("date", "").strip())

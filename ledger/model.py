@@ -14,7 +14,7 @@ Invariants owned here:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -136,6 +136,8 @@ class RepositoryPort(Protocol):
     def add_award(self, a: Award, at: str) -> None: ...
     def close_period(self, period: str, at: str, by: str) -> None: ...
     def reversal_of(self, entry_id: str) -> str | None: ...
+    def handovers_of(self, gift_entry_id: str) -> list[tuple[str, int]]: ...
+    def add_handover(self, row: Mapping[str, Any]) -> None: ...
 
 
 class UnitOfWorkPort(Protocol):

@@ -13,6 +13,8 @@ Invariants owned here:
   cash / bank donation      1002-<cur>                 4101-R / 4101-U
   pledge payment            1002-<cur>                 1122 (ref=pledge)
   in-kind donation          1201 / 1501 (or 1701)      4101-R / 4101-U (or 2601)
+  in-kind handover          5101 (project)             1201 / 1501 (ref=gift)
+  (goods passed through)    2601                       1701 (ref=gift)
   disbursement              5101 (project)             1002-<cur>
   scholarship award         5101 (beneficiary)         2209 (ref=award)
   scholarship payout        2209 (ref=award)           1002-<cur>
@@ -34,6 +36,9 @@ Invariants owned here:
   content raises `IdempotencyConflict`. An operation is then: check the inputs, build the entry
   (`donation_entry`, `_pledge_entry`, ...: pure, nothing read from the books), post it (`_post`,
   which runs the guards every entry passes).
+- An in-kind handover passes on goods at carrying value, never more quantity (when the gift's
+  quantity starts with a number) or value than the gift brought (`BeyondReceived`); the last
+  handover of the whole quantity takes the whole remaining value.
 - Account codes are named (`ledger.accounts`); none is written here as a literal.
 """
 
@@ -49,6 +54,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, ParamSpec, TypeVar
 
@@ -86,6 +92,7 @@ from ledger.errors import (
     AccountClosed,
     AlreadyExists,
     AlreadyReversed,
+    BeyondReceived,
     InsufficientFunds,
     InvalidEntry,
     NotFound,
@@ -118,6 +125,8 @@ __all__ = [
     "close_period",
     "depreciable_gift",
     "donation_entry",
+    "gift_quantity",
+    "hand_over_in_kind",
     "open_account",
     "open_fund",
     "open_project",
@@ -769,6 +778,151 @@ def _in_kind_entry(
         Posting(credit, fund, -v, FUNCTIONAL_CURRENCY, -v, party=donor_id),
     )
     return JournalEntry(EntryKind.IN_KIND, on, postings, memo=memo, maker=maker, data=data)
+
+
+_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(.*)$")
+
+
+def gift_quantity(text: str) -> tuple[Decimal, str] | None:
+    """The number and unit a gift's quantity starts with ("12 台" -> (12, "台")), or None."""
+    match = _QUANTITY.match(text or "")
+    return None if match is None else (Decimal(match.group(1)), match.group(2).strip())
+
+
+@_idempotent("in_kind_handover")
+def hand_over_in_kind(
+    uow: UnitOfWorkPort,
+    *,
+    gift_entry_id: str,
+    quantity: str,
+    recipient: str,
+    handed_over_on: dt.date,
+    project: str = "",
+    value: Money | None = None,
+    evidence: Sequence[str] = (),
+    memo: str = "",
+    maker: str = "system",
+    key: str | None = None,
+) -> PostedEntry:
+    """Pass (part of) goods received in kind on to a project or recipient, at carrying value.
+
+    Dr 5101 (project, program) / Cr 1201 or 1501 (ref = the gift), releasing a restricted
+    fund's restriction; goods the donor passed through: Dr 2601 / Cr 1701. Without `value`, a
+    part is valued pro rata (half up). The recipient is an organisation or a pseudonym.
+
+    Raises:
+        NotFound: no such in-kind gift. BeyondReceived: more than the gift brought.
+        UnknownProject, InvalidEntry, PeriodClosed, IdempotencyConflict.
+    """
+    gift = uow.entry(gift_entry_id)
+    if gift is None or gift.kind != EntryKind.IN_KIND:
+        raise NotFound(f"no in-kind gift {gift_entry_id!r}")
+    if gift_entry_id in uow.reversed_ids or uow.repo.reversal_of(gift_entry_id):
+        raise InvalidEntry(f"in-kind gift {gift_entry_id} was reversed", field="gift")
+    if not recipient.strip() or len(recipient) > 200:
+        raise InvalidEntry("recipient must be 1-200 characters", field="recipient")
+    asset = next(p for p in gift.postings if p.amount > 0)
+    minor = _handover_value(uow, gift, asset.amount, _quantity(quantity), value)
+    data = {
+        "operation": "in_kind_handover",
+        "gift_entry_id": gift_entry_id,
+        "description": str(gift.data.get("description", "")),
+        "quantity": quantity,
+        "unit": (gift_quantity(str(gift.data.get("quantity", ""))) or (0, ""))[1],
+        "recipient": recipient.strip(),
+        "evidence": list(evidence),
+        "cny_minor": minor,
+    }
+    postings = _handover_postings(uow, asset, gift_entry_id, project, minor)
+    entry = JournalEntry(
+        EntryKind.GENERAL, handed_over_on, postings, memo=memo, maker=maker, data=data
+    )
+    posted = _post(uow, entry)
+    row = {"entry_id": posted.id, "gift_entry_id": gift_entry_id, "quantity": quantity}
+    uow.repo.add_handover(
+        {
+            **row,
+            "value_minor": minor,
+            "recipient": recipient.strip(),
+            "project": project,
+            "handed_over_on": handed_over_on.isoformat(),
+            "created_at": uow.now(),
+        }
+    )
+    return posted
+
+
+def _quantity(text: str) -> Decimal:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        number = Decimal(0)
+    if not number.is_finite() or number <= 0 or len(text) > 40:
+        raise InvalidEntry("quantity must be a positive decimal number", field="quantity")
+    return number
+
+
+def _handover_value(
+    uow: UnitOfWorkPort, gift: PostedEntry, gift_value: int, quantity: Decimal, value: Money | None
+) -> int:
+    """The handover's value in CNY minor units, refused beyond what the gift brought."""
+    done = uow.repo.handovers_of(gift.id)
+    done_quantity = sum((Decimal(q) for q, _ in done), Decimal(0))
+    remaining = gift_value - sum(v for _, v in done)
+    received = gift_quantity(str(gift.data.get("quantity", "")))
+    if received is not None and done_quantity + quantity > received[0]:
+        raise BeyondReceived(
+            f"gift {gift.id} brought {received[0]}; {done_quantity} handed over already, "
+            f"{quantity} more would be beyond what was received",
+            field="quantity",
+        )
+    if value is not None:
+        if value.currency != FUNCTIONAL_CURRENCY:
+            raise InvalidEntry("a handover is valued in CNY", field="value")
+        minor = value.minor
+    elif received is not None and done_quantity + quantity == received[0]:
+        minor = remaining
+    elif received is not None:
+        minor = int(
+            Fraction(gift_value) * Fraction(quantity) / Fraction(received[0]) + Fraction(1, 2)
+        )
+    else:
+        raise InvalidEntry("give the value: the gift's quantity is not a number", field="value")
+    if minor <= 0 or minor > remaining:
+        raise BeyondReceived(
+            f"gift {gift.id} has {format_minor(remaining, FUNCTIONAL_CURRENCY)} CNY of value "
+            "left to hand over",
+            field="value",
+        )
+    return minor
+
+
+def _handover_postings(
+    uow: UnitOfWorkPort, asset: Posting, gift_entry_id: str, project: str, minor: int
+) -> tuple[Posting, ...]:
+    fund, cny = asset.fund, FUNCTIONAL_CURRENCY
+    if asset.account == AGENCY_ASSETS:
+        return (
+            Posting(AGENCY_LIABILITIES, fund, minor, cny, minor),
+            Posting(AGENCY_ASSETS, fund, -minor, cny, -minor, ref=gift_entry_id),
+        )
+    the_project = _project(uow, project) if project else None
+    if the_project is None or the_project.fund != fund:
+        raise UnknownProject(f"no project {project!r} of fund {fund}", field="project")
+    money = Money(minor, cny)
+    return (
+        Posting(
+            PROGRAM_EXPENSES,
+            fund,
+            minor,
+            cny,
+            minor,
+            project=project,
+            functional_class=FunctionalClass.PROGRAM.value,
+        ),
+        Posting(asset.account, fund, -minor, cny, -minor, ref=gift_entry_id),
+        *_release(_fund(uow, fund), money, minor),
+    )
 
 
 @_idempotent("disbursement")

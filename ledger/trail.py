@@ -41,6 +41,7 @@ __all__ = [
     "EventFilter",
     "event_hash",
     "event_object",
+    "events_near",
     "head_of",
     "iter_events",
     "list_events",
@@ -348,3 +349,13 @@ def verify_trail(
             "(events were deleted)",
         )
     return findings
+
+
+def events_near(
+    conn: Connection, *, actor: str, at: str, seconds: int = 5, limit: int = 50
+) -> list[AuditEvent]:
+    """Audit events by `actor` within `seconds` of the timestamp `at` (indexed by time)."""
+    moment = dt.datetime.fromisoformat(at)
+    low = (moment - dt.timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+    high = (moment + dt.timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+    return list_events(conn, EventFilter(actor=actor, since=low, until=high), limit=limit)

@@ -6,22 +6,35 @@ Invariants owned here:
   fees and transfers out, in sequence order. Each outflow consumes the oldest unspent inflow
   first. An entry that was reversed, and its reversal, are left out on both sides.
 - The slices of one gift never add up to more than the gift.
-- Beneficiaries appear only by pseudonym, cohort term and county; never a name.
+- Beneficiaries appear only as a count of students per scholarship term and county; their
+  pseudonyms are counted, never shown (not even to donors), and their names are never read.
+- Bank fees fold into one line; a project line names the project and its place.
+- Goods received in kind are followed by their handovers (`where_goods_went`): each names what
+  was passed on, how many, to which recipient (an organisation or a pseudonym) and project
+  place, at its carrying value; they never add up to more than the gift (the ledger refuses).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
 from ledger.accounts import cash_account
-from ledger.storage.tables import beneficiaries, journal_entries, postings, projects
+from ledger.storage.tables import (
+    beneficiaries,
+    in_kind_handovers,
+    journal_entries,
+    postings,
+    projects,
+)
 
-__all__ = ["Slice", "where_it_went"]
+__all__ = ["Group", "Slice", "fold", "where_goods_went", "where_it_went"]
 
 INFLOW = {"donation", "pledge_payment", "transfer"}
 OUTFLOW = {"disbursement", "scholarship_payout", "fee", "transfer"}
@@ -29,11 +42,31 @@ OUTFLOW = {"disbursement", "scholarship_payout", "fee", "transfer"}
 
 @dataclass(frozen=True, slots=True)
 class Slice:
+    """Part of one outflow paid by the gift: what it paid for, where, and how much."""
+
     date: dt.date
-    purpose: str
+    kind: str  # "project", "scholarship", "fee", "transfer" or "goods" (handed over in kind)
+    name: str  # project name, scholarship term, or the receiving fund's code
     county: str
     amount_minor: int
     currency: str
+    town: str = ""
+    beneficiary: str = ""  # pseudonym, only ever counted, never shown
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Slices of the same kind, name and place, folded into one line of "where my gift went"."""
+
+    first: dt.date
+    last: dt.date
+    kind: str
+    name: str
+    county: str
+    town: str
+    amount_minor: int
+    currency: str
+    count: int  # distinct students of a scholarship line (0 for the others)
 
 
 def where_it_went(conn: Connection, *, fund: str, currency: str, gift_sequence: int) -> list[Slice]:
@@ -49,7 +82,7 @@ def where_it_went(conn: Connection, *, fund: str, currency: str, gift_sequence: 
     live = [r for r in rows if r.kind != "reversal" and r.id not in reversed_ids]
     inflows: deque[list[int]] = deque()
     out: list[Slice] = []
-    names = _labels(conn)
+    labels = _Labels(conn)
     for r in live:
         if r.amount > 0 and r.kind in INFLOW:
             inflows.append([r.sequence, r.amount])
@@ -61,10 +94,8 @@ def where_it_went(conn: Connection, *, fund: str, currency: str, gift_sequence: 
             head = inflows[0]
             take = min(need, head[1])
             if head[0] == gift_sequence:
-                purpose, county = _describe(r.kind, json.loads(r.data), names)
-                out.append(
-                    Slice(dt.date.fromisoformat(r.occurred_on), purpose, county, take, currency)
-                )
+                when = dt.date.fromisoformat(r.occurred_on)
+                out.append(labels.slice(r.kind, json.loads(r.data), when, take, currency))
             head[1] -= take
             need -= take
             if head[1] == 0:
@@ -74,22 +105,90 @@ def where_it_went(conn: Connection, *, fund: str, currency: str, gift_sequence: 
     return out
 
 
-def _labels(conn: Connection) -> dict[str, tuple[str, str]]:
-    labels = {r.code: (r.name, r.county) for r in conn.execute(select(projects))}
-    labels.update({r.id: (r.cohort, r.county) for r in conn.execute(select(beneficiaries))})
-    return labels
+def fold(slices: Iterable[Slice]) -> list[Group]:
+    """Fold slices into lines: one per project and place, per scholarship term and county, and
+    one for all bank fees (last); in the order each line first appears."""
+    groups: dict[tuple[str, str, str, str, str], list[Slice]] = {}
+    for s in slices:
+        key = (s.kind, "" if s.kind == "fee" else s.name, s.county, s.town, s.currency)
+        groups.setdefault(key, []).append(s)
+    lines = [
+        Group(
+            first=min(s.date for s in parts),
+            last=max(s.date for s in parts),
+            kind=kind,
+            name=name,
+            county=county,
+            town=town,
+            amount_minor=sum(s.amount_minor for s in parts),
+            currency=currency,
+            count=len({s.beneficiary for s in parts if s.beneficiary}),
+        )
+        for (kind, name, county, town, currency), parts in groups.items()
+    ]
+    return sorted(lines, key=lambda g: g.kind == "fee")  # stable: fees last, the rest in order
 
 
-def _describe(
-    kind: str, data: dict[str, object], labels: dict[str, tuple[str, str]]
-) -> tuple[str, str]:
-    if kind == "disbursement":
-        name, county = labels.get(str(data.get("project", "")), (str(data.get("project", "")), ""))
-        return name, str(data.get("county", county))
-    if kind == "scholarship_payout":
-        who = str(data.get("beneficiary_id", ""))
-        cohort, county = labels.get(who, ("", ""))
-        return f"助学金 {data.get('term', cohort)} · {who}".strip(" ·"), county
-    if kind == "fee":
-        return "银行手续费 / bank fee", ""
-    return f"转入基金 / transfer to {data.get('to_fund', '')}", ""
+_TERM = re.compile(r"(\d{4})\s*(春|秋)?")
+
+
+def _term(*texts: str) -> str:
+    """The first term with a season ("2026秋"), else the first year: the payout's, then the
+    cohort's."""
+    found = [m.groups() for m in map(_TERM.search, texts) if m]
+    for year, season in found:
+        if season:
+            return year + season
+    return found[0][0] if found else ""
+
+
+class _Labels:
+    """Project names and places, and each beneficiary's cohort and county (never a name)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.projects = {r.code: (r.name, r.county, r.town) for r in conn.execute(select(projects))}
+        self.cohorts = {r.id: (r.cohort, r.county) for r in conn.execute(select(beneficiaries))}
+
+    def slice(
+        self, kind: str, data: dict[str, object], when: dt.date, amount: int, currency: str
+    ) -> Slice:
+        if kind == "disbursement":
+            code = str(data.get("project", ""))
+            name, county, town = self.projects.get(code, (code, "", ""))
+            county = str(data.get("county") or county)
+            return Slice(when, "project", name, county, amount, currency, town)
+        if kind == "scholarship_payout":
+            who = str(data.get("beneficiary_id", ""))
+            cohort, county = self.cohorts.get(who, ("", ""))
+            term = _term(str(data.get("term", "")), cohort)
+            return Slice(when, "scholarship", term, county, amount, currency, beneficiary=who)
+        if kind == "fee":
+            return Slice(when, "fee", "", "", amount, currency)
+        return Slice(when, "transfer", str(data.get("to_fund", "")), "", amount, currency)
+
+
+def where_goods_went(conn: Connection, *, gift_sequence: int) -> list[Slice]:
+    """Where the goods of the in-kind gift at `gift_sequence` were handed over, oldest first."""
+    gift = conn.execute(
+        select(journal_entries.c.id, journal_entries.c.data).where(
+            journal_entries.c.sequence == gift_sequence
+        )
+    ).first()
+    if gift is None:
+        return []
+    h, e = in_kind_handovers.c, journal_entries.c
+    reversed_ids = select(e.reverses).where(e.reverses.is_not(None))
+    rows = conn.execute(
+        select(h.entry_id, h.quantity, h.value_minor, h.recipient, h.project, h.handed_over_on)
+        .where(h.gift_entry_id == gift.id, h.entry_id.not_in(reversed_ids))
+        .order_by(h.handed_over_on, h.created_at)
+    ).all()
+    description = str(json.loads(gift.data).get("description", ""))
+    places = _Labels(conn).projects
+    out = []
+    for r in rows:
+        _name, county, town = places.get(r.project, ("", "", ""))
+        what = f"{description} × {r.quantity} → {r.recipient}".strip()
+        when = dt.date.fromisoformat(r.handed_over_on)
+        out.append(Slice(when, "goods", what, county, int(r.value_minor), "CNY", town))
+    return out

@@ -4,8 +4,11 @@ Invariants owned here:
 - Every message has a text in each of `LANGUAGES`; placeholders (`{serial}`, `{text}`, ...) are
   the same in all three.
 - Texts are plain strings, never markup: the template escapes them like any other value.
-- The Chinese capitals (大写) stay in the simplified characters the People's Bank of China's rules
-  prescribe in every language; only their label is translated.
+- The Chinese capitals (大写) are written in simplified characters, as the People's Bank of
+  China's rules prescribe, on the Simplified and English receipts, and in their traditional
+  forms (壹貳參肆伍陸柒捌玖拾佰仟萬億) on the Traditional one (`receipts.numerals`).
+- Place names (GB/T 2260 counties and towns) are shown without their prefecture and in the
+  receipt's script (`place_name`); no English appears on a Chinese page.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Mapping
 
 from receipts.model import LANGUAGES, Language
 
-__all__ = ["BABEL_LOCALES", "LANGUAGE_NAMES", "MESSAGES", "messages"]
+__all__ = ["BABEL_LOCALES", "LANGUAGE_NAMES", "MESSAGES", "messages", "place_name"]
 
 #: The Babel locale that formats numbers, money and dates for each receipt language.
 #: zh-Hant uses Hong Kong conventions (NT$ for TWD, unlike zh_Hant_TW's bare "$"); English uses
@@ -114,6 +117,41 @@ _ZH_HANS: dict[str, str] = {
     "download_pdf": "下载 PDF",
     "language": "语言",
     "page": "第 {page} 页",
+    "where_what": "用途与地点",
+    "where_fee": "银行手续费",
+    "covered_more": "其余 {count} 笔（见网页版收据）",
+    "ack_issuer_not_configured": "本基金的开具机构尚未配置，请联系本平台更正。",
+    "ack_title": "认捐确认函",
+    "ack_serial": "确认函编号",
+    "ack_lead": "兹确认收到您的下列认捐承诺，谨致谢忱。",
+    "ack_not_receipt": (
+        "本函确认的是认捐承诺，不是捐赠收据：款项到账后，本机构将另行开具捐赠收据。"
+    ),
+    "ack_amount": "认捐金额",
+    "pledged_on": "认捐日期",
+    "due_on": "预计到账",
+    "due_open": "未约定",
+    "ack_conditional": "认捐条件",
+    "ack_conditional_yes": "附条件认捐：条件达成后入账。",
+    "ack_conditional_no": "无条件认捐。",
+    "where_more": "其余 {count} 项（明细见网页版收据）",
+    "where_scholarship": "助学金 · {place} · {term} · {count} 名学生",
+    "where_transfer": "转入基金 {fund}",
+    "term_spring": "{year} 春",
+    "term_autumn": "{year} 秋",
+    "term_year": "{year} 学年",
+    "issuer_not_configured": (
+        "本基金的开具机构尚未配置：本收据暂不能作为捐赠凭证，请联系本平台更正。"
+    ),
+    "issuer_demo": "演示数据：开具机构名称与代码仅供演示，并非真实登记信息。",
+    "credit_code": "统一社会信用代码",
+    "not_configured": "未配置",
+    "proof_compact": (
+        "本笔捐赠已记入可公开验证的账本；完整证明（签名声明、记账数据、包含证明）以附件 h"
+        "uiquan-receipt-proof.json 嵌入本 PDF。"
+    ),
+    "checkpoint_size": "检查点大小",
+    "checkpoint_root": "检查点根哈希",
 }
 
 _ZH_HANT: dict[str, str] = {
@@ -198,6 +236,41 @@ _ZH_HANT: dict[str, str] = {
     "download_pdf": "下載 PDF",
     "language": "語言",
     "page": "第 {page} 頁",
+    "where_what": "用途與地點",
+    "where_fee": "銀行手續費",
+    "covered_more": "其餘 {count} 筆（見網頁版收據）",
+    "ack_issuer_not_configured": "本基金的開具機構尚未設定，請聯絡本平台更正。",
+    "ack_title": "認捐確認函",
+    "ack_serial": "確認函編號",
+    "ack_lead": "茲確認收到您的下列認捐承諾，謹致謝忱。",
+    "ack_not_receipt": (
+        "本函確認的是認捐承諾，不是捐贈收據：款項到帳後，本機構將另行開具捐贈收據。"
+    ),
+    "ack_amount": "認捐金額",
+    "pledged_on": "認捐日期",
+    "due_on": "預計到帳",
+    "due_open": "未約定",
+    "ack_conditional": "認捐條件",
+    "ack_conditional_yes": "附條件認捐：條件達成後入帳。",
+    "ack_conditional_no": "無條件認捐。",
+    "where_more": "其餘 {count} 項（明細見網頁版收據）",
+    "where_scholarship": "助學金 · {place} · {term} · {count} 名學生",
+    "where_transfer": "轉入基金 {fund}",
+    "term_spring": "{year} 春",
+    "term_autumn": "{year} 秋",
+    "term_year": "{year} 學年",
+    "issuer_not_configured": (
+        "本基金的開具機構尚未設定：本收據暫不能作為捐贈憑證，請聯絡本平台更正。"
+    ),
+    "issuer_demo": "演示資料：開具機構名稱與代碼僅供演示，並非真實登記資訊。",
+    "credit_code": "統一社會信用代碼",
+    "not_configured": "未設定",
+    "proof_compact": (
+        "本筆捐贈已記入可公開驗證的帳本；完整證明（簽名聲明、記帳資料、包含證明）以附件 h"
+        "uiquan-receipt-proof.json 嵌入本 PDF。"
+    ),
+    "checkpoint_size": "檢查點大小",
+    "checkpoint_root": "檢查點根雜湊",
 }
 
 _EN: dict[str, str] = {
@@ -286,6 +359,46 @@ _EN: dict[str, str] = {
     "download_pdf": "Download PDF",
     "language": "Language",
     "page": "Page {page}",
+    "where_what": "Purpose and place",
+    "where_fee": "Bank fees",
+    "covered_more": "{count} more gifts (on the web page)",
+    "ack_issuer_not_configured": "This fund's issuing organisation is not configured yet.",
+    "ack_title": "Pledge Acknowledgment",
+    "ack_serial": "Acknowledgment No.",
+    "ack_lead": "We acknowledge with thanks the pledge described below.",
+    "ack_not_receipt": (
+        "This letter acknowledges a promise; it is not a donation receipt. A re"
+        "ceipt is issued when the money arrives."
+    ),
+    "ack_amount": "Amount pledged",
+    "pledged_on": "Pledged on",
+    "due_on": "Due",
+    "due_open": "not agreed",
+    "ack_conditional": "Condition",
+    "ack_conditional_yes": "Conditional: recorded when the condition is met.",
+    "ack_conditional_no": "Unconditional.",
+    "where_more": "{count} more lines (all of them on the web page of this receipt)",
+    "where_scholarship": "Scholarships · {place} · {term} · {count} students",
+    "where_transfer": "Transfer to fund {fund}",
+    "term_spring": "Spring {year}",
+    "term_autumn": "Autumn {year}",
+    "term_year": "{year} school year",
+    "issuer_not_configured": (
+        "This fund's issuing organisation is not configured: this receipt is not a valid "
+        "acknowledgment until it is corrected."
+    ),
+    "issuer_demo": (
+        "Demo data: the issuer's name and code are for demonstration only, not a real registration."
+    ),
+    "credit_code": "Unified Social Credit Code",
+    "not_configured": "not configured",
+    "proof_compact": (
+        "This gift is recorded in a publicly verifiable ledger; the full proof (signed cl"
+        "aims, ledger entries, inclusion proofs) is embedded in this PDF as huiquan-recei"
+        "pt-proof.json."
+    ),
+    "checkpoint_size": "Tree size",
+    "checkpoint_root": "Tree root",
 }
 
 #: Every message, by language.
@@ -305,3 +418,60 @@ def messages(language: str) -> Mapping[str, str]:
     if language not in LANGUAGES:
         raise ValueError(f"receipts are written in {', '.join(LANGUAGES)}, not {language!r}")
     return MESSAGES[language]
+
+
+# -- places ---------------------------------------------------------------------------------------
+#: Simplified -> traditional characters of the place names the books hold (GB/T 2260 counties,
+#: towns and townships of the programmes). Characters not listed are the same in both scripts.
+_HANT_CHARS = str.maketrans(
+    dict(
+        zip(
+            "县区阳锦凉炉坝简镇乡红觉达华兴罗龙马东义纳",
+            "縣區陽錦涼爐壩簡鎮鄉紅覺達華興羅龍馬東義納",
+            strict=True,
+        )
+    )
+)
+
+#: English names of the places of the programmes (pinyin, or the name the place uses itself).
+_EN_PLACES: Mapping[str, str] = {
+    "炉霍县": "Luhuo County",
+    "色达县": "Sertar County",
+    "石渠县": "Sershul County",
+    "理塘县": "Litang County",
+    "壤塘县": "Zamtang County",
+    "阿坝县": "Ngawa County",
+    "红原县": "Hongyuan County",
+    "昭觉县": "Zhaojue County",
+    "布拖县": "Butuo County",
+    "美姑县": "Meigu County",
+    "越西县": "Yuexi County",
+    "简阳市": "Jianyang",
+    "锦江区": "Jinjiang District",
+    "镇金镇": "Zhenjin Town",
+    "踏水镇": "Tashui Town",
+    "新都镇": "Xindu Town",
+    "朱倭镇": "Zhuwo Town",
+    "虾拉沱镇": "Xialatuo Town",
+    "沙河街道": "Shahe Subdistrict",
+    "甘孜州、阿坝州、凉山州": "Garzê, Ngawa and Liangshan prefectures",
+}
+
+_PREFECTURE = ("甘孜州", "阿坝州", "凉山州", "成都市")
+
+
+def place_name(county: str, town: str, language: str) -> str:
+    """A county (and town) as a receipt in `language` names it: "炉霍县 · 新都镇", "Luhuo County".
+
+    The prefecture is left out ("甘孜州炉霍县" -> "炉霍县"); a name with no English form stays in
+    Chinese on the English receipt.
+    """
+    for prefix in _PREFECTURE:
+        if county.startswith(prefix) and len(county) > len(prefix):
+            county = county.removeprefix(prefix)
+            break
+    parts = [p for p in (county, town) if p]
+    if language == "en":
+        return ", ".join(_EN_PLACES.get(p, p) for p in reversed(parts))
+    text = " · ".join(parts)
+    return text.translate(_HANT_CHARS) if language == "zh-Hant" else text

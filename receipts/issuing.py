@@ -14,8 +14,10 @@ Invariants owned here:
 - A receipt row is never changed or deleted (the table is append-only by trigger). A wrong receipt
   is voided by a `receipt_voids` row with its reason and the serial of its replacement; the
   voided serial stays visible as VOID and is never reused.
-- Link tokens come from `secrets` (192 bits), only their SHA-256 is stored; a link can be
-  revoked. Callers that mint their own tokens pass `link=False` and no random link is made.
+- Link tokens come from `secrets` (192 bits) and are found by their SHA-256; a link can be
+  revoked. Callers that mint their own tokens pass `link=False` and no random link is made
+  (the application's receipt desk does, to keep each token sealed under the receipt-link key
+  beside its hash; `new_link` keeps the hash only).
   Looking up an unknown, revoked or malformed token gives the same `None`.
 - A gift is covered by at most one live annual consolidated receipt.
 """

@@ -22,6 +22,7 @@ __all__ = [
     "KINDS",
     "LANGUAGES",
     "STATUSES",
+    "AcknowledgmentView",
     "AllocationLine",
     "CoveredGift",
     "Kind",
@@ -41,13 +42,23 @@ LANGUAGES: tuple[Language, ...] = ("zh-Hans", "zh-Hant", "en")
 
 @dataclass(frozen=True, slots=True)
 class AllocationLine:
-    """One line of "where my gift went": a disbursement the gift helped pay for."""
+    """One line of "where my gift went": spending the gift helped pay for, folded.
+
+    `kind` is "project" (`project_or_purpose` is the project's name), "scholarship" (it is the
+    term, e.g. "2024秋", and `count` the number of students: never who they are), "fee" (all
+    bank fees in one line) or "transfer" (it is the receiving fund). `date` is the first day
+    and `last_date` the last one when the line folds several payments.
+    """
 
     date: date
     project_or_purpose: str
     county: str
     amount_minor: int
     currency: str
+    kind: str = "project"
+    last_date: date | None = None
+    town: str = ""
+    count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +111,9 @@ class ReceiptView:
     where_it_went: tuple[AllocationLine, ...] = field(default=())
     covered_gifts: tuple[CoveredGift, ...] = field(default=())
     language: Language = "zh-Hans"
+    issuer_seal_text: str = ""
+    issuer_demo: bool = False
+    issuer_configured: bool = True
 
     @property
     def displayed_donor_is_anonymous(self) -> bool:
@@ -109,3 +123,26 @@ class ReceiptView:
     @property
     def is_void(self) -> bool:
         return self.status == "void"
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgmentView:
+    """A pledge acknowledgment as the donor sees it: a promise, not money received."""
+
+    serial: str
+    issuer_name: str
+    issuer_registration_no: str
+    issuer_seal_text: str
+    issuer_demo: bool
+    issuer_configured: bool
+    issued_on: date
+    pledged_on: date
+    due_on: date | None
+    donor_name: str
+    amount_minor: int
+    currency: str
+    fund_name: str
+    fund_purpose: str
+    conditional: bool
+    signing_officer: str
+    language: Language = "zh-Hans"

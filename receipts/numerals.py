@@ -14,6 +14,11 @@ The rules follow the People's Bank of China's 《正确填写票据和结算凭�
 - 拾 at the head of an amount keeps its digit (¥10 → 壹拾元整), as cheques require.
 - Below one yuan there is no 元: ¥0.50 → 伍角. Zero is 零元整.
 
+Traditional characters (`traditional=True`, for the zh-Hant receipt) write the same amount with
+the traditional forms of the capitals: 貳 for 贰, 參 for 叁, 陸 for 陆, 萬 for 万, 億 for 亿 (the
+other capitals are the same in both scripts). The unit stays 元 (not 圓): 元 is the unit of
+人民幣 in Traditional text too, as in 新臺幣壹萬元整; 圓 is the Hong Kong dollar's cheque usage.
+
 Invariants owned here: never two 零 in a row, never 零 before a unit or at either end (except
 the single amount 零元整), and the text reads back to exactly the integer it came from.
 """
@@ -28,6 +33,7 @@ MAX_MINOR_FOR_CAPITALS = 10**15 - 1
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _IN_GROUP_UNITS = ("", "拾", "佰", "仟")
 _FRACTION_UNITS = ("角", "分")
+_TRADITIONAL = str.maketrans({"贰": "貳", "叁": "參", "陆": "陸", "万": "萬", "亿": "億"})
 
 
 def _group(value: int) -> str:
@@ -63,11 +69,11 @@ def _whole(value: int) -> str:
     return _group(value)
 
 
-def to_chinese_capital(minor: int, exponent: int = 2) -> str:
+def to_chinese_capital(minor: int, exponent: int = 2, *, traditional: bool = False) -> str:
     """Write an amount of minor units in Chinese capital numerals, e.g. 1200000 → 壹万贰仟元整.
 
     `exponent` is the number of minor-unit digits: 2 for 角 and 分 (CNY), 1 for 角 only, 0 for
-    whole yuan.
+    whole yuan. `traditional` writes the traditional forms (貳參陸萬億) for a zh-Hant receipt.
 
     Raises:
         TypeError: when `minor` is not an int (bool included).
@@ -82,6 +88,11 @@ def to_chinese_capital(minor: int, exponent: int = 2) -> str:
         raise ValueError("a receipt amount in capitals cannot be negative")
     if minor > MAX_MINOR_FOR_CAPITALS:
         raise ValueError(f"amount {minor} is above {MAX_MINOR_FOR_CAPITALS} minor units")
+    text = _capitals(minor, exponent)
+    return text.translate(_TRADITIONAL) if traditional else text
+
+
+def _capitals(minor: int, exponent: int) -> str:
     yuan, fraction = divmod(minor, 10**exponent)
     if minor == 0:
         return "零元整"

@@ -293,19 +293,49 @@ def attach_to_pdf(pdf: bytes, document: bytes) -> bytes:
     return out.getvalue()
 
 
+#: pypdf's limits while a PDF from anyone is read: nothing may decompress, declare or work
+#: beyond a few times the largest file taken, so a zip bomb or a huge xref fails fast.
+_PDF_LIMITS: dict[str, int] = {
+    "maximum_declared_stream_length": MAX_DOCUMENT_BYTES,
+    "array_based_stream_maximum_output_length": MAX_DOCUMENT_BYTES,
+    "array_maximum_element_count": 10_000,
+    "dictionary_maximum_element_count": 10_000,
+    "jbig2_maximum_output_length": MAX_DOCUMENT_BYTES,
+    "lzw_maximum_output_length": MAX_DOCUMENT_BYTES,
+    "run_length_maximum_output_length": MAX_DOCUMENT_BYTES,
+    "zlib_maximum_output_length": MAX_DOCUMENT_BYTES,
+    "zlib_maximum_recovery_input_length": MAX_DOCUMENT_BYTES,
+    "brotli_maximum_output_length": MAX_DOCUMENT_BYTES,
+    "stream_filters_maximum_length": 4,
+    "stream_decoding_work_maximum_length": 4 * MAX_DOCUMENT_BYTES,
+    "named_destinations_maximum_entries": 10_000,
+    "named_destinations_maximum_depth": 32,
+}
+
+
 def extract_from_pdf(pdf: bytes) -> bytes:
     """The proof document embedded in a receipt PDF.
+
+    The PDF may come from anyone (`huiquan receipt verify`, POST /verify): it is read under
+    `_PDF_LIMITS`, and any failure of the PDF parser on it is this module's error, never
+    another exception.
 
     Raises:
         ProofFormatError: when the bytes are not a readable PDF or carry no proof document.
     """
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from pypdf import PdfReader, apply_configuration
 
     try:
-        attachments = PdfReader(io.BytesIO(pdf)).attachments
-        found = attachments.get(ATTACHMENT_NAME) if ATTACHMENT_NAME in attachments else None
-    except (PyPdfError, ValueError, KeyError, TypeError, RecursionError, OSError) as exc:
+        with apply_configuration(**_PDF_LIMITS):
+            reader = PdfReader(
+                io.BytesIO(pdf),
+                root_object_recovery_limit=1_000,
+                xref_stream_maximum_entries=100_000,
+            )
+            attachments = reader.attachments
+            found = attachments.get(ATTACHMENT_NAME) if ATTACHMENT_NAME in attachments else None
+            found = [bytes(f) for f in found] if found else None
+    except Exception as exc:  # hostile input: whatever pypdf raises, the PDF is not readable
         raise ProofFormatError(f"this file is not a readable PDF ({type(exc).__name__})") from exc
     if not found:
         raise ProofFormatError(
@@ -315,7 +345,7 @@ def extract_from_pdf(pdf: bytes) -> bytes:
         raise ProofFormatError(
             "this PDF carries more than one receipt proof: it was changed after it was issued"
         )
-    return bytes(found[0])
+    return found[0]
 
 
 def load_document(data: bytes) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import mimetypes
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -32,25 +33,35 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from babel.dates import format_date
+from babel.dates import format_date, format_interval
 from babel.numbers import format_currency, get_currency_name
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from ledger.money import EXPONENTS, FUNCTIONAL_CURRENCY, format_minor
-from receipts.i18n import BABEL_LOCALES, LANGUAGE_NAMES, messages
-from receipts.model import LANGUAGES, Language, ReceiptView
+from receipts.i18n import BABEL_LOCALES, LANGUAGE_NAMES, messages, place_name
+from receipts.model import (
+    LANGUAGES,
+    AcknowledgmentView,
+    AllocationLine,
+    Language,
+    ReceiptView,
+)
 from receipts.numerals import to_chinese_capital
 
 if TYPE_CHECKING:
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 __all__ = [
+    "PDF_VARIANT",
     "TEMPLATE_NAME",
+    "EmbeddedFile",
     "ResourceRefused",
     "content_security_policy",
     "html_to_pdf",
     "make_fetcher",
+    "render_acknowledgment_html",
+    "render_acknowledgment_pdf",
     "render_html",
     "render_pdf",
     "style_hash",
@@ -58,6 +69,7 @@ __all__ = [
 ]
 
 TEMPLATE_NAME = "receipt.html.j2"
+ACKNOWLEDGMENT_TEMPLATE = "acknowledgment.html.j2"
 STYLESHEET_NAME = "receipt.css"
 
 
@@ -219,6 +231,101 @@ def _facts(view: ReceiptView, t: Mapping[str, str], locale: str) -> list[list[_C
     return rows
 
 
+def _term(term: str, t: Mapping[str, str]) -> str:
+    """ "2024秋" -> "2024 秋" / "Autumn 2024"; a bare year is a school year."""
+    year, season = term[:4], term[4:]
+    key = {"春": "term_spring", "秋": "term_autumn"}.get(season, "term_year")
+    return t[key].format(year=year) if year.isdigit() else term
+
+
+def _where_line(line: AllocationLine, t: Mapping[str, str], lang: Language, locale: str) -> Any:
+    place = place_name(line.county, line.town, lang)
+    if line.kind == "scholarship":
+        what = t["where_scholarship"].format(
+            place=place or "—", term=_term(line.project_or_purpose, t), count=line.count
+        )
+    elif line.kind == "fee":
+        what = t["where_fee"]
+    elif line.kind == "transfer":
+        what = t["where_transfer"].format(fund=line.project_or_purpose)
+    else:
+        what = " · ".join(p for p in (line.project_or_purpose, place) if p)
+    when = _span(line.date, line.last_date or line.date, locale)
+    return {"date": when, "what": what, "amount": _money(line.amount_minor, line.currency, locale)}
+
+
+#: At most this many lines of "where my gift went" (and of covered gifts) on the PDF, per
+#: attempt at one page; the rest fold into one line. The first attempt uses the usual rhythm,
+#: the later ones the tighter `squeeze` style too.
+SQUEEZE_LINES = (10, 6, 3)
+
+
+def _where_lines(
+    view: ReceiptView, t: Mapping[str, str], lang: Language, locale: str, *, limit: int | None
+) -> list[Any]:
+    lines = list(view.where_it_went)
+    if limit is None or len(lines) <= limit:
+        return [_where_line(line, t, lang, locale) for line in lines]
+    shown, rest = lines[: limit - 1], lines[limit - 1 :]
+    out = [_where_line(line, t, lang, locale) for line in shown]
+    by_currency: dict[str, int] = {}
+    for line in rest:
+        by_currency[line.currency] = by_currency.get(line.currency, 0) + line.amount_minor
+    amount = "、".join(_money(v, c, locale) for c, v in by_currency.items())
+    when = _span(
+        min(line.date for line in rest), max(line.last_date or line.date for line in rest), locale
+    )
+    what = t["where_more"].format(count=len(rest))
+    return [*out, {"date": when, "what": what, "amount": amount}]
+
+
+def _span(first: date, last: date, locale: str) -> str:
+    if first == last:
+        return _date(first, locale)
+    return format_interval(first, last, "yMMMd", locale=locale)
+
+
+def _covered(
+    view: ReceiptView, t: Mapping[str, str], locale: str, *, limit: int | None
+) -> list[dict[str, str]]:
+    gifts = list(view.covered_gifts)
+    rows = [
+        {
+            "serial": gift.serial,
+            "received_on": _date(gift.received_on, locale),
+            "amount": _money(gift.amount_minor, gift.currency, locale),
+        }
+        for gift in gifts
+    ]
+    if limit is None or len(gifts) <= limit:
+        return rows
+    rest = gifts[limit - 1 :]
+    by_currency: dict[str, int] = {}
+    for gift in rest:
+        by_currency[gift.currency] = by_currency.get(gift.currency, 0) + gift.amount_minor
+    folded = {
+        "serial": t["covered_more"].format(count=len(rest)),
+        "received_on": _span(rest[0].received_on, rest[-1].received_on, locale),
+        "amount": "、".join(_money(v, c, locale) for c, v in by_currency.items()),
+    }
+    return [*rows[: limit - 1], folded]
+
+
+def _checkpoint_summary(text: str) -> dict[str, str]:
+    """The checkpoint's origin, size and root (hex) from its signed note."""
+    lines = text.splitlines()
+    root = lines[2] if len(lines) > 2 else ""
+    try:
+        root = base64.b64decode(root, validate=True).hex()
+    except ValueError:
+        pass
+    return {
+        "origin": lines[0] if lines else "",
+        "size": lines[1] if len(lines) > 1 else "",
+        "root": root,
+    }
+
+
 def _language_links(current: Language, links: Mapping[str, str] | None) -> list[_LanguageLink]:
     if not links:
         return []
@@ -249,10 +356,12 @@ def _context(
     pdf_url: str | None,
     language_links: Mapping[str, str] | None,
     for_print: bool,
+    squeeze: int = 0,
 ) -> dict[str, Any]:
     t = messages(lang)
     locale = BABEL_LOCALES[lang]
     annual = view.kind == "annual"
+    limit = SQUEEZE_LINES[squeeze] if for_print else None
     verify_url = _href(view.verify_url, "verify_url", absolute=True)
     amount_label = t["amount_annual"] if annual else t["amount"]
     if view.kind == "in_kind":
@@ -267,10 +376,11 @@ def _context(
         "created": view.issued_on.isoformat(),
         "title": t["title_annual"] if annual else t["title"],
         "subtitle": t["subtitle_annual"] if annual else t["subtitle"],
-        "subtitle_lang": "zh-Hans" if lang == "en" else "en",
+        # A Chinese page carries no English: only the English page has a (Chinese) subtitle.
+        "subtitle_lang": "zh-Hans",
         "capitals_label_lang": "zh-Hans" if lang == "en" else lang,
         "lead": t["lead_annual"] if annual else t["lead"],
-        "void_mark": t["void"] if lang == "en" else f"{t['void']} VOID",
+        "void_mark": t["void"],
         "void_reason": t["void_reason"].format(reason=view.void_reason)
         if view.void_reason
         else None,
@@ -284,26 +394,16 @@ def _context(
         "amount_figures": _money(view.amount_minor, view.currency, locale),
         "is_foreign": view.currency != FUNCTIONAL_CURRENCY,
         "cny_figures": _money(view.cny_minor, FUNCTIONAL_CURRENCY, locale),
-        "capitals": to_chinese_capital(view.cny_minor, EXPONENTS[FUNCTIONAL_CURRENCY]),
+        "capitals": to_chinese_capital(
+            view.cny_minor, EXPONENTS[FUNCTIONAL_CURRENCY], traditional=lang == "zh-Hant"
+        ),
+        "capitals_lang": "zh-Hant" if lang == "zh-Hant" else "zh-Hans",
+        "checkpoint": _checkpoint_summary(view.checkpoint_text),
         "facts": _facts(view, t, locale),
         "disclaimer": t["in_kind_disclaimer"] if view.kind == "in_kind" else None,
-        "covered": [
-            {
-                "serial": gift.serial,
-                "received_on": _date(gift.received_on, locale),
-                "amount": _money(gift.amount_minor, gift.currency, locale),
-            }
-            for gift in view.covered_gifts
-        ],
-        "where": [
-            {
-                "date": _date(line.date, locale),
-                "project": line.project_or_purpose,
-                "county": line.county,
-                "amount": _money(line.amount_minor, line.currency, locale),
-            }
-            for line in view.where_it_went
-        ],
+        "covered": _covered(view, t, locale, limit=limit),
+        "where": _where_lines(view, t, lang, locale, limit=limit),
+        "squeeze": squeeze,
         "verify_url": verify_url,
         "qr_svg": _qr_svg(verify_url),
         "pdf_url": None if for_print or pdf_url is None else _href(pdf_url, "pdf_url"),
@@ -318,12 +418,78 @@ def _render(
     pdf_url: str | None = None,
     language_links: Mapping[str, str] | None = None,
     for_print: bool,
+    squeeze: int = 0,
 ) -> str:
     lang = _language(view, language)
     context = _context(
-        view, lang, pdf_url=pdf_url, language_links=language_links, for_print=for_print
+        view,
+        lang,
+        pdf_url=pdf_url,
+        language_links=language_links,
+        for_print=for_print,
+        squeeze=squeeze,
     )
     return _environment().get_template(TEMPLATE_NAME).render(context)
+
+
+def _acknowledgment_context(
+    view: AcknowledgmentView, *, pdf_url: str | None, for_print: bool
+) -> dict[str, Any]:
+    lang = view.language
+    t = messages(lang)
+    locale = BABEL_LOCALES[lang]
+    rows = [
+        [_Cell(t["donor"], view.donor_name, css="donor")],
+        [
+            _Cell(t["pledged_on"], _date(view.pledged_on, locale)),
+            _Cell(t["issued_on"], _date(view.issued_on, locale)),
+        ],
+        [
+            _Cell(t["due_on"], _date(view.due_on, locale) if view.due_on else t["due_open"]),
+            _Cell(
+                t["currency"],
+                f"{view.currency} · {get_currency_name(view.currency, locale=locale)}",
+            ),
+        ],
+        [_Cell(t["fund"], view.fund_name)],
+        [_Cell(t["purpose"], view.fund_purpose or "—")],
+        [
+            _Cell(
+                t["ack_conditional"],
+                t["ack_conditional_yes"] if view.conditional else t["ack_conditional_no"],
+            )
+        ],
+    ]
+    return {
+        "t": t,
+        "lang": lang,
+        "view": view,
+        "for_print": for_print,
+        "css": Markup(_stylesheet()),  # noqa: S704 - our own static file, hashed for the CSP
+        "csp": _policy(),
+        "created": view.issued_on.isoformat(),
+        "amount_figures": _money(view.amount_minor, view.currency, locale),
+        "capitals": to_chinese_capital(
+            view.amount_minor, EXPONENTS[view.currency], traditional=lang == "zh-Hant"
+        )
+        if view.currency == FUNCTIONAL_CURRENCY
+        else "—",
+        "capitals_lang": "zh-Hant" if lang == "zh-Hant" else "zh-Hans",
+        "facts": rows,
+        "pdf_url": None if for_print or pdf_url is None else _href(pdf_url, "pdf_url"),
+    }
+
+
+def render_acknowledgment_html(view: AcknowledgmentView, *, pdf_url: str | None = None) -> str:
+    """A pledge acknowledgment as a complete HTML page (same stylesheet and CSP as receipts)."""
+    context = _acknowledgment_context(view, pdf_url=pdf_url, for_print=False)
+    return _environment().get_template(ACKNOWLEDGMENT_TEMPLATE).render(context)
+
+
+def render_acknowledgment_pdf(view: AcknowledgmentView) -> bytes:
+    """A pledge acknowledgment as a one-page A4 PDF/A-3b."""
+    context = _acknowledgment_context(view, pdf_url=None, for_print=True)
+    return html_to_pdf(_environment().get_template(ACKNOWLEDGMENT_TEMPLATE).render(context))
 
 
 def render_html(
@@ -344,14 +510,30 @@ def render_html(
     return _render(view, language, pdf_url=pdf_url, language_links=language_links, for_print=False)
 
 
-def render_pdf(view: ReceiptView, *, language: str | None = None) -> bytes:
-    """The receipt as an A4 PDF; the same view always gives the same bytes.
+def render_pdf(
+    view: ReceiptView,
+    *,
+    language: str | None = None,
+    attachment: EmbeddedFile | None = None,
+) -> bytes:
+    """The receipt as a one-page A4 PDF/A-3b; the same view always gives the same bytes.
+
+    A receipt too long for one page is laid out again, tighter, with fewer lines of "where my
+    gift went" and of covered gifts (the rest folded into one line each; the web page and the
+    embedded proof keep every line): `SQUEEZE_LINES` per attempt.
+
+    `attachment` (the proof document) is embedded as an associated file of the document
+    (/AF, AFRelationship /Data), as PDF/A-3 requires of embedded files.
 
     Raises:
         ValueError: for an unknown language or an unsafe verify_url.
         ResourceRefused: if the page asks for a resource outside the templates folder.
     """
-    return html_to_pdf(_render(view, language, for_print=True))
+    for squeeze in range(len(SQUEEZE_LINES)):
+        document, fetcher = _layout(_render(view, language, for_print=True, squeeze=squeeze))
+        if len(document.pages) == 1:
+            break
+    return _write(document, fetcher, attachment)
 
 
 @cache
@@ -402,20 +584,71 @@ def _file_response(url: str, root: Path, response: type[URLFetcherResponse]) -> 
     return response(url, body=path.read_bytes(), headers={"Content-Type": content_type})
 
 
-def html_to_pdf(html: str) -> bytes:
-    """Lay out receipt HTML as PDF with the deny-by-default fetcher.
+@dataclass(frozen=True, slots=True)
+class EmbeddedFile:
+    """A file to embed in the PDF as an associated file (PDF/A-3 /AF)."""
+
+    name: str
+    body: bytes
+    description: str
+    relationship: str = "Data"
+
+
+#: The PDF variant of receipts: PDF/A-3b (archival, with associated files allowed).
+PDF_VARIANT = "pdf/a-3b"
+
+
+def html_to_pdf(html: str, *, attachment: EmbeddedFile | None = None) -> bytes:
+    """Lay out receipt HTML as a PDF/A-3b document with the deny-by-default fetcher.
 
     Raises:
         ResourceRefused: when the HTML or its CSS asks for any other resource.
     """
-    # WeasyPrint takes most of a second to import: load it on the first PDF, not at import.
+    return _write(*_layout(html), attachment)
+
+
+def _layout(html: str) -> tuple[Any, Any]:
+    """The laid-out document and its fetcher (WeasyPrint is loaded on first use)."""
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
     fetcher = make_fetcher()
-    document = HTML(string=html, base_url=str(templates_dir()), url_fetcher=fetcher)
     try:
-        pdf: bytes = document.write_pdf()
+        with warnings.catch_warnings():
+            # WeasyPrint opens its sRGB output-intent profile without closing it (PDF/A only);
+            # the file is dropped, and warned about, inside these calls.
+            warnings.filterwarnings("ignore", "unclosed file", ResourceWarning)
+            document = HTML(string=html, base_url=str(templates_dir()), url_fetcher=fetcher).render(
+                pdf_variant=PDF_VARIANT, uncompressed_pdf=False
+            )
+    except FatalURLFetchingError as fatal:
+        raise ResourceRefused(str(fatal.__cause__ or fatal)) from fatal
+    if fetcher.refused:
+        raise ResourceRefused(f"refused to fetch {', '.join(map(repr, fetcher.refused))}")
+    return document, fetcher
+
+
+def _write(document: Any, fetcher: Any, attachment: EmbeddedFile | None) -> bytes:
+    from weasyprint import Attachment
+    from weasyprint.urls import FatalURLFetchingError
+
+    attachments = []
+    if attachment is not None:
+        attachments.append(
+            Attachment(
+                string=attachment.body,
+                name=attachment.name,
+                description=attachment.description,
+                relationship=attachment.relationship,
+                url_fetcher=fetcher,
+            )
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "unclosed file", ResourceWarning)
+            pdf: bytes = document.write_pdf(
+                pdf_variant=PDF_VARIANT, attachments=attachments, uncompressed_pdf=False
+            )
     except FatalURLFetchingError as fatal:
         raise ResourceRefused(str(fatal.__cause__ or fatal)) from fatal
     if fetcher.refused:

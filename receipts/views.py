@@ -11,8 +11,11 @@ Invariants owned here:
   work, so workers never race) and then used. Inclusion proofs are checked against the
   checkpoint's root before they are handed out, and kept in a small per-process cache: a proof
   for (entry, tree size) never changes.
-- Only restricted cash gifts show "where my gift went" (`receipts.allocation.where_it_went`),
-  always computed live; beneficiaries appear by pseudonym and county only.
+- Only restricted cash gifts show "where my gift went" (`where_lines`, over
+  `receipts.allocation`), always computed live, by one function for a gift's receipt and the
+  annual receipt that covers it; scholarships appear as a count of students per term and
+  county, never by pseudonym or name. An in-kind gift shows where its goods were handed over
+  (`receipts.allocation.where_goods_went`).
 - The donor's own link names the donor even when they chose anonymity (`public_view=False`).
 """
 
@@ -23,7 +26,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -37,7 +40,9 @@ from ledger.tlog.journal import iter_entry_objects, leaf_hashes
 from ledger.tlog.keys import ensure_signing_key
 from ledger.tlog.merkle import inclusion_proof, root_from_leaf_hashes, verify_inclusion
 from ledger.tlog.proofs import StoredCheckpoint, latest_checkpoint, make_checkpoint
-from receipts.allocation import where_it_went
+from receipts.allocation import fold, where_goods_went, where_it_went
+from receipts.fiscal import fiscal_reference_of
+from receipts.issuers import issuer_at as issuers_at
 from receipts.issuing import ReceiptRecord, get_receipt
 from receipts.model import LANGUAGES, AllocationLine, CoveredGift, Language, ReceiptView
 from receipts.proof import EntryEvidence, gift_facts, scan_code
@@ -49,6 +54,7 @@ __all__ = [
     "ReceiptContext",
     "build_view",
     "claims_of",
+    "issuer_of",
     "latest_receipt_of_entry",
     "load_context",
     "preferred_language",
@@ -59,10 +65,29 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Issuer:
-    """The organisation that issues receipts (settings `RECEIPT_ISSUER_NAME` and `..._NO`)."""
+    """The organisation that issues a receipt: the issuer of the gift's fund (`issuer_of`).
+
+    `configured` is False for the stand-in used when a fund has no issuer: the receipt then says
+    so in one line. `demo` marks the demo data's made-up issuers.
+    """
 
     name: str
     registration_no: str
+    seal_text: str = ""
+    demo: bool = False
+    configured: bool = True
+
+
+def issuer_of(conn: Connection, ctx: ReceiptContext, fallback: Issuer) -> Issuer:
+    """The issuer of the receipt's fund when it was issued, else `fallback` (the settings').
+
+    An annual receipt takes the issuer of its first gift's fund.
+    """
+    fund = str(ctx.gifts[0].facts["fund"])
+    found = issuers_at(conn, fund, ctx.record.issued_at)
+    if found is None:
+        return fallback
+    return Issuer(found.name, found.registration_no, found.seal_text, found.demo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +170,9 @@ def load_context(conn: Connection, serial: str) -> ReceiptContext | None:
     gifts = [_gift(conn, repo, s, e) for s, e in pairs]
     if not gifts or any(g is None for g in gifts):
         return None
+    fiscal = fiscal_reference_of(conn, serial) if not record.fiscal_code else None
+    if fiscal is not None:  # recorded after the fact, as an appended row
+        record = replace(record, fiscal_code=fiscal.code, fiscal_number=fiscal.number)
     return ReceiptContext(record, donor, tuple(g for g in gifts if g is not None))
 
 
@@ -277,20 +305,38 @@ def proof_material(
 
 # -- the view -----------------------------------------------------------------------------------
 def where_lines(conn: Connection, ctx: ReceiptContext) -> tuple[AllocationLine, ...]:
-    """What a restricted cash gift has paid for so far (empty for other receipts)."""
-    if ctx.is_annual:
-        return ()
-    gift = ctx.gifts[0]
-    if gift.fund is None or not gift.fund.restricted or gift.facts["kind"] == "in_kind":
-        return ()
-    slices = where_it_went(
-        conn,
-        fund=str(gift.facts["fund"]),
-        currency=str(gift.facts["currency"]),
-        gift_sequence=gift.sequence,
-    )
+    """What the receipt's restricted cash gifts have paid for so far, and where its in-kind
+    gifts' goods were handed over, folded into lines.
+
+    The one allocation of the books: a gift's receipt and the annual receipt that covers the
+    same gift show the same spending (an annual receipt folds all of its gifts together).
+    """
+    slices = []
+    for gift in ctx.gifts:
+        if gift.facts["kind"] == "in_kind":
+            slices += where_goods_went(conn, gift_sequence=gift.sequence)
+            continue
+        if gift.fund is None or not gift.fund.restricted:
+            continue
+        slices += where_it_went(
+            conn,
+            fund=str(gift.facts["fund"]),
+            currency=str(gift.facts["currency"]),
+            gift_sequence=gift.sequence,
+        )
     return tuple(
-        AllocationLine(s.date, s.purpose, s.county, s.amount_minor, s.currency) for s in slices
+        AllocationLine(
+            g.first,
+            g.name,
+            g.county,
+            g.amount_minor,
+            g.currency,
+            kind=g.kind,
+            last_date=g.last if g.last != g.first else None,
+            town=g.town,
+            count=g.count,
+        )
+        for g in fold(slices)
     )
 
 
@@ -372,6 +418,9 @@ def build_view(
         if ctx.is_annual
         else (),
         language=language,
+        issuer_seal_text=issuer.seal_text or issuer.name,
+        issuer_demo=issuer.demo,
+        issuer_configured=issuer.configured,
     )
 
 

@@ -24,6 +24,7 @@ from ledger.storage import tables
 from ledger.storage.db import init_books, make_engine, seed
 from ledger.storage.fastsql import Raw
 from ledger.storage.unit_of_work import UnitOfWork
+from tests import hypothesis_profiles
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -115,6 +116,18 @@ def uow(engine: Engine) -> Iterator[UnitOfWork]:
     """An open writing unit of work (the test commits when it wants to)."""
     with UnitOfWork(engine) as unit:
         yield unit
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    hypothesis_profiles.load()  # `dev`, or `ci` under `make test` (tests/hypothesis_profiles.py)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    scale = hypothesis_profiles.SCALE
+    return (
+        f"hypothesis profile: {hypothesis_profiles.PROFILE} (state machine "
+        f"{scale.machine_examples} x {scale.machine_steps} = {scale.machine_total_steps} steps)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

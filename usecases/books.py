@@ -167,7 +167,6 @@ class Books:
     def __post_init__(self) -> None:
         if self.desk is None:
             self.desk = ReceiptDesk(self.engine, self.home, DEFAULT_ISSUER, None)
-        self.desk.secret = self.pseudonym_secret
 
     @property
     def receipts(self) -> ReceiptDesk:

@@ -33,6 +33,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ledger import idempotency
 from ledger.errors import InvalidEntry, NotFound
 from ledger.storage.tables import cosignatures
 from ledger.tlog.audit import write_anchor
@@ -52,6 +53,8 @@ from ledger.tlog.witness import (
     parse_cosignature_line,
     verify_cosignature,
 )
+from usecases.books import Books
+from usecases.unit import write
 
 __all__ = [
     "CHECKPOINT_INTERVAL",
@@ -63,6 +66,7 @@ __all__ = [
     "checkpoint_interval",
     "checkpoint_now",
     "cosignatures_for",
+    "hand_in_cosignature",
     "maybe_checkpoint",
     "witnessed_checkpoint",
 ]
@@ -281,6 +285,29 @@ def add_cosignature(
             raise
         return existing
     return new
+
+
+def hand_in_cosignature(
+    books: Books, signed_checkpoint_text: str, cosignature: str, *, key: str | None = None
+) -> StoredCosignature:
+    """`add_cosignature` for a caller with an idempotency key (the API): the same key with the
+    same body answers the stored cosignature again; with another body it is refused.
+
+    Raises:
+        IdempotencyConflict, and as `add_cosignature`.
+    """
+    body = {"checkpoint": signed_checkpoint_text, "cosignature": cosignature}
+    secret = books.pseudonym_secret()
+    if key is not None:  # a conflicting reuse of the key is refused before anything is stored
+        write(books, lambda uow: idempotency.lookup(uow, key, _ROUTE, body, secret))
+    stored = add_cosignature(books.engine, signed_checkpoint_text, cosignature, home=books.home)
+    if key is not None:
+        made = f"{stored.size}:{stored.witness}:{stored.key_id}"
+        write(books, lambda uow: idempotency.remember(uow, key, _ROUTE, body, made, secret))
+    return stored
+
+
+_ROUTE = "checkpoint-cosignatures"
 
 
 def _configured(home: str | os.PathLike[str] | None) -> list[str]:

@@ -1,15 +1,30 @@
 """The receipt desk: what issuing and showing receipts shares in one process, without HTTP.
 
 Invariants owned here:
-- Links are stable: HMAC tokens of (serial, link generation) under a key derived from the
-  books' pseudonym secret, so an idempotent replay shows the very link the first answer showed,
-  while only the tokens' hashes are stored. A revoked link's generation is never handed out
-  again.
+- A link's token is 192 random bits from `secrets` (32 URL-safe characters); nothing derives it,
+  so no key file lets anyone compute a live link. Only its SHA-256 is looked up
+  (`receipt_links.token_hash`).
+- An idempotent replay shows the very link the first answer showed: each link row also keeps its
+  token sealed (AES-GCM, a random 96-bit nonce, the serial as associated data) under the
+  receipt-link key, `$HUIQUAN_HOME/keys/receipt-links.key` (32 random bytes, mode 0600, created
+  atomically on first use, backed up with the other keys). That key serves this one purpose: it
+  is not the pseudonym key, which keys pseudonyms only, nor any other. Sealing rather than
+  keeping the answer in the idempotency record covers every path that shows a receipt's link
+  again (a gift's replay, a void's replay, an annual receipt's replay), and a stolen database
+  alone still opens no receipt.
+- A receipt's link is its newest live row whose sealed token opens and hashes to the row's hash;
+  when none does (links made before revision 0004, which were never sealed, or a lost key), a
+  new link is made and the older ones keep working. A revoked token is never shown again.
 - PDFs are rendered only on a cache miss, never on the gift's request. The cache lives in
   ``$HUIQUAN_HOME/cache/receipts/`` (shared by workers, mode 0700), one file per serial,
   language, status, checkpoint size and public base URL, written to a temporary file and
   renamed into place. The ETag is the SHA-256 of the bytes (strong).
 - The signing key is reloaded when its file changes (rotation).
+- A receipt's issuer is its fund's (`receipts.views.issuer_of`); the settings' issuer stands in
+  for a fund that has none, and counts as configured only with a valid 统一社会信用代码 —
+  otherwise the receipt says in one line that its issuer is not configured.
+- PDFs are PDF/A-3b, with the signed proof document embedded by WeasyPrint as an associated
+  file (AFRelationship /Data) in the same write, so the file stays a valid PDF/A.
 
 The public base URL of links is the caller's to give (`base`): the desk holds the configured
 one (`base_url`), and a web entrance falls back to its request's host when none is set.
@@ -18,52 +33,60 @@ one (`base_url`), and a web entrance falls back to its request's host when none 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
-import hmac
 import os
+import secrets
 import tempfile
-from collections.abc import Callable
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Engine
 
 from ledger.storage.fastsql import Raw
 from ledger.storage.unit_of_work import UnitOfWork
 from ledger.tlog.keys import KEY_FILE, ensure_signing_key, trusted_vkeys
-from receipts.proof import ClaimsSigner, attach_to_pdf, build_document, document_bytes
-from receipts.render import render_pdf
+from receipts.issuers import is_valid_credit_code
+from receipts.proof import ATTACHMENT_NAME, ClaimsSigner, build_document, document_bytes
+from receipts.render import EmbeddedFile, render_pdf
 from receipts.views import (
     Issuer,
     ReceiptContext,
     build_view,
     claims_of,
+    issuer_of,
     proof_material,
     verify_link,
     where_lines,
 )
 
-__all__ = ["DEFAULT_ISSUER", "LINK_KEY_LABEL", "RENDER_VERSION", "ReceiptDesk"]
+__all__ = ["DEFAULT_ISSUER", "LINK_KEY_FILE", "RENDER_VERSION", "ReceiptDesk", "load_link_key"]
 
-LINK_KEY_LABEL = b"huiquan receipt links v1"
+#: The receipt-link key's file, under ``$HUIQUAN_HOME/keys/``.
+LINK_KEY_FILE = "receipt-links.key"
+#: Associated data of a sealed token: what it is, and (appended) the receipt's serial.
+_SEAL_CONTEXT = b"huiquan receipt link v2\n"
 #: Bumped whenever the PDF's content changes for the same inputs (it is part of the cache key).
-RENDER_VERSION = "1"
-DEFAULT_ISSUER = Issuer("成都市锦江区惠泉社区公益服务中心", "（登记证号未设置 / not configured）")
+RENDER_VERSION = "2"
+DEFAULT_ISSUER = Issuer("成都市锦江区惠泉社区公益服务中心", "", configured=False)
+PROOF_DESCRIPTION = "Huiquan receipt proof: signed claims, ledger entries, Merkle inclusion proofs"
 
 
 @dataclass
 class ReceiptDesk:
-    """The issuer, the public base URL, the link key, the signing key and the PDF cache."""
+    """The issuer, the public base URL, the receipt-link key, the signing key and the PDF cache."""
 
     engine: Engine
     home: Path
     issuer: Issuer
     base_url: str | None
-    secret: Callable[[], bytes] = field(repr=False, default=lambda: b"")
     _etags: dict[Path, tuple[int, int, str]] = field(default_factory=dict, repr=False)
     _signer: tuple[tuple[int, int], ClaimsSigner] | None = field(default=None, repr=False)
-    _link_key_bytes: bytes | None = field(default=None, repr=False)
+    _link_cipher: AESGCM | None = field(default=None, repr=False)
 
     @property
     def cache_dir(self) -> Path:
@@ -96,14 +119,23 @@ class ReceiptDesk:
         return keys
 
     # -- links -------------------------------------------------------------------------------
-    def _link_key(self) -> bytes:
-        if self._link_key_bytes is None:
-            self._link_key_bytes = hmac.new(self.secret(), LINK_KEY_LABEL, hashlib.sha256).digest()
-        return self._link_key_bytes
+    def _cipher(self) -> AESGCM:
+        if self._link_cipher is None:
+            self._link_cipher = AESGCM(load_link_key(self.home))
+        return self._link_cipher
 
-    def _token(self, key: bytes, serial: str, generation: int) -> str:
-        mac = hmac.new(key, f"{serial}\n{generation}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac[:24]).decode("ascii")  # 192 bits, 32 characters
+    def _seal(self, serial: str, token: str) -> str:
+        nonce = secrets.token_bytes(12)
+        sealed = self._cipher().encrypt(nonce, token.encode(), _SEAL_CONTEXT + serial.encode())
+        return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+    def _unseal(self, serial: str, sealed: str) -> str | None:
+        try:
+            raw = base64.urlsafe_b64decode(sealed.encode("ascii"))
+            plain = self._cipher().decrypt(raw[:12], raw[12:], _SEAL_CONTEXT + serial.encode())
+            return plain.decode("ascii")
+        except (InvalidTag, ValueError, binascii.Error):
+            return None  # sealed under another key (lost or replaced): make a new link
 
     def link_token(
         self, conn: Connection, serial: str, now: str, *, fresh: UnitOfWork | None = None
@@ -118,27 +150,43 @@ class ReceiptDesk:
             []
             if fresh is not None
             else raw.run(
-                "SELECT token_hash, revoked_at FROM receipt_links WHERE serial = ?", (serial,)
+                "SELECT token_hash, sealed FROM receipt_links "
+                "WHERE serial = ? AND revoked_at IS NULL ORDER BY created_at DESC",
+                (serial,),
             ).fetchall()
         )
-        live = {token_hash for token_hash, revoked_at in rows if revoked_at is None}
-        key = self._link_key()
-        for generation in range(len(rows), 0, -1):
-            token = self._token(key, serial, generation)
-            if hashlib.sha256(token.encode()).hexdigest() in live:
+        for token_hash, sealed in rows:
+            token = self._unseal(serial, sealed) if sealed else None
+            if token is not None and hashlib.sha256(token.encode()).hexdigest() == token_hash:
                 return token
-        token = self._token(key, serial, len(rows) + 1)
+        token = secrets.token_urlsafe(24)  # 192 bits, 32 characters
         (raw.run if fresh is None else fresh.queue_row)(
-            "INSERT INTO receipt_links (token_hash, serial, created_at) VALUES (?, ?, ?)",
-            (hashlib.sha256(token.encode()).hexdigest(), serial, now),
+            "INSERT INTO receipt_links (token_hash, serial, created_at, sealed) "
+            "VALUES (?, ?, ?, ?)",
+            (hashlib.sha256(token.encode()).hexdigest(), serial, now, self._seal(serial, token)),
         )
         return token
 
     # -- documents ---------------------------------------------------------------------------
+    def fallback_issuer(self) -> Issuer:
+        """The settings' issuer, for funds with none (not configured without a valid code)."""
+        held = self.issuer
+        configured = held.configured and is_valid_credit_code(held.registration_no)
+        return Issuer(held.name, held.registration_no if configured else "", configured=configured)
+
+    def issuer_of(self, conn: Connection, ctx: ReceiptContext) -> Issuer:
+        """The issuer of the receipt: its fund's at issue time, else the settings'."""
+        return issuer_of(conn, ctx, self.fallback_issuer())
+
+    def forget(self, serial: str) -> None:
+        """Drop every cached PDF of a receipt (its content changed: a fiscal reference)."""
+        for old in self.cache_dir.glob(f"{serial}.*.pdf"):
+            old.unlink(missing_ok=True)
+
     def document(self, conn: Connection, ctx: ReceiptContext) -> dict[str, Any]:
         """The signed proof document of a receipt, proven against the covering checkpoint."""
         proof = proof_material(self.engine, conn, ctx, self.home)
-        claims = claims_of(ctx, self.issuer)
+        claims = claims_of(ctx, self.issuer_of(conn, ctx))
         return build_document(claims, proof.evidence, proof.checkpoint.signed_text, self.signer())
 
     def render_pdf_bytes(
@@ -146,17 +194,19 @@ class ReceiptDesk:
     ) -> bytes:
         """Render the receipt PDF with its proof attached, and store it in the cache."""
         proof = proof_material(self.engine, conn, ctx, self.home)
+        issuer = self.issuer_of(conn, ctx)
         view = build_view(
             ctx,
             proof,
-            issuer=self.issuer,
+            issuer=issuer,
             language=lang,
-            verify_url=verify_link(base, ctx, self.issuer),
+            verify_url=verify_link(base, ctx, issuer),
             where=where_lines(conn, ctx),
         )
-        claims = claims_of(ctx, self.issuer)
+        claims = claims_of(ctx, issuer)
         doc = build_document(claims, proof.evidence, proof.checkpoint.signed_text, self.signer())
-        pdf = attach_to_pdf(render_pdf(view, language=lang), document_bytes(doc))
+        proof_file = EmbeddedFile(ATTACHMENT_NAME, document_bytes(doc), PROOF_DESCRIPTION)
+        pdf = render_pdf(view, language=lang, attachment=proof_file)
         path = self._cache_path(ctx.serial, lang, ctx.status, proof.checkpoint.size, base)
         self._store(path, pdf)
         return pdf
@@ -200,3 +250,32 @@ class ReceiptDesk:
         for old in path.parent.glob(f"{stale[0]}.{stale[1]}.*.pdf"):
             if old != path:
                 old.unlink(missing_ok=True)  # superseded by a newer checkpoint or a void
+
+
+def load_link_key(home: Path) -> bytes:
+    """Read `home/keys/receipt-links.key` (32 raw bytes), creating it (mode 0600) if missing.
+
+    Creation is atomic (a private temporary file hard-linked into place), so worker processes
+    that race all end up with the same key.
+
+    Raises:
+        RuntimeError: when the file does not hold exactly 32 bytes.
+    """
+    folder = home / "keys"
+    path = folder / LINK_KEY_FILE
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = folder / f".links.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(secrets.token_bytes(32))
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink(missing_ok=True)
+    key = path.read_bytes()
+    if len(key) != 32:
+        raise RuntimeError(f"{path} does not hold 32 bytes; refusing it as the receipt-link key")
+    return key

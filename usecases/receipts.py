@@ -29,6 +29,8 @@ from ledger.idempotency import remember, remembered
 from ledger.money import FUNCTIONAL_CURRENCY, format_minor
 from ledger.storage.tables import receipts
 from ledger.storage.unit_of_work import UnitOfWork
+from receipts import fiscal
+from receipts.fiscal import FiscalReference
 from receipts.issuing import (
     RECEIPTABLE,
     ReceiptRecord,
@@ -52,6 +54,7 @@ __all__ = [
     "issue_receipts_of",
     "issue_receipts_of_standing_gifts",
     "receipt_record",
+    "record_fiscal_reference",
     "relink_receipt",
     "standing_gifts",
     "void_and_replace",
@@ -348,3 +351,32 @@ def _annual(
         total += entry.postings[0].functional if entry else 0
     total_cny = format_minor(total, FUNCTIONAL_CURRENCY)
     return AnnualReceipt(link_of(uow, books, serial), donor_id, year, covers, total_cny)
+
+
+def record_fiscal_reference(
+    books: Books,
+    serial: str,
+    *,
+    code: str,
+    number: str,
+    by: Actor,
+    audit: AuditFacts | None = None,
+) -> FiscalReference:
+    """Record the fiscal platform's 票据代码 / 票据号码 of a receipt (an appended row).
+
+    The receipt shows it from then on; its cached PDFs are dropped so the next download has it.
+
+    Raises:
+        NotFound: no such receipt. AlreadyExists: it has its fiscal reference already.
+        InvalidEntry: a malformed code or number, a void or an annual receipt.
+    """
+
+    def work(uow: UnitOfWork) -> FiscalReference:
+        uow.flush()  # receipts issued earlier in a shared transaction are queued rows
+        return fiscal.record_fiscal_reference(
+            uow.connection, serial, code=code, number=number, by=by.name, now=uow.now()
+        )
+
+    recorded = write(books, work, audit=audit)
+    books.receipts.forget(serial)
+    return recorded

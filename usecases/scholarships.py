@@ -1,7 +1,9 @@
 """Scholarships: awards (an expense and a liability) and their payouts.
 
 An award's date, when the caller leaves it out, is the day its idempotency key was first used.
-A payout is never beyond the award's unpaid balance, nor beyond the fund's cash.
+A payout is never beyond the award's unpaid balance, nor beyond the fund's cash. An award that
+the fund's approval policy says needs a checker becomes an approval request (`usecases.gate`),
+dated as it was requested, and is posted at its approval (`award_in`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,16 @@ from ledger.model import Award
 from ledger.money import Money
 from ledger.storage.unit_of_work import UnitOfWork
 from usecases.books import Books
+from usecases.gate import ApprovalRequest, request_if_needed
 from usecases.unit import Actor, AuditFacts, write
 
-__all__ = ["RecordedAward", "RecordedPayout", "award_scholarship", "pay_scholarship"]
+__all__ = [
+    "RecordedAward",
+    "RecordedPayout",
+    "award_in",
+    "award_scholarship",
+    "pay_scholarship",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +56,31 @@ def _award(
     return RecordedAward(award, day, entry)
 
 
+def award_in(
+    uow: UnitOfWork, *, by: Actor, key: str | None, details: dict[str, Any]
+) -> PostedEntry:
+    """Post an award in the caller's unit of work (no approval gate); `details` has its date."""
+    rest = {k: v for k, v in details.items() if k != "awarded_on"}
+    return _award(uow, by, key, details["awarded_on"], rest).entry
+
+
+def _award_or_request(
+    uow: UnitOfWork, by: Actor, key: str | None, awarded_on: dt.date | None, details: Any
+) -> RecordedAward | ApprovalRequest:
+    day = awarded_on or key_day(uow, key)
+    request = request_if_needed(
+        uow,
+        "award",
+        fund=details["fund"],
+        amount=details["amount"],
+        details={**details, "awarded_on": day},
+        by=by,
+        key=key,
+        post=lambda unit: _award(unit, by, key, day, details),
+    )
+    return request or _award(uow, by, key, day, details)
+
+
 def award_scholarship(
     books: Books,
     *,
@@ -55,15 +89,16 @@ def award_scholarship(
     audit: AuditFacts | None = None,
     awarded_on: dt.date | None = None,
     **details: Any,
-) -> RecordedAward:
-    """Award a scholarship to a beneficiary (by pseudonym) for a term: Dr 5101 / Cr 2209.
+) -> RecordedAward | ApprovalRequest:
+    """Award a scholarship to a beneficiary (by pseudonym) for a term: Dr 5101 / Cr 2209 (or
+    request it, when the fund's policy says so).
 
     Raises:
         UnknownFund, UnknownBeneficiary, UnknownProject, PeriodClosed, IdempotencyConflict.
     """
     return write(
         books,
-        lambda uow: _award(uow, by, key, awarded_on, details),
+        lambda uow: _award_or_request(uow, by, key, awarded_on, details),
         audit=audit,
         key=key,
         aliases={"date": "awarded_on"},

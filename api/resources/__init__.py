@@ -12,13 +12,17 @@ def register(app: Flask, api: Api) -> None:
     """Register every blueprint on `app` and in the OpenAPI document of `api`."""
     from api.resources import (
         accounts,
+        approvals,
         audits,
+        bank_statements,
         beneficiaries,
         disbursements,
         donations,
         donors,
         entries,
+        evidence,
         funds,
+        lists,
         meta,
         periods,
         pledges,
@@ -26,6 +30,7 @@ def register(app: Flask, api: Api) -> None:
         reports,
         scholarships,
         tokens,
+        users,
     )
 
     for module in (
@@ -38,10 +43,15 @@ def register(app: Flask, api: Api) -> None:
         disbursements,
         scholarships,
         entries,
+        lists,
+        evidence,
+        bank_statements,
         reports,
         accounts,
         periods,
         tokens,
+        users,
+        approvals,
         meta,
         audits,
     ):

@@ -42,7 +42,7 @@ from sqlalchemy import Engine
 
 from api.auth import READERS
 from api.errors import ApiProblem
-from api.resources.common import books, operation
+from api.resources.common import books, idempotency_key, operation
 from audits.charts import bar_chart
 from audits.exports import ExportFilter, csv_chunks, export_meta, jsonl_chunks, write_xlsx
 from audits.statements import KINDS, Params, statement_csv, statements_from_db
@@ -57,7 +57,7 @@ from ledger.tlog.proofs import (
 )
 from ledger.trail import EventFilter, list_events
 from usecases import statements as documents
-from usecases.checkpoints import add_cosignature, checkpoint_interval, witnessed_checkpoint
+from usecases.checkpoints import checkpoint_interval, hand_in_cosignature, witnessed_checkpoint
 
 __all__ = ["AUDITORS", "blp", "content_security_policy", "pages"]
 
@@ -565,7 +565,11 @@ def _size(size: str) -> int:
 
 @blp.route("/checkpoints/<size>/cosignatures", methods=["POST"], parameters=[_SIZE])
 @operation(
-    blp, roles=None, problems=("not_found", "cosignature_rejected", "validation_error"), body=True
+    blp,
+    roles=None,
+    problems=("not_found", "cosignature_rejected", "validation_error"),
+    body=True,
+    idempotent=True,
 )
 @blp.arguments(CosignatureIn())
 @blp.response(201, CosignatureOut)
@@ -576,7 +580,8 @@ def checkpoint_cosignature(data: dict[str, Any], size: str) -> Response:
     head = data["checkpoint"].split("\n", 2)
     if len(head) < 3 or head[1] != str(_size(size)):
         raise _invalid("checkpoint", f"the checkpoint is not the one of size {size}")
-    stored = add_cosignature(_engine(), data["checkpoint"], data["cosignature"], home=books().home)
+    key = idempotency_key("checkpoint-cosignatures")
+    stored = hand_in_cosignature(books(), data["checkpoint"], data["cosignature"], key=key)
     response = _json({"size": stored.size, "witness": stored.witness, "key_id": stored.key_id})
     response.status_code = 201
     return response

@@ -70,7 +70,7 @@ IDEMPOTENCY_PARAMETER = {
 def current_actor() -> Actor:
     """The authenticated caller of this request, as the use cases know an actor."""
     info = g.actor
-    return Actor(info.name, (info.role,))
+    return Actor(info.display_name or info.name, (info.role,), info.user_id)
 
 
 def public_base() -> str:

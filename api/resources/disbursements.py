@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask_smorest import Blueprint
 
 from api.auth import WRITERS
+from api.resources.approvals import pending_response
 from api.resources.common import books, current_actor, idempotency_key, operation
-from api.schemas import DisbursementIn, DisbursementOut, present_entry
+from api.schemas import DisbursementIn, DisbursementOut, PendingApprovalOut, present_entry
 from api.trail import audit_facts
 from ledger.entries import PostedEntry
 from ledger.money import Money
 from usecases import spending
+from usecases.gate import ApprovalRequest
 
 blp = Blueprint("disbursements", __name__, url_prefix="/api/v1", description="Disbursements.")
 
@@ -42,15 +45,19 @@ def _present(data: dict[str, Any], entry: PostedEntry) -> dict[str, Any]:
 )
 @blp.arguments(DisbursementIn())
 @blp.response(201, DisbursementOut)
-def create_disbursement(data: dict[str, Any]) -> dict[str, Any]:
+@blp.alt_response(202, schema=PendingApprovalOut, description="requested: awaiting approval")
+def create_disbursement(data: dict[str, Any]) -> dict[str, Any] | Response:
     """Pay money from a fund to one of its projects.
 
     Dr 5101 program expense (project) / Cr 1002-<currency> cash, and for a restricted fund the
     release Dr 3102 / Cr 3101. Refused with `insufficient_funds` if the fund's cash in that
     currency would go below zero; concurrent disbursements are serialised, so none overdraws.
+    When the fund's approval policy says so, nothing is posted: 202 with the approval request.
     """
     key = idempotency_key("disbursements")
     entry = spending.record_disbursement(
         books(), by=current_actor(), key=key, audit=audit_facts(), **data
     )
+    if isinstance(entry, ApprovalRequest):
+        return pending_response(entry)
     return _present(data, entry)

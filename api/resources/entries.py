@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask_smorest import Blueprint
 
 from api.auth import READERS, WRITERS
 from api.errors import ApiProblem
+from api.resources.approvals import pending_response
 from api.resources.common import (
     books,
     current_actor,
@@ -17,10 +19,19 @@ from api.resources.common import (
     operation,
     read,
 )
-from api.schemas import EntryOut, EntryPage, EntryQuery, ReversalIn, ReversalOut, present_entry
+from api.schemas import (
+    EntryOut,
+    EntryPage,
+    EntryQuery,
+    PendingApprovalOut,
+    ReversalIn,
+    ReversalOut,
+    present_entry,
+)
 from api.trail import audit_facts
 from ledger.storage.repository import SqlRepository
 from usecases import corrections
+from usecases.gate import ApprovalRequest
 
 blp = Blueprint("entries", __name__, url_prefix="/api/v1", description="The journal.")
 
@@ -105,14 +116,19 @@ def get_entry(id: str) -> dict[str, Any]:
 )
 @blp.arguments(ReversalIn())
 @blp.response(201, ReversalOut)
-def reverse_entry(data: dict[str, Any], id: str) -> dict[str, Any]:
+@blp.alt_response(202, schema=PendingApprovalOut, description="requested: awaiting approval")
+def reverse_entry(data: dict[str, Any], id: str) -> dict[str, Any] | Response:
     """Reverse an entry: post its mirror image, which points back at it.
 
     Once per entry; a reversal is not itself reversed. Refused if the reversal would overdraw
-    cash that has been spent meanwhile. Then post the right entry.
+    cash that has been spent meanwhile. Then post the right entry. A reversal that needs
+    approval (by default: of 10,000 or more, or of any disbursement) posts nothing: 202 with
+    the approval request.
     """
     key = idempotency_key("reversals")
     entry = corrections.reverse_entry(
         books(), entry_id=id, by=current_actor(), key=key, audit=audit_facts(), **data
     )
+    if isinstance(entry, ApprovalRequest):
+        return pending_response(entry)
     return {"id": entry.id, "reverses": id, "reason": data["reason"], "entry": present_entry(entry)}

@@ -16,6 +16,7 @@ from ledger.model import Fund
 from ledger.money import FUNCTIONAL_CURRENCY
 from ledger.storage.repository import SqlRepository
 from usecases import reference
+from usecases.gate import available, now_text, pending_outflows
 
 blp = Blueprint("funds", __name__, url_prefix="/api/v1", description="Funds and their balances.")
 
@@ -44,6 +45,10 @@ def present_fund_detail(repo: SqlRepository, code: str) -> dict[str, Any]:
         "disbursed": money(summary.disbursed, cny),
         "restricted_net_assets": money(summary.restricted_net_assets, cny),
         "unrestricted_net_assets": money(summary.unrestricted_net_assets, cny),
+        "available": [
+            money(minor, cur)
+            for cur, minor in available(summary.cash, pending_outflows(repo.conn, code, now_text()))
+        ],
     }
     return {**present_fund(fund), "balances": balances}
 

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask_smorest import Blueprint
 
 from api.auth import WRITERS
+from api.resources.approvals import pending_response
 from api.resources.common import books, current_actor, idempotency_key, operation
-from api.schemas import AwardIn, AwardOut, PayoutIn, PayoutOut, present_entry
+from api.schemas import (
+    AwardIn,
+    AwardOut,
+    PayoutIn,
+    PayoutOut,
+    PendingApprovalOut,
+    present_entry,
+)
 from api.trail import audit_facts
 from ledger.money import format_minor
 from usecases import scholarships
+from usecases.gate import ApprovalRequest
 from usecases.scholarships import RecordedAward, RecordedPayout
 
 blp = Blueprint(
@@ -55,16 +65,20 @@ def _present_payout(recorded: RecordedPayout, data: dict[str, Any]) -> dict[str,
 )
 @blp.arguments(AwardIn())
 @blp.response(201, AwardOut)
-def create_award(data: dict[str, Any]) -> dict[str, Any]:
+@blp.alt_response(202, schema=PendingApprovalOut, description="requested: awaiting approval")
+def create_award(data: dict[str, Any]) -> dict[str, Any] | Response:
     """Award a scholarship to a beneficiary (by pseudonym) for a term.
 
     An unconditional award is an expense and a liability: Dr 5101 / Cr 2209 grants payable, and
-    for a restricted fund the release Dr 3102 / Cr 3101.
+    for a restricted fund the release Dr 3102 / Cr 3101. When the fund's approval policy says
+    so, nothing is posted: 202 with the approval request.
     """
     key = idempotency_key("scholarship-awards")
     recorded = scholarships.award_scholarship(
         books(), by=current_actor(), key=key, audit=audit_facts(), **data
     )
+    if isinstance(recorded, ApprovalRequest):
+        return pending_response(recorded)
     return _present_award(recorded, data["project"])
 
 

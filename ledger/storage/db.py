@@ -100,6 +100,19 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def head_revision() -> str:
+    """The newest Alembic revision of the books' migrations."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:  # pragma: no cover - the migrations always have a head
+        raise RuntimeError("the migrations have no head revision")
+    return head
+
+
 def seed(engine: Engine) -> None:
     """Seed the chart of accounts and the chain head where they are missing (idempotent)."""
     now = dt.datetime.now(dt.UTC).isoformat()

@@ -318,6 +318,17 @@ class SqlRepository:
             )
         )
 
+    def handovers_of(self, gift_entry_id: str) -> list[tuple[str, int]]:
+        """(quantity, value in CNY minor units) of each handover of an in-kind gift."""
+        h = t.in_kind_handovers.c
+        rows = self.conn.execute(
+            select(h.quantity, h.value_minor).where(h.gift_entry_id == gift_entry_id)
+        )
+        return [(str(q), int(v)) for q, v in rows]
+
+    def add_handover(self, row: Mapping[str, Any]) -> None:
+        self.conn.execute(insert(t.in_kind_handovers).values(**row))
+
     def get_award(self, award_id: str) -> Award | None:
         row = self.conn.execute(select(t.award_table).where(t.award_table.c.id == award_id)).first()
         if row is None:

@@ -59,6 +59,10 @@ UPDATED_BY_DESIGN: Mapping[str, tuple[str, ...]] = {
     # A leaked receipt link, or an API token, is revoked by stamping when.
     "receipt_links": ("revoked_at",),
     "api_tokens": ("revoked_at",),
+    # A user is disabled (never deleted: entries and trails name them) or changes password.
+    "users": ("status", "password_hash"),
+    # A request is decided once: posted (with its entry), rejected or withdrawn.
+    "approval_requests": ("status", "entry_id", "closed_at", "closed_by", "reason"),
 }
 
 #: Tables the service reads but never inserts into: the owner seeds them.

@@ -34,21 +34,34 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "EVIDENCE_TABLES",
     "JOURNAL_TABLES",
     "accounts",
+    "acknowledgments",
     "award_table",
     "balances",
+    "bank_matches",
+    "bank_statement_lines",
+    "bank_statements",
     "beneficiaries",
     "beneficiary_personal",
     "chain_head",
     "closed_periods",
     "cosignatures",
     "donors",
+    "evidence_attachments",
+    "evidence_blobs",
+    "evidence_chunks",
+    "fiscal_references",
+    "fund_issuers",
     "funds",
     "idempotency",
+    "in_kind_handovers",
     "install_triggers",
+    "issuers",
     "journal_entries",
     "metadata",
+    "pledge_acknowledgments",
     "pledges",
     "postings",
     "projects",
@@ -263,6 +276,10 @@ api_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", String(32), nullable=False),
     Column("revoked_at", String(32)),
+    # When the token stops working (ISO-8601 UTC); revision 0004 gave older tokens 90 days.
+    Column("expires_at", String(32)),
+    # The user the token acts for (revision 0005 gave every older token a user of its name).
+    Column("user_id", String(40), index=True),
 )
 
 audit_events = Table(
@@ -325,6 +342,9 @@ receipt_links = Table(
     Column("serial", String(40), nullable=False, index=True),
     Column("created_at", String(32), nullable=False),
     Column("revoked_at", String(32)),
+    # The token sealed (AES-GCM) under the receipt-link key, so a replay can show it again;
+    # NULL for links made before revision 0004.
+    Column("sealed", String(128)),
 )
 
 checkpoints = Table(
@@ -351,6 +371,259 @@ cosignatures = Table(
     Column("received_at", String(32), nullable=False),
 )
 
+# People: who signs entries, receipts and audit events (`display_name`), their roles (a
+# comma-separated sorted list of officer, approver, auditor, admin), whether they may act
+# (`status`: active or disabled) and an argon2id hash of their console password.
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("login", String(100), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("roles", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("password_hash", Text),
+    Column("created_at", String(32), nullable=False),
+)
+
+# Maker-checker policy per fund, append-only: each change is a new version; the highest wins.
+# `rules` is the JSON of `ledger.approvals.Policy`. Fund `*` holds the books' default.
+approval_policies = Table(
+    "approval_policies",
+    metadata,
+    Column("fund", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("rules", Text, nullable=False),
+    Column("set_at", String(32), nullable=False),
+    Column("set_by", String(200), nullable=False),
+)
+
+# An operation waiting for its checker(s): what to post (`details`, JSON), who asked, until
+# when. `status` moves once from pending to posted, rejected or withdrawn (an expired request
+# stays pending in the table and is expired by its `expires_at`).
+approval_requests = Table(
+    "approval_requests",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("operation", String(30), nullable=False),
+    Column("fund", String(40), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("maker", String(200), nullable=False),
+    Column("maker_user_id", String(40), nullable=False),
+    Column("approvals_needed", Integer, nullable=False),
+    Column("requested_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("idempotency_key", String(200), unique=True),
+    Column("status", String(20), nullable=False),
+    Column("entry_id", String(40)),
+    Column("closed_at", String(32)),
+    Column("closed_by", String(200)),
+    Column("reason", Text, nullable=False, default=""),
+    Index("ix_approval_requests_status", "status", "fund"),
+)
+
+# Each checker's decision on a request, append-only; one per person and request.
+approval_decisions = Table(
+    "approval_decisions",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("user_id", String(40), primary_key=True),
+    Column("checker", String(200), nullable=False),
+    Column("decision", String(10), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("decided_at", String(32), nullable=False),
+)
+
+# -- evidence, in-kind handovers, acknowledgments, bank statements (issue #15) -----------------
+# Attachment records: append-only and hash-chained (`ledger.evidence`), numbered under the
+# writer's lock like the audit trail. `supersedes` is unique: a record is superseded at most once.
+evidence_attachments = Table(
+    "evidence_attachments",
+    metadata,
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("subject_type", String(30), nullable=False),
+    Column("subject_id", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("file_name", String(200), nullable=False),
+    Column("media_type", String(60), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("supersedes", String(40), unique=True),
+    Column("reason", Text, nullable=False, default=""),
+    Column("attached_by", String(100), nullable=False),
+    Column("attached_at", String(32), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_evidence_subject", "subject_type", "subject_id"),
+    Index("ix_evidence_sha256", "sha256"),
+)
+
+# The in-database evidence store (PostgreSQL's default): one row per distinct file, its bytes in
+# chunks of at most 1 MiB, inserted chunks first and the blob row last (a blob row means whole).
+evidence_blobs = Table(
+    "evidence_blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("stored_at", String(32), nullable=False),
+)
+
+evidence_chunks = Table(
+    "evidence_chunks",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+# Goods received in kind passed on to a project or recipient: one row per handover entry, so
+# the quantity and value handed over per gift are a sum over its rows.
+in_kind_handovers = Table(
+    "in_kind_handovers",
+    metadata,
+    Column("entry_id", String(40), primary_key=True),
+    Column("gift_entry_id", String(40), nullable=False, index=True),
+    Column("quantity", String(40), nullable=False),
+    Column("value_minor", BigInteger, nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("project", String(40), nullable=False),
+    Column("handed_over_on", String(10), nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+# A disbursement or payout acknowledged by its recipient, with the signed acknowledgment.
+acknowledgments = Table(
+    "acknowledgments",
+    metadata,
+    Column("entry_id", String(40), primary_key=True),
+    Column("attachment_id", String(40), nullable=False),
+    Column("acknowledged_on", String(10), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+)
+
+# Bank statements as imported (the file's SHA-256 makes a re-import find the first one).
+bank_statements = Table(
+    "bank_statements",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("fund", String(40), nullable=False),
+    Column("account", String(20), nullable=False),
+    Column("format", String(10), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("statement_ref", String(100), nullable=False, default=""),
+    Column("currency", String(3), nullable=False),
+    Column("from_date", String(10), nullable=False),
+    Column("to_date", String(10), nullable=False),
+    Column("opening_minor", BigInteger),
+    Column("closing_minor", BigInteger),
+    Column("lines", Integer, nullable=False),
+    Column("imported_by", String(100), nullable=False),
+    Column("imported_at", String(32), nullable=False),
+    UniqueConstraint("fund", "account", "sha256", name="uq_bank_statements_file"),
+)
+
+bank_statement_lines = Table(
+    "bank_statement_lines",
+    metadata,
+    Column("statement_id", String(40), primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("booked_on", String(10), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("counterparty", String(200), nullable=False, default=""),
+    Column("reference", String(200), nullable=False, default=""),
+    Column("balance", BigInteger),
+    Column("bank_ref", String(100), nullable=False, default=""),
+)
+
+# One bank line to one cash posting: both sides unique, across statements.
+bank_matches = Table(
+    "bank_matches",
+    metadata,
+    Column("statement_id", String(40), primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("posting_sequence", BigInteger, nullable=False),
+    Column("posting_line", Integer, nullable=False),
+    Column("entry_id", String(40), nullable=False),
+    Column("how", String(20), nullable=False),
+    Column("matched_by", String(100), nullable=False),
+    Column("matched_at", String(32), nullable=False),
+    UniqueConstraint("posting_sequence", "posting_line", name="uq_bank_matches_posting"),
+)
+
+EVIDENCE_TABLES = (
+    "evidence_attachments",
+    "evidence_blobs",
+    "evidence_chunks",
+    "in_kind_handovers",
+    "acknowledgments",
+    "bank_statements",
+    "bank_statement_lines",
+    "bank_matches",
+)
+
+
+# -- documents people keep (issue #18) -----------------------------------------------------------
+# The legal entities that issue receipts, each identified by its 统一社会信用代码 (GB 32100-2015,
+# checked by `receipts.issuers`). Append-only: an issuer is registered once; `demo` marks the
+# made-up issuers of the demo data, which the receipt says plainly.
+issuers = Table(
+    "issuers",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("registration_no", String(18), nullable=False, unique=True),
+    Column("seal_text", String(200), nullable=False),
+    Column("demo", Boolean, nullable=False, default=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(100), nullable=False),
+)
+
+# Which issuer holds a fund, as a history: the assignment in force for a receipt is the fund's
+# latest row assigned at or before the receipt was issued, so re-assigning a fund never changes
+# a receipt that was already issued.
+fund_issuers = Table(
+    "fund_issuers",
+    metadata,
+    Column("fund", String(40), primary_key=True),
+    Column("assigned_at", String(32), primary_key=True),
+    Column("issuer", String(40), nullable=False),
+    Column("assigned_by", String(100), nullable=False),
+)
+
+# The fiscal platform's 公益事业捐赠票据 of a receipt (票据代码 / 票据号码), recorded after the
+# fact as an appended record; at most one per receipt (a wrong one is corrected by voiding and
+# replacing the receipt).
+fiscal_references = Table(
+    "fiscal_references",
+    metadata,
+    Column("serial", String(40), primary_key=True),
+    Column("code", String(60), nullable=False),
+    Column("number", String(60), nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+)
+
+# A pledge's acknowledgment (not a receipt: no money was received): its own gapless series
+# (`HQP-<year>-<n>`, counted in `receipt_counters`), one per pledge (conditional
+# pledges included: they are promises all the same).
+pledge_acknowledgments = Table(
+    "pledge_acknowledgments",
+    metadata,
+    Column("serial", String(40), primary_key=True),
+    Column("pledge_id", String(40), nullable=False, unique=True),
+    Column("donor_id", String(40), nullable=False, index=True),
+    Column("issued_at", String(32), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("data", Text, nullable=False, default="{}"),
+)
+
 JOURNAL_TABLES = (
     "journal_entries",
     "postings",
@@ -360,6 +633,13 @@ JOURNAL_TABLES = (
     "receipt_voids",
     "checkpoints",
     "cosignatures",
+    "approval_policies",
+    "approval_decisions",
+    *EVIDENCE_TABLES,
+    "issuers",
+    "fund_issuers",
+    "fiscal_references",
+    "pledge_acknowledgments",
 )
 
 # One indexed range scan per entry: the second line must exist, and every (fund, currency)

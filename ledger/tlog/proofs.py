@@ -220,7 +220,7 @@ def inclusion_for_entry(conn: Connection, entry_id: str, size: int | None = None
     sequence = int(row.sequence)
     if sequence > checkpoint.size:
         raise ProofPending(
-            f"entry {sequence} is newer than the latest checkpoint ({checkpoint.size}); it is "
+            f"entry {sequence} is newer than checkpoint {checkpoint.size}, the latest; it is "
             "provable once the next checkpoint is signed"
         )
     leaves = leaf_hashes(conn, checkpoint.size)

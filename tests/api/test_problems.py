@@ -90,6 +90,11 @@ def test_a_body_over_one_mebibyte_is_too_large(officer: Caller, books: Books) ->
     problem(response, 413, "payload_too_large")
 
 
+def test_a_path_and_query_over_eight_kibibytes_is_a_uri_too_long(auditor: Caller) -> None:
+    response = auditor.get("/api/v1/entries?fund=" + "x" * 9000)
+    problem(response, 414, "uri_too_long")
+
+
 def test_a_body_that_is_not_declared_json_is_an_unsupported_media_type(officer: Caller) -> None:
     response = officer.client.post(
         "/api/v1/donors",
@@ -319,11 +324,15 @@ def test_repeated_failed_authentications_from_one_address_are_rate_limited(
     response = client.get("/api/v1/funds", headers=bad)
     problem(response, 429, "rate_limited")
     assert int(response.headers["Retry-After"]) > 0
+    # Issue 13: the limiter slows failed attempts only; a valid token from the same address
+    # (another client behind the same NAT) is still served, and the next bad one is still 429.
     good = {"Authorization": f"Bearer {tokens['auditor']}"}
-    assert client.get("/api/v1/funds", headers=good).status_code == 429
+    assert client.get("/api/v1/funds", headers=good).status_code == 200
+    problem(client.get("/api/v1/funds", headers=bad), 429, "rate_limited")
     assert client.get("/healthz").status_code == 200
     other = {"REMOTE_ADDR": "10.9.9.9"}
     assert client.get("/api/v1/funds", headers=good, environ_base=other).status_code == 200
+    assert client.get("/api/v1/funds", headers=bad, environ_base=other).status_code == 401
 
 
 def test_successful_requests_do_not_count_towards_the_limit(
@@ -396,6 +405,41 @@ def test_health_reports_an_unreachable_database_as_503(tmp_path: Path) -> None:
     response = app.test_client().get("/healthz")
     problem(response, 503, "service_unavailable")
     assert response.headers["Retry-After"] == "1"
+
+
+# -- maker-checker ------------------------------------------------------------------------------
+def test_deciding_a_request_wrongly_is_a_problem_of_its_own(
+    app: Flask, client: Any, officer: Caller, books: Books
+) -> None:
+    from sqlalchemy import update
+
+    from ledger.storage.tables import approval_requests
+    from usecases.tokens import create_token
+    from usecases.unit import SYSTEM
+    from usecases.users import create_user
+
+    engine = app.extensions["huiquan"].engine
+    both = ("officer", "approver")
+    create_user(
+        app.extensions["huiquan"].books, login="zs", display_name="张三", roles=both, by=SYSTEM
+    )
+    maker = Caller(client, create_token(engine, role="officer", name="zs-1", user="zs"))
+    officer.created("/api/v1/donations", donation(books, "30000.00"))
+    asked = maker.post("/api/v1/disbursements", disbursement(books, "10000.00"))
+    request = f"/api/v1/approval-requests/{asked.get_json()['request']['id']}"
+    own = Caller(client, create_token(engine, role="approver", name="zs-2", user="zs"))
+    problem(own.post(f"{request}/approve"), 403, "self_approval")
+    other = Caller(client, create_token(engine, role="admin", name="admin-2"))
+    problem(other.post(f"{request}/withdraw"), 403, "not_an_approver")
+    with engine.begin() as conn:
+        conn.execute(update(approval_requests).values(expires_at="2000-01-01T00:00:00+00:00"))
+    approver = Caller(client, create_token(engine, role="approver", name="approver-1"))
+    problem(approver.post(f"{request}/approve"), 409, "request_expired")
+    problem(maker.post(f"{request}/withdraw"), 409, "request_expired")
+    later = maker.post("/api/v1/disbursements", disbursement(books, "10000.00"))
+    request = f"/api/v1/approval-requests/{later.get_json()['request']['id']}"
+    assert maker.post(f"{request}/withdraw").status_code == 200
+    problem(approver.post(f"{request}/approve"), 409, "request_closed")
 
 
 # -- the catalogue ----------------------------------------------------------------------------

@@ -66,6 +66,7 @@ def test_a_fund_shows_its_current_balances(officer: Caller, auditor: Caller, boo
         "disbursed": cny("250.00"),
         "restricted_net_assets": cny("1142.00"),
         "unrestricted_net_assets": cny("0.00"),
+        "available": [cny("750.00"), {"amount": "100.00", "currency": "HKD"}],
     }
 
 

@@ -134,7 +134,13 @@ def test_a_donor_opens_switches_downloads_and_verifies_the_receipt(
     assert "真实有效" in panel and serial in panel and "12,000.00 CNY" in panel
     page.screenshot(path=str(ARTIFACTS / "verify-genuine.png"), full_page=True)
 
-    forged = pdf.read_bytes().replace(b"12000.00", b"92000.00")
+    # The proof is a compressed associated file of the PDF/A: forge it as a forger would, by
+    # taking it out, changing the amount and embedding it again.
+    from receipts.proof import attach_to_pdf, extract_from_pdf
+    from tests.receipts.test_receipt_verify import _without_attachments
+
+    claims = extract_from_pdf(pdf.read_bytes()).replace(b"12000.00", b"92000.00")
+    forged = attach_to_pdf(_without_attachments(pdf.read_bytes()), claims)
     (tmp_path / "forged.pdf").write_bytes(forged)
     page.set_input_files("#file", str(tmp_path / "forged.pdf"))
     page.click("button[type=submit]")

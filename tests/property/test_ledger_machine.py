@@ -24,6 +24,7 @@ from ledger.money import Money
 from ledger.storage.db import init_books, make_engine
 from ledger.storage.unit_of_work import UnitOfWork, read_only
 from tests.builders import SECRET
+from tests.hypothesis_profiles import SCALE
 
 FUNDS = ("LUHUO", "JIN")
 CURRENCIES = ("CNY", "HKD")
@@ -35,6 +36,8 @@ amounts = st.integers(min_value=1, max_value=500_000)
 class LedgerMachine(RuleBasedStateMachine):
     entries = Bundle("entries")
     awards = Bundle("awards")
+    checks = 0  # invariant checks run: one after the setup and one after every step
+    runs = 0  # setups run (examples)
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,6 +48,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @initialize()
     def open_books(self) -> None:
+        LedgerMachine.runs += 1
         self.engine = self._fresh_engine()
         with UnitOfWork(self.engine) as uow:
             services.open_fund(uow, code="LUHUO", name="炉霍", restricted=True, purpose="clinic")
@@ -63,7 +67,10 @@ class LedgerMachine(RuleBasedStateMachine):
         from tests.conftest import _reset_pg, engine_kind
 
         if engine_kind() == "postgresql":
-            engine = make_engine(self.url)  # type: ignore[attr-defined]
+            # The machine checks the ledger's rules, not durability: commits need not wait for
+            # the disk (10,000 steps a CI run; see tests/hypothesis_profiles.py).
+            fast = {"options": "-c synchronous_commit=off"}
+            engine = make_engine(self.url, connect_args=fast)  # type: ignore[attr-defined]
             _reset_pg(engine)
             return engine
         folder = tempfile.mkdtemp(dir=self.tmp)  # type: ignore[attr-defined]
@@ -178,6 +185,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def books_agree_with_the_model(self) -> None:
         if not hasattr(self, "engine"):
             return
+        LedgerMachine.checks += 1
         with read_only(self.engine) as repo:
             for fund in FUNDS:
                 for currency in CURRENCIES:
@@ -213,10 +221,15 @@ class LedgerMachine(RuleBasedStateMachine):
 def test_the_ledger_behaves_like_its_model(database_url, tmp_path):
     LedgerMachine.url = database_url  # type: ignore[attr-defined]
     LedgerMachine.tmp = str(tmp_path)  # type: ignore[attr-defined]
+    # 375 steps a developer run; the CI profile runs at least 10,000 (tests/hypothesis_profiles.py)
     LedgerMachine.TestCase.settings = settings(
-        max_examples=15,
-        stateful_step_count=25,
+        max_examples=SCALE.machine_examples,
+        stateful_step_count=SCALE.machine_steps,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
+    LedgerMachine.checks = LedgerMachine.runs = 0
     LedgerMachine.TestCase().runTest()
+    steps = LedgerMachine.checks - LedgerMachine.runs
+    print(f"state machine: {LedgerMachine.runs} runs, {steps} steps")  # -s shows the figures
+    assert steps >= SCALE.min_machine_steps

@@ -97,7 +97,7 @@ def test_the_page_shows_the_gift_in_the_donors_language(
         "捐贈收據",
         SERIAL_1,
         "陳美玲",
-        "壹万贰仟元整",
+        "壹萬貳仟元整",  # the capitals in their traditional forms
         "锦炉爱心助学基金",
         "girls&#39; schooling",
     ):

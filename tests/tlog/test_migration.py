@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import exc, text
 
-from ledger.storage.db import migrate
+from ledger.storage.db import head_revision, migrate
 from tests.conftest import engine_kind
 
 BACK_TO_0002 = "UPDATE alembic_version SET version_num = '0002_postings_fund_account'"
@@ -31,7 +31,7 @@ def test_revision_0003_adds_an_append_only_cosignatures_table(engine):
             )
         )
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == (
-            "0003_cosignatures"
+            head_revision()
         )
     for statement in ("UPDATE cosignatures SET line = 'x'", "DELETE FROM cosignatures"):
         with engine.connect() as conn, pytest.raises(exc.DBAPIError, match="append-only"):

@@ -128,7 +128,7 @@ def test_where_my_gift_went_follows_the_fund_first_in_first_out(books, engine):
         two = where_it_went(repo.conn, fund="LUHUO", currency="CNY", gift_sequence=second.sequence)
     assert [s.amount_minor for s in one] == [10000]
     assert [s.amount_minor for s in two] == [5000, 5000]
-    assert {s.purpose for s in one + two} == {"交纳村卫生室"}
+    assert {(s.kind, s.name) for s in one + two} == {("project", "交纳村卫生室")}
     assert {s.county for s in two} == {"炉霍县"}
 
 

@@ -1,0 +1,341 @@
+"""Evidence over HTTP: attach, supersede, list and download documents; acknowledgments; handovers.
+
+Uploads are `multipart/form-data` (`file`, `kind`, optional `note`): the views are marked
+`accepts_form`, and their body limit is the document limit plus room for the form (set before
+the app's request check runs). Whether a file is accepted is decided by its bytes in the use
+case (`usecases.evidence`): 415 for a type we do not take, 413 beyond 20 MiB. Downloads are for
+officers and auditors only, as attachments, never sniffed by the browser.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, request, stream_with_context
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from api.auth import READERS, WRITERS
+from api.errors import ApiProblem
+from api.resources.common import books, current_actor, idempotency_key, operation
+from api.schemas import LedgerDate, Text, present_entry
+from api.trail import audit_facts
+from ledger.errors import LedgerError
+from ledger.evidence import KINDS, MAX_BYTES, Attachment
+from ledger.money import FUNCTIONAL_CURRENCY, Money, format_minor, parse_minor
+from usecases import evidence, handover
+
+blp = Blueprint("evidence", __name__, url_prefix="/api/v1", description="Evidence.")
+
+#: The body limit of an upload: the document and the rest of the form.
+UPLOAD_BODY_LIMIT = MAX_BYTES + 256 * 1024
+
+_UPLOAD_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "kind"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "kind": {"type": "string", "enum": list(KINDS)},
+                        "note": {"type": "string", "maxLength": 2000},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def upload_view(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view as taking a multipart upload (form body, the upload's body limit)."""
+    view.accepts_form = True  # type: ignore[attr-defined]
+    view.upload = True  # type: ignore[attr-defined]
+    return view
+
+
+@blp.url_value_preprocessor
+def _upload_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # URL value preprocessors run before the app's `before_request` checks the body's length.
+    from flask import current_app
+
+    view = current_app.view_functions.get(endpoint or "")
+    if getattr(view, "upload", False):
+        request.max_content_length = UPLOAD_BODY_LIMIT
+
+
+class AttachmentOut(Schema):
+    id = fields.String(required=True)
+    sequence = fields.Integer(required=True)
+    subject_type = fields.String(required=True)
+    subject_id = fields.String(required=True)
+    kind = fields.String(required=True)
+    file_name = fields.String(required=True)
+    media_type = fields.String(required=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    note = fields.String(required=True)
+    supersedes = fields.String(allow_none=True, required=True)
+    superseded_by = fields.String(allow_none=True, required=True)
+    reason = fields.String(required=True)
+    attached_by = fields.String(required=True)
+    attached_at = fields.String(required=True)
+    hash = fields.String(required=True, metadata={"description": "the record's chain hash"})
+    prev_hash = fields.String(required=True)
+    download = fields.String(allow_none=True, required=True)
+
+
+class AttachmentList(Schema):
+    items = fields.List(fields.Nested(AttachmentOut), required=True)
+    acknowledgment = fields.Dict(allow_none=True, required=True)
+
+
+class AcknowledgmentOut(Schema):
+    entry_id = fields.String(required=True)
+    attachment_id = fields.String(required=True)
+    acknowledged_on = fields.String(required=True)
+    recorded_by = fields.String(required=True)
+    recorded_at = fields.String(required=True)
+
+
+class HandoverIn(Schema):
+    quantity = fields.String(
+        required=True, validate=validate.Regexp(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
+    )
+    recipient = Text(required=True, validate=validate.Length(min=1, max=200))
+    handed_over_on = LedgerDate(required=True)
+    project = Text(load_default="", validate=validate.Length(max=40))
+    value = fields.String(
+        load_default=None, allow_none=True, metadata={"description": "CNY, else pro rata"}
+    )
+    evidence = fields.List(Text(validate=validate.Length(min=1, max=40)), load_default=list)
+    memo = Text(load_default="", validate=validate.Length(max=2000))
+
+
+class HandoverOut(Schema):
+    id = fields.String(required=True)
+    gift_entry_id = fields.String(required=True)
+    quantity = fields.String(required=True)
+    value = fields.String(required=True)
+    recipient = fields.String(required=True)
+    entry = fields.Dict(required=True)
+
+
+def present(record: Attachment, superseded_by: str | None = None) -> dict[str, Any]:
+    body = record.to_dict()
+    body["superseded_by"] = superseded_by
+    body["download"] = f"/api/v1/evidence/{record.id}" if record.sha256 else None
+    return body
+
+
+def _form(name: str, *, required: bool = False, max_length: int = 2000) -> str:
+    value = request.form.get(name, "")
+    if required and not value.strip():
+        raise ApiProblem("validation_error", f"`{name}` is required.", errors={name: ["required"]})
+    if len(value) > max_length or "\x00" in value:
+        raise ApiProblem(
+            "validation_error", f"`{name}` is too long.", errors={name: [f"at most {max_length}"]}
+        )
+    return value
+
+
+def _upload(required: bool = True) -> evidence.Upload | None:
+    unknown = set(request.form) - {"kind", "note", "reason", "acknowledged_on", "attachment_id"}
+    if unknown or set(request.files) - {"file"}:
+        names = sorted(unknown | (set(request.files) - {"file"}))
+        raise ApiProblem(
+            "validation_error", "Unknown fields.", errors={n: ["unknown field"] for n in names}
+        )
+    file = request.files.get("file")
+    if file is None:
+        if required:
+            raise ApiProblem(
+                "validation_error", "`file` is required.", errors={"file": ["required"]}
+            )
+        return None
+    return evidence.Upload(file.stream, file.filename or "")
+
+
+@blp.route("/entries/<entry_id>/evidence", methods=["POST"])
+@operation(
+    blp,
+    roles=WRITERS,
+    problems=("not_found", "unsupported_media_type", "payload_too_large"),
+    body=True,
+    idempotent=True,
+)
+@blp.doc(**_UPLOAD_DOC)
+@blp.response(201, AttachmentOut)
+@upload_view
+def attach_evidence(entry_id: str) -> dict[str, Any]:
+    """Attach a document (PDF, JPEG, PNG or WebP, at most 20 MiB) to an entry.
+
+    Pledges, in-kind gifts and scholarship payouts take theirs by their entry. The file's type is
+    judged by its bytes; the same file twice is stored once. The record is chained.
+    """
+    upload = _upload()
+    assert upload is not None
+    record = evidence.attach(
+        books(),
+        subject_type="entry",
+        subject_id=entry_id,
+        kind=_form("kind", required=True, max_length=20),
+        note=_form("note"),
+        upload=upload,
+        by=current_actor(),
+        audit=audit_facts(),
+        key=idempotency_key("evidence"),
+    )
+    return present(record)
+
+
+@blp.route("/evidence/<attachment_id>/supersede", methods=["POST"])
+@operation(
+    blp,
+    roles=WRITERS,
+    problems=("not_found", "already_exists", "unsupported_media_type", "payload_too_large"),
+    body=True,
+    idempotent=True,
+)
+@blp.doc(**_UPLOAD_DOC)
+@blp.response(201, AttachmentOut)
+@upload_view
+def supersede_evidence(attachment_id: str) -> dict[str, Any]:
+    """Supersede a wrong attachment: a later record says why (`reason`), with a new `file` or
+    none (withdrawn). Nothing is deleted; both records stay."""
+    upload = _upload(required=False)
+    record = evidence.supersede(
+        books(),
+        attachment_id,
+        reason=_form("reason", required=True),
+        upload=upload,
+        kind=_form("kind", max_length=20) or None,
+        note=_form("note"),
+        by=current_actor(),
+        audit=audit_facts(),
+        key=idempotency_key("evidence-supersede"),
+    )
+    return present(record)
+
+
+@blp.route("/entries/<entry_id>/evidence", methods=["GET"])
+@operation(blp, roles=READERS, problems=("not_found",))
+@blp.response(200, AttachmentList)
+def list_evidence(entry_id: str) -> dict[str, Any]:
+    """Every attachment record of an entry (superseded ones too) and its acknowledgment."""
+    listed = evidence.attachments_of(books(), "entry", entry_id)
+    return {
+        "items": [present(item.record, item.superseded_by) for item in listed],
+        "acknowledgment": evidence.acknowledgment_status(books(), entry_id),
+    }
+
+
+@blp.route("/evidence/<ref>", methods=["GET"])
+@operation(blp, roles=("admin", "officer", "auditor"), problems=("not_found",))
+@blp.response(200, description="The document's bytes, as a download.")
+def download_evidence(ref: str) -> Response:
+    """Download a document by attachment id or by its SHA-256 (officers and auditors only)."""
+    record, chunks = evidence.open_file(books(), ref)
+    response = Response(stream_with_context(chunks), mimetype=record.media_type)
+    response.headers["Content-Length"] = str(record.size)
+    response.headers["Content-Disposition"] = _disposition(record.file_name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["ETag"] = f'"{record.sha256}"'
+    return response
+
+
+def _disposition(name: str) -> str:
+    from urllib.parse import quote
+
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+@blp.route("/entries/<entry_id>/acknowledgment", methods=["POST"])
+@operation(
+    blp,
+    roles=WRITERS,
+    problems=("not_found", "already_exists", "unsupported_media_type", "payload_too_large"),
+    body=True,
+    idempotent=True,
+)
+@blp.response(201, AcknowledgmentOut)
+@upload_view
+def acknowledge_entry(entry_id: str) -> dict[str, Any]:
+    """Mark a disbursement or scholarship payout acknowledged by its recipient.
+
+    Multipart: `acknowledged_on` (YYYY-MM-DD) and either `file` (attached now as an
+    `acknowledgment`) or `attachment_id` (an acknowledgment attached to this entry before).
+    """
+    upload = _upload(required=False)
+    on = _form("acknowledged_on", required=True, max_length=10)
+    try:
+        day = dt.date.fromisoformat(on)
+    except ValueError:
+        raise ApiProblem(
+            "validation_error",
+            "`acknowledged_on` is not a date.",
+            errors={"acknowledged_on": ["must be YYYY-MM-DD"]},
+        ) from None
+    return evidence.acknowledge(
+        books(),
+        entry_id,
+        acknowledged_on=day,
+        attachment_id=_form("attachment_id", max_length=40) or None,
+        upload=upload,
+        note=_form("note"),
+        by=current_actor(),
+        audit=audit_facts(),
+        key=idempotency_key("acknowledgment"),
+    )
+
+
+@blp.route("/in-kind-donations/<gift_id>/handovers", methods=["POST"])
+@operation(
+    blp,
+    roles=WRITERS,
+    problems=("not_found", "overpayment", "unknown_project", "period_closed"),
+    body=True,
+    idempotent=True,
+)
+@blp.arguments(HandoverIn())
+@blp.response(201, HandoverOut)
+def create_handover(data: dict[str, Any], gift_id: str) -> dict[str, Any]:
+    """Pass goods received in kind on to a project or recipient, at carrying value.
+
+    Dr 5101 (project) / Cr 1201 inventory or 1501 equipment (restricted funds also release the
+    restriction); goods passed through to a donor-named recipient: Dr 2601 / Cr 1701. Never more
+    quantity or value than the gift brought (409 `overpayment`, reason `beyond_received`).
+    """
+    value = data.pop("value")
+    if value is not None:
+        try:
+            value = Money(parse_minor(value, FUNCTIONAL_CURRENCY), FUNCTIONAL_CURRENCY)
+        except LedgerError as err:
+            raise ApiProblem(
+                "validation_error", err.message, errors={"value": [err.message]}
+            ) from None
+    entry = handover.hand_over(
+        books(),
+        gift_id,
+        by=current_actor(),
+        key=idempotency_key("handovers"),
+        audit=audit_facts(),
+        value=value,
+        **data,
+    )
+    return {
+        "id": entry.id,
+        "gift_entry_id": gift_id,
+        "quantity": data["quantity"],
+        "value": format_minor(int(entry.data["cny_minor"]), FUNCTIONAL_CURRENCY),
+        "recipient": data["recipient"],
+        "entry": present_entry(entry),
+    }

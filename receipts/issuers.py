@@ -1,0 +1,190 @@
+"""Issuers: the legal entities that hold funds and issue their receipts.
+
+Invariants owned here:
+- An issuer's 统一社会信用代码 has 18 characters from the GB 32100-2015 alphabet
+  (digits and upper-case letters without I, O, Z, S, V) and its last character is the check
+  character of the first 17 (`check_character`). Nothing else is accepted, so a typo never
+  reaches a receipt.
+- Issuers and fund assignments are append-only rows; registering the same issuer again, or
+  assigning a fund to the issuer it has, changes nothing (so both are safe to replay).
+- The issuer of a receipt is the one assigned to the gift's fund at or before the moment the
+  receipt was issued (`issuer_at`), so assigning a fund again never changes a receipt already
+  issued.
+- Demo issuers carry made-up codes whose embedded organisation code (characters 9-17) fails its
+  own GB 11714 check: a valid-format code that no real organisation can hold.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select
+
+from ledger.errors import AlreadyExists, InvalidEntry, NotFound
+from ledger.storage.tables import fund_issuers, funds, issuers
+
+__all__ = [
+    "ALPHABET",
+    "IssuerRecord",
+    "add_issuer",
+    "assign_issuer",
+    "check_character",
+    "is_valid_credit_code",
+    "issuer_at",
+    "list_issuers",
+    "org_code_check",
+    "unassigned_funds",
+]
+
+#: The 31 characters of GB 32100-2015, in the order of their values 0..30.
+ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,39}")
+
+
+def check_character(first17: str) -> str:
+    """The GB 32100-2015 check character of the first 17 characters of a credit code.
+
+    Raises:
+        ValueError: when `first17` is not 17 characters of the code's alphabet.
+    """
+    if len(first17) != 17 or any(c not in ALPHABET for c in first17):
+        raise ValueError("a credit code starts with 17 characters of 0-9 and A-Y (no I O Z S V)")
+    total = sum(ALPHABET.index(c) * w for c, w in zip(first17, _WEIGHTS, strict=True))
+    return ALPHABET[(31 - total % 31) % 31]
+
+
+def is_valid_credit_code(code: str) -> bool:
+    """True for an 18-character 统一社会信用代码 whose check character is right."""
+    if len(code) != 18 or any(c not in ALPHABET for c in code):
+        return False
+    return check_character(code[:17]) == code[17]
+
+
+def org_code_check(first8: str) -> str:
+    """The GB 11714 check character of an organisation code's first 8 characters (0-9, X)."""
+    weights = (3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(c, 36) * w for c, w in zip(first8, weights, strict=True))
+    value = 11 - total % 11
+    return {10: "X", 11: "0"}.get(value, str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerRecord:
+    """A registered issuer."""
+
+    code: str
+    name: str
+    registration_no: str
+    seal_text: str
+    demo: bool
+
+
+def _record(row: object) -> IssuerRecord:
+    return IssuerRecord(row.code, row.name, row.registration_no, row.seal_text, bool(row.demo))  # type: ignore[attr-defined]
+
+
+def add_issuer(
+    conn: Connection,
+    *,
+    code: str,
+    name: str,
+    registration_no: str,
+    seal_text: str | None,
+    demo: bool,
+    by: str,
+    now: str,
+) -> IssuerRecord:
+    """Register an issuer.
+
+    Raises:
+        InvalidEntry: a malformed code, an empty name, or a credit code that fails its check.
+        AlreadyExists: the code or the credit code is registered already.
+    """
+    registration_no = registration_no.strip().upper()
+    if not _CODE.fullmatch(code):
+        raise InvalidEntry("an issuer code is A-Z, 0-9 and -, at most 40", field="code")
+    if not name.strip():
+        raise InvalidEntry("an issuer needs its legal name", field="name")
+    if not is_valid_credit_code(registration_no):
+        raise InvalidEntry(
+            "统一社会信用代码 must be 18 characters whose last is the GB 32100-2015 check "
+            "character",
+            field="registration_no",
+        )
+    record = IssuerRecord(code, name.strip(), registration_no, (seal_text or name).strip(), demo)
+    taken = conn.execute(
+        select(issuers).where(
+            (issuers.c.code == code) | (issuers.c.registration_no == registration_no)
+        )
+    ).first()
+    if taken is not None and _record(taken) == record:
+        return record  # a replay: registered already, the same way
+    if taken is not None:
+        raise AlreadyExists(f"issuer {taken.code} has this code or credit code", field="code")
+    conn.execute(
+        insert(issuers).values(
+            code=code,
+            name=record.name,
+            registration_no=registration_no,
+            seal_text=record.seal_text,
+            demo=demo,
+            created_at=now,
+            created_by=by,
+        )
+    )
+    return record
+
+
+def list_issuers(conn: Connection) -> list[tuple[IssuerRecord, list[str]]]:
+    """Every issuer with the funds currently assigned to it, by code."""
+    current = _current_assignments(conn, None)
+    rows = conn.execute(select(issuers).order_by(issuers.c.code)).all()
+    return [(_record(r), sorted(f for f, i in current.items() if i == r.code)) for r in rows]
+
+
+def assign_issuer(conn: Connection, *, fund: str, issuer: str, by: str, now: str) -> IssuerRecord:
+    """Assign `fund` to `issuer` from `now` on (receipts issued before keep their issuer).
+
+    Raises:
+        NotFound: no such fund or issuer.
+    """
+    if conn.scalar(select(funds.c.code).where(funds.c.code == fund)) is None:
+        raise NotFound(f"There is no fund {fund!r}.")
+    row = conn.execute(select(issuers).where(issuers.c.code == issuer)).first()
+    if row is None:
+        raise NotFound(f"There is no issuer {issuer!r}.")
+    if _current_assignments(conn, None).get(fund) != issuer:  # assigning again changes nothing
+        conn.execute(
+            insert(fund_issuers).values(fund=fund, assigned_at=now, issuer=issuer, assigned_by=by)
+        )
+    return _record(row)
+
+
+def _current_assignments(conn: Connection, at: str | None) -> dict[str, str]:
+    query = select(fund_issuers.c.fund, fund_issuers.c.issuer).order_by(fund_issuers.c.assigned_at)
+    if at is not None:
+        query = query.where(fund_issuers.c.assigned_at <= at)
+    return {r.fund: r.issuer for r in conn.execute(query)}
+
+
+def issuer_at(conn: Connection, fund: str, at: str) -> IssuerRecord | None:
+    """The issuer assigned to `fund` at the moment `at` (None when none was assigned yet)."""
+    code = conn.scalar(
+        select(fund_issuers.c.issuer)
+        .where(fund_issuers.c.fund == fund, fund_issuers.c.assigned_at <= at)
+        .order_by(fund_issuers.c.assigned_at.desc())
+        .limit(1)
+    )
+    if code is None:
+        return None
+    row = conn.execute(select(issuers).where(issuers.c.code == code)).first()
+    return _record(row) if row is not None else None
+
+
+def unassigned_funds(conn: Connection) -> list[str]:
+    """The open funds that have no issuer: their receipts say the issuer is not configured."""
+    assigned = set(_current_assignments(conn, None))
+    codes = conn.scalars(select(funds.c.code).where(funds.c.is_open).order_by(funds.c.code))
+    return [c for c in codes if c not in assigned]

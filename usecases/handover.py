@@ -1,0 +1,63 @@
+"""In-kind handovers: goods received in kind passed on to a project or recipient.
+
+Invariants owned here:
+- A handover posts its entry (`ledger.services.hand_over_in_kind`), records the quantity and
+  value per gift, and writes its audit event in one unit of work; it never passes on more than
+  the gift brought (`BeyondReceived`, nothing is recorded).
+- Evidence ids named with a handover must be attachments of the gift (the delivery note, the
+  recipient's signed acknowledgment), attached before; more can be attached to the handover's
+  entry afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.entries import PostedEntry
+from ledger.errors import InvalidEntry
+from ledger.services import hand_over_in_kind
+from ledger.storage import evidence_store as records
+from ledger.storage.unit_of_work import UnitOfWork
+from usecases.books import Books
+from usecases.unit import Actor, AuditFacts, read, write
+
+__all__ = ["hand_over", "handovers_of"]
+
+
+def hand_over(
+    books: Books,
+    gift_entry_id: str,
+    *,
+    by: Actor,
+    key: str | None = None,
+    audit: AuditFacts | None = None,
+    **details: Any,
+) -> PostedEntry:
+    """Pass (part of) an in-kind gift on, at carrying value: Dr 5101 / Cr 1201 or 1501.
+
+    `details`: quantity, recipient, handed_over_on, project, value (Money or None), evidence
+    (attachment ids of the gift), memo.
+
+    Raises:
+        NotFound, BeyondReceived, UnknownProject, InvalidEntry, PeriodClosed,
+        IdempotencyConflict: nothing is recorded.
+    """
+
+    def work(uow: UnitOfWork) -> PostedEntry:
+        for attachment_id in details.get("evidence", ()):
+            doc = records.get_attachment(uow.connection, attachment_id)
+            if doc is None or doc.subject_id != gift_entry_id:
+                raise InvalidEntry(
+                    f"evidence {attachment_id!r} is not an attachment of the gift",
+                    field="evidence",
+                )
+        return hand_over_in_kind(
+            uow, gift_entry_id=gift_entry_id, maker=by.name, key=key, **details
+        )
+
+    return write(books, work, audit=audit, key=key, aliases={"date": "handed_over_on"})
+
+
+def handovers_of(books: Books, gift_entry_id: str) -> list[dict[str, Any]]:
+    """The handovers of one gift, oldest first (quantity, value, recipient, project, date)."""
+    return read(books, lambda repo: records.handovers_of(repo.conn, gift_entry_id))
