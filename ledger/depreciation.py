@@ -22,6 +22,7 @@ from ledger.money import allocate
 
 __all__ = [
     "DEFAULT_USEFUL_LIFE_MONTHS",
+    "CarryingValue",
     "Schedule",
     "month_end",
     "months_between",
@@ -67,6 +68,25 @@ def months_between(first: str, last: str) -> list[str]:
         out.append(month)
         month = next_month(month)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class CarryingValue:
+    """One asset's cost, accumulated depreciation, handed-over value and what remains (fen).
+
+    Read from the books by `ledger.services.carrying_value`: 1502 postings with ``ref`` = the
+    gift's entry id are its depreciation; 1501 credits with that ``ref`` are handovers.
+    """
+
+    gift_entry_id: str
+    fund: str
+    cost: int
+    accumulated: int
+    handed_over: int
+
+    @property
+    def carrying(self) -> int:
+        return self.cost - self.accumulated - self.handed_over
 
 
 @dataclass(frozen=True, slots=True)

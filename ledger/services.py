@@ -79,7 +79,7 @@ from ledger.accounts import (
     Account,
     cash_account,
 )
-from ledger.depreciation import Schedule, month_end, schedule, useful_life_of
+from ledger.depreciation import CarryingValue, Schedule, month_end, schedule, useful_life_of
 from ledger.entries import (
     EntryKind,
     FunctionalClass,
@@ -120,8 +120,10 @@ from ledger.money import FUNCTIONAL_CURRENCY, Money, convert, format_minor, pars
 
 __all__ = [
     "award_scholarship",
+    "carrying_value",
     "close_account",
     "close_period",
+    "depreciable_gift",
     "donation_entry",
     "gift_quantity",
     "hand_over_in_kind",
@@ -1211,6 +1213,26 @@ def depreciable_gift(uow: UnitOfWorkPort, gift_entry_id: str) -> tuple[PostedEnt
         return gift, schedule(cost, gift.occurred_on, useful_life_of(gift.data))
     except ValueError as bad:
         raise InvalidEntry(str(bad), field="useful_life_months") from None
+
+
+def carrying_value(uow: UnitOfWorkPort, gift_entry_id: str) -> CarryingValue:
+    """A fixed asset's cost less its accumulated depreciation less what was handed over (fen).
+
+    A handover of the asset (Cr 1501 with ``ref`` = the gift's entry id) passes it on at
+    `CarryingValue.carrying`, never at cost once depreciation has begun.
+
+    Raises:
+        NotFound, InvalidEntry (not a fixed asset received in kind, or reversed).
+    """
+    gift, plan = depreciable_gift(uow, gift_entry_id)
+    fund = next(p.fund for p in gift.postings if p.account == FIXED_ASSETS)
+
+    def by_ref(account: str) -> int:
+        return uow.balance((account, fund, FUNCTIONAL_CURRENCY, "", gift_entry_id))[0]
+
+    return CarryingValue(
+        gift_entry_id, fund, plan.cost, -by_ref(ACCUMULATED_DEPRECIATION), -by_ref(FIXED_ASSETS)
+    )
 
 
 @_idempotent("depreciation")

@@ -11,7 +11,8 @@ Invariants owned here:
   posted, or none.
 - The carrying value of an asset is its cost less its accumulated depreciation (1502 postings
   whose ``ref`` is the gift's entry id) less what was handed over (1501 credits with that
-  ``ref``), read from the books only; the handover of goods uses it (`carrying_value`).
+  ``ref``), read from the books only: `carrying_value` is `ledger.services.carrying_value`, so
+  the handover of goods (in `ledger.services`) can use the same figure.
 """
 
 from __future__ import annotations
@@ -22,33 +23,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ledger import services
-from ledger.accounts import ACCUMULATED_DEPRECIATION, FIXED_ASSETS
-from ledger.depreciation import month_end, months_between
+from ledger.accounts import FIXED_ASSETS
+from ledger.depreciation import CarryingValue, month_end, months_between
 from ledger.entries import EntryKind, PostedEntry
 from ledger.errors import InvalidEntry
-from ledger.model import UnitOfWorkPort
-from ledger.money import FUNCTIONAL_CURRENCY
 from ledger.storage.tables import journal_entries, postings
 from ledger.storage.unit_of_work import UnitOfWork
 from usecases.books import Books
 from usecases.unit import Actor, AuditFacts, write
 
 __all__ = ["CarryingValue", "DepreciationRun", "carrying_value", "fixed_assets", "run_depreciation"]
-
-
-@dataclass(frozen=True, slots=True)
-class CarryingValue:
-    """One asset's cost, accumulated depreciation, handed-over value and what remains (fen)."""
-
-    gift_entry_id: str
-    fund: str
-    cost: int
-    accumulated: int
-    handed_over: int
-
-    @property
-    def carrying(self) -> int:
-        return self.cost - self.accumulated - self.handed_over
 
 
 @dataclass(slots=True)
@@ -78,26 +62,7 @@ def fixed_assets(uow: UnitOfWork) -> list[str]:
     return list(uow.connection.scalars(query))
 
 
-def carrying_value(uow: UnitOfWorkPort, gift_entry_id: str) -> CarryingValue:
-    """Cost less accumulated depreciation less what was handed over, of one asset (fen).
-
-    Raises:
-        NotFound: when there is no such entry;
-        InvalidEntry: when it is not a fixed asset received in kind, or was reversed.
-    """
-    gift, plan = services.depreciable_gift(uow, gift_entry_id)
-    fund = next(p.fund for p in gift.postings if p.account == FIXED_ASSETS)
-
-    def by_ref(account: str) -> int:
-        return uow.balance((account, fund, FUNCTIONAL_CURRENCY, "", gift_entry_id))[0]
-
-    return CarryingValue(
-        gift_entry_id,
-        fund,
-        plan.cost,
-        -by_ref(ACCUMULATED_DEPRECIATION),
-        -by_ref(FIXED_ASSETS),
-    )
+carrying_value = services.carrying_value
 
 
 def _due(uow: UnitOfWork, gift_entry_id: str, through: str) -> list[str]:

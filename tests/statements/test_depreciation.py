@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from ledger import services
 from ledger.accounts import ACCUMULATED_DEPRECIATION, FIXED_ASSETS, PROGRAM_EXPENSES
 from ledger.depreciation import schedule
+from ledger.entries import Posting
 from ledger.errors import AlreadyExists, InvalidEntry
 from ledger.storage.unit_of_work import UnitOfWork
 from tests.builders import Books, cny
@@ -108,3 +109,28 @@ def test_the_run_never_posts_a_month_that_has_not_ended(engine, equipment, tmp_p
     run = run_depreciation(books, through="2031-12", by=SYSTEM)
     today = dt.date.today()
     assert all(m < f"{today.year:04d}-{today.month:02d}" for _, m, _ in run.posted)
+
+
+def test_a_handover_at_carrying_value_ends_the_depreciation(engine, equipment, tmp_path: Path):
+    b, gift = equipment
+    books = AppBooks(engine=engine, home=tmp_path)
+    run_depreciation(books, through="2026-08", by=SYSTEM)
+    with UnitOfWork(engine) as uow:
+        value = services.carrying_value(uow, gift)
+    assert value.carrying == 216_600_000 - 2 * 3_610_000
+    # the handover's shape (branch `evidence`): Dr 5101 / Cr 1501 ref=gift at carrying value
+    b.run(
+        services.post_general_entry,
+        postings=(
+            Posting(PROGRAM_EXPENSES, "LUHUO", value.carrying, "CNY", value.carrying),
+            Posting(FIXED_ASSETS, "LUHUO", -value.carrying, "CNY", -value.carrying, ref=gift),
+        ),
+        occurred_on=dt.date(2026, 9, 3),
+        memo="handed over to 交纳村卫生室",
+    )
+    with UnitOfWork(engine) as uow:
+        after = carrying_value(uow, gift)
+    assert (after.handed_over, after.carrying) == (value.carrying, 0)
+    assert run_depreciation(books, through="2026-11", by=SYSTEM).posted == []
+    with pytest.raises(InvalidEntry, match="handed over"):
+        b.run(services.record_depreciation, gift_entry_id=gift, month="2026-09")
