@@ -141,6 +141,11 @@ class Reference:
     pledges: Mapping[str, Mapping[str, Any]]  # id -> donor_id, fund, amount_minor, ...
     awards: Mapping[str, Mapping[str, Any]]  # id -> fund, beneficiary_id, term, amount_minor
     donors: Mapping[str, str] = field(default_factory=dict)  # id -> name as the donor chose
+    checkers: Mapping[str, str] = field(default_factory=dict)  # entry sequence -> approvers
+
+    def checker_of(self, sequence: int) -> str:
+        """Who approved the entry (maker-checker), comma-separated; "" when nobody had to."""
+        return self.checkers.get(str(sequence), "")
 
     def donor_name(self, donor_id: str) -> str:
         """The name a donor chose to be shown under (匿名捐赠人 for the anonymous)."""
@@ -148,6 +153,7 @@ class Reference:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "checkers": dict(self.checkers),
             "donors": dict(self.donors),
             "accounts": dict(self.accounts),
             "funds": dict(self.funds),
@@ -167,6 +173,7 @@ class Reference:
             data["pledges"],
             data["awards"],
             data.get("donors", {}),
+            data.get("checkers", {}),
         )
 
     def account_type(self, code: str) -> str:
@@ -1050,7 +1057,7 @@ def pledge_register(fold: Fold) -> Statement:
                 "voucher": str(voucher) if voucher else "",
                 "donor": fold.ref.donor_name(str(info["donor_id"])),
                 "maker": maker,
-                "checker": "",
+                "checker": fold.ref.checker_of(voucher) if voucher else "",
                 "donor_id": info["donor_id"],
                 "fund": info["fund"],
                 "pledged_on": fold.pledge_dates.get(pledge_id, ""),
@@ -1146,6 +1153,7 @@ def disbursement_register(fold: Fold) -> Statement:
                 payments=1 if f.kind == "disbursement" else -1,
                 amount=f.functional,
                 maker=f.maker,
+                checker=fold.ref.checker_of(f.sequence),
             )
         )
     for (fund, code), (amount, count) in sorted(fold.projects.items()):
@@ -1396,7 +1404,20 @@ def reference_from_db(conn: Connection) -> Reference:
             r.id: ANONYMOUS if r.anonymous else r.name
             for r in conn.execute(select(donors.c.id, donors.c.name, donors.c.anonymous))
         },
+        _checkers(conn),
     )
+
+
+def _checkers(conn: Connection) -> dict[str, str]:
+    """Entry sequence -> the checkers who approved it, as its (hashed) data records them."""
+    e = journal_entries.c
+    rows = conn.execute(select(e.sequence, e.data).where(e.data.like('%"approval"%')))
+    found: dict[str, str] = {}
+    for sequence, data in rows:
+        approval = json.loads(data).get("approval") if data else None
+        if isinstance(approval, dict) and approval.get("checkers"):
+            found[str(sequence)] = ", ".join(str(c) for c in approval["checkers"])
+    return found
 
 
 def statements_from_db(

@@ -180,3 +180,26 @@ def test_a_generated_book_ties_across_01_02_03(engine, tmp_path, seed):
     assert closing["fixed_cost"] == 216_600_000
     assert closing["accumulated_depreciation"] == 10 * 3_610_000
     assert closing["fixed_net"] == closing["fixed"] == 216_600_000 - 10 * 3_610_000
+
+
+def test_registers_show_the_voucher_maker_and_the_checker_who_approved(engine, worked):
+    from usecases.approvals import _Checked
+
+    with UnitOfWork(engine) as uow:
+        checked = _Checked(uow, {"request": "R-1", "checkers": ["李四"]})
+        entry = services.record_disbursement(
+            checked,
+            fund="LUHUO",
+            project="CLINIC",
+            amount=Money.parse("2000", "CNY"),
+            paid_on=dt.date(2026, 6, 3),
+            maker="张三",
+        )
+        uow.commit()
+    s = _statements(engine, date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 12, 31))
+    payments = [r for r in s["disbursements"].rows if r["group"] == "payment"]
+    approved = next(r for r in payments if r["voucher"] == str(entry.sequence))
+    assert (approved["maker"], approved["checker"], approved["amount"]) == ("张三", "李四", 200_000)
+    assert all(r["checker"] == "" for r in payments if r is not approved)
+    [pledge, _total] = s["pledges"].rows
+    assert pledge["donor"] == "锦江某公司" and pledge["voucher"] == "1"
