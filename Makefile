@@ -109,6 +109,7 @@ test-postgresql: venv postgres ## pytest pass on PostgreSQL only
 run: venv-run system-deps-run ## init + demo data (if empty) + serve on BIND, data in HUIQUAN_HOME
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan init
 	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan demo --if-empty --base-url http://$(BIND)
+	HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan issuer list >/dev/null
 	@stamp=$$(date +%Y%m%d-%H%M%S); \
 	  officer=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role officer --name "demo-officer-$$stamp" --expires-in 1 | head -1); \
 	  auditor=$$(HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan token create --role auditor --name "demo-auditor-$$stamp" --expires-in 1 | head -1); \

@@ -445,6 +445,14 @@ def verify(books: Books, progress: bool | None) -> None:
             "back in full)",
             err=True,
         )
+    from usecases.issuers import unassigned_funds
+
+    for fund in unassigned_funds(books.engine):
+        click.echo(
+            f"warning: fund {fund} has no issuer: its receipts say so "
+            f"(huiquan issuer assign {fund} CODE)",
+            err=True,
+        )
     for finding in trail:
         click.echo(f"  audit trail: {finding}")
     if report.ok and not trail:
