@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Flask
 
+from ledger.keyfile import secret_key_file
 from usecases.books import Books
 
 __all__ = ["DEFAULTS", "init_app"]
@@ -70,21 +71,4 @@ def init_app(app: Flask, books: Books) -> None:
 
 def _secret_key(home: Path) -> bytes:
     """The key that signs CSRF tokens: `home/console.key` (32 random bytes, 0600), made once."""
-    import os
-    import secrets
-    import uuid
-
-    path = home / "console.key"
-    if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        temporary = home / f".console.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(secrets.token_bytes(32))
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink(missing_ok=True)
-    return path.read_bytes()
+    return secret_key_file(home / "console.key", folder_mode=0o777)

@@ -16,9 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
-import secrets
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ledger.entries import PostedEntry
+from ledger.keyfile import secret_key_file
 from ledger.storage.group_commit import GroupCommit
 from ledger.storage.unit_of_work import UnitOfWork
 from ledger.trail import HEAD_QUERY
@@ -124,23 +123,7 @@ def load_pseudonym_secret(home: Path) -> bytes:
     Raises:
         RuntimeError: when the file holds fewer than 16 bytes.
     """
-    path = home / "pseudonym.key"
-    if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        temporary = home / f".pseudonym.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(secrets.token_bytes(32))
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink(missing_ok=True)
-    secret = path.read_bytes()
-    if len(secret) < 16:
-        raise RuntimeError(f"{path} holds fewer than 16 bytes; refusing a weak pseudonym key")
-    return secret
+    return secret_key_file(home / "pseudonym.key", minimum=16, folder_mode=0o777)
 
 
 def group_preload() -> dict[str, tuple[str, tuple[Any, ...]]]:

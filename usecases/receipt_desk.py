@@ -38,7 +38,6 @@ import hashlib
 import os
 import secrets
 import tempfile
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Engine
 
+from ledger.keyfile import KEY_BYTES, secret_key_file
 from ledger.storage.fastsql import Raw
 from ledger.storage.unit_of_work import UnitOfWork
 from ledger.tlog.keys import KEY_FILE, ensure_signing_key, trusted_vkeys
@@ -261,21 +261,7 @@ def load_link_key(home: Path) -> bytes:
     Raises:
         RuntimeError: when the file does not hold exactly 32 bytes.
     """
-    folder = home / "keys"
-    path = folder / LINK_KEY_FILE
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = folder / f".links.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(secrets.token_bytes(32))
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink(missing_ok=True)
-    key = path.read_bytes()
-    if len(key) != 32:
-        raise RuntimeError(f"{path} does not hold 32 bytes; refusing it as the receipt-link key")
+    key = secret_key_file(home / "keys" / LINK_KEY_FILE)
+    if len(key) != KEY_BYTES:
+        raise RuntimeError(f"{home / 'keys' / LINK_KEY_FILE} does not hold 32 bytes; refusing it")
     return key
