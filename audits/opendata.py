@@ -39,6 +39,7 @@ from sqlalchemy import Connection, select
 from audits.exports import cell_text
 from audits.statements import Params, facts_from_db, reference_from_db
 from ledger.accounts import CASH_PREFIX, FIXED_ASSETS, GRANTS_PAYABLE, INVENTORY, PROGRAM_EXPENSES
+from ledger.credit_code import is_valid_credit_code
 from ledger.storage.tables import projects
 from ledger.text import visible
 
@@ -49,26 +50,15 @@ __all__ = [
     "iati_xml",
     "org_identifier",
     "required_problems",
-    "valid_uscc",
 ]
 
 PLACEHOLDER_ORG_REF = "XX-PLACEHOLDER-NOT-CONFIGURED"
-_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-
-def valid_uscc(code: str) -> bool:
-    """Whether `code` is an 18-character 统一社会信用代码 with the right check character."""
-    if len(code) != 18 or any(c not in _USCC_CHARS for c in code):
-        return False
-    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(code, _USCC_WEIGHTS, strict=False))
-    return _USCC_CHARS[(31 - total % 31) % 31] == code[17]
 
 
 def org_identifier(registration_no: str | None) -> str:
     """The IATI organisation identifier: CN-USCC-<code> for a valid code, else the placeholder."""
     code = (registration_no or "").strip().upper()
-    return f"CN-USCC-{code}" if valid_uscc(code) else PLACEHOLDER_ORG_REF
+    return f"CN-USCC-{code}" if is_valid_credit_code(code) else PLACEHOLDER_ORG_REF
 
 
 _TYPES = {

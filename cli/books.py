@@ -193,7 +193,7 @@ def balance(
     --as-of) the fund's headline figures are shown too. JSON amounts are decimal strings.
     """
     from ledger.accounts import CHART
-    from ledger.balances import balance_of, fund_summary
+    from ledger.balances import balance_of, balance_rows, fund_summary
     from ledger.errors import UnknownAccount, UnknownFund, UnknownProject
     from ledger.money import check_currency
     from ledger.storage.unit_of_work import read_only
@@ -208,22 +208,9 @@ def balance(
             raise UnknownFund(f"no fund {fund!r}")
         if project and repo.get_project(project) is None:
             raise UnknownProject(f"no project {project!r}")
-        filters = {
-            k: v
-            for k, v in (
-                ("account", account),
-                ("fund", fund),
-                ("project", project),
-                ("currency", currency),
-            )
-            if v
-        }
-        if on is None:
-            rows = repo.balances_where(**filters)
-        else:
-            rows = repo.balance_as_of(
-                on, account=account, fund=fund, project=project, currency=currency
-            )
+        wanted = {"account": account, "fund": fund, "project": project, "currency": currency}
+        filters = {k: v for k, v in wanted.items() if v}
+        rows = balance_rows(repo, **filters, as_of=on)
         totals = balance_of(
             repo, account=account, fund=fund, project=project, currency=currency, as_of=on
         )
@@ -436,7 +423,7 @@ def verify(books: Books, progress: bool | None) -> None:
     )
     click.echo(f"head: sequence {report.head_sequence}, hash {report.head_hash}")
     click.echo(f"Merkle root: {report.merkle_root}")
-    from usecases.backup import keys_exported
+    from ledger.keyfile import keys_exported
 
     if not keys_exported(books.home):
         click.echo(
@@ -445,9 +432,11 @@ def verify(books: Books, progress: bool | None) -> None:
             "back in full)",
             err=True,
         )
-    from usecases.issuers import unassigned_funds
+    from receipts.issuers import unassigned_funds
 
-    for fund in unassigned_funds(books.engine):
+    with books.engine.connect() as conn:
+        unassigned = unassigned_funds(conn)
+    for fund in unassigned:
         click.echo(
             f"warning: fund {fund} has no issuer: its receipts say so "
             f"(huiquan issuer assign {fund} CODE)",

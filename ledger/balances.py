@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.accounts import (
     CASH_PREFIX,
@@ -78,6 +79,27 @@ def fund_cash(repo: SqlRepository, fund: str, currency: str) -> int:
     return repo.balance_row((cash_account(currency), fund, currency, "", ""))[0]
 
 
+def balance_rows(
+    repo: SqlRepository,
+    *,
+    account: str | None = None,
+    fund: str | None = None,
+    project: str | None = None,
+    currency: str | None = None,
+    as_of: dt.date | None = None,
+) -> list[Any]:
+    """The balance rows (account, fund, project, currency, amount, functional) that match the
+    filters: the stored balances now, or the postings dated up to `as_of` summed."""
+    if as_of is not None:
+        return list(
+            repo.balance_as_of(
+                as_of, account=account, fund=fund, project=project, currency=currency
+            )
+        )
+    wanted = {"account": account, "fund": fund, "project": project, "currency": currency}
+    return list(repo.balances_where(**{k: v for k, v in wanted.items() if v}))
+
+
 def balance_of(
     repo: SqlRepository,
     *,
@@ -93,22 +115,9 @@ def balance_of(
     rows are read. The key "CNY-value" carries the functional (CNY) total.
     """
     totals: dict[str, int] = defaultdict(int)
-    if as_of is None:
-        filters = {
-            k: v
-            for k, v in (
-                ("account", account),
-                ("fund", fund),
-                ("project", project),
-                ("currency", currency),
-            )
-            if v
-        }
-        rows = repo.balances_where(**filters)
-    else:
-        rows = repo.balance_as_of(
-            as_of, account=account, fund=fund, project=project, currency=currency
-        )
+    rows = balance_rows(
+        repo, account=account, fund=fund, project=project, currency=currency, as_of=as_of
+    )
     for r in rows:
         totals[r.currency] += int(r.amount)
         totals["CNY-value"] += int(r.functional)

@@ -14,9 +14,11 @@ import secrets
 import uuid
 from pathlib import Path
 
-__all__ = ["KEY_BYTES", "secret_key_file"]
+__all__ = ["EXPORT_MARKER", "KEY_BYTES", "keys_exported", "secret_key_file"]
 
 KEY_BYTES = 32
+#: The file `huiquan keys export` leaves in the home, with the date the keys were exported.
+EXPORT_MARKER = "keys-exported"
 
 
 def secret_key_file(path: Path, *, minimum: int = KEY_BYTES, folder_mode: int = 0o700) -> bytes:
@@ -41,3 +43,8 @@ def secret_key_file(path: Path, *, minimum: int = KEY_BYTES, folder_mode: int = 
     if len(key) < minimum:
         raise RuntimeError(f"{path} holds fewer than {minimum} bytes; refusing a weak key")
     return key
+
+
+def keys_exported(home: Path) -> bool:
+    """Whether the home's keys were ever exported for safekeeping (its marker file exists)."""
+    return (home / EXPORT_MARKER).is_file()

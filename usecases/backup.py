@@ -64,6 +64,7 @@ from sqlalchemy.engine import make_url
 
 from ledger.errors import LedgerError
 from ledger.integrity import verify_books
+from ledger.keyfile import EXPORT_MARKER, keys_exported
 from ledger.storage.db import make_engine
 from ledger.storage.repository import SqlRepository
 from ledger.storage.unit_of_work import read_only
@@ -104,7 +105,6 @@ FORMAT = "huiquan-backup/1"
 PSEUDONYM_KEY = "pseudonym.key"
 DB_FILE = "huiquan.db"
 STATUS_FILE = "backup-status.json"
-EXPORT_MARKER = "keys-exported"
 HOME_ITEMS = (PSEUDONYM_KEY, "keys", "evidence")  # what of a home goes into an archive
 ARCHIVE_JSON = "archive.json"
 MANIFEST = "MANIFEST.json"
@@ -1150,8 +1150,3 @@ def export_keys(home: Path, *, out: Path | None = None, passphrase: str | None =
             handle.write(pyrage.passphrase.encrypt(sheet.encode("utf-8"), passphrase))
     (home / EXPORT_MARKER).write_text(stamp + "\n", encoding="utf-8")
     return sheet
-
-
-def keys_exported(home: Path) -> bool:
-    """Whether `huiquan keys export` was ever run for this home (its marker file exists)."""
-    return (home / EXPORT_MARKER).is_file()

@@ -11,7 +11,8 @@ import pytest
 from lxml import etree
 
 from api.app import create_app
-from audits.opendata import GRANTS_HEADER, PLACEHOLDER_ORG_REF, org_identifier, valid_uscc
+from audits.opendata import GRANTS_HEADER, PLACEHOLDER_ORG_REF, org_identifier
+from ledger.credit_code import is_valid_credit_code as valid_uscc
 from tests.audits.worked import CANARY_STRINGS
 from usecases.tokens import create_token
 
