@@ -74,7 +74,7 @@ def test_an_auditor_downloads_the_xlsx_and_opens_a_statement_lines_entries(
     session = browser(app, "auditor").get_cookie(cookie_name)
     assert session is not None
     page.context.add_cookies([{"name": cookie_name, "value": session.value, "url": live_url}])
-    page.goto(f"{live_url}/console/audit/")
+    page.goto(f"{live_url}/lang/en?next=/console/audit/")  # English: the links' names below
     assert page.locator("h1").inner_text() in ("Audit", "审计")
 
     with page.expect_download() as waiting:

@@ -14,30 +14,36 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from console import auditor, lists
+from ledger.errors import NotFound
 from tests.api.conftest import Caller
 from tests.console.conftest import sign_in
 from usecases.tokens import create_token
+from usecases.unit import SYSTEM
+from usecases.users import create_user, user_by_login
 from web.app import create_app
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
 
 def web_app(config: dict[str, Any]) -> Flask:
-    """The web app (API and console) with the lists and the auditors' pages installed."""
-    app = create_app(config)
-    lists.init_app(app)
-    auditor.init_app(app)
-    return app
+    """The web app (API and console; the console installs the lists and the auditors' pages)."""
+    return create_app(config)
 
 
 def browser(app: Flask, role: str) -> FlaskClient:
-    """A test client whose session holds a signed-in person with `role`, as the login page
-    leaves it (`console.pages.login`); one test per module signs in through the form itself,
-    the others skip the password hashing."""
+    """A test client whose session holds a signed-in person (a user with `role`, made if
+    missing), as the login page leaves it (`console.pages.login`); one test per module signs in
+    through the form itself, the others skip the password hashing."""
+    books = app.extensions["console"].books
+    try:
+        user = user_by_login(books, role)
+    except NotFound:
+        user = create_user(
+            books, login=role, display_name=role, roles=(role,), by=SYSTEM, audit=False
+        )
     client = app.test_client()
     with client.session_transaction() as session:
-        session["user"] = {"id": f"u-{role}", "login": role, "name": role, "roles": [role]}
+        session["user"] = {"id": user.id}
         session["signed_in_at"] = int(dt.datetime.now(dt.UTC).timestamp())
     return client
 
