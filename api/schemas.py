@@ -846,7 +846,7 @@ class PolicyIn(Schema):
             "which it needs approval; 0 always, null never"
         },
     )
-    reversal_of_disbursement = fields.Boolean()
+    reversal_of_disbursement = StrictBoolean()
     approvers = fields.Integer(strict=True, validate=validate.OneOf([1, 2]))
     expires_after_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=366))
 

@@ -236,10 +236,11 @@ def list_evidence(entry_id: str) -> dict[str, Any]:
 
 
 @blp.route("/evidence/<ref>", methods=["GET"])
-@operation(blp, roles=("admin", "officer", "auditor"), problems=("not_found",))
+@operation(blp, roles=READERS, problems=("not_found",))
 @blp.response(200, description="The document's bytes, as a download.")
 def download_evidence(ref: str) -> Response:
-    """Download a document by attachment id or by its SHA-256 (officers and auditors only)."""
+    """Download a document by attachment id or by its SHA-256 (staff only: officers, approvers,
+    auditors, admins; never the public)."""
     record, chunks = evidence.open_file(books(), ref)
     response = Response(stream_with_context(chunks), mimetype=record.media_type)
     response.headers["Content-Length"] = str(record.size)

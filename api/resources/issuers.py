@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from api.auth import ADMIN, READERS
 from api.resources.common import books, current_actor, operation
-from api.schemas import Text, not_blank
+from api.schemas import StrictBoolean, Text, not_blank
 from api.trail import audit_facts
 from receipts.issuers import IssuerRecord
 from usecases import issuers
@@ -28,7 +28,7 @@ class IssuerIn(Schema):
         metadata={"description": "统一社会信用代码: 18 characters, GB 32100-2015 check character"},
     )
     seal_text = Text(load_default=None, validate=validate.Length(max=200))
-    demo = fields.Boolean(load_default=False)
+    demo = StrictBoolean(load_default=False)
 
 
 class IssuerOut(Schema):
