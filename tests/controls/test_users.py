@@ -52,7 +52,8 @@ def test_authenticate_knows_the_password_and_nothing_else(app):
     assert users.authenticate(books, "zhang", "长城长城长城长城长城") == made
     assert users.authenticate(books, "zhang", "wrong password!") is None
     assert users.authenticate(books, "nobody", "长城长城长城长城长城") is None
-    stored = books.engine.connect().execute(select(tables.users.c.password_hash)).scalar()
+    with books.engine.connect() as conn:  # closed: an open read would block the next reset
+        stored = conn.execute(select(tables.users.c.password_hash)).scalar()
     assert stored.startswith("$argon2id$")
     users.set_password(books, made.id, "another long one", by=SYSTEM)
     assert users.authenticate(books, "zhang", "长城长城长城长城长城") is None
