@@ -73,6 +73,9 @@ def _reset_pg(engine: Engine) -> None:
     names = ", ".join(t.name for t in tables.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        # A connection an earlier test left open in a transaction would block TRUNCATE for
+        # ever: fail this test's set-up loudly instead of hanging the run.
+        conn.exec_driver_sql("SET LOCAL lock_timeout = '120s'")
         conn.exec_driver_sql(f"TRUNCATE {names}")
     seed(engine)
 
