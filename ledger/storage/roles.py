@@ -63,6 +63,17 @@ UPDATED_BY_DESIGN: Mapping[str, tuple[str, ...]] = {
     "users": ("status", "password_hash"),
     # A request is decided once: posted (with its entry), rejected or withdrawn.
     "approval_requests": ("status", "entry_id", "closed_at", "closed_by", "reason"),
+    # The outbox's work state (decision 0013): a worker leases a message, then records how its
+    # attempt went; the attempts themselves are appended to outbox_attempts.
+    "delivery_queue": (
+        "status",
+        "attempts",
+        "failures",
+        "next_attempt_at",
+        "lease_until",
+        "last_error",
+        "updated_at",
+    ),
 }
 
 #: Tables the service reads but never inserts into: the owner seeds them.

@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "DELIVERY_TABLES",
     "EVIDENCE_TABLES",
     "JOURNAL_TABLES",
     "accounts",
@@ -48,6 +49,8 @@ __all__ = [
     "chain_head",
     "closed_periods",
     "cosignatures",
+    "delivery_queue",
+    "donor_contacts",
     "donors",
     "evidence_attachments",
     "evidence_blobs",
@@ -61,10 +64,14 @@ __all__ = [
     "issuers",
     "journal_entries",
     "metadata",
+    "outbox_attempts",
+    "outbox_messages",
     "pledge_acknowledgments",
     "pledges",
     "postings",
     "projects",
+    "webhook_disables",
+    "webhook_subscriptions",
 ]
 
 metadata = MetaData()
@@ -624,6 +631,90 @@ pledge_acknowledgments = Table(
     Column("data", Text, nullable=False, default="{}"),
 )
 
+# -- delivery: donors' email addresses, webhook subscriptions, the outbox (issue #18) ----------
+# Append-only records (guarded like the journal, never hash-chained): a donor's address is the
+# newest row ("" withdraws it); a subscription is disabled by a row of its own, for good.
+donor_contacts = Table(
+    "donor_contacts",
+    metadata,
+    Column("donor_id", String(40), primary_key=True),
+    Column("recorded_at", String(32), primary_key=True),
+    Column("email", String(254), nullable=False, default=""),
+    Column("recorded_by", String(100), nullable=False),
+)
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", String(400), nullable=False),  # event types, space-separated
+    Column("description", String(200), nullable=False, default=""),
+    # The whsec_ secret, sealed under $HUIQUAN_HOME/keys/webhook-secrets.key (AES-GCM).
+    Column("secret_sealed", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(100), nullable=False),
+)
+
+webhook_disables = Table(
+    "webhook_disables",
+    metadata,
+    Column("subscription_id", String(40), primary_key=True),
+    Column("disabled_at", String(32), nullable=False),
+    Column("disabled_by", String(100), nullable=False),
+)
+
+# One message per recipient of an event (a donor's email, a subscription's webhook), written in
+# the event's own transaction; `id` is the webhook-id, the same on every attempt.
+outbox_messages = Table(
+    "outbox_messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("channel", String(10), nullable=False),  # "email" or "webhook"
+    Column("event_type", String(40), nullable=False),
+    Column("event_id", String(40), nullable=False, index=True),
+    Column("subscription_id", String(40)),
+    Column("recipient", String(2000), nullable=False, default=""),  # an address, or the URL
+    Column("payload", Text, nullable=False),  # JSON
+    Column("created_at", String(32), nullable=False, index=True),
+)
+
+# Every attempt, failure, dead-lettering and replay, numbered per message (the queue's count).
+outbox_attempts = Table(
+    "outbox_attempts",
+    metadata,
+    Column("message_id", String(40), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("at", String(32), nullable=False),
+    Column("outcome", String(12), nullable=False),  # sent failed bounced dead replayed
+    Column("detail", Text, nullable=False, default=""),
+    Column("by", String(100), nullable=False, default=""),
+)
+
+# The outbox's work state, derived from the two tables above and the only mutable delivery
+# table (decision 0013): what is due when, and which worker holds a message (a lease).
+delivery_queue = Table(
+    "delivery_queue",
+    metadata,
+    Column("message_id", String(40), primary_key=True),
+    Column("status", String(10), nullable=False),  # pending sending sent bounced dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("next_attempt_at", String(32), nullable=False),
+    Column("lease_until", String(32)),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("updated_at", String(32), nullable=False),
+    Index("ix_delivery_queue_due", "status", "next_attempt_at"),
+)
+
+DELIVERY_TABLES = (
+    "donor_contacts",
+    "webhook_subscriptions",
+    "webhook_disables",
+    "outbox_messages",
+    "outbox_attempts",
+)
+
 JOURNAL_TABLES = (
     "journal_entries",
     "postings",
@@ -640,6 +731,7 @@ JOURNAL_TABLES = (
     "fund_issuers",
     "fiscal_references",
     "pledge_acknowledgments",
+    *DELIVERY_TABLES,
 )
 
 # One indexed range scan per entry: the second line must exist, and every (fund, currency)
