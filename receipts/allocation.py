@@ -20,8 +20,9 @@ import datetime as dt
 import json
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -34,7 +35,7 @@ from ledger.storage.tables import (
     projects,
 )
 
-__all__ = ["Group", "Slice", "fold", "where_goods_went", "where_it_went"]
+__all__ = ["Group", "Slice", "fold", "gifts_paying", "where_goods_went", "where_it_went"]
 
 INFLOW = {"donation", "pledge_payment", "transfer"}
 OUTFLOW = {"disbursement", "scholarship_payout", "fee", "transfer"}
@@ -71,6 +72,52 @@ class Group:
 
 def where_it_went(conn: Connection, *, fund: str, currency: str, gift_sequence: int) -> list[Slice]:
     """The spending of `fund` in `currency` that the gift at `gift_sequence` paid for."""
+    inflows: deque[list[int]] = deque()
+    out: list[Slice] = []
+    labels = _Labels(conn)
+    for r in _live_cash(conn, fund, currency):
+        flow = _flow(r)
+        if flow == "in":
+            inflows.append([r.sequence, r.amount])
+            continue
+        if flow is None:
+            continue
+        for paid_by, take in _take(inflows, -r.amount):
+            if paid_by == gift_sequence:
+                when = dt.date.fromisoformat(r.occurred_on)
+                out.append(labels.slice(r.kind, json.loads(r.data), when, take, currency))
+        if r.sequence > gift_sequence and all(s[0] != gift_sequence for s in inflows):
+            break  # the gift is fully spent (or was never cash of this fund)
+    return out
+
+
+def gifts_paying(
+    conn: Connection, *, fund: str, currency: str, outflow_sequence: int
+) -> list[tuple[int, int]]:
+    """The inflows that paid the outflow at `outflow_sequence`, by the same first-in-first-out
+    rule as `where_it_went`: (inflow sequence, minor units) in the order consumed, one pair per
+    inflow; empty for an entry that is not a live outflow of `fund`'s cash in `currency`."""
+    inflows: deque[list[int]] = deque()
+    for r in _live_cash(conn, fund, currency):
+        if r.sequence > outflow_sequence:
+            break
+        flow = _flow(r)
+        if flow == "in":
+            inflows.append([r.sequence, r.amount])
+            continue
+        if flow is None:
+            continue
+        taken = list(_take(inflows, -r.amount))
+        if r.sequence == outflow_sequence:
+            merged: dict[int, int] = {}
+            for paid_by, take in taken:
+                merged[paid_by] = merged.get(paid_by, 0) + take
+            return list(merged.items())
+    return []
+
+
+def _live_cash(conn: Connection, fund: str, currency: str) -> list[Any]:
+    """The fund's cash postings in `currency`, in sequence order, reversed pairs left out."""
     e, p = journal_entries.c, postings.c
     rows = conn.execute(
         select(e.sequence, e.id, e.kind, e.occurred_on, e.reverses, e.data, p.amount)
@@ -79,30 +126,28 @@ def where_it_went(conn: Connection, *, fund: str, currency: str, gift_sequence: 
         .order_by(e.sequence, p.line)
     ).all()
     reversed_ids = {r.reverses for r in rows if r.reverses}
-    live = [r for r in rows if r.kind != "reversal" and r.id not in reversed_ids]
-    inflows: deque[list[int]] = deque()
-    out: list[Slice] = []
-    labels = _Labels(conn)
-    for r in live:
-        if r.amount > 0 and r.kind in INFLOW:
-            inflows.append([r.sequence, r.amount])
-            continue
-        if r.amount >= 0 or r.kind not in OUTFLOW:
-            continue
-        need = -r.amount
-        while need and inflows:
-            head = inflows[0]
-            take = min(need, head[1])
-            if head[0] == gift_sequence:
-                when = dt.date.fromisoformat(r.occurred_on)
-                out.append(labels.slice(r.kind, json.loads(r.data), when, take, currency))
-            head[1] -= take
-            need -= take
-            if head[1] == 0:
-                inflows.popleft()
-        if r.sequence > gift_sequence and all(s[0] != gift_sequence for s in inflows):
-            break  # the gift is fully spent (or was never cash of this fund)
-    return out
+    return [r for r in rows if r.kind != "reversal" and r.id not in reversed_ids]
+
+
+def _flow(row: Any) -> str | None:
+    """ "in" for cash a gift or transfer brought, "out" for cash spent, else None."""
+    if row.amount > 0 and row.kind in INFLOW:
+        return "in"
+    if row.amount < 0 and row.kind in OUTFLOW:
+        return "out"
+    return None
+
+
+def _take(inflows: deque[list[int]], need: int) -> Iterator[tuple[int, int]]:
+    """Consume `need` from the oldest unspent inflows: (inflow sequence, amount) for each."""
+    while need and inflows:
+        head = inflows[0]
+        take = min(need, head[1])
+        yield head[0], take
+        head[1] -= take
+        need -= take
+        if head[1] == 0:
+            inflows.popleft()
 
 
 def fold(slices: Iterable[Slice]) -> list[Group]:

@@ -42,6 +42,7 @@ from receipts.issuing import (
     void_receipt,
 )
 from receipts.views import latest_receipt_of_entry
+from usecases import delivery
 from usecases.books import Books
 from usecases.unit import Actor, AuditFacts, write
 
@@ -123,6 +124,7 @@ def issue_receipt_of(uow: UnitOfWork, books: Books, entry: PostedEntry) -> Any:
     issued = issue_receipt(conn, entry, officer=entry.maker, now=now, link=False, uow=uow)
     token = books.receipts.link_token(conn, issued.serial, now, fresh=uow)
     link = issued_here[entry.id] = ReceiptLink(issued.serial, token)
+    delivery.receipt_issued(uow, entry, issued.serial)  # email and webhooks, in this commit
     return link
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from ledger import services
 from ledger.entries import PostedEntry
 from ledger.storage.unit_of_work import UnitOfWork
+from usecases import delivery
 from usecases.books import Books
 from usecases.gate import ApprovalRequest, request_if_needed
 from usecases.unit import Actor, AuditFacts, write
@@ -30,8 +31,11 @@ __all__ = [
 def disbursement_in(
     uow: UnitOfWork, *, by: Actor, key: str | None, details: dict[str, Any]
 ) -> PostedEntry:
-    """Post a disbursement in the caller's unit of work (no approval gate)."""
-    return services.record_disbursement(uow, **details, maker=by.name, key=key)
+    """Post a disbursement in the caller's unit of work (no approval gate), announcing each
+    donor gift it spends (`gift.spent`) in the same transaction."""
+    entry = services.record_disbursement(uow, **details, maker=by.name, key=key)
+    delivery.gift_spent(uow, entry)
+    return entry
 
 
 def transfer_in(
