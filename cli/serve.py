@@ -151,7 +151,9 @@ def serve(
 
     Beside the workers, one housekeeping process signs a checkpoint whenever new entries exist,
     at most every --checkpoint-interval seconds (so every entry is provable, and a deleted tail
-    is caught, within that window), and with --backup-every writes and drills backups.
+    is caught, within that window), and with --backup-every writes and drills backups. It
+    also sends the queued receipt emails and webhooks (the `huiquan deliver --loop` worker;
+    settings HUIQUAN_SMTP_* and HUIQUAN_DELIVERY_*).
     """
     os.environ["HUIQUAN_DATABASE_URL"] = books.url
     os.environ["HUIQUAN_HOME"] = str(books.home)
@@ -203,18 +205,43 @@ def serve(
 def _housekeeping(
     home: str, url: str, interval: int, backup_every: float | None, folder: str, keep: int
 ) -> None:
-    """The housekeeping process: scheduled checkpoints, and scheduled backups if asked."""
+    """The housekeeping process: scheduled checkpoints, the delivery worker, and scheduled
+    backups if asked."""
     from ledger.storage.db import make_engine
     from usecases.checkpoints import CheckpointScheduler
 
     engine = make_engine(url)
     scheduler = CheckpointScheduler(engine, Path(home), interval)
     scheduler.start()
+    _start_delivery(engine, Path(home))
     if backup_every is not None:
         from usecases.backup import run_scheduled_backups
 
         run_scheduled_backups(Path(home), url, Path(folder), backup_every, keep)
     scheduler.join()
+
+
+def _start_delivery(engine: Any, home: Path) -> None:
+    """Run the delivery worker in a daemon thread of the housekeeping process (it ends with
+    it); bad settings are reported once and leave the queue waiting."""
+    import threading
+
+    from usecases.books import open_books
+    from usecases.delivery import delivery_settings, run_loop
+
+    try:
+        settings = delivery_settings()
+    except ValueError as err:
+        click.echo(f"warning: delivery is off: {err}", err=True)
+        return
+    books = open_books(engine, home, group_commit_max=1)
+    threading.Thread(
+        target=run_loop,
+        args=(books, settings),
+        kwargs={"interval": 5.0, "stop": threading.Event()},
+        name="huiquan-delivery",
+        daemon=True,
+    ).start()
 
 
 def _start_housekeeping(

@@ -357,5 +357,8 @@ def attempts_of(conn: Connection, message_id: str) -> list[dict[str, Any]]:
 
 def counts(conn: Connection) -> dict[str, int]:
     """How many messages are in each status (every status named, zero included)."""
-    found = dict(conn.execute(select(_Q.status, func.count()).group_by(_Q.status)).tuples().all())
+    found = dict(
+        (row[0], row[1])
+        for row in conn.execute(select(_Q.status, func.count()).group_by(_Q.status))
+    )
     return {s: int(found.get(s, 0)) for s in STATUSES}
