@@ -240,7 +240,8 @@ def record(
     schedule: Schedule,
     now: dt.datetime,
 ) -> str:
-    """Record how an attempt went (`sent`, `failed` or `bounced`); the message's new status.
+    """Record how an attempt went (`sent`, `failed`, `bounced`, or `dead` for a message that
+    can never be sent); the message's new status.
 
     A failure is retried after `schedule.delay`, or dead-lettered once it is the
     `schedule.max_attempts`-th in a row. The queue row changes only if this worker still holds
@@ -248,7 +249,7 @@ def record(
     """
     message, at = held.message, stamp(now)
     failures = message.failures + (outcome != "sent")
-    status = {"sent": "sent", "bounced": "bounced"}.get(outcome, "pending")
+    status = {"sent": "sent", "bounced": "bounced", "dead": "dead"}.get(outcome, "pending")
     next_at = at
     if outcome == "failed":
         if failures >= schedule.max_attempts:
