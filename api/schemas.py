@@ -1076,3 +1076,110 @@ class ReceiptItemOut(Schema):
 
 
 ReceiptPage = _page(ReceiptItemOut, "ReceiptPage")
+
+
+# -- delivery: donors' addresses, webhook subscriptions, the outbox ------------------------------
+_EVENT_TYPES = ("receipt.issued", "gift.spent", "need.answered")
+_DELIVERY_STATUSES = ("pending", "sending", "sent", "bounced", "dead")
+
+
+def _email_or_empty(value: str) -> None:
+    if value:
+        validate.Email(error="not an email address")(value)
+
+
+class DonorEmailIn(Schema):
+    email = Text(
+        required=True,
+        validate=[validate.Length(max=254), _email_or_empty],
+        metadata={"description": 'the donor\'s address for receipts; "" withdraws it'},
+    )
+
+
+class DonorEmailOut(Schema):
+    donor_id = fields.String(required=True)
+    email = fields.String(required=True)
+
+
+class WebhookIn(Schema):
+    url = Text(
+        required=True,
+        validate=[
+            validate.Length(max=2000),
+            validate.URL(schemes={"http", "https"}, require_tld=False, error="not an http(s) URL"),
+        ],
+    )
+    events = fields.List(
+        fields.String(validate=validate.OneOf(_EVENT_TYPES)),
+        required=True,
+        validate=validate.Length(min=1, max=len(_EVENT_TYPES)),
+        metadata={"description": "event types: " + ", ".join(_EVENT_TYPES)},
+    )
+    description = Text(load_default="", validate=validate.Length(max=200))
+
+
+class WebhookOut(Schema):
+    id = fields.String(required=True)
+    url = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+    description = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    created_at = fields.String(required=True)
+    created_by = fields.String(required=True)
+    disabled_at = fields.String(required=True, allow_none=True)
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the whsec_ signing secret, shown this once (null on a replay)"},
+    )
+
+
+WebhookList = _page(WebhookOut, "WebhookList", paged=False)
+
+
+class DeliveryQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(_DELIVERY_STATUSES))
+    channel = fields.String(validate=validate.OneOf(("email", "webhook")))
+    event_type = fields.String(validate=validate.OneOf(_EVENT_TYPES))
+
+
+class DeliveryAttemptOut(Schema):
+    number = fields.Integer(required=True)
+    at = fields.String(required=True)
+    outcome = fields.String(required=True)
+    detail = fields.String(required=True)
+    by = fields.String(required=True)
+
+
+class DeliveryOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the webhook-id / Message-ID"})
+    channel = fields.String(required=True)
+    event_type = fields.String(required=True)
+    event_id = fields.String(required=True)
+    subscription_id = fields.String(required=True, allow_none=True)
+    recipient = fields.String(required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    failures = fields.Integer(required=True)
+    next_attempt_at = fields.String(required=True)
+    last_error = fields.String(required=True)
+    created_at = fields.String(required=True)
+
+
+class DeliveryDetailOut(DeliveryOut):
+    payload = fields.Dict(required=True)
+    history = fields.List(fields.Nested(DeliveryAttemptOut), required=True)
+
+
+class DeliveryPage(Schema):
+    items = fields.List(fields.Nested(DeliveryOut), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+    counts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "messages per status"},
+    )

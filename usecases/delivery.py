@@ -43,7 +43,8 @@ from delivery import mail, outbox, signing, webhook
 from delivery.outbox import Claimed, Message, Schedule, stamp
 from ledger.accounts import cash_account
 from ledger.entries import EntryKind, PostedEntry
-from ledger.errors import InvalidEntry, NotFound, UnknownDonor
+from ledger.errors import InvalidEntry, NotFound
+from ledger.idempotency import remember, remembered
 from ledger.keyfile import KEY_BYTES, secret_key_file
 from ledger.money import format_minor
 from ledger.storage.tables import (
@@ -143,12 +144,15 @@ def create_subscription(
     url: str,
     events: tuple[str, ...] | list[str],
     description: str = "",
+    key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> Subscription:
-    """Subscribe `url` to `events`; the answer carries the new `whsec_` secret, once.
+    """Subscribe `url` to `events`; the answer carries the new `whsec_` secret, once (a replay
+    of `key` answers the same subscription without it: only its sealed form is kept).
 
     Raises:
         InvalidEntry: an unknown event type, none at all, or a URL that is not http(s).
+        IdempotencyConflict: the key was used with a different request.
     """
     wanted = tuple(dict.fromkeys(events))
     unknown = [e for e in wanted if e not in EVENT_TYPES]
@@ -159,8 +163,15 @@ def create_subscription(
     secret = signing.new_secret()
     subscription_id = outbox.new_id("sub")
 
+    body = {"url": url, "events": list(wanted), "description": description}
+
     def work(uow: UnitOfWork) -> Subscription:
+        earlier = remembered(uow, key, "webhooks", body, books.pseudonym_secret())
+        if earlier is not None:
+            found = _subscriptions(uow.connection, active_only=False)
+            return next(s for s in found if s.id == earlier)
         now = uow.now()
+        remember(uow, key, "webhooks", body, subscription_id, books.pseudonym_secret())
         uow.connection.execute(
             webhook_subscriptions.insert().values(
                 id=subscription_id,
@@ -265,12 +276,12 @@ def record_donor_email(
     """Record the donor's address from now on ("" withdraws it); the address kept.
 
     Raises:
-        UnknownDonor: no such donor.
+        NotFound: no such donor.
     """
 
     def work(uow: UnitOfWork) -> str:
         if uow.repo.get_donor(donor_id) is None:
-            raise UnknownDonor(f"there is no donor {donor_id!r}", field="donor_id")
+            raise NotFound(f"there is no donor {donor_id!r}")
         if _email_of(uow.connection, donor_id) == email:
             return email  # already so: nothing to append
         uow.connection.execute(

@@ -73,7 +73,10 @@ def test_gift_spent_names_each_donors_share_first_in_first_out_and_the_place(
     for data in spent:
         assert data["disbursement_id"] == disbursement.id
         assert data["project"] == {
-            "code": "P", "name": "乡村卫生室设备", "county": "炉霍县", "town": "新都镇"
+            "code": "P",
+            "name": "乡村卫生室设备",
+            "county": "炉霍县",
+            "town": "新都镇",
         }
         assert "炉霍县" in data["summary"]["zh-Hans"] and "reached" in data["summary"]["en"]
         assert "设备采购" not in json.dumps(data, ensure_ascii=False)  # memos never travel
@@ -94,15 +97,18 @@ def test_an_idempotent_replay_of_a_disbursement_announces_nothing_twice(books, r
     give(books, new_donor(books, "甲"), "300.00")
     for _ in range(2):
         spending.record_disbursement(
-            books, by=OFFICER, key="disb-1", fund="R", project="P",
-            amount=Money.parse("100.00", "CNY"), paid_on=dt.date.today(),
+            books,
+            by=OFFICER,
+            key="disb-1",
+            fund="R",
+            project="P",
+            amount=Money.parse("100.00", "CNY"),
+            paid_on=dt.date.today(),
         )
     assert messages(books) == 1
 
 
-def test_subscriptions_are_per_event_and_a_disabled_one_gets_nothing_more(
-    books, receiver
-) -> None:
+def test_subscriptions_are_per_event_and_a_disabled_one_gets_nothing_more(books, receiver) -> None:
     only_spent = subscribe(books, receiver, GIFT_SPENT)
     donor = new_donor(books, "甲")
     give(books, donor, "300.00")
@@ -149,15 +155,26 @@ def test_need_answered_is_an_event_a_subscriber_receives(books, receiver) -> Non
     subscribe(books, receiver, NEED_ANSWERED)
     with UnitOfWork(books.engine) as uow:
         delivery.need_answered(
-            uow, need_id="N-7", title="新都镇卫生室需要血压计", county="炉霍县", town="新都镇",
-            answered_on=dt.date(2026, 12, 1), amount="1200.00", currency="CNY",
+            uow,
+            need_id="N-7",
+            title="新都镇卫生室需要血压计",
+            county="炉霍县",
+            town="新都镇",
+            answered_on=dt.date(2026, 12, 1),
+            amount="1200.00",
+            currency="CNY",
         )
         uow.commit()
     deliver_once(books, settings())
     [data] = payloads(receiver.got, "need.answered")
     assert data == {
-        "need_id": "N-7", "title": "新都镇卫生室需要血压计", "county": "炉霍县",
-        "town": "新都镇", "answered_on": "2026-12-01", "amount": "1200.00", "currency": "CNY",
+        "need_id": "N-7",
+        "title": "新都镇卫生室需要血压计",
+        "county": "炉霍县",
+        "town": "新都镇",
+        "answered_on": "2026-12-01",
+        "amount": "1200.00",
+        "currency": "CNY",
     }
 
 
