@@ -27,6 +27,16 @@ from delivery.outbox import Schedule
 from ledger import services
 from ledger.money import Money
 from ledger.storage.unit_of_work import UnitOfWork
+from tests.api.conftest import (  # noqa: F401 - fixtures shared with the API tests
+    admin,
+    anonymous,
+    app,
+    app_config,
+    auditor,
+    client,
+    officer,
+    tokens,
+)
 from usecases import delivery, gifts, spending
 from usecases.books import Books, open_books
 from usecases.delivery import DeliverySettings

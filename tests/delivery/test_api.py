@@ -6,17 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from tests.api.conftest import (  # noqa: F401 - fixtures shared with the API tests
-    admin,
-    anonymous,
-    app,
-    app_config,
-    auditor,
-    client,
-    officer,
-    tokens,
-)
-from tests.delivery.conftest import receiver, settings  # noqa: F401
+from tests.delivery.conftest import settings
 from usecases.delivery import deliver_once
 
 
