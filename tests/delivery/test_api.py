@@ -88,7 +88,7 @@ def test_a_gift_through_the_api_is_delivered_listed_and_replayed(
         },
         key="gift-1",
     )
-    books = app.extensions["huiquan"]
+    books = app.extensions["huiquan"].books
     assert deliver_once(books, settings()).sent == 1
     page = officer.get("/api/v1/deliveries?status=sent").get_json()
     assert page["counts"]["sent"] == 1
