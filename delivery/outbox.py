@@ -59,8 +59,8 @@ QueueRow = Callable[[str, tuple[Any, ...]], None]
 
 
 def stamp(moment: dt.datetime) -> str:
-    """ISO-8601 UTC with microseconds: sorts as text on both engines."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """ISO-8601 UTC with microseconds, as the unit of work writes it: sorts as text."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def new_id(prefix: str) -> str:
@@ -198,18 +198,23 @@ def claim(
     lease: float,
     limit: int,
     channels: Iterable[str] = CHANNELS,
+    exclude: Iterable[str] = (),
 ) -> list[Claimed]:
-    """Take up to `limit` due messages of `channels`, oldest due first, for `lease` seconds."""
+    """Take up to `limit` due messages of `channels` (none of `exclude`), oldest due first,
+    for `lease` seconds."""
     at, until = stamp(now), stamp(now + dt.timedelta(seconds=lease))
-    wanted = tuple(channels)
+    wanted, skipped = tuple(channels), tuple(exclude)
+    query = (
+        select(_Q.message_id)
+        .join(outbox_messages, _M.id == _Q.message_id)
+        .where(_due(at), _M.channel.in_(wanted))
+        .order_by(_Q.next_attempt_at)
+        .limit(limit)
+    )
+    if skipped:
+        query = query.where(_M.id.notin_(skipped))
     with engine.connect() as conn:
-        ids = conn.scalars(
-            select(_Q.message_id)
-            .join(outbox_messages, _M.id == _Q.message_id)
-            .where(_due(at), _M.channel.in_(wanted))
-            .order_by(_Q.next_attempt_at)
-            .limit(limit)
-        ).all()
+        ids = conn.scalars(query).all()
     taken: list[Claimed] = []
     for message_id in ids:
         with engine.begin() as conn:

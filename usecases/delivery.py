@@ -559,15 +559,23 @@ def deliver_once(
 ) -> Pass:
     """Send every due message (up to a batch), recording each attempt; what was done."""
     channels = ("webhook", "email") if settings.smtp is not None else ("webhook",)
-    claimed = outbox.claim(
-        books.engine,
-        now=now or utc_now(),
-        lease=settings.lease,
-        limit=settings.batch,
-        channels=channels,
-    )
-    done = Pass(claimed=len(claimed))
-    for held in claimed:
+    done, seen = Pass(), set[str]()
+    while done.claimed < settings.batch:
+        # One at a time: a message is leased only while it is being sent, never while it
+        # waits behind slow ones in a batch (where another worker could take it again).
+        claimed = outbox.claim(
+            books.engine,
+            now=now or utc_now(),
+            lease=settings.lease,
+            limit=1,
+            channels=channels,
+            exclude=seen,  # once per pass, even when a failure is due again at once
+        )
+        if not claimed:
+            break
+        held = claimed[0]
+        seen.add(held.message.id)
+        done.claimed += 1
         outcome, detail = _attempt(books, settings, held)
         status = outbox.record(
             books.engine,
