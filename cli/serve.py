@@ -221,9 +221,9 @@ def _housekeeping(
     scheduler.join()
 
 
-def _start_delivery(engine: Any, home: Path) -> None:
+def _start_delivery(engine: Any, home: Path, *, interval: float = 5.0) -> Any:
     """Run the delivery worker in a daemon thread of the housekeeping process (it ends with
-    it); bad settings are reported once and leave the queue waiting."""
+    it); its stop event, or None when bad settings (reported once) leave the queue waiting."""
     import threading
 
     from usecases.books import open_books
@@ -233,15 +233,17 @@ def _start_delivery(engine: Any, home: Path) -> None:
         settings = delivery_settings()
     except ValueError as err:
         click.echo(f"warning: delivery is off: {err}", err=True)
-        return
+        return None
     books = open_books(engine, home, group_commit_max=1)
+    stop = threading.Event()
     threading.Thread(
         target=run_loop,
         args=(books, settings),
-        kwargs={"interval": 5.0, "stop": threading.Event()},
+        kwargs={"interval": interval, "stop": stop},
         name="huiquan-delivery",
         daemon=True,
     ).start()
+    return stop
 
 
 def _start_housekeeping(

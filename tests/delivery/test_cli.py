@@ -30,3 +30,23 @@ def test_bad_settings_are_one_error_line(books, database_url) -> None:
     env = {"HUIQUAN_SMTP_HOST": "smtp.example.org", "HUIQUAN_SMTP_SECURITY": "ssl3"}
     line = one_error_line(huiquan(database_url, books.home, "deliver", env=env))
     assert "HUIQUAN_SMTP_SECURITY" in line
+
+
+def test_the_serve_housekeeping_process_runs_the_worker(
+    books, receiver, monkeypatch, capsys
+) -> None:
+    from cli.serve import _start_delivery
+
+    subscribe(books, receiver, RECEIPT_ISSUED)
+    give(books, new_donor(books, "甲"), "10.00")
+    monkeypatch.setenv("HUIQUAN_PUBLIC_BASE_URL", "https://receipts.example.org")
+    monkeypatch.delenv("HUIQUAN_SMTP_HOST", raising=False)
+    stop = _start_delivery(books.engine, books.home, interval=0.1)
+    try:
+        receiver.wait_for(1, timeout=20)
+    finally:
+        stop.set()
+    assert len(receiver.ids()) == 1
+    monkeypatch.setenv("HUIQUAN_DELIVERY_MAX_ATTEMPTS", "many")
+    assert _start_delivery(books.engine, books.home) is None
+    assert "warning: delivery is off" in capsys.readouterr().err
