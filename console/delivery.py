@@ -93,7 +93,7 @@ def replay(message_id: str) -> Any:
             books(),
             message_id[:40],
             by=current_actor(),
-            audit=audit_facts("deliveries.replay", message_id[:40]),
+            audit=audit_facts("deliveries.replay"),
         )
     except LedgerError as err:
         return _page(404, error=message_for(err), failed=message_id)
