@@ -162,3 +162,22 @@ def test_a_temporary_refusal_is_retried_and_dead_lettered_after_the_last_attempt
     _, attempts = delivery.message_detail(books, message.id)
     assert [a["outcome"] for a in attempts] == ["failed", "failed", "dead", "replayed", "sent"]
     assert attempts[3]["by"] == OFFICER.name
+
+
+def test_an_english_reader_reads_english_first_and_a_simplified_reader_simplified(
+    books, smtp_server
+) -> None:
+    english = new_donor(books, "Ada Lee", language="en", email="ada@example.org")
+    simplified = new_donor(books, "王芳", email="wang@example.cn")
+    give(books, english, "10.00")
+    give(books, simplified, "20.00")
+    assert deliver_once(books, settings(smtp_of(smtp_server))).sent == 2
+    texts = {}
+    for _sender, [to], raw in smtp_server.inbox.messages:
+        parsed = email.message_from_bytes(raw, policy=policy.default)
+        texts[to] = (str(parsed["Subject"]), parsed.get_body(("plain",)).get_content())
+    subject, text = texts["ada@example.org"]
+    assert text.startswith("Dear Ada Lee") and "感谢您的捐赠" in text
+    subject, text = texts["wang@example.cn"]
+    assert "捐赠收据" in subject and text.startswith("王芳，您好")
+    assert text.index("感谢") < text.index("Thank you")
