@@ -780,13 +780,16 @@ def _in_kind_entry(
     return JournalEntry(EntryKind.IN_KIND, on, postings, memo=memo, maker=maker, data=data)
 
 
-_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(.*)$")
+_QUANTITY = re.compile(r"^\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(.*)$")
 
 
 def gift_quantity(text: str) -> tuple[Decimal, str] | None:
-    """The number and unit a gift's quantity starts with ("12 台" -> (12, "台")), or None."""
+    """The number and unit a gift's quantity starts with ("12 台" -> (12, "台"); "2,400册" ->
+    (2400, "册")), or None."""
     match = _QUANTITY.match(text or "")
-    return None if match is None else (Decimal(match.group(1)), match.group(2).strip())
+    if match is None:
+        return None
+    return Decimal(match.group(1).replace(",", "")), match.group(2).strip()
 
 
 @_idempotent("in_kind_handover")

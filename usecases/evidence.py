@@ -46,11 +46,13 @@ from usecases.unit import Actor, AuditFacts, read, write
 
 __all__ = [
     "STORE_ENV",
+    "Filing",
     "Upload",
     "acknowledge",
     "acknowledgment_shares",
     "attach",
     "attachments_of",
+    "file_documents",
     "open_file",
     "store_for",
     "supersede",
@@ -120,9 +122,58 @@ def _append(
     """Put the file in the store and append its chained record, in `uow`."""
     if spooled is not None:
         store.put(uow.connection, spooled)
+    record = _chain(uow, spooled, subject, kind, file_name, note, by, supersedes, reason)
+    if audit is not None:
+        audit.target = f"evidence:{record.id} record:{record.hash}"
+    return record
+
+
+def _chain(
+    uow: UnitOfWork,
+    spooled: Spooled | None,
+    subject: tuple[str, str],
+    kind: str,
+    file_name: str,
+    note: str,
+    by: Actor,
+    supersedes: str | None = None,
+    reason: str = "",
+) -> Attachment:
+    """Append the chained record of a file in the store (none: a withdrawal)."""
     sequence, prev = records.attachment_head(uow.connection)
+    record = _record(
+        sequence + 1,
+        prev,
+        spooled,
+        subject,
+        kind,
+        file_name,
+        note,
+        by,
+        uow.now(),
+        supersedes,
+        reason,
+    )
+    records.add_attachment(uow.connection, record)
+    return record
+
+
+def _record(
+    sequence: int,
+    prev: str,
+    spooled: Spooled | None,
+    subject: tuple[str, str],
+    kind: str,
+    file_name: str,
+    note: str,
+    by: Actor,
+    now: str,
+    supersedes: str | None = None,
+    reason: str = "",
+) -> Attachment:
+    """Record number `sequence`, chained to `prev`."""
     fields: dict[str, Any] = {
-        "sequence": sequence + 1,
+        "sequence": sequence,
         "id": f"EV-{uuid.uuid4().hex[:16]}",
         "subject_type": subject[0],
         "subject_id": subject[1],
@@ -135,13 +186,9 @@ def _append(
         "supersedes": supersedes,
         "reason": reason,
         "attached_by": by.name,
-        "attached_at": uow.now(),
+        "attached_at": now,
     }
-    record = Attachment(**fields, prev_hash=prev, hash=record_hash(prev, **fields))
-    records.add_attachment(uow.connection, record)
-    if audit is not None:
-        audit.target = f"evidence:{record.id} record:{record.hash}"
-    return record
+    return Attachment(**fields, prev_hash=prev, hash=record_hash(prev, **fields))
 
 
 def attach(
@@ -419,15 +466,7 @@ def acknowledge(
         return row
 
     def make(uow: UnitOfWork) -> dict[str, Any]:
-        entry = uow.entry(entry_id)
-        if entry is None:
-            raise NotFound(f"no entry {entry_id!r}")
-        if entry.kind not in ACKNOWLEDGED_KINDS or uow.repo.reversal_of(entry_id):
-            raise InvalidEntry("only a disbursement or payout not reversed is acknowledged")
-        if acknowledged_on < entry.occurred_on or acknowledged_on > uow.today() + dt.timedelta(1):
-            raise InvalidEntry("acknowledged_on is between the payment and today", field="date")
-        if records.acknowledgment_of(uow.connection, entry_id) is not None:
-            raise AlreadyExists(f"entry {entry_id} is acknowledged already")
+        _acknowledgeable(uow, entry_id, acknowledged_on)
         if spooled is not None:
             doc = _append(
                 uow,
@@ -442,21 +481,150 @@ def acknowledge(
             )
         else:
             doc = _acknowledgment_doc(uow, entry_id, str(attachment_id))
-        row = {
-            "entry_id": entry_id,
-            "attachment_id": doc.id,
-            "acknowledged_on": acknowledged_on.isoformat(),
-            "recorded_by": by.name,
-            "recorded_at": uow.now(),
-        }
-        records.add_acknowledgment(uow.connection, row)
-        return row
+        return _record_acknowledgment(uow, entry_id, doc.id, acknowledged_on, by)
 
     try:
         return write(books, work, audit=audit, key=key)
     finally:
         if spooled is not None:
             spooled.discard()
+
+
+def _acknowledgeable(uow: UnitOfWork, entry_id: str, acknowledged_on: dt.date) -> None:
+    """Refuse an acknowledgment of anything but a standing payment, dated from it to today."""
+    facts = records.entry_facts(uow.connection, [entry_id]).get(entry_id)
+    _acknowledgment_rule(entry_id, facts, acknowledged_on, uow.today())
+
+
+def _acknowledgment_rule(
+    entry_id: str,
+    facts: tuple[str, str, bool, bool] | None,
+    acknowledged_on: dt.date,
+    today: dt.date,
+) -> None:
+    """The one rule of an acknowledgment, on the entry's (kind, date, reversed, acknowledged).
+
+    Raises:
+        NotFound, InvalidEntry, AlreadyExists.
+    """
+    if facts is None:
+        raise NotFound(f"no entry {entry_id!r}")
+    kind, occurred_on, was_reversed, acknowledged = facts
+    if kind not in {k.value for k in ACKNOWLEDGED_KINDS} or was_reversed:
+        raise InvalidEntry("only a disbursement or payout not reversed is acknowledged")
+    if acknowledged_on.isoformat() < occurred_on or acknowledged_on > today + dt.timedelta(1):
+        raise InvalidEntry("acknowledged_on is between the payment and today", field="date")
+    if acknowledged:
+        raise AlreadyExists(f"entry {entry_id} is acknowledged already")
+
+
+def _acknowledgment_row(
+    entry_id: str, attachment_id: str, acknowledged_on: dt.date, by: Actor, now: str
+) -> dict[str, Any]:
+    return {
+        "entry_id": entry_id,
+        "attachment_id": attachment_id,
+        "acknowledged_on": acknowledged_on.isoformat(),
+        "recorded_by": by.name,
+        "recorded_at": now,
+    }
+
+
+def _record_acknowledgment(
+    uow: UnitOfWork, entry_id: str, attachment_id: str, acknowledged_on: dt.date, by: Actor
+) -> dict[str, Any]:
+    row = _acknowledgment_row(entry_id, attachment_id, acknowledged_on, by, uow.now())
+    records.add_acknowledgment(uow.connection, row)
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """One document filed on one entry by `file_documents`: `document` names one of the
+    batch's files; with `acknowledged_on` (kind ``acknowledgment``) the payment is marked
+    acknowledged by it."""
+
+    entry_id: str
+    kind: str
+    document: str
+    note: str = ""
+    acknowledged_on: dt.date | None = None
+
+
+def file_documents(
+    books: Books,
+    documents: dict[str, Upload],
+    filings: list[Filing],
+    *,
+    by: Actor,
+    audit: AuditFacts | None = None,
+    store: EvidenceStore | None = None,
+) -> list[Attachment]:
+    """File many documents on many entries in one unit of work (a batch of bank slips, a signed
+    list covering a term's payouts): each file is spooled, judged and stored once however many
+    entries it is filed on; every filing is its own chained record, with the same rules as
+    `attach` and `acknowledge`. All of it is recorded, or nothing.
+
+    Raises:
+        UnsupportedFile, FileTooLarge, NotFound, AlreadyExists, InvalidEntry: nothing is
+        recorded. KeyError: a filing names a document not in `documents`.
+    """
+    for filing in filings:
+        _check(filing.kind, filing.note)
+        if filing.acknowledged_on is not None and filing.kind != "acknowledgment":
+            raise InvalidEntry("an acknowledgment is filed as kind acknowledgment", field="kind")
+    store = store or store_for(books)
+    spooled: dict[str, Spooled] = {}
+    try:
+        for name in sorted({f.document for f in filings}):
+            spooled[name] = spool(documents[name].stream, store.spool_folder(), sync=False)
+
+        def work(uow: UnitOfWork) -> list[Attachment]:
+            for one in spooled.values():
+                store.put(uow.connection, one, sync=False)
+            os.sync()  # once for the batch: every file is on disk before the records commit
+            facts = records.entry_facts(uow.connection, sorted({f.entry_id for f in filings}))
+            sequence, prev = records.attachment_head(uow.connection)
+            out, acknowledged, now = [], [], uow.now()
+            for filing in filings:
+                if filing.entry_id not in facts:
+                    raise NotFound(f"no entry {filing.entry_id!r}")
+                sequence += 1
+                record = _record(
+                    sequence,
+                    prev,
+                    spooled[filing.document],
+                    ("entry", filing.entry_id),
+                    filing.kind,
+                    documents[filing.document].file_name,
+                    filing.note,
+                    by,
+                    now,
+                )
+                prev = record.hash
+                if filing.acknowledged_on is not None:
+                    the = facts[filing.entry_id]
+                    _acknowledgment_rule(filing.entry_id, the, filing.acknowledged_on, uow.today())
+                    facts[filing.entry_id] = (*the[:3], True)
+                    acknowledged.append((filing, record.id))
+                out.append(record)
+            records.add_attachments(uow.connection, out)
+            records.add_acknowledgments(
+                uow.connection,
+                [
+                    _acknowledgment_row(f.entry_id, doc, f.acknowledged_on, by, now)
+                    for f, doc in acknowledged
+                    if f.acknowledged_on is not None
+                ],
+            )
+            if audit is not None and out:
+                audit.target = f"evidence:{len(out)} records:{out[0].hash}..{out[-1].hash}"
+            return out
+
+        return write(books, work, audit=audit)
+    finally:
+        for one in spooled.values():
+            one.discard()
 
 
 def _acknowledgment_doc(uow: UnitOfWork, entry_id: str, attachment_id: str) -> Attachment:
