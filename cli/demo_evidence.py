@@ -294,18 +294,23 @@ def _reconcile_statement(books: Books, by: Actor) -> dict[str, Any]:
 
 
 # -- the shipped statement, written from the shipped seed's books -----------------------------
-def statement_xml(engine: Engine) -> bytes:
-    """The camt.053.001.08 statement of `STATEMENT`'s fund and month, from the books, with the
-    SMS fee line the books lack (how `demo_data/` was written, before the fee is recorded)."""
+def statement_xml(engine: Engine, upto: int | None = None) -> bytes:
+    """The camt.053.001.08 statement of `STATEMENT`'s fund and month, from the books up to
+    sequence `upto` (all), with the SMS fee line the books lack: how `demo_data/` was written,
+    from the shipped seed's books before the fee was recorded."""
     _name, fund, account, month = STATEMENT
     first = dt.date.fromisoformat(f"{month}-01")
     last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     p, e = postings.c, journal_entries.c
+    last_sequence = upto if upto is not None else 2**62
     with engine.connect() as conn:
         opening = sum(
             conn.scalars(
                 select(p.amount).where(
-                    p.fund == fund, p.account == account, p.occurred_on < first.isoformat()
+                    p.fund == fund,
+                    p.account == account,
+                    p.occurred_on < first.isoformat(),
+                    p.sequence <= last_sequence,
                 )
             )
         )
@@ -317,6 +322,7 @@ def statement_xml(engine: Engine) -> bytes:
                 p.account == account,
                 p.occurred_on >= first.isoformat(),
                 p.occurred_on <= last.isoformat(),
+                p.sequence <= last_sequence,
             )
             .order_by(p.occurred_on, p.sequence)
         ).all()
