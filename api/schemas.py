@@ -814,6 +814,10 @@ class ApprovalRequestOut(Schema):
     entry_id = fields.String(required=True, allow_none=True)
     reason = fields.String(required=True)
     details = fields.Dict(required=True, metadata={"description": "what will be posted"})
+    evidence = fields.List(
+        fields.Dict(),
+        metadata={"description": "the request's documents (on `GET /approval-requests/{id}`)"},
+    )
 
 
 class PendingApprovalOut(Schema):

@@ -26,8 +26,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from sqlalchemy import select
+
+from ledger.approvals import state_of
 from ledger.entries import EntryKind
-from ledger.errors import AlreadyExists, InvalidEntry, NotFound
+from ledger.errors import AlreadyExists, InvalidEntry, NotFound, RequestClosed, RequestExpired
 from ledger.evidence import KINDS, SUBJECT_TYPES, Attachment, chain_findings, record_hash
 from ledger.evidence import safe_file_name as _safe_name
 from ledger.idempotency import remember, remembered
@@ -40,7 +43,9 @@ from ledger.storage.evidence_store import (
     digest,
     spool,
 )
+from ledger.storage.tables import approval_requests
 from ledger.storage.unit_of_work import UnitOfWork
+from ledger.text import text_problem
 from usecases.books import Books
 from usecases.unit import Actor, AuditFacts, read, write
 
@@ -52,6 +57,7 @@ __all__ = [
     "acknowledgment_shares",
     "attach",
     "attachments_of",
+    "carry_to_entry",
     "file_documents",
     "open_file",
     "store_for",
@@ -87,22 +93,85 @@ def store_for(books: Books, kind: str | None = None) -> EvidenceStore:
     raise ValueError(f"{STORE_ENV} must be local or database, not {kind!r}")
 
 
-def _check(kind: str, note: str, reason: str = "") -> None:
+def _check(kind: str, note: str, reason: str = "", file_name: str = "") -> None:
+    """The kind, and the text fields by the books' one text rule (`ledger.text.text_problem`):
+    note and reason of at most 2000 characters (several lines), the file's name of at most 255
+    (one line).
+
+    Raises:
+        InvalidEntry: naming the field.
+    """
     if kind not in KINDS:
         raise InvalidEntry(f"kind must be one of {', '.join(KINDS)}", field="kind")
-    if len(note) > 2000:
-        raise InvalidEntry("note is at most 2000 characters", field="note")
-    if len(reason) > 2000:
-        raise InvalidEntry("reason is at most 2000 characters", field="reason")
+    for field, value, most, multiline in (
+        ("note", note, 2000, True),
+        ("reason", reason, 2000, True),
+        ("file", file_name, 255, False),
+    ):
+        if len(value) > most:
+            raise InvalidEntry(f"{field} is at most {most} characters", field=field)
+        problem = text_problem(value, multiline=multiline)
+        if problem is not None:
+            raise InvalidEntry(f"{field} {problem}", field=field)
 
 
 def _subject(uow: UnitOfWork, subject_type: str, subject_id: str) -> None:
+    """An entry that exists, or an approval request still pending (not decided, not expired).
+
+    Raises:
+        InvalidEntry: another subject type, or a request no longer pending. NotFound.
+    """
     if subject_type not in SUBJECT_TYPES:
         raise InvalidEntry(f"subject_type must be one of {SUBJECT_TYPES}", field="subject_type")
-    if subject_type == "entry" and uow.entry(subject_id) is None:
-        raise NotFound(f"no entry {subject_id!r}")
-    if subject_type != "entry":
-        raise InvalidEntry("approval requests take attachments once they exist", field="subject")
+    if subject_type == "entry":
+        if uow.entry(subject_id) is None:
+            raise NotFound(f"no entry {subject_id!r}")
+        return
+    row = uow.connection.execute(
+        select(approval_requests.c.status, approval_requests.c.expires_at).where(
+            approval_requests.c.id == subject_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no approval request {subject_id!r}")
+    state = state_of(row.status, row.expires_at, uow.now())
+    if state == "expired":
+        raise RequestExpired(f"request {subject_id} expired at {row.expires_at}")
+    if state != "pending":
+        raise RequestClosed(
+            f"request {subject_id} is {state}: attach documents to a pending request, or to "
+            "the entry it posted"
+        )
+
+
+def carry_to_entry(uow: UnitOfWork, request_id: str, entry_id: str, by: Actor) -> list[Attachment]:
+    """Link a request's standing attachments to the entry its approval posted, in that unit of
+    work: one chained record per document, on the entry, naming the request's record (the file
+    is the same, stored once). Superseded and withdrawn records are not carried."""
+    found = records.attachments_of(uow.connection, "approval_request", request_id)
+    replaced = {r.supersedes for r in found if r.supersedes}
+    carried = []
+    for old in found:
+        if old.id in replaced or not old.sha256:
+            continue
+        sequence, prev = records.attachment_head(uow.connection)
+        note = f"carried from approval request {request_id} (record {old.id})"
+        if old.note:
+            note = f"{note}: {old.note}"[:2000]
+        record = _record(
+            sequence + 1,
+            prev,
+            old,
+            ("entry", entry_id),
+            old.kind,
+            old.file_name,
+            note,
+            by,
+            uow.now(),
+        )
+        records.add_attachment(uow.connection, record)
+        carried.append(record)
+    return carried
 
 
 def _append(
@@ -161,7 +230,7 @@ def _chain(
 def _record(
     sequence: int,
     prev: str,
-    spooled: Spooled | None,
+    spooled: Spooled | Attachment | None,
     subject: tuple[str, str],
     kind: str,
     file_name: str,
@@ -171,7 +240,8 @@ def _record(
     supersedes: str | None = None,
     reason: str = "",
 ) -> Attachment:
-    """Record number `sequence`, chained to `prev`."""
+    """Record number `sequence`, chained to `prev`, of the file `spooled` (a new upload, or the
+    file of an earlier record)."""
     fields: dict[str, Any] = {
         "sequence": sequence,
         "id": f"EV-{uuid.uuid4().hex[:16]}",
@@ -212,7 +282,7 @@ def attach(
         UnsupportedFile, FileTooLarge: judged by the bytes; NotFound: no such subject;
         InvalidEntry: a kind or note out of bounds. Nothing is recorded.
     """
-    _check(kind, note)
+    _check(kind, note, file_name=upload.file_name)
     store = store or store_for(books)
     spooled = spool(upload.stream, store.spool_folder())
     try:
@@ -315,6 +385,7 @@ def supersede(
     """
     if not reason.strip():
         raise InvalidEntry("say why the attachment is superseded", field="reason")
+    _check(kind or KINDS[0], note, reason, upload.file_name if upload else "")
     store = store or store_for(books)
     spooled = spool(upload.stream, store.spool_folder()) if upload is not None else None
 
@@ -443,6 +514,7 @@ def acknowledge(
     """
     if (attachment_id is None) == (upload is None):
         raise InvalidEntry("give the acknowledgment: a file or an attachment_id", field="file")
+    _check("acknowledgment", note, file_name=upload.file_name if upload else "")
     store = store or store_for(books)
     spooled = spool(upload.stream, store.spool_folder()) if upload is not None else None
 
@@ -570,7 +642,7 @@ def file_documents(
         recorded. KeyError: a filing names a document not in `documents`.
     """
     for filing in filings:
-        _check(filing.kind, filing.note)
+        _check(filing.kind, filing.note, file_name=documents[filing.document].file_name)
         if filing.acknowledged_on is not None and filing.kind != "acknowledgment":
             raise InvalidEntry("an acknowledgment is filed as kind acknowledgment", field="kind")
     store = store or store_for(books)
