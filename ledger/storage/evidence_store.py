@@ -356,6 +356,33 @@ def add_acknowledgments(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(acknowledgments), rows)
 
 
+def evidence_status(conn: Connection, entry_ids: list[str]) -> dict[str, tuple[str | None, int]]:
+    """Per entry: the day it was acknowledged (or None) and how many documents stand on it
+    (records with a file, not superseded), read in bulk."""
+    a, k = evidence_attachments.c, acknowledgments.c
+    out: dict[str, tuple[str | None, int]] = {i: (None, 0) for i in entry_ids}
+    for start in range(0, len(entry_ids), 500):
+        some = entry_ids[start : start + 500]
+        superseded = select(a.supersedes).where(a.supersedes.is_not(None))
+        counts = conn.execute(
+            select(a.subject_id, func.count())
+            .where(
+                a.subject_type == "entry",
+                a.subject_id.in_(some),
+                a.sha256 != "",
+                a.id.not_in(superseded),
+            )
+            .group_by(a.subject_id)
+        )
+        for entry_id, count in counts:
+            out[entry_id] = (None, int(count))
+        for entry_id, on in conn.execute(
+            select(k.entry_id, k.acknowledged_on).where(k.entry_id.in_(some))
+        ):
+            out[entry_id] = (str(on), out[entry_id][1])
+    return out
+
+
 def acknowledged_entries(conn: Connection) -> set[str]:
     return {str(r[0]) for r in conn.execute(select(acknowledgments.c.entry_id))}
 
