@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from cli.demo_pdf import pdf, png
 from ledger.money import format_minor
@@ -419,7 +419,9 @@ def demo_evidence_step(books: Any, *, seed: int, shipped: bool) -> str:
             f"{len(done.statement['matched'])} lines matched, difference "
             f"{format_minor(done.statement['difference'] or 0, s['currency'])}"
         )
-    return line
+    with books.engine.connect() as conn:
+        entries = conn.scalar(select(func.max(journal_entries.c.sequence)))
+    return f"{line}; the books now hold {entries} entries"
 
 
 if __name__ == "__main__":  # pragma: no cover - how demo_data/'s statement was written
