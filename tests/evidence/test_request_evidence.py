@@ -15,7 +15,7 @@ from tests.api.conftest import Books, Caller, disbursement, donation
 from tests.controls.conftest import huiquan_books, people  # noqa: F401  (fixture)
 from tests.controls.test_maker_checker import entry_count, requested
 from tests.evidence.files import pdf
-from tests.evidence.test_api import upload
+from tests.evidence.test_api import SAMPLE, _file, multipart, upload
 from usecases import evidence
 from usecases.unit import Actor
 
@@ -162,3 +162,22 @@ def test_the_use_case_refuses_a_control_character_in_a_file_name_whoever_calls_i
             by=Actor("officer-1", ("officer",)),
         )
     assert refused.value.field == "file"
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"fund": "F\x1b", "account": "1002-CNY"}, "fund"),
+        ({"fund": "F", "account": "1002-CNY", "layout": "{}\x00"}, "layout"),
+        ({"account": "1002-CNY"}, "fund"),
+        ({"fund": "F", "account": "1002-CNY", "memo": "x"}, "memo"),
+    ],
+)
+def test_a_statement_uploads_text_fields_obey_the_same_rule(
+    officer: Caller, books: Books, form: dict[str, str], field: str
+) -> None:
+    data = SAMPLE.read_bytes()
+    answer = multipart(officer, "/api/v1/bank-statements", {**form, "file": _file(data, "s.xml")})
+    assert answer.status_code == 422, answer.get_json()
+    assert field in answer.get_json()["errors"]
+    assert officer.get("/api/v1/bank-statements").get_json()["items"] == []
