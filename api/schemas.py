@@ -814,6 +814,10 @@ class ApprovalRequestOut(Schema):
     entry_id = fields.String(required=True, allow_none=True)
     reason = fields.String(required=True)
     details = fields.Dict(required=True, metadata={"description": "what will be posted"})
+    evidence = fields.List(
+        fields.Dict(),
+        metadata={"description": "the request's documents (on `GET /approval-requests/{id}`)"},
+    )
 
 
 class PendingApprovalOut(Schema):
@@ -990,6 +994,14 @@ class DisbursementItemOut(Schema):
     functional_class = fields.String(required=True)
     memo = fields.String(required=True)
     reversed_by = fields.String(**_REVERSED_BY)
+    acknowledged_on = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"format": "date", "description": "when the recipient signed for it, if yet"},
+    )
+    documents = fields.Integer(
+        required=True, metadata={"description": "documents standing on the entry (evidence)"}
+    )
 
 
 DisbursementPage = _page(DisbursementItemOut, "DisbursementPage")
@@ -1040,6 +1052,14 @@ class PayoutItemOut(Schema):
     currency = fields.String(required=True)
     paid_on = fields.String(required=True, metadata={"format": "date"})
     reversed_by = fields.String(**_REVERSED_BY)
+    acknowledged_on = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"format": "date", "description": "when the recipient signed for it, if yet"},
+    )
+    documents = fields.Integer(
+        required=True, metadata={"description": "documents standing on the entry (evidence)"}
+    )
 
 
 PayoutPage = _page(PayoutItemOut, "PayoutPage")

@@ -75,6 +75,7 @@ from ledger.accounts import (
 )
 from ledger.storage.tables import (
     accounts,
+    acknowledgments,
     award_table,
     beneficiaries,
     donors,
@@ -142,10 +143,15 @@ class Reference:
     awards: Mapping[str, Mapping[str, Any]]  # id -> fund, beneficiary_id, term, amount_minor
     donors: Mapping[str, str] = field(default_factory=dict)  # id -> name as the donor chose
     checkers: Mapping[str, str] = field(default_factory=dict)  # entry sequence -> approvers
+    acknowledged: Mapping[str, str] = field(default_factory=dict)  # entry sequence -> date
 
     def checker_of(self, sequence: int) -> str:
         """Who approved the entry (maker-checker), comma-separated; "" when nobody had to."""
         return self.checkers.get(str(sequence), "")
+
+    def acknowledged_on(self, sequence: int) -> str:
+        """When the payment's recipient acknowledged it (signed receipt); "" if not yet."""
+        return self.acknowledged.get(str(sequence), "")
 
     def donor_name(self, donor_id: str) -> str:
         """The name a donor chose to be shown under (匿名捐赠人 for the anonymous)."""
@@ -154,6 +160,7 @@ class Reference:
     def to_dict(self) -> dict[str, Any]:
         return {
             "checkers": dict(self.checkers),
+            "acknowledged": dict(self.acknowledged),
             "donors": dict(self.donors),
             "accounts": dict(self.accounts),
             "funds": dict(self.funds),
@@ -174,6 +181,7 @@ class Reference:
             data["awards"],
             data.get("donors", {}),
             data.get("checkers", {}),
+            data.get("acknowledged", {}),
         )
 
     def account_type(self, code: str) -> str:
@@ -357,6 +365,8 @@ class Fold:
     pledge_dates: dict[str, str] = field(default_factory=dict)
     award_awarded: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     award_paid: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: per award: [payouts (net of reversals), acknowledged payouts, their amount]
+    award_payouts: dict[str, list[int]] = field(default_factory=dict)
     monthly: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
     payments: list[Fact] = field(default_factory=list)
     vouchers: dict[str, tuple[int, str]] = field(default_factory=dict)
@@ -411,6 +421,14 @@ class Fold:
                     self.award_awarded[f.ref] -= f.functional
             else:
                 self.award_paid[f.ref] += f.functional
+                self._payout(f)
+
+    def _payout(self, f: Fact) -> None:
+        counts = self.award_payouts.setdefault(f.ref, [0, 0, 0])
+        counts[0] += 1 if f.kind == "scholarship_payout" else -1
+        if f.kind == "scholarship_payout" and self.ref.acknowledged_on(f.sequence):
+            counts[1] += 1
+            counts[2] += f.functional
 
     def _flow(self, f: Fact) -> None:
         account, value, kind = f.account, f.functional, f.effective_kind
@@ -1129,6 +1147,9 @@ def _register_row(group: str, **values: Any) -> dict[str, Any]:
         "town": "",
         "payments": 0,
         "amount": 0,
+        "acknowledged": 0,
+        "acknowledged_amount": 0,
+        "acknowledged_on": "",
         "maker": "",
         "checker": "",
     }
@@ -1138,9 +1159,13 @@ def _register_row(group: str, **values: Any) -> dict[str, Any]:
 
 def disbursement_register(fold: Fold) -> Statement:
     rows: list[dict[str, Any]] = []
-    by_county: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    signed: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for f in sorted(fold.payments, key=lambda f: (f.fund, f.project, f.sequence)):
         info = fold.ref.projects.get(f.project, {})
+        on = fold.ref.acknowledged_on(f.sequence) if f.kind == "disbursement" else ""
+        if on:
+            signed[(f.fund, f.project)][0] += 1
+            signed[(f.fund, f.project)][1] += f.functional
         rows.append(
             _register_row(
                 "payment",
@@ -1152,13 +1177,18 @@ def disbursement_register(fold: Fold) -> Statement:
                 county=str(info.get("county", "")),
                 payments=1 if f.kind == "disbursement" else -1,
                 amount=f.functional,
+                acknowledged=1 if on else 0,
+                acknowledged_amount=f.functional if on else 0,
+                acknowledged_on=on,
                 maker=f.maker,
                 checker=fold.ref.checker_of(f.sequence),
             )
         )
+    by_county: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for (fund, code), (amount, count) in sorted(fold.projects.items()):
         info = fold.ref.projects.get(code, {})
         county = str(info.get("county", ""))
+        acknowledged, acknowledged_amount = signed[(fund, code)]
         rows.append(
             _register_row(
                 "project",
@@ -1169,17 +1199,32 @@ def disbursement_register(fold: Fold) -> Statement:
                 town=str(info.get("town", "")),
                 payments=count,
                 amount=amount,
+                acknowledged=acknowledged,
+                acknowledged_amount=acknowledged_amount,
             )
         )
-        by_county[county][0] += amount
-        by_county[county][1] += count
-    for county, (amount, count) in sorted(by_county.items()):
-        rows.append(_register_row("county", county=county, payments=count, amount=amount))
+        for n, value in enumerate((amount, count, acknowledged, acknowledged_amount)):
+            by_county[county][n] += value
+    for county, (amount, count, acknowledged, acknowledged_amount) in sorted(by_county.items()):
+        rows.append(
+            _register_row(
+                "county",
+                county=county,
+                payments=count,
+                amount=amount,
+                acknowledged=acknowledged,
+                acknowledged_amount=acknowledged_amount,
+            )
+        )
     rows.append(
         _register_row(
             "total",
-            payments=sum(c for _, c in by_county.values()),
-            amount=sum(a for a, _ in by_county.values()),
+            **{
+                key: sum(v[n] for v in by_county.values())
+                for n, key in enumerate(
+                    ("amount", "payments", "acknowledged", "acknowledged_amount")
+                )
+            },
         )
     )
     return Statement(
@@ -1199,6 +1244,9 @@ def disbursement_register(fold: Fold) -> Statement:
             Column("town", "乡镇", "Town", "text"),
             Column("payments", "笔数", "Payments", "count"),
             Column("amount", "金额", "Amount"),
+            Column("acknowledged", "已签收笔数", "Acknowledged", "count"),
+            Column("acknowledged_amount", "已签收金额", "Acknowledged amount"),
+            Column("acknowledged_on", "签收日期", "Acknowledged on", "text"),
             Column("maker", "制单", "Maker", "text"),
             Column("checker", "复核", "Checker", "text"),
         ),
@@ -1206,6 +1254,8 @@ def disbursement_register(fold: Fold) -> Statement:
         notes=(
             "Each payment with its voucher (the entry's sequence), then totals per project and "
             "county, net of reversals; scholarships are in their own register.",
+            "已签收: the recipient's signed acknowledgment is on file (an attached document), "
+            "dated as recorded; a reversed payment counts none.",
         ),
     )
 
@@ -1218,10 +1268,17 @@ def scholarship_register(fold: Fold) -> Statement:
             continue
         who = fold.ref.beneficiaries.get(str(info["beneficiary_id"]), {})
         key = (str(info["fund"]), str(who.get("cohort", "")), str(info["term"]))
-        group = groups.setdefault(key, {"students": set(), "awarded": 0, "paid": 0})
+        group = groups.setdefault(
+            key,
+            {"students": set(), "awarded": 0, "paid": 0, "payouts": 0, "ack": 0, "ack_paid": 0},
+        )
         group["students"].add(info["beneficiary_id"])
         group["awarded"] += awarded
         group["paid"] += fold.award_paid.get(award_id, 0)
+        payouts, acknowledged, acknowledged_paid = fold.award_payouts.get(award_id, (0, 0, 0))
+        group["payouts"] += payouts
+        group["ack"] += acknowledged
+        group["ack_paid"] += acknowledged_paid
     rows: list[dict[str, Any]] = []
     for (fund, cohort, term), g in sorted(groups.items()):
         rows.append(
@@ -1233,14 +1290,18 @@ def scholarship_register(fold: Fold) -> Statement:
                 "awarded": g["awarded"],
                 "paid": g["paid"],
                 "unpaid": g["awarded"] - g["paid"],
+                "payouts": g["payouts"],
+                "acknowledged": g["ack"],
+                "acknowledged_amount": g["ack_paid"],
             }
         )
+    figures = ("students", "awarded", "paid", "unpaid", "payouts", "acknowledged")
     rows.append(
         {
             "fund": "",
             "cohort": "",
             "term": "合计 Total",
-            **{k: sum(r[k] for r in rows) for k in ("students", "awarded", "paid", "unpaid")},
+            **{k: sum(r[k] for r in rows) for k in (*figures, "acknowledged_amount")},
         }
     )
     return Statement(
@@ -1257,11 +1318,16 @@ def scholarship_register(fold: Fold) -> Statement:
             Column("awarded", "发放承诺", "Awarded"),
             Column("paid", "已支付", "Paid"),
             Column("unpaid", "未支付", "Unpaid"),
+            Column("payouts", "支付笔数", "Payouts", "count"),
+            Column("acknowledged", "已签收笔数", "Acknowledged payouts", "count"),
+            Column("acknowledged_amount", "已签收金额", "Acknowledged amount"),
         ),
         tuple(rows),
         notes=(
             "Awards dated in the period; payments up to the as-of date. Students are counted, "
             "never named.",
+            "已签收: payouts whose recipient's signed acknowledgment is on file, counted, never "
+            "named.",
         ),
     )
 
@@ -1405,7 +1471,17 @@ def reference_from_db(conn: Connection) -> Reference:
             for r in conn.execute(select(donors.c.id, donors.c.name, donors.c.anonymous))
         },
         _checkers(conn),
+        _acknowledged(conn),
     )
+
+
+def _acknowledged(conn: Connection) -> dict[str, str]:
+    """Entry sequence -> the day its recipient acknowledged it (dates only, never who)."""
+    e, a = journal_entries.c, acknowledgments.c
+    rows = conn.execute(
+        select(e.sequence, a.acknowledged_on).join(acknowledgments, a.entry_id == e.id)
+    )
+    return {str(sequence): str(on) for sequence, on in rows}
 
 
 def _checkers(conn: Connection) -> dict[str, str]:

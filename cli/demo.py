@@ -288,6 +288,9 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
         f"depreciation: {months} month(s) of fixed assets received in kind, "
         f"through {depreciated.through}"
     )
+    from cli.demo_evidence import demo_evidence_step  # the evidence step: documents, goods, bank
+
+    click.echo(demo_evidence_step(books, seed=seed, shipped=seed == SHIPPED_SEED))
     issued = issue_demo_receipts(books.url, home=books.home, secret=secret, base_url=base_url)
     if issued.sample is not None:
         click.echo(

@@ -780,13 +780,16 @@ def _in_kind_entry(
     return JournalEntry(EntryKind.IN_KIND, on, postings, memo=memo, maker=maker, data=data)
 
 
-_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(.*)$")
+_QUANTITY = re.compile(r"^\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(.*)$")
 
 
 def gift_quantity(text: str) -> tuple[Decimal, str] | None:
-    """The number and unit a gift's quantity starts with ("12 台" -> (12, "台")), or None."""
+    """The number and unit a gift's quantity starts with ("12 台" -> (12, "台"); "2,400册" ->
+    (2400, "册")), or None."""
     match = _QUANTITY.match(text or "")
-    return None if match is None else (Decimal(match.group(1)), match.group(2).strip())
+    if match is None:
+        return None
+    return Decimal(match.group(1).replace(",", "")), match.group(2).strip()
 
 
 @_idempotent("in_kind_handover")
@@ -810,6 +813,12 @@ def hand_over_in_kind(
     fund's restriction; goods the donor passed through: Dr 2601 / Cr 1701. Without `value`, a
     part is valued pro rata (half up). The recipient is an organisation or a pseudonym.
 
+    A fixed asset (1501) leaves at its carrying value (`carrying_value`): Dr 5101 at carrying
+    value and Dr 1502 (ref = the gift) at the part's accumulated depreciation, Cr 1501 at the
+    part's cost, so nothing of it stays on the balance sheet; a part is its quantity's share of
+    what is left (or `value`'s share of the carrying value left). It is handed over no earlier
+    than the last day of the last month depreciated, and is not depreciated after.
+
     Raises:
         NotFound: no such in-kind gift. BeyondReceived: more than the gift brought.
         UnknownProject, InvalidEntry, PeriodClosed, IdempotencyConflict.
@@ -822,7 +831,12 @@ def hand_over_in_kind(
     if not recipient.strip() or len(recipient) > 200:
         raise InvalidEntry("recipient must be 1-200 characters", field="recipient")
     asset = next(p for p in gift.postings if p.amount > 0)
-    minor = _handover_value(uow, gift, asset.amount, _quantity(quantity), value)
+    if asset.account == FIXED_ASSETS:
+        shares = _fixed_asset_shares(uow, gift, _quantity(quantity), value, handed_over_on)
+    else:
+        minor = _handover_value(uow, gift, asset.amount, _quantity(quantity), value)
+        shares = (minor, minor, 0)
+    minor = shares[0]
     data = {
         "operation": "in_kind_handover",
         "gift_entry_id": gift_entry_id,
@@ -833,7 +847,9 @@ def hand_over_in_kind(
         "evidence": list(evidence),
         "cny_minor": minor,
     }
-    postings = _handover_postings(uow, asset, gift_entry_id, project, minor)
+    if asset.account == FIXED_ASSETS:
+        data["cost_minor"], data["accumulated_depreciation_minor"] = shares[1], shares[2]
+    postings = _handover_postings(uow, asset, gift_entry_id, project, shares)
     entry = JournalEntry(
         EntryKind.GENERAL, handed_over_on, postings, memo=memo, maker=maker, data=data
     )
@@ -897,10 +913,78 @@ def _handover_value(
     return minor
 
 
+def _fixed_asset_shares(
+    uow: UnitOfWorkPort,
+    gift: PostedEntry,
+    quantity: Decimal,
+    value: Money | None,
+    handed_over_on: dt.date,
+) -> tuple[int, int, int]:
+    """(carrying value, cost, accumulated depreciation) of the part of a fixed asset handed
+    over, in fen: the quantity's (or the value's) share of what is left of each, the last
+    handover taking all that is left. Carrying value = cost - accumulated depreciation.
+
+    Raises:
+        BeyondReceived: more quantity or value than is left. InvalidEntry: a value in another
+        currency; a day before the end of a month already depreciated.
+    """
+    left = carrying_value(uow, gift.id)
+    cost_left, depreciated = left.cost - left.handed_over, left.accumulated
+    if left.handed_over == 0 and depreciated > 0:
+        _gift, plan = depreciable_gift(uow, gift.id)
+        last = max(m for m in plan.months if plan.accumulated_through(m) <= depreciated)
+        if handed_over_on < month_end(last):
+            raise InvalidEntry(
+                f"the asset is depreciated through {last}: hand it over on "
+                f"{month_end(last).isoformat()} or later",
+                field="handed_over_on",
+            )
+    done = sum((Decimal(q) for q, _ in uow.repo.handovers_of(gift.id)), Decimal(0))
+    received = gift_quantity(str(gift.data.get("quantity", "")))
+    if received is not None and done + quantity > received[0]:
+        raise BeyondReceived(
+            f"gift {gift.id} brought {received[0]}; {done} handed over already, "
+            f"{quantity} more would be beyond what was received",
+            field="quantity",
+        )
+    if value is not None:
+        if value.currency != FUNCTIONAL_CURRENCY:
+            raise InvalidEntry("a handover is valued in CNY", field="value")
+        if value.minor <= 0 or value.minor > left.carrying:
+            raise BeyondReceived(
+                f"gift {gift.id} has {format_minor(left.carrying, FUNCTIONAL_CURRENCY)} CNY of "
+                "carrying value left to hand over",
+                field="value",
+            )
+        share = Fraction(value.minor, left.carrying)
+    elif received is not None:
+        share = Fraction(quantity) / Fraction(received[0] - done)
+    else:
+        share = Fraction(1)  # a quantity without a number: the asset leaves whole
+    if cost_left <= 0:
+        raise BeyondReceived(f"gift {gift.id} was handed over already", field="quantity")
+    if share == 1:
+        return cost_left - depreciated, cost_left, depreciated
+    part_depreciated = int(depreciated * share + Fraction(1, 2))
+    part_cost = (
+        value.minor + part_depreciated
+        if value is not None
+        else int(cost_left * share + Fraction(1, 2))
+    )
+    return part_cost - part_depreciated, part_cost, part_depreciated
+
+
 def _handover_postings(
-    uow: UnitOfWorkPort, asset: Posting, gift_entry_id: str, project: str, minor: int
+    uow: UnitOfWorkPort,
+    asset: Posting,
+    gift_entry_id: str,
+    project: str,
+    shares: tuple[int, int, int],
 ) -> tuple[Posting, ...]:
+    """Dr 5101 (carrying value) + Dr 1502 (its depreciation) / Cr 1201 or 1501 (cost); or the
+    agency accounts' pair. A fully depreciated asset has no expense line."""
     fund, cny = asset.fund, FUNCTIONAL_CURRENCY
+    minor, cost, depreciated = shares
     if asset.account == AGENCY_ASSETS:
         return (
             Posting(AGENCY_LIABILITIES, fund, minor, cny, minor),
@@ -909,8 +993,7 @@ def _handover_postings(
     the_project = _project(uow, project) if project else None
     if the_project is None or the_project.fund != fund:
         raise UnknownProject(f"no project {project!r} of fund {fund}", field="project")
-    money = Money(minor, cny)
-    return (
+    expense = (
         Posting(
             PROGRAM_EXPENSES,
             fund,
@@ -920,8 +1003,17 @@ def _handover_postings(
             project=project,
             functional_class=FunctionalClass.PROGRAM.value,
         ),
-        Posting(asset.account, fund, -minor, cny, -minor, ref=gift_entry_id),
-        *_release(_fund(uow, fund), money, minor),
+        *_release(_fund(uow, fund), Money(minor, cny), minor),
+    )
+    cleared = (
+        (Posting(ACCUMULATED_DEPRECIATION, fund, depreciated, cny, depreciated, ref=gift_entry_id),)
+        if depreciated
+        else ()
+    )
+    return (
+        *(expense if minor else ()),
+        *cleared,
+        Posting(asset.account, fund, -cost, cny, -cost, ref=gift_entry_id),
     )
 
 

@@ -15,6 +15,9 @@ Invariants owned here:
 - The entry carries its checkers where the hash chain covers them: its `data` gets
   `approval: {"request": id, "checkers": [display names]}`, and `maker` is the request's maker.
 - Every policy change is a new version (append-only) and an audit event.
+- Documents attached to a pending request (`usecases.evidence.attach`, subject
+  ``approval_request``) are carried to the entry its approval posts, in the same unit of work
+  (`usecases.evidence.carry_to_entry`): chained records on the entry naming the request's.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from ledger.storage.tables import approval_decisions, approval_policies, approva
 from ledger.storage.unit_of_work import UnitOfWork
 from usecases import corrections, scholarships, spending
 from usecases.books import Books
+from usecases.evidence import carry_to_entry
 from usecases.gate import (
     ALL_FUNDS,
     ApprovalRequest,
@@ -170,6 +174,7 @@ def _approve_in(uow: UnitOfWork, request_id: str, by: Actor) -> ApprovalRequest:
         _Checked(uow, approval), by=maker, key=row.idempotency_key, details=dict(request.details)
     )
     _close(uow, request_id, "posted", by, entry_id=entry.id)
+    carry_to_entry(uow, request_id, entry.id, by)
     return dataclasses.replace(request, checkers=checkers, state="posted", entry_id=entry.id)
 
 

@@ -26,8 +26,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from sqlalchemy import select
+
+from ledger.approvals import state_of
 from ledger.entries import EntryKind
-from ledger.errors import AlreadyExists, InvalidEntry, NotFound
+from ledger.errors import AlreadyExists, InvalidEntry, NotFound, RequestClosed, RequestExpired
 from ledger.evidence import KINDS, SUBJECT_TYPES, Attachment, chain_findings, record_hash
 from ledger.evidence import safe_file_name as _safe_name
 from ledger.idempotency import remember, remembered
@@ -40,17 +43,22 @@ from ledger.storage.evidence_store import (
     digest,
     spool,
 )
+from ledger.storage.tables import approval_requests
 from ledger.storage.unit_of_work import UnitOfWork
+from ledger.text import text_problem
 from usecases.books import Books
 from usecases.unit import Actor, AuditFacts, read, write
 
 __all__ = [
     "STORE_ENV",
+    "Filing",
     "Upload",
     "acknowledge",
     "acknowledgment_shares",
     "attach",
     "attachments_of",
+    "carry_to_entry",
+    "file_documents",
     "open_file",
     "store_for",
     "supersede",
@@ -85,22 +93,85 @@ def store_for(books: Books, kind: str | None = None) -> EvidenceStore:
     raise ValueError(f"{STORE_ENV} must be local or database, not {kind!r}")
 
 
-def _check(kind: str, note: str, reason: str = "") -> None:
+def _check(kind: str, note: str, reason: str = "", file_name: str = "") -> None:
+    """The kind, and the text fields by the books' one text rule (`ledger.text.text_problem`):
+    note and reason of at most 2000 characters (several lines), the file's name of at most 255
+    (one line).
+
+    Raises:
+        InvalidEntry: naming the field.
+    """
     if kind not in KINDS:
         raise InvalidEntry(f"kind must be one of {', '.join(KINDS)}", field="kind")
-    if len(note) > 2000:
-        raise InvalidEntry("note is at most 2000 characters", field="note")
-    if len(reason) > 2000:
-        raise InvalidEntry("reason is at most 2000 characters", field="reason")
+    for field, value, most, multiline in (
+        ("note", note, 2000, True),
+        ("reason", reason, 2000, True),
+        ("file", file_name, 255, False),
+    ):
+        if len(value) > most:
+            raise InvalidEntry(f"{field} is at most {most} characters", field=field)
+        problem = text_problem(value, multiline=multiline)
+        if problem is not None:
+            raise InvalidEntry(f"{field} {problem}", field=field)
 
 
 def _subject(uow: UnitOfWork, subject_type: str, subject_id: str) -> None:
+    """An entry that exists, or an approval request still pending (not decided, not expired).
+
+    Raises:
+        InvalidEntry: another subject type, or a request no longer pending. NotFound.
+    """
     if subject_type not in SUBJECT_TYPES:
         raise InvalidEntry(f"subject_type must be one of {SUBJECT_TYPES}", field="subject_type")
-    if subject_type == "entry" and uow.entry(subject_id) is None:
-        raise NotFound(f"no entry {subject_id!r}")
-    if subject_type != "entry":
-        raise InvalidEntry("approval requests take attachments once they exist", field="subject")
+    if subject_type == "entry":
+        if uow.entry(subject_id) is None:
+            raise NotFound(f"no entry {subject_id!r}")
+        return
+    row = uow.connection.execute(
+        select(approval_requests.c.status, approval_requests.c.expires_at).where(
+            approval_requests.c.id == subject_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no approval request {subject_id!r}")
+    state = state_of(row.status, row.expires_at, uow.now())
+    if state == "expired":
+        raise RequestExpired(f"request {subject_id} expired at {row.expires_at}")
+    if state != "pending":
+        raise RequestClosed(
+            f"request {subject_id} is {state}: attach documents to a pending request, or to "
+            "the entry it posted"
+        )
+
+
+def carry_to_entry(uow: UnitOfWork, request_id: str, entry_id: str, by: Actor) -> list[Attachment]:
+    """Link a request's standing attachments to the entry its approval posted, in that unit of
+    work: one chained record per document, on the entry, naming the request's record (the file
+    is the same, stored once). Superseded and withdrawn records are not carried."""
+    found = records.attachments_of(uow.connection, "approval_request", request_id)
+    replaced = {r.supersedes for r in found if r.supersedes}
+    carried = []
+    for old in found:
+        if old.id in replaced or not old.sha256:
+            continue
+        sequence, prev = records.attachment_head(uow.connection)
+        note = f"carried from approval request {request_id} (record {old.id})"
+        if old.note:
+            note = f"{note}: {old.note}"[:2000]
+        record = _record(
+            sequence + 1,
+            prev,
+            old,
+            ("entry", entry_id),
+            old.kind,
+            old.file_name,
+            note,
+            by,
+            uow.now(),
+        )
+        records.add_attachment(uow.connection, record)
+        carried.append(record)
+    return carried
 
 
 def _append(
@@ -120,9 +191,59 @@ def _append(
     """Put the file in the store and append its chained record, in `uow`."""
     if spooled is not None:
         store.put(uow.connection, spooled)
+    record = _chain(uow, spooled, subject, kind, file_name, note, by, supersedes, reason)
+    if audit is not None:
+        audit.target = f"evidence:{record.id} record:{record.hash}"
+    return record
+
+
+def _chain(
+    uow: UnitOfWork,
+    spooled: Spooled | None,
+    subject: tuple[str, str],
+    kind: str,
+    file_name: str,
+    note: str,
+    by: Actor,
+    supersedes: str | None = None,
+    reason: str = "",
+) -> Attachment:
+    """Append the chained record of a file in the store (none: a withdrawal)."""
     sequence, prev = records.attachment_head(uow.connection)
+    record = _record(
+        sequence + 1,
+        prev,
+        spooled,
+        subject,
+        kind,
+        file_name,
+        note,
+        by,
+        uow.now(),
+        supersedes,
+        reason,
+    )
+    records.add_attachment(uow.connection, record)
+    return record
+
+
+def _record(
+    sequence: int,
+    prev: str,
+    spooled: Spooled | Attachment | None,
+    subject: tuple[str, str],
+    kind: str,
+    file_name: str,
+    note: str,
+    by: Actor,
+    now: str,
+    supersedes: str | None = None,
+    reason: str = "",
+) -> Attachment:
+    """Record number `sequence`, chained to `prev`, of the file `spooled` (a new upload, or the
+    file of an earlier record)."""
     fields: dict[str, Any] = {
-        "sequence": sequence + 1,
+        "sequence": sequence,
         "id": f"EV-{uuid.uuid4().hex[:16]}",
         "subject_type": subject[0],
         "subject_id": subject[1],
@@ -135,13 +256,9 @@ def _append(
         "supersedes": supersedes,
         "reason": reason,
         "attached_by": by.name,
-        "attached_at": uow.now(),
+        "attached_at": now,
     }
-    record = Attachment(**fields, prev_hash=prev, hash=record_hash(prev, **fields))
-    records.add_attachment(uow.connection, record)
-    if audit is not None:
-        audit.target = f"evidence:{record.id} record:{record.hash}"
-    return record
+    return Attachment(**fields, prev_hash=prev, hash=record_hash(prev, **fields))
 
 
 def attach(
@@ -165,7 +282,7 @@ def attach(
         UnsupportedFile, FileTooLarge: judged by the bytes; NotFound: no such subject;
         InvalidEntry: a kind or note out of bounds. Nothing is recorded.
     """
-    _check(kind, note)
+    _check(kind, note, file_name=upload.file_name)
     store = store or store_for(books)
     spooled = spool(upload.stream, store.spool_folder())
     try:
@@ -268,6 +385,7 @@ def supersede(
     """
     if not reason.strip():
         raise InvalidEntry("say why the attachment is superseded", field="reason")
+    _check(kind or KINDS[0], note, reason, upload.file_name if upload else "")
     store = store or store_for(books)
     spooled = spool(upload.stream, store.spool_folder()) if upload is not None else None
 
@@ -396,6 +514,7 @@ def acknowledge(
     """
     if (attachment_id is None) == (upload is None):
         raise InvalidEntry("give the acknowledgment: a file or an attachment_id", field="file")
+    _check("acknowledgment", note, file_name=upload.file_name if upload else "")
     store = store or store_for(books)
     spooled = spool(upload.stream, store.spool_folder()) if upload is not None else None
 
@@ -419,15 +538,7 @@ def acknowledge(
         return row
 
     def make(uow: UnitOfWork) -> dict[str, Any]:
-        entry = uow.entry(entry_id)
-        if entry is None:
-            raise NotFound(f"no entry {entry_id!r}")
-        if entry.kind not in ACKNOWLEDGED_KINDS or uow.repo.reversal_of(entry_id):
-            raise InvalidEntry("only a disbursement or payout not reversed is acknowledged")
-        if acknowledged_on < entry.occurred_on or acknowledged_on > uow.today() + dt.timedelta(1):
-            raise InvalidEntry("acknowledged_on is between the payment and today", field="date")
-        if records.acknowledgment_of(uow.connection, entry_id) is not None:
-            raise AlreadyExists(f"entry {entry_id} is acknowledged already")
+        _acknowledgeable(uow, entry_id, acknowledged_on)
         if spooled is not None:
             doc = _append(
                 uow,
@@ -442,21 +553,150 @@ def acknowledge(
             )
         else:
             doc = _acknowledgment_doc(uow, entry_id, str(attachment_id))
-        row = {
-            "entry_id": entry_id,
-            "attachment_id": doc.id,
-            "acknowledged_on": acknowledged_on.isoformat(),
-            "recorded_by": by.name,
-            "recorded_at": uow.now(),
-        }
-        records.add_acknowledgment(uow.connection, row)
-        return row
+        return _record_acknowledgment(uow, entry_id, doc.id, acknowledged_on, by)
 
     try:
         return write(books, work, audit=audit, key=key)
     finally:
         if spooled is not None:
             spooled.discard()
+
+
+def _acknowledgeable(uow: UnitOfWork, entry_id: str, acknowledged_on: dt.date) -> None:
+    """Refuse an acknowledgment of anything but a standing payment, dated from it to today."""
+    facts = records.entry_facts(uow.connection, [entry_id]).get(entry_id)
+    _acknowledgment_rule(entry_id, facts, acknowledged_on, uow.today())
+
+
+def _acknowledgment_rule(
+    entry_id: str,
+    facts: tuple[str, str, bool, bool] | None,
+    acknowledged_on: dt.date,
+    today: dt.date,
+) -> None:
+    """The one rule of an acknowledgment, on the entry's (kind, date, reversed, acknowledged).
+
+    Raises:
+        NotFound, InvalidEntry, AlreadyExists.
+    """
+    if facts is None:
+        raise NotFound(f"no entry {entry_id!r}")
+    kind, occurred_on, was_reversed, acknowledged = facts
+    if kind not in {k.value for k in ACKNOWLEDGED_KINDS} or was_reversed:
+        raise InvalidEntry("only a disbursement or payout not reversed is acknowledged")
+    if acknowledged_on.isoformat() < occurred_on or acknowledged_on > today + dt.timedelta(1):
+        raise InvalidEntry("acknowledged_on is between the payment and today", field="date")
+    if acknowledged:
+        raise AlreadyExists(f"entry {entry_id} is acknowledged already")
+
+
+def _acknowledgment_row(
+    entry_id: str, attachment_id: str, acknowledged_on: dt.date, by: Actor, now: str
+) -> dict[str, Any]:
+    return {
+        "entry_id": entry_id,
+        "attachment_id": attachment_id,
+        "acknowledged_on": acknowledged_on.isoformat(),
+        "recorded_by": by.name,
+        "recorded_at": now,
+    }
+
+
+def _record_acknowledgment(
+    uow: UnitOfWork, entry_id: str, attachment_id: str, acknowledged_on: dt.date, by: Actor
+) -> dict[str, Any]:
+    row = _acknowledgment_row(entry_id, attachment_id, acknowledged_on, by, uow.now())
+    records.add_acknowledgment(uow.connection, row)
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """One document filed on one entry by `file_documents`: `document` names one of the
+    batch's files; with `acknowledged_on` (kind ``acknowledgment``) the payment is marked
+    acknowledged by it."""
+
+    entry_id: str
+    kind: str
+    document: str
+    note: str = ""
+    acknowledged_on: dt.date | None = None
+
+
+def file_documents(
+    books: Books,
+    documents: dict[str, Upload],
+    filings: list[Filing],
+    *,
+    by: Actor,
+    audit: AuditFacts | None = None,
+    store: EvidenceStore | None = None,
+) -> list[Attachment]:
+    """File many documents on many entries in one unit of work (a batch of bank slips, a signed
+    list covering a term's payouts): each file is spooled, judged and stored once however many
+    entries it is filed on; every filing is its own chained record, with the same rules as
+    `attach` and `acknowledge`. All of it is recorded, or nothing.
+
+    Raises:
+        UnsupportedFile, FileTooLarge, NotFound, AlreadyExists, InvalidEntry: nothing is
+        recorded. KeyError: a filing names a document not in `documents`.
+    """
+    for filing in filings:
+        _check(filing.kind, filing.note, file_name=documents[filing.document].file_name)
+        if filing.acknowledged_on is not None and filing.kind != "acknowledgment":
+            raise InvalidEntry("an acknowledgment is filed as kind acknowledgment", field="kind")
+    store = store or store_for(books)
+    spooled: dict[str, Spooled] = {}
+    try:
+        for name in sorted({f.document for f in filings}):
+            spooled[name] = spool(documents[name].stream, store.spool_folder(), sync=False)
+
+        def work(uow: UnitOfWork) -> list[Attachment]:
+            for one in spooled.values():
+                store.put(uow.connection, one, sync=False)
+            os.sync()  # once for the batch: every file is on disk before the records commit
+            facts = records.entry_facts(uow.connection, sorted({f.entry_id for f in filings}))
+            sequence, prev = records.attachment_head(uow.connection)
+            out, acknowledged, now = [], [], uow.now()
+            for filing in filings:
+                if filing.entry_id not in facts:
+                    raise NotFound(f"no entry {filing.entry_id!r}")
+                sequence += 1
+                record = _record(
+                    sequence,
+                    prev,
+                    spooled[filing.document],
+                    ("entry", filing.entry_id),
+                    filing.kind,
+                    documents[filing.document].file_name,
+                    filing.note,
+                    by,
+                    now,
+                )
+                prev = record.hash
+                if filing.acknowledged_on is not None:
+                    the = facts[filing.entry_id]
+                    _acknowledgment_rule(filing.entry_id, the, filing.acknowledged_on, uow.today())
+                    facts[filing.entry_id] = (*the[:3], True)
+                    acknowledged.append((filing, record.id))
+                out.append(record)
+            records.add_attachments(uow.connection, out)
+            records.add_acknowledgments(
+                uow.connection,
+                [
+                    _acknowledgment_row(f.entry_id, doc, f.acknowledged_on, by, now)
+                    for f, doc in acknowledged
+                    if f.acknowledged_on is not None
+                ],
+            )
+            if audit is not None and out:
+                audit.target = f"evidence:{len(out)} records:{out[0].hash}..{out[-1].hash}"
+            return out
+
+        return write(books, work, audit=audit)
+    finally:
+        for one in spooled.values():
+            one.discard()
 
 
 def _acknowledgment_doc(uow: UnitOfWork, entry_id: str, attachment_id: str) -> Attachment:

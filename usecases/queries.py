@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import json
 import tempfile
@@ -44,6 +45,7 @@ from ledger.entries import EntryKind, PostedEntry, Posting
 from ledger.errors import InvalidEntry, NotFound, UnknownFund
 from ledger.model import Donor
 from ledger.storage import queries as sql
+from ledger.storage.evidence_store import evidence_status
 from ledger.storage.repository import SqlRepository
 from ledger.tlog.keys import trusted_vkeys
 from ledger.tlog.proofs import StoredCheckpoint, list_checkpoints
@@ -196,6 +198,8 @@ class DisbursementRow:
     functional_class: str
     memo: str
     reversed_by: str | None
+    acknowledged_on: str | None = None  # the recipient's signed acknowledgment, if on file
+    documents: int = 0  # evidence standing on the entry (not superseded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +234,8 @@ class PayoutRow:
     currency: str
     paid_on: dt.date
     reversed_by: str | None
+    acknowledged_on: str | None = None  # the recipient's signed acknowledgment, if on file
+    documents: int = 0  # evidence standing on the entry (not superseded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,9 +461,23 @@ def disbursements(
         where,
         cursor,
         limit,
-        lambda _, page, rev: [_disbursement(e, rev.get(e.id)) for e in page],
+        lambda repo, page, rev: _with_evidence(
+            repo, [_disbursement(e, rev.get(e.id)) for e in page]
+        ),
         order=order,
     )
+
+
+R = TypeVar("R", DisbursementRow, PayoutRow)
+
+
+def _with_evidence(repo: SqlRepository, rows: list[R]) -> list[R]:
+    """The rows with their acknowledgment date and count of standing documents."""
+    status = evidence_status(repo.conn, [r.id for r in rows])
+    return [
+        dataclasses.replace(r, acknowledged_on=status[r.id][0], documents=status[r.id][1])
+        for r in rows
+    ]
 
 
 def awards(
@@ -537,7 +557,15 @@ def payouts(
         date_from=date_from,
         date_to=date_to,
     )
-    return _entry_list(books, "payouts", where, cursor, limit, _payouts, order=order)
+    return _entry_list(
+        books,
+        "payouts",
+        where,
+        cursor,
+        limit,
+        lambda repo, page, rev: _with_evidence(repo, _payouts(repo, page, rev)),
+        order=order,
+    )
 
 
 def _payouts(repo: SqlRepository, page: list[PostedEntry], rev: dict[str, str]) -> list[PayoutRow]:

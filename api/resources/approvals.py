@@ -20,6 +20,7 @@ from flask_smorest import Blueprint
 
 from api.auth import ADMIN, READERS
 from api.resources.common import books, current_actor, operation
+from api.resources.evidence import request_evidence
 from api.schemas import (
     ApprovalQuery,
     ApprovalRequestList,
@@ -97,8 +98,9 @@ def list_requests(query: dict[str, Any]) -> dict[str, Any]:
 @operation(blp, roles=READERS, problems=("not_found",))
 @blp.response(200, ApprovalRequestOut)
 def get_request(id: str) -> dict[str, Any]:
-    """One approval request, with its checkers so far."""
-    return present_request(approvals.get_request(books(), id))
+    """One approval request, with its checkers so far and its documents (`evidence`)."""
+    request = approvals.get_request(books(), id)
+    return {**present_request(request), "evidence": request_evidence(id)}
 
 
 @blp.route("/approval-requests/<id>/approve", methods=["POST"])

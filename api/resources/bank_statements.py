@@ -11,12 +11,12 @@ from typing import Any
 
 from flask import request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from api.auth import READERS, WRITERS
 from api.errors import ApiProblem
 from api.resources.common import books, current_actor, idempotency_key, operation
-from api.schemas import Text
+from api.schemas import Memo, Text
 from api.trail import audit_facts
 from ledger.bank_statements import layout_from_json
 from ledger.money import format_minor
@@ -101,15 +101,22 @@ class BankFeeIn(Schema):
     memo = Text(load_default="", validate=validate.Length(max=200))
 
 
-def _form(name: str, max_length: int, required: bool = True) -> str:
-    value = request.form.get(name, "")
-    if (required and not value.strip()) or len(value) > max_length or "\x00" in value:
-        raise ApiProblem(
-            "validation_error",
-            f"`{name}` is required and at most {max_length} characters.",
-            errors={name: [f"required, at most {max_length} characters"]},
-        )
-    return value
+class StatementForm(Schema):
+    """The text fields of a statement upload, judged by the JSON fields' rule (`Text`)."""
+
+    class Meta:
+        unknown = RAISE
+
+    fund = Text(required=True, validate=validate.Length(min=1, max=40))
+    account = Text(required=True, validate=validate.Length(min=1, max=20))
+    layout = Memo(load_default="", validate=validate.Length(max=10_000))
+
+
+def _statement_form() -> dict[str, Any]:
+    errors: dict[str, Any] = StatementForm().validate(dict(request.form.items()))
+    if errors:
+        raise ApiProblem("validation_error", "Invalid upload fields.", errors=errors)
+    return dict(StatementForm().load(dict(request.form.items())))
 
 
 @blp.route("/bank-statements", methods=["POST"])
@@ -125,13 +132,14 @@ def import_statement() -> Any:
     file = request.files.get("file")
     if file is None:
         raise ApiProblem("validation_error", "`file` is required.", errors={"file": ["required"]})
+    form = _statement_form()
     data = file.stream.read(STATEMENT_LIMIT + 1)
-    layout = layout_from_json(_form("layout", 10_000, required=False) or None)
+    layout = layout_from_json(form["layout"] or None)
     result = reconciliation.import_statement(
         books(),
         data,
-        fund=_form("fund", 40),
-        account=_form("account", 20),
+        fund=form["fund"],
+        account=form["account"],
         layout=layout,
         by=current_actor(),
         audit=audit_facts(),

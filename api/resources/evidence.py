@@ -9,18 +9,17 @@ officers and auditors only, as attachments, never sniffed by the browser.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from flask import Response, request, stream_with_context
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from api.auth import READERS, WRITERS
 from api.errors import ApiProblem
 from api.resources.common import books, current_actor, idempotency_key, operation
-from api.schemas import LedgerDate, Text, present_entry
+from api.schemas import LedgerDate, Memo, Text, present_entry
 from api.trail import audit_facts
 from ledger.errors import LedgerError
 from ledger.evidence import KINDS, MAX_BYTES, Attachment
@@ -133,24 +132,47 @@ def present(record: Attachment, superseded_by: str | None = None) -> dict[str, A
     return body
 
 
-def _form(name: str, *, required: bool = False, max_length: int = 2000) -> str:
-    value = request.form.get(name, "")
-    if required and not value.strip():
-        raise ApiProblem("validation_error", f"`{name}` is required.", errors={name: ["required"]})
-    if len(value) > max_length or "\x00" in value:
-        raise ApiProblem(
-            "validation_error", f"`{name}` is too long.", errors={name: [f"at most {max_length}"]}
-        )
-    return value
+class UploadForm(Schema):
+    """The text fields of an upload, judged by the same fields (and so the same rule,
+    `ledger.text.text_problem`) as JSON bodies: no control characters, bounded lengths. The
+    uploaded file's own name is checked as `file_name` (errors are reported under `file`)."""
+
+    class Meta:
+        unknown = RAISE
+
+    kind = Text(validate=validate.OneOf(KINDS))
+    note = Memo(load_default="", validate=validate.Length(max=2000))
+    reason = Memo(validate=validate.Length(min=1, max=2000))
+    acknowledged_on = LedgerDate()
+    attachment_id = Text(validate=validate.Length(min=1, max=40))
+    file_name = Text(load_default="", validate=validate.Length(max=255))
 
 
-def _upload(required: bool = True) -> evidence.Upload | None:
-    unknown = set(request.form) - {"kind", "note", "reason", "acknowledged_on", "attachment_id"}
-    if unknown or set(request.files) - {"file"}:
-        names = sorted(unknown | (set(request.files) - {"file"}))
+def _upload_form(*required: str) -> dict[str, Any]:
+    """The form's fields, loaded by `UploadForm`; a 422 naming every bad or missing field."""
+    unknown = (set(request.files) - {"file"}) | ({"file_name"} & set(request.form))
+    if unknown:
         raise ApiProblem(
-            "validation_error", "Unknown fields.", errors={n: ["unknown field"] for n in names}
+            "validation_error",
+            "Unknown fields.",
+            errors={n: ["unknown field"] for n in sorted(unknown)},
         )
+    raw: dict[str, Any] = dict(request.form.items())
+    file = request.files.get("file")
+    if file is not None:
+        raw["file_name"] = file.filename or ""
+    errors: dict[str, Any] = UploadForm().validate(raw)
+    for name in required:
+        if not str(raw.get(name, "")).strip():
+            errors.setdefault(name, ["required"])
+    if errors:
+        if "file_name" in errors:
+            errors["file"] = errors.pop("file_name")
+        raise ApiProblem("validation_error", "Invalid upload fields.", errors=errors)
+    return dict(UploadForm().load(raw))
+
+
+def _upload(form: dict[str, Any], required: bool = True) -> evidence.Upload | None:
     file = request.files.get("file")
     if file is None:
         if required:
@@ -158,7 +180,7 @@ def _upload(required: bool = True) -> evidence.Upload | None:
                 "validation_error", "`file` is required.", errors={"file": ["required"]}
             )
         return None
-    return evidence.Upload(file.stream, file.filename or "")
+    return evidence.Upload(file.stream, form.get("file_name", ""))
 
 
 @blp.route("/entries/<entry_id>/evidence", methods=["POST"])
@@ -178,20 +200,74 @@ def attach_evidence(entry_id: str) -> dict[str, Any]:
     Pledges, in-kind gifts and scholarship payouts take theirs by their entry. The file's type is
     judged by its bytes; the same file twice is stored once. The record is chained.
     """
-    upload = _upload()
+    form = _upload_form("kind")
+    upload = _upload(form)
     assert upload is not None
     record = evidence.attach(
         books(),
         subject_type="entry",
         subject_id=entry_id,
-        kind=_form("kind", required=True, max_length=20),
-        note=_form("note"),
+        kind=form["kind"],
+        note=form["note"],
         upload=upload,
         by=current_actor(),
         audit=audit_facts(),
         key=idempotency_key("evidence"),
     )
     return present(record)
+
+
+@blp.route("/approval-requests/<request_id>/evidence", methods=["POST"])
+@operation(
+    blp,
+    roles=WRITERS,
+    problems=(
+        "not_found",
+        "request_closed",
+        "request_expired",
+        "unsupported_media_type",
+        "payload_too_large",
+    ),
+    body=True,
+    idempotent=True,
+)
+@blp.doc(**_UPLOAD_DOC)
+@blp.response(201, AttachmentOut)
+@upload_view
+def attach_request_evidence(request_id: str) -> dict[str, Any]:
+    """Attach a document to a pending approval request (the invoice or contract the approver
+    should see). When the request is approved and posted, its documents are carried to the
+    posted entry (records on the entry naming the request's). A decided or expired request
+    takes none (409): attach to its entry instead."""
+    form = _upload_form("kind")
+    upload = _upload(form)
+    assert upload is not None
+    record = evidence.attach(
+        books(),
+        subject_type="approval_request",
+        subject_id=request_id,
+        kind=form["kind"],
+        note=form["note"],
+        upload=upload,
+        by=current_actor(),
+        audit=audit_facts(),
+        key=idempotency_key("evidence"),
+    )
+    return present(record)
+
+
+@blp.route("/approval-requests/<request_id>/evidence", methods=["GET"])
+@operation(blp, roles=READERS, problems=("not_found",))
+@blp.response(200, AttachmentList)
+def list_request_evidence(request_id: str) -> dict[str, Any]:
+    """Every attachment record of an approval request (superseded ones too)."""
+    return {"items": request_evidence(request_id), "acknowledgment": None}
+
+
+def request_evidence(request_id: str) -> list[dict[str, Any]]:
+    """The attachments of an approval request as the API presents them."""
+    listed = evidence.attachments_of(books(), "approval_request", request_id)
+    return [present(item.record, item.superseded_by) for item in listed]
 
 
 @blp.route("/evidence/<attachment_id>/supersede", methods=["POST"])
@@ -208,14 +284,14 @@ def attach_evidence(entry_id: str) -> dict[str, Any]:
 def supersede_evidence(attachment_id: str) -> dict[str, Any]:
     """Supersede a wrong attachment: a later record says why (`reason`), with a new `file` or
     none (withdrawn). Nothing is deleted; both records stay."""
-    upload = _upload(required=False)
+    form = _upload_form("reason")
     record = evidence.supersede(
         books(),
         attachment_id,
-        reason=_form("reason", required=True),
-        upload=upload,
-        kind=_form("kind", max_length=20) or None,
-        note=_form("note"),
+        reason=form["reason"],
+        upload=_upload(form, required=False),
+        kind=form.get("kind"),
+        note=form["note"],
         by=current_actor(),
         audit=audit_facts(),
         key=idempotency_key("evidence-supersede"),
@@ -275,23 +351,14 @@ def acknowledge_entry(entry_id: str) -> dict[str, Any]:
     Multipart: `acknowledged_on` (YYYY-MM-DD) and either `file` (attached now as an
     `acknowledgment`) or `attachment_id` (an acknowledgment attached to this entry before).
     """
-    upload = _upload(required=False)
-    on = _form("acknowledged_on", required=True, max_length=10)
-    try:
-        day = dt.date.fromisoformat(on)
-    except ValueError:
-        raise ApiProblem(
-            "validation_error",
-            "`acknowledged_on` is not a date.",
-            errors={"acknowledged_on": ["must be YYYY-MM-DD"]},
-        ) from None
+    form = _upload_form("acknowledged_on")
     return evidence.acknowledge(
         books(),
         entry_id,
-        acknowledged_on=day,
-        attachment_id=_form("attachment_id", max_length=40) or None,
-        upload=upload,
-        note=_form("note"),
+        acknowledged_on=form["acknowledged_on"],
+        attachment_id=form.get("attachment_id"),
+        upload=_upload(form, required=False),
+        note=form["note"],
         by=current_actor(),
         audit=audit_facts(),
         key=idempotency_key("acknowledgment"),

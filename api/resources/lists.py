@@ -111,6 +111,8 @@ def _disbursement(r: queries.DisbursementRow) -> dict[str, Any]:
         "functional_class": r.functional_class,
         "memo": r.memo,
         "reversed_by": r.reversed_by,
+        "acknowledged_on": r.acknowledged_on,
+        "documents": r.documents,
     }
 
 
@@ -147,6 +149,8 @@ def _payout(r: queries.PayoutRow) -> dict[str, Any]:
         "currency": r.currency,
         "paid_on": r.paid_on.isoformat(),
         "reversed_by": r.reversed_by,
+        "acknowledged_on": r.acknowledged_on,
+        "documents": r.documents,
     }
 
 

@@ -70,8 +70,12 @@ class Spooled:
         self.path.unlink(missing_ok=True)
 
 
-def spool(stream: BinaryIO, folder: Path, inspector: Inspector | None = None) -> Spooled:
+def spool(
+    stream: BinaryIO, folder: Path, inspector: Inspector | None = None, *, sync: bool = True
+) -> Spooled:
     """Copy `stream` to a temporary file in `folder`, hashing and inspecting every chunk.
+
+    `sync=False` leaves the fsync to the caller (a batch syncs the file system once, `os.sync`).
 
     Raises:
         FileTooLarge, UnsupportedFile: the temporary file is removed first.
@@ -87,7 +91,8 @@ def spool(stream: BinaryIO, folder: Path, inspector: Inspector | None = None) ->
                 sha.update(chunk)
                 out.write(chunk)
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
         media_type = inspector.finish()
     except BaseException:
         path.unlink(missing_ok=True)
@@ -104,7 +109,7 @@ class EvidenceStore(Protocol):
 
     def has(self, conn: Connection, sha256: str) -> bool: ...
 
-    def put(self, conn: Connection, spooled: Spooled) -> bool: ...
+    def put(self, conn: Connection, spooled: Spooled, *, sync: bool = True) -> bool: ...
 
     def chunks(self, engine: Engine, sha256: str) -> Iterator[bytes]: ...
 
@@ -126,14 +131,18 @@ class LocalEvidenceStore:
     def has(self, conn: Connection, sha256: str) -> bool:
         return self.path_of(sha256).is_file()
 
-    def put(self, conn: Connection, spooled: Spooled) -> bool:
-        """Move the spooled file into place (fsync, rename, fsync the folder); False if present."""
+    def put(self, conn: Connection, spooled: Spooled, *, sync: bool = True) -> bool:
+        """Move the spooled file into place (fsync, rename, fsync the folder); False if present.
+
+        `sync=False`: no fsync of the folder (the caller syncs the file system before commit)."""
         target = self.path_of(spooled.sha256)
         if target.is_file():
             spooled.discard()
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(spooled.path, target)
+        if not sync:
+            return True
         folder = os.open(target.parent, os.O_RDONLY)
         try:
             os.fsync(folder)
@@ -164,7 +173,7 @@ class DatabaseEvidenceStore:
         )
         return found.first() is not None
 
-    def put(self, conn: Connection, spooled: Spooled) -> bool:
+    def put(self, conn: Connection, spooled: Spooled, *, sync: bool = True) -> bool:
         """Insert the chunks, then the blob row, in the caller's transaction; False if present."""
         if self.has(conn, spooled.sha256):
             return False
@@ -239,6 +248,29 @@ def attachment_head(conn: Connection) -> tuple[int, str]:
 
 def add_attachment(conn: Connection, record: Attachment) -> None:
     conn.execute(insert(evidence_attachments).values(**record.to_dict()))
+
+
+def add_attachments(conn: Connection, batch: list[Attachment]) -> None:
+    """Insert records already chained in order (one statement for the batch)."""
+    if batch:
+        conn.execute(insert(evidence_attachments), [r.to_dict() for r in batch])
+
+
+def entry_facts(conn: Connection, entry_ids: list[str]) -> dict[str, tuple[str, str, bool, bool]]:
+    """(kind, occurred_on, reversed, acknowledged) of each entry that exists, read in bulk."""
+    e = journal_entries.c
+    out: dict[str, tuple[str, str, bool, bool]] = {}
+    for start in range(0, len(entry_ids), 500):
+        some = entry_ids[start : start + 500]
+        reversed_ids = set(conn.scalars(select(e.reverses).where(e.reverses.in_(some))))
+        done = set(
+            conn.scalars(
+                select(acknowledgments.c.entry_id).where(acknowledgments.c.entry_id.in_(some))
+            )
+        )
+        for row in conn.execute(select(e.id, e.kind, e.occurred_on).where(e.id.in_(some))):
+            out[row.id] = (row.kind, row.occurred_on, row.id in reversed_ids, row.id in done)
+    return out
 
 
 def get_attachment(conn: Connection, attachment_id: str) -> Attachment | None:
@@ -317,6 +349,38 @@ def acknowledgment_of(conn: Connection, entry_id: str) -> dict[str, Any] | None:
 
 def add_acknowledgment(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(insert(acknowledgments).values(**row))
+
+
+def add_acknowledgments(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(acknowledgments), rows)
+
+
+def evidence_status(conn: Connection, entry_ids: list[str]) -> dict[str, tuple[str | None, int]]:
+    """Per entry: the day it was acknowledged (or None) and how many documents stand on it
+    (records with a file, not superseded), read in bulk."""
+    a, k = evidence_attachments.c, acknowledgments.c
+    out: dict[str, tuple[str | None, int]] = {i: (None, 0) for i in entry_ids}
+    for start in range(0, len(entry_ids), 500):
+        some = entry_ids[start : start + 500]
+        superseded = select(a.supersedes).where(a.supersedes.is_not(None))
+        counts = conn.execute(
+            select(a.subject_id, func.count())
+            .where(
+                a.subject_type == "entry",
+                a.subject_id.in_(some),
+                a.sha256 != "",
+                a.id.not_in(superseded),
+            )
+            .group_by(a.subject_id)
+        )
+        for entry_id, count in counts:
+            out[entry_id] = (None, int(count))
+        for entry_id, on in conn.execute(
+            select(k.entry_id, k.acknowledged_on).where(k.entry_id.in_(some))
+        ):
+            out[entry_id] = (str(on), out[entry_id][1])
+    return out
 
 
 def acknowledged_entries(conn: Connection) -> set[str]:

@@ -89,6 +89,8 @@ ROUTES: list[tuple[str, str, set[str] | None]] = [
     ("GET", "/api/v1/entries/{entry_id}/evidence", READ),
     ("POST", "/api/v1/evidence/{attachment_id}/supersede", WRITE),
     ("GET", "/api/v1/evidence/{ref}", READ),
+    ("POST", "/api/v1/approval-requests/{request_id}/evidence", WRITE),
+    ("GET", "/api/v1/approval-requests/{request_id}/evidence", READ),
     ("POST", "/api/v1/entries/{entry_id}/acknowledgment", WRITE),
     ("POST", "/api/v1/in-kind-donations/{gift_id}/handovers", WRITE),
     ("POST", "/api/v1/bank-statements", WRITE),

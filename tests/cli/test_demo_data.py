@@ -49,4 +49,10 @@ def test_the_default_demo_posts_every_row_of_the_shipped_file(database_url, home
     assert f"seed {SHIPPED_SEED}" in result.stdout
     depreciation = int(result.stdout.split("depreciation: ")[1].split(" month")[0])
     assert depreciation > 0  # the surgical equipment, month by month through 2026-10
-    assert head_sequence(engine) == len(rows) - off_the_books + depreciation
+    handovers = int(result.stdout.split(" handovers of goods")[0].rsplit(" ", 1)[1])
+    fee_from_statement = 1  # the demo bank statement's one line the books lacked
+    assert handovers == 4
+    assert (
+        head_sequence(engine)
+        == len(rows) - off_the_books + depreciation + handovers + fee_from_statement
+    )

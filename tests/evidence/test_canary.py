@@ -75,6 +75,26 @@ def test_an_acknowledgment_signed_by_a_child_leaks_nowhere_public(
         in outputs["transparency CSV"]
     )
     assert "受助方签收" in outputs["transparency page"]
+    # the registers (JSON, CSV and the PDF pack's text), the lists and the bundle's statements
+    # show the acknowledgment as a date and a count only
+    for kind in ("disbursements", "scholarships"):
+        for fmt in ("json", "csv"):
+            got = auditor.get(f"/api/v1/statements/{kind}?format={fmt}")
+            assert got.status_code == 200, got.get_data(as_text=True)[:300]
+            outputs[f"{kind} register ({fmt})"] = got.get_data(as_text=True)
+    register = auditor.get("/api/v1/statements/scholarships?format=json").get_json()
+    cohort = next(r for r in register["rows"] if r["cohort"] == "高中助学金 2024秋")
+    assert (cohort["payouts"], cohort["acknowledged"], cohort["acknowledged_amount"]) == (
+        1,
+        1,
+        "1500.00",
+    )
+    pdf_pack = auditor.get("/api/v1/statements/scholarships?format=pdf")
+    assert pdf_pack.status_code == 200 and pdf_pack.data.startswith(b"%PDF")
+    outputs["scholarship register (PDF text)"] = _pdf_text(pdf_pack.data)
+    listed = auditor.get("/api/v1/scholarship-payouts").get_json()["items"]
+    assert [(p["acknowledged_on"], p["documents"]) for p in listed] == [(TODAY.isoformat(), 1)]
+    outputs["payout list"] = str(listed)
     shares = acknowledgment_shares(app.extensions["huiquan"].books)
     outputs["acknowledgment shares"] = str(shares)
     for where, output in outputs.items():
@@ -87,3 +107,18 @@ def test_an_acknowledgment_signed_by_a_child_leaks_nowhere_public(
             "acknowledged_minor": 150000,
         }
     }
+
+
+def _pdf_text(data: bytes) -> str:
+    """The text of a PDF, as `pdftotext` reads it (poppler, where installed)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        return data.decode("latin-1")
+    done = subprocess.run(
+        ["pdftotext", "-", "-"], input=data, capture_output=True, check=True, timeout=60
+    )
+    text = done.stdout.decode("utf-8", "replace")
+    assert "已签收" in text or "Acknowledged" in text  # the column is there, read as text
+    return text
