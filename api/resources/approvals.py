@@ -86,7 +86,7 @@ def present_policy(fund: str, policy: Policy) -> dict[str, Any]:
 
 @blp.route("/approval-requests", methods=["GET"])
 @operation(blp, roles=READERS, problems=("validation_error",))
-@blp.arguments(ApprovalQuery(), location="query")
+@blp.arguments(ApprovalQuery(), location="query", unknown="raise")
 @blp.response(200, ApprovalRequestList)
 def list_requests(query: dict[str, Any]) -> dict[str, Any]:
     """Approval requests, newest first (`status=pending`: those awaiting a decision)."""

@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import re
 import tempfile
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -43,6 +42,7 @@ from sqlalchemy import Engine
 from api.auth import READERS
 from api.errors import ApiProblem
 from api.resources.common import books, idempotency_key, operation
+from api.schemas import LedgerDate
 from audits.charts import bar_chart
 from audits.exports import ExportFilter, csv_chunks, export_meta, jsonl_chunks, write_xlsx
 from audits.statements import KINDS, Params, statement_csv, statements_from_db
@@ -66,7 +66,6 @@ AUDITORS = ("admin", "auditor")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 
 blp = Blueprint(
@@ -80,18 +79,6 @@ pages = flask.Blueprint("transparency", __name__, template_folder=str(_TEMPLATES
 
 
 # -- query fields and schemas ------------------------------------------------------------------
-class IsoDate(fields.Date):
-    """A day written YYYY-MM-DD."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.date:
-        if not isinstance(value, str) or not _ISO_DATE.match(value):
-            raise ValidationError("a date is YYYY-MM-DD")
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise ValidationError("a date is YYYY-MM-DD") from None
-
-
 class WholeNumber(fields.Integer):
     """A whole number written in decimal digits only, between `low` and `high`."""
 
@@ -127,8 +114,8 @@ class ExportQuery(Schema):
         ),
         metadata={"description": "A month (YYYY-MM) or a year (YYYY)."},
     )
-    date_from = IsoDate(data_key="from", metadata={"description": "First effective date."})
-    date_to = IsoDate(data_key="to", metadata={"description": "Last effective date."})
+    date_from = LedgerDate(data_key="from", metadata={"description": "First effective date."})
+    date_to = LedgerDate(data_key="to", metadata={"description": "Last effective date."})
     fund = _code("Only this fund's postings.")
     project = _code("Only entries touching this project.")
     bom = fields.String(
@@ -140,9 +127,9 @@ class ExportQuery(Schema):
 
 class StatementQuery(Schema):
     fund = _code("One fund; default consolidated.")
-    date_from = IsoDate(data_key="from", metadata={"description": "Period start."})
-    date_to = IsoDate(data_key="to", metadata={"description": "Period end."})
-    as_of = IsoDate(metadata={"description": "Balances as of."})
+    date_from = LedgerDate(data_key="from", metadata={"description": "Period start."})
+    date_to = LedgerDate(data_key="to", metadata={"description": "Period end."})
+    as_of = LedgerDate(metadata={"description": "Balances as of."})
     format = fields.String(
         load_default="json",
         validate=validate.OneOf(["json", "csv", "pdf"], error="format is json, csv or pdf"),
@@ -151,7 +138,7 @@ class StatementQuery(Schema):
 
 
 class OpenDataQuery(Schema):
-    as_of = IsoDate(metadata={"description": "Transactions up to this day; default today."})
+    as_of = LedgerDate(metadata={"description": "Transactions up to this day; default today."})
     bom = fields.String(
         load_default="0",
         validate=validate.OneOf(["0", "1", "true", "false"], error="bom is 1/true or 0/false"),
@@ -174,7 +161,7 @@ class AsOfQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    as_of = IsoDate()
+    as_of = LedgerDate()
 
 
 class EventOut(Schema):
