@@ -107,4 +107,3 @@ def import_command(
         f"{result.seconds:.2f} s, {result.entries_per_second:,.0f} entries/s"
         + ("; rolled back (dry run)" if dry_run else "")
     )
-

@@ -17,7 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ledger.importer import ImportRejected, ImportResult, Problem, import_file, parse_rows, read_file
+from ledger.importer import (
+    ImportRejected,
+    ImportResult,
+    Problem,
+    import_file,
+    parse_rows,
+    read_file,
+)
 from usecases.books import Books
 from usecases.gate import import_refusals
 from usecases.unit import AuditFacts, write

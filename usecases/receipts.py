@@ -48,8 +48,8 @@ from usecases.unit import Actor, AuditFacts, write
 __all__ = [
     "AnnualReceipt",
     "ReceiptLink",
-    "current_link",
     "Voided",
+    "current_link",
     "issue_annual_receipt",
     "issue_receipt_of",
     "issue_receipts_of",
