@@ -337,7 +337,7 @@ def policy(fund: str) -> Any:
     """Change a fund's policy (a new version; earlier requests keep theirs)."""
     fund = _fund_or_404(fund[:40])
     if request.method == "GET":
-        form = Form(POLICY_FIELDS, _policy_values(approvals.fund_policy(books(), fund)))
+        form = Form.blank(POLICY_FIELDS, **_policy_values(approvals.fund_policy(books(), fund)))
         return render_template("console/office/policy.html", fund=fund, form=form)
     form = Form.posted(POLICY_FIELDS, request.form)
     data = form.load()
