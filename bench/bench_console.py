@@ -102,7 +102,6 @@ def build(path: Path, entries: int) -> str:
 
 
 def app_for(url: str, home: Path) -> Any:
-    from console import auditor, lists
     from web.app import create_app
 
     app = create_app(
@@ -114,17 +113,25 @@ def app_for(url: str, home: Path) -> Any:
             "LOG_REQUESTS": False,
         }
     )
-    lists.init_app(app)
-    auditor.init_app(app)
     return app
 
 
 def clients(app: Any) -> tuple[Any, dict[str, str]]:
+    from ledger.errors import NotFound
+    from usecases import users
     from usecases.tokens import create_token
+    from usecases.unit import SYSTEM
 
+    books = app.extensions["huiquan"].books
+    try:
+        user = users.user_by_login(books, "bench.auditor")
+    except NotFound:
+        user = users.create_user(
+            books, login="bench.auditor", display_name="bench", roles=["auditor"], by=SYSTEM
+        )
     console = app.test_client()
     with console.session_transaction() as session:
-        session["user"] = {"id": "bench", "login": "bench", "name": "bench", "roles": ["auditor"]}
+        session["user"] = {"id": user.id}
         session["signed_in_at"] = int(time.time())
     token = create_token(
         app.extensions["huiquan"].engine, role="auditor", name=f"bench-auditor-{time.time_ns()}"
