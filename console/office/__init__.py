@@ -61,14 +61,14 @@ SECTIONS = [
         _l("Post a CSV or JSONL file of operations: all of it or nothing."),
         ("officer", "admin"),
     ),
-    ("console_office.issuers", _l("Issuers"), _l("Who issues each fund's receipts."), ()),
+    ("console_office.issuers_page", _l("Issuers"), _l("Who issues each fund's receipts."), ()),
     (
         "console_office.policies",
         _l("Approval policies"),
         _l("What needs a second person, per fund."),
         ("admin",),
     ),
-    ("console_office.users", _l("Users"), _l("Who may sign in, with which roles."), ("admin",)),
+    ("console_office.users_page", _l("Users"), _l("Who may sign in, with which roles."), ("admin",)),
 ]
 
 

@@ -398,3 +398,17 @@ def test_an_admin_changes_a_funds_approval_policy_and_a_bad_one_keeps_the_input(
     assert not policy.reversal_of_disbursement
     listing = client.get("/console/admin/policies").get_data(as_text=True)
     assert "5,000" in listing
+
+
+def test_the_office_index_offers_each_person_only_their_pages(
+    client: FlaskClient, users: dict[str, str]
+) -> None:
+    sign_in(client, users["admin"])
+    admin = client.get("/console/office").get_data(as_text=True)
+    for path in ("/console/admin/users", "/console/admin/policies", "/console/issuers"):
+        assert f'href="{path}"' in admin
+    client.post("/console/logout", data={"csrf_token": csrf_of(client.get("/console/"))})
+    sign_in(client, users["auditor"])
+    auditor = client.get("/console/office").get_data(as_text=True)
+    assert 'href="/console/receipts"' in auditor and "/console/admin/users" not in auditor
+    assert "/console/imports" not in auditor
