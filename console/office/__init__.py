@@ -68,7 +68,12 @@ SECTIONS = [
         _l("What needs a second person, per fund."),
         ("admin",),
     ),
-    ("console_office.users_page", _l("Users"), _l("Who may sign in, with which roles."), ("admin",)),
+    (
+        "console_office.users_page",
+        _l("Users"),
+        _l("Who may sign in, with which roles."),
+        ("admin",),
+    ),
 ]
 
 

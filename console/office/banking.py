@@ -63,6 +63,21 @@ MATCH_FIELDS = (Field("entry_id", _l("Entry id"), required=True, max_length=limi
 FEE_FIELDS = (Field("memo", _l("Memo"), max_length=limits.NAME),)
 
 
+HOW = {
+    "reference": _l("by reference"),
+    "date": _l("by amount and date"),
+    "manual": _l("by hand"),
+    "recorded": _l("recorded from the line"),
+}
+
+
+def match_how(how: str) -> str:
+    return str(HOW.get(how, how))
+
+
+bp.add_app_template_global(match_how, "match_how")
+
+
 def _list_page(form: Form, status: int = 200, **context: Any) -> tuple[str, int]:
     return (
         render_template(

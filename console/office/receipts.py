@@ -41,6 +41,22 @@ VOID_FIELDS = (
 )
 
 
+KIND_LABELS = {
+    "cash": _l("Gift of money"),
+    "foreign": _l("Gift in a foreign currency"),
+    "pledge_payment": _l("Pledge payment"),
+    "in_kind": _l("In-kind gift"),
+    "annual": _l("Annual receipt"),
+}
+
+
+def receipt_kind(kind: str) -> str:
+    return str(KIND_LABELS.get(kind, kind))
+
+
+bp.add_app_template_global(receipt_kind, "receipt_kind")
+
+
 def _base() -> str:
     return (books().receipts.base_url or request.host_url).rstrip("/")
 
