@@ -38,7 +38,6 @@ PAIRS = [
     ("disbursements", "/console/lists/disbursements?limit=50", "/api/v1/disbursements?limit=50"),
     ("pledges", "/console/lists/pledges?limit=50", "/api/v1/pledges?limit=50"),
     ("donor search", "/console/lists/donors?q=donor 1&limit=50", "/api/v1/donors/search?q=donor 1"),
-    ("receipts", "/console/lists/receipts?limit=50", "/api/v1/receipts?limit=50"),
 ]
 
 
