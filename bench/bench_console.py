@@ -13,8 +13,11 @@ a project each, 200 donors).
    request (the test client has no network: it is the app's own cost). Target: a console page
    costs at most 2x its API call.
 2. Dashboard: `/console/funds/<code>` (the console's fund page) on books of
-   `--dashboard-entries` entries: wall time per render, median of R. Target: under 200 ms at
-   1M entries.
+   `--dashboard-entries` entries: wall time per render, median of R (the whole page through
+   the test client), the officers' home (every fund's figures), and the page's reads beside the
+   reads it made before (`baseline_reads`: balance rows summed in Python, a query per project,
+   the fund's whole pledge list, the latest entries through an IN over the fund's postings),
+   measured in the same run. Target: under 200 ms at 1M entries.
 """
 
 from __future__ import annotations

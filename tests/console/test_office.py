@@ -412,3 +412,14 @@ def test_the_office_index_offers_each_person_only_their_pages(
     auditor = client.get("/console/office").get_data(as_text=True)
     assert 'href="/console/receipts"' in auditor and "/console/admin/users" not in auditor
     assert "/console/imports" not in auditor
+
+
+def test_the_receipts_list_and_an_entry_lead_to_the_receipt_and_the_evidence_pages(
+    app: Flask, client: FlaskClient, users: dict[str, str], seeded: Seeded
+) -> None:
+    entry_id, serial = _gift(app, seeded)
+    sign_in(client, users["auditor"])
+    listed = client.get("/console/lists/receipts").get_data(as_text=True)
+    assert f'href="/console/receipts/{serial}"' in listed
+    entry = client.get(f"/console/audit/entries/{entry_id}").get_data(as_text=True)
+    assert f'href="/console/entries/{entry_id}/evidence"' in entry
