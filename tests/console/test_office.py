@@ -423,3 +423,41 @@ def test_the_receipts_list_and_an_entry_lead_to_the_receipt_and_the_evidence_pag
     assert f'href="/console/receipts/{serial}"' in listed
     entry = client.get(f"/console/audit/entries/{entry_id}").get_data(as_text=True)
     assert f'href="/console/entries/{entry_id}/evidence"' in entry
+
+
+def test_no_office_page_shows_a_beneficiarys_personal_data(
+    app: Flask, client: FlaskClient, users: dict[str, str], seeded: Seeded
+) -> None:
+    from usecases import scholarships
+
+    books = _books(app)
+    _gift(app, seeded, "9000.00")
+    award = scholarships.award_scholarship(
+        books,
+        by=SYSTEM,
+        fund=seeded.restricted,
+        beneficiary_id=seeded.beneficiary,
+        amount=Money.parse("1500.00", "CNY"),
+        term="2026秋",
+        awarded_on=TODAY,
+    )
+    sign_in(client, users["admin"])
+    pages = [
+        "/console/office",
+        "/console/receipts",
+        "/console/bank-statements",
+        "/console/imports",
+        "/console/issuers",
+        "/console/admin/users",
+        "/console/admin/policies",
+        f"/console/admin/policies/{seeded.restricted}",
+        f"/console/entries/{award.entry.id}/evidence",
+    ]
+    for path in pages:
+        page = client.get(path)
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200, path
+        assert "卓玛" not in text and "513327200901011234" not in text, path
+    assert seeded.beneficiary in client.get(f"/console/audit/entries/{award.entry.id}").get_data(
+        as_text=True
+    )
