@@ -461,3 +461,20 @@ def test_no_office_page_shows_a_beneficiarys_personal_data(
     assert seeded.beneficiary in client.get(f"/console/audit/entries/{award.entry.id}").get_data(
         as_text=True
     )
+
+
+def test_a_post_with_origin_null_is_judged_by_sec_fetch_site_and_its_token(
+    client: FlaskClient, users: dict[str, str]
+) -> None:
+    """What Chromium sends from a no-referrer page (`Origin: null`): accepted from this site,
+    refused from another, whatever the token."""
+    page = client.get("/console/login")
+    form = {"login": users["officer"], "password": PASSWORD, "csrf_token": csrf_of(page)}
+    crossed = client.post(
+        "/console/login", data=form, headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"}
+    )
+    assert crossed.status_code == 403
+    same = client.post(
+        "/console/login", data=form, headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    )
+    assert same.status_code == 302 and same.location.endswith("/console/")
