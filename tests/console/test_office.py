@@ -478,3 +478,25 @@ def test_a_post_with_origin_null_is_judged_by_sec_fetch_site_and_its_token(
         "/console/login", data=form, headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"}
     )
     assert same.status_code == 302 and same.location.endswith("/console/")
+
+
+def test_the_api_and_the_console_accept_the_same_lengths() -> None:
+    from marshmallow import validate
+
+    from api.schemas import DonorIn, ReversalIn, UserIn
+    from console.office.admin import USER_FIELDS
+    from console.officers import FORMS
+    from ledger import limits
+
+    def api_max(schema: object, name: str) -> int:
+        found = schema().fields[name].validators  # type: ignore[operator]
+        flat = [v for item in found for v in (item if isinstance(item, list) else [item])]
+        return next(v.max for v in flat if isinstance(v, validate.Length))
+
+    forms = {spec.name: {f.name: f.max_length for f in spec.fields} for spec in FORMS}
+    assert api_max(DonorIn, "name") == forms["donor_new"]["name"] == limits.NAME
+    assert api_max(DonorIn, "region") == forms["donor_new"]["region"] == limits.REGION
+    assert api_max(ReversalIn, "reason") == forms["reversal"]["reason"] == limits.REASON
+    console_user = {f.name: f.max_length for f in USER_FIELDS}
+    assert api_max(UserIn, "login") == console_user["login"] == limits.LOGIN
+    assert api_max(UserIn, "display_name") == console_user["display_name"] == limits.DISPLAY_NAME
