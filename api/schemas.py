@@ -25,6 +25,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from ledger import limits
 from ledger.accounts import AccountType
 from ledger.entries import EntryKind, FunctionalClass, PostedEntry, Posting
 from ledger.errors import LedgerError
@@ -169,7 +170,7 @@ def _bool(**kwargs: Any) -> fields.Boolean:
     return StrictBoolean(**kwargs)
 
 
-def _ref(max_length: int = 40, **kwargs: Any) -> Text:
+def _ref(max_length: int = limits.REF, **kwargs: Any) -> Text:
     return Text(validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
@@ -257,9 +258,9 @@ class PageQuery(Schema):
 # -- funds -------------------------------------------------------------------------------------
 class FundIn(Schema):
     code = Text(required=True, validate=validate.Regexp(CODE_PATTERN))
-    name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    name = Text(required=True, validate=[validate.Length(min=1, max=limits.NAME), not_blank])
     restricted = _bool(required=True)
-    purpose = Memo(load_default="", validate=validate.Length(max=2000))
+    purpose = Memo(load_default="", validate=validate.Length(max=limits.MEMO))
 
 
 class FundOut(Schema):
@@ -294,13 +295,13 @@ FundList = _page(FundOut, "FundList", paged=False)
 
 # -- donors ------------------------------------------------------------------------------------
 class DonorIn(Schema):
-    name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    name = Text(required=True, validate=[validate.Length(min=1, max=limits.NAME), not_blank])
     kind = fields.String(
         load_default="person", validate=validate.OneOf([k.value for k in DonorKind])
     )
     language = fields.String(load_default="zh-Hans", validate=validate.OneOf(LANGUAGES))
     anonymous = _bool(load_default=False)
-    region = Text(load_default="", validate=validate.Length(max=60))
+    region = Text(load_default="", validate=validate.Length(max=limits.REGION))
 
 
 class DonorOut(Schema):
@@ -318,10 +319,10 @@ DonorPage = _page(DonorOut, "DonorPage")
 # -- projects ----------------------------------------------------------------------------------
 class ProjectIn(Schema):
     code = Text(required=True, validate=validate.Regexp(CODE_PATTERN))
-    name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    name = Text(required=True, validate=[validate.Length(min=1, max=limits.NAME), not_blank])
     fund = _ref(required=True)
-    county = Text(required=True, validate=[validate.Length(min=1, max=60), not_blank])
-    town = Text(load_default="", validate=validate.Length(max=60))
+    county = Text(required=True, validate=[validate.Length(min=1, max=limits.COUNTY), not_blank])
+    town = Text(load_default="", validate=validate.Length(max=limits.COUNTY))
     budget = fields.Nested(MoneyIn, load_default=None, allow_none=True)
 
 
@@ -344,7 +345,7 @@ ProjectList = _page(ProjectOut, "ProjectList", paged=False)
 
 # -- beneficiaries -----------------------------------------------------------------------------
 class PersonalDataIn(Schema):
-    name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    name = Text(required=True, validate=[validate.Length(min=1, max=limits.NAME), not_blank])
     id_number = Text(validate=validate.Length(max=40))
     birth_date = LedgerDate()
     school = Text(validate=validate.Length(max=200))
@@ -358,8 +359,8 @@ class PersonalDataIn(Schema):
 
 
 class BeneficiaryIn(Schema):
-    cohort = Text(required=True, validate=[validate.Length(min=1, max=60), not_blank])
-    county = Text(required=True, validate=[validate.Length(min=1, max=60), not_blank])
+    cohort = Text(required=True, validate=[validate.Length(min=1, max=limits.COHORT), not_blank])
+    county = Text(required=True, validate=[validate.Length(min=1, max=limits.COUNTY), not_blank])
     personal = fields.Nested(
         PersonalDataIn,
         required=True,
@@ -394,7 +395,7 @@ class PledgeIn(OperationIn):
     pledged_on = LedgerDate(load_default=None, metadata={"description": "defaults to today (UTC)"})
     due_on = LedgerDate(load_default=None, allow_none=True)
     conditional = _bool(load_default=False)
-    memo = Memo(load_default="", validate=validate.Length(max=2000))
+    memo = Memo(load_default="", validate=validate.Length(max=limits.MEMO))
 
 
 class PledgeOut(Schema):
@@ -428,9 +429,11 @@ class DonationIn(OperationIn):
         allow_none=True,
         metadata={"description": "CNY per unit; required for a foreign currency"},
     )
-    fx_source = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    fx_source = Text(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=limits.FX_SOURCE)
+    )
     fx_date = LedgerDate(load_default=None, allow_none=True)
-    memo = Memo(load_default="", validate=validate.Length(max=2000))
+    memo = Memo(load_default="", validate=validate.Length(max=limits.MEMO))
 
 
 class DonationOut(Schema):
@@ -459,27 +462,31 @@ class DonationOut(Schema):
 class InKindIn(OperationIn):
     donor_id = _ref(required=True)
     fund = _ref(required=True)
-    description = Memo(required=True, validate=[validate.Length(min=1, max=2000), not_blank])
-    quantity = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
+    description = Memo(required=True, validate=[validate.Length(min=1, max=limits.MEMO), not_blank])
+    quantity = Text(
+        required=True, validate=[validate.Length(min=1, max=limits.QUANTITY), not_blank]
+    )
     fair_value = Amount(required=True)
     currency = fields.String(
         required=True,
         validate=validate.OneOf((FUNCTIONAL_CURRENCY,)),
         metadata={"description": "in-kind gifts are valued in CNY"},
     )
-    valuation_basis = Memo(required=True, validate=[validate.Length(min=1, max=500), not_blank])
+    valuation_basis = Memo(
+        required=True, validate=[validate.Length(min=1, max=limits.VALUATION_BASIS), not_blank]
+    )
     received_on = LedgerDate(required=True)
     asset = fields.String(
         load_default="inventory", validate=validate.OneOf(("inventory", "equipment"))
     )
-    evidence = Memo(load_default="", validate=validate.Length(max=500))
+    evidence = Memo(load_default="", validate=validate.Length(max=limits.EVIDENCE))
     pass_through_to = Text(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(min=1, max=200),
+        validate=validate.Length(min=1, max=limits.NAME),
         metadata={"description": "a recipient the donor named: agency assets, not income"},
     )
-    memo = Memo(load_default="", validate=validate.Length(max=2000))
+    memo = Memo(load_default="", validate=validate.Length(max=limits.MEMO))
 
 
 class InKindOut(Schema):
@@ -506,7 +513,7 @@ class DisbursementIn(OperationIn):
     amount = Amount(required=True)
     currency = _currency(required=True)
     paid_on = LedgerDate(required=True)
-    memo = Memo(load_default="", validate=validate.Length(max=2000))
+    memo = Memo(load_default="", validate=validate.Length(max=limits.MEMO))
     functional_class = fields.String(
         load_default="program", validate=validate.OneOf([c.value for c in FunctionalClass])
     )
@@ -533,9 +540,9 @@ class AwardIn(OperationIn):
         validate=validate.OneOf((FUNCTIONAL_CURRENCY,)),
         metadata={"description": "awards are made in CNY"},
     )
-    term = Text(required=True, validate=[validate.Length(min=1, max=40), not_blank])
+    term = Text(required=True, validate=[validate.Length(min=1, max=limits.TERM), not_blank])
     awarded_on = LedgerDate(load_default=None, metadata={"description": "defaults to today"})
-    project = Text(load_default="", validate=validate.Length(max=40))
+    project = Text(load_default="", validate=validate.Length(max=limits.REF))
 
 
 class AwardOut(Schema):
@@ -569,7 +576,7 @@ class PayoutOut(Schema):
 
 
 class ReversalIn(Schema):
-    reason = Memo(required=True, validate=[validate.Length(min=1, max=1000), not_blank])
+    reason = Memo(required=True, validate=[validate.Length(min=1, max=limits.REASON), not_blank])
     on = LedgerDate(
         load_default=None,
         metadata={"description": "defaults to the original's date, or today if that is closed"},
@@ -768,8 +775,10 @@ USER_ROLES = ("admin", "approver", "auditor", "officer")
 
 
 class UserIn(Schema):
-    login = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
-    display_name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    login = Text(required=True, validate=[validate.Length(min=1, max=limits.LOGIN), not_blank])
+    display_name = Text(
+        required=True, validate=[validate.Length(min=1, max=limits.DISPLAY_NAME), not_blank]
+    )
     roles = fields.List(
         fields.String(validate=validate.OneOf(USER_ROLES)),
         required=True,
@@ -777,7 +786,7 @@ class UserIn(Schema):
     )
     password = fields.String(
         load_default=None,
-        validate=validate.Length(min=10, max=1024),
+        validate=validate.Length(min=10, max=limits.PASSWORD_MAX),
         load_only=True,
         metadata={"description": "the web console's password (stored only as an argon2id hash)"},
     )
@@ -832,11 +841,13 @@ class ApprovalQuery(Schema):
     status = fields.String(
         validate=validate.OneOf(["pending", "posted", "rejected", "withdrawn", "expired"])
     )
-    fund = Text(validate=validate.Length(max=40))
+    fund = Text(validate=validate.Length(max=limits.REF))
 
 
 class RejectIn(Schema):
-    reason = Text(required=True, validate=[validate.Length(min=1, max=500), not_blank])
+    reason = Text(
+        required=True, validate=[validate.Length(min=1, max=limits.REJECT_REASON), not_blank]
+    )
 
 
 class PolicyIn(Schema):

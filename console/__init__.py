@@ -71,6 +71,30 @@ def init_app(app: Flask, books: Books) -> None:
     auditor.init_app(app)
     delivery.init_app(app)
 
+    from console import office
+
+    office.init_app(app)
+    app.jinja_env.globals["url_for"] = _url_for_of(app)
+
+
+def _url_for_of(app: Flask) -> Any:
+    """Templates' `url_for`: a link without arguments (the menu's, a list's base) is built
+    once per endpoint and script root, not on every page; any other goes to Flask's."""
+    from flask import request
+
+    built: dict[tuple[str, str], str] = {}
+
+    def url_for(endpoint: str, **values: Any) -> str:
+        if values or endpoint.startswith("."):
+            return app.url_for(endpoint, **values)
+        key = (endpoint, request.script_root)
+        found = built.get(key)
+        if found is None:
+            found = built[key] = app.url_for(endpoint)
+        return found
+
+    return url_for
+
 
 def _secret_key(home: Path) -> bytes:
     """The key that signs CSRF tokens: `home/console.key` (32 random bytes, 0600), made once."""

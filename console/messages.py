@@ -39,6 +39,10 @@ BY_CODE = {
     "not_an_approver": _l("Only an approver may decide, and only the maker may withdraw."),
     "request_closed": _l("This request has already been decided."),
     "request_expired": _l("This request has expired."),
+    "unsupported_file": _l("This file is not a PDF, JPEG, PNG or WebP document we can keep."),
+    "file_too_large": _l("The file is larger than 20 MiB."),
+    "statement_rejected": _l("The statement file could not be read."),
+    "import_rejected": _l("The file was not imported: nothing was posted."),
     "idempotency_conflict": _l(
         "This form was already sent with other values; open a new form to record another."
     ),

@@ -22,6 +22,7 @@ from console.i18n import day, money
 from console.pages import bp
 from console.shell import audit_facts
 from console.state import books
+from ledger import limits
 from ledger.entries import FunctionalClass, PostedEntry
 from ledger.errors import InvalidAmount, LedgerError
 from ledger.model import LANGUAGES, DonorKind
@@ -87,16 +88,16 @@ DONOR = Field(
     "donor_id",
     _l("Donor"),
     required=True,
-    max_length=40,
+    max_length=limits.REF,
     help=_l("The donor's id, e.g. D-…; find it under Donors."),
 )
 FUND = Field("fund", _l("Fund"), "choice", required=True, choices=_funds)
-AMOUNT = Field("amount", _l("Amount"), "amount", required=True, max_length=40)
+AMOUNT = Field("amount", _l("Amount"), "amount", required=True, max_length=limits.AMOUNT)
 CURRENCY = Field(
     "currency", _l("Currency"), "choice", required=True, choices=currencies, default="CNY"
 )
 CNY_ONLY = Field("currency", _l("Currency"), "choice", required=True, choices=_cny, default="CNY")
-MEMO = Field("memo", _l("Memo"), "textarea", max_length=2000)
+MEMO = Field("memo", _l("Memo"), "textarea", max_length=limits.MEMO)
 
 
 def _day(name: str, label: Any, required: bool = True) -> Field:
@@ -317,10 +318,10 @@ GIFT_FIELDS = (
     Field(
         "fx_rate",
         _l("Exchange rate (CNY per unit)"),
-        max_length=30,
+        max_length=limits.FX_RATE,
         help=_l("Only for a foreign currency, e.g. 0.9215."),
     ),
-    Field("fx_source", _l("Source of the rate"), max_length=100),
+    Field("fx_source", _l("Source of the rate"), max_length=limits.FX_SOURCE),
     _day("fx_date", _l("Date of the rate"), required=False),
     MEMO,
 )
@@ -332,7 +333,7 @@ FORMS: list[FormSpec] = [
         _l("New donor"),
         _l("Register a person or organisation who gives."),
         (
-            Field("name", _l("Name"), required=True, max_length=200, autocomplete="name"),
+            Field("name", _l("Name"), required=True, max_length=limits.NAME, autocomplete="name"),
             Field("kind", _l("Kind"), "choice", required=True, choices=_kinds, default="person"),
             Field(
                 "language",
@@ -343,7 +344,7 @@ FORMS: list[FormSpec] = [
                 default="zh-Hans",
             ),
             Field("anonymous", _l("Anonymous in public"), "checkbox"),
-            Field("region", _l("Region"), max_length=60),
+            Field("region", _l("Region"), max_length=limits.REGION),
         ),
         _donor,
         _show_donor,
@@ -377,15 +378,19 @@ FORMS: list[FormSpec] = [
         (
             DONOR,
             FUND,
-            Field("description", _l("Description"), "textarea", required=True, max_length=2000),
-            Field("quantity", _l("Quantity"), required=True, max_length=100),
-            Field("fair_value", _l("Fair value"), "amount", required=True, max_length=40),
+            Field(
+                "description", _l("Description"), "textarea", required=True, max_length=limits.MEMO
+            ),
+            Field("quantity", _l("Quantity"), required=True, max_length=limits.QUANTITY),
+            Field(
+                "fair_value", _l("Fair value"), "amount", required=True, max_length=limits.AMOUNT
+            ),
             CNY_ONLY,
             Field(
                 "valuation_basis",
                 _l("Valuation basis"),
                 required=True,
-                max_length=500,
+                max_length=limits.VALUATION_BASIS,
                 help=_l("Invoice, customs value, appraisal…"),
             ),
             _day("received_on", _l("Received on")),
@@ -397,8 +402,10 @@ FORMS: list[FormSpec] = [
                 choices=_assets,
                 default="inventory",
             ),
-            Field("evidence", _l("Evidence"), max_length=500),
-            Field("pass_through_to", _l("Passed on to (named by the donor)"), max_length=200),
+            Field("evidence", _l("Evidence"), max_length=limits.EVIDENCE),
+            Field(
+                "pass_through_to", _l("Passed on to (named by the donor)"), max_length=limits.NAME
+            ),
             MEMO,
         ),
         _in_kind,
@@ -460,10 +467,17 @@ FORMS: list[FormSpec] = [
         _l("A scholarship for a beneficiary (by pseudonym) and term: an expense and a liability."),
         (
             FUND,
-            Field("beneficiary_id", _l("Beneficiary (pseudonym)"), required=True, max_length=40),
+            Field(
+                "beneficiary_id",
+                _l("Beneficiary (pseudonym)"),
+                required=True,
+                max_length=limits.REF,
+            ),
             AMOUNT,
             CNY_ONLY,
-            Field("term", _l("Term"), required=True, max_length=40, help=_l("e.g. 2026秋")),
+            Field(
+                "term", _l("Term"), required=True, max_length=limits.TERM, help=_l("e.g. 2026秋")
+            ),
             _day("awarded_on", _l("Awarded on")),
             Field("project", _l("Project"), "choice", choices=_projects),
         ),
@@ -479,12 +493,12 @@ FORMS: list[FormSpec] = [
             " never more than the fund's cash."
         ),
         (
-            Field("award_id", _l("Award"), required=True, max_length=40),
+            Field("award_id", _l("Award"), required=True, max_length=limits.REF),
             Field(
                 "amount",
                 _l("Amount"),
                 required=True,
-                max_length=40,
+                max_length=limits.AMOUNT,
                 help=_l("In the award's currency, e.g. 1500.00."),
             ),
             _day("paid_on", _l("Paid on")),
@@ -512,7 +526,7 @@ FORMS: list[FormSpec] = [
             AMOUNT,
             CURRENCY,
             _day("on", _l("Date")),
-            Field("reason", _l("Reason"), "textarea", required=True, max_length=1000),
+            Field("reason", _l("Reason"), "textarea", required=True, max_length=limits.REASON),
         ),
         _transfer,
         _show_entry,
@@ -526,8 +540,8 @@ FORMS: list[FormSpec] = [
             " A gift's receipt is voided with it."
         ),
         (
-            Field("entry_id", _l("Entry id"), required=True, max_length=64),
-            Field("reason", _l("Reason"), "textarea", required=True, max_length=1000),
+            Field("entry_id", _l("Entry id"), required=True, max_length=limits.REF),
+            Field("reason", _l("Reason"), "textarea", required=True, max_length=limits.REASON),
             _day("on", _l("Date (leave empty for the original's)"), required=False),
         ),
         _reversal,

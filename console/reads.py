@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ledger.balances import FundSummary, balance_of, fund_summary
+from ledger.balances import FundSummary, fund_summary
 from ledger.entries import PostedEntry
 from ledger.model import Donor, Fund, Pledge, Project
+from ledger.storage import queries as sql
 from ledger.storage import tables
 from ledger.storage.repository import SqlRepository
 from receipts.issuing import ReceiptRecord, receipts_of_donor
@@ -47,8 +48,7 @@ class FundPage:
     fund: Fund
     summary: FundSummary
     budgets: list[ProjectBudget]
-    pledges: list[Pledge]
-    latest: list[PostedEntry]
+    latest: list[PostedEntry]  # newest first
     #: Per currency, cash less what pending approval requests would take out.
     available: tuple[tuple[str, int], ...] = ()
 
@@ -73,12 +73,15 @@ def projects(books: Books, fund: str | None = None) -> list[Project]:
 
 
 def _budgets(repo: SqlRepository, fund: str) -> list[ProjectBudget]:
-    found = []
-    for p in repo.list_projects(fund):
-        spent = balance_of(repo, account="5101", fund=fund, project=p.code)
-        used = spent.get("CNY-value", 0) if p.currency == "CNY" else spent.get(p.currency, 0)
-        found.append(ProjectBudget(p, used))
-    return found
+    """Each project's spending (5101) against its budget, from one grouped read of balances."""
+    spent: dict[tuple[str, str], int] = {}
+    for r in sql.balance_totals(repo.conn, fund, account="5101", by_project=True):
+        spent[(r.project, r.currency)] = spent.get((r.project, r.currency), 0) + r.amount
+        spent[(r.project, "CNY-value")] = spent.get((r.project, "CNY-value"), 0) + r.functional
+    return [
+        ProjectBudget(p, spent.get((p.code, "CNY-value" if p.currency == "CNY" else p.currency), 0))
+        for p in repo.list_projects(fund)
+    ]
 
 
 def latest_entries(repo: SqlRepository, *, limit: int = 10, **filters: Any) -> list[PostedEntry]:
@@ -98,13 +101,11 @@ def fund_page(books: Books, code: str) -> FundPage | None:
         fund = repo.get_fund(code)
         if fund is None:
             return None
-        pledges = [p for p in repo.list_pledges(code) if not p.conditional]
         return FundPage(
             fund,
             fund_summary(repo, code),
             _budgets(repo, code),
-            pledges,
-            latest_entries(repo, fund=code),
+            sql.latest_of_fund(repo.conn, code, 10),
         )
 
     page = unit.read(books, work)

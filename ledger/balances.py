@@ -27,6 +27,7 @@ from ledger.accounts import (
     PROGRAM_EXPENSES,
     cash_account,
 )
+from ledger.storage.queries import balance_totals
 from ledger.storage.repository import SqlRepository
 
 __all__ = [
@@ -158,7 +159,7 @@ def fund_summary(repo: SqlRepository, fund: str) -> FundSummary:
     """A fund's headline figures from its current balance rows (CNY values except cash)."""
     cash: dict[str, int] = defaultdict(int)
     by_account: dict[str, int] = defaultdict(int)
-    for r in repo.balances_where(fund=fund):
+    for r in balance_totals(repo.conn, fund):  # summed in SQL: one row per account, currency
         if r.account.startswith(CASH_PREFIX):
             cash[r.currency] += int(r.amount)
         by_account[r.account] += int(r.functional)

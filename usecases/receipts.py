@@ -50,6 +50,7 @@ __all__ = [
     "AnnualReceipt",
     "ReceiptLink",
     "Voided",
+    "current_link",
     "issue_annual_receipt",
     "issue_receipt_of",
     "issue_receipts_of",
@@ -307,6 +308,21 @@ def _relink(uow: UnitOfWork, books: Books, serial: str) -> ReceiptLink:
     record = receipt_record(uow.connection, serial)
     revoke_links(uow.connection, record.serial, uow.now())
     return link_of(uow, books, record.serial)
+
+
+def current_link(books: Books, serial: str, *, audit: AuditFacts | None = None) -> ReceiptLink:
+    """The receipt's live link as the donor has it (a new one only if none can be shown).
+
+    Raises:
+        NotFound: when there is no such receipt.
+    """
+
+    def work(uow: UnitOfWork) -> ReceiptLink:
+        uow.flush()
+        record = receipt_record(uow.connection, serial)
+        return link_of(uow, books, record.serial)
+
+    return write(books, work, audit=audit)
 
 
 def issue_annual_receipt(

@@ -31,6 +31,7 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal,
     or_,
     select,
     tuple_,
@@ -43,14 +44,17 @@ from ledger.storage import tables as t
 from ledger.storage.repository import _posted, _posting
 
 __all__ = [
+    "BalanceTotal",
     "EntryFilter",
     "JournalPosition",
     "PledgeRow",
     "ReceiptRow",
+    "balance_totals",
     "beneficiaries_of",
     "donors_matching",
     "entries_by_ids",
     "entries_page",
+    "latest_of_fund",
     "pledges_page",
     "receipts_page",
     "ref_balances",
@@ -404,3 +408,79 @@ def beneficiaries_of(conn: Connection, pseudonyms: Sequence[str]) -> dict[str, t
     b = t.beneficiaries.c
     query = select(b.id, b.cohort, b.county).where(b.id.in_(sorted(set(pseudonyms))))
     return {r.id: (r.cohort, r.county) for r in conn.execute(query)}
+
+
+# -- a fund's dashboard ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class BalanceTotal:
+    """The sum of a fund's balance rows of one account, currency and project (all refs)."""
+
+    account: str
+    currency: str
+    project: str
+    amount: int
+    functional: int
+
+
+def balance_totals(
+    conn: Connection, fund: str, *, account: str | None = None, by_project: bool = False
+) -> list[BalanceTotal]:
+    """A fund's balances summed in SQL per account and currency (and project if asked).
+
+    One grouped read of `balances` (by `ix_balances_fund`, or the primary key with `account`):
+    a fund with a receivable row per pledge or per beneficiary costs one statement, not a row
+    per record in Python.
+    """
+    b = t.balances.c
+    project = b.project if by_project else literal("")
+    keys = [b.account, b.currency] + ([b.project] if by_project else [])
+    query = select(
+        b.account,
+        b.currency,
+        project.label("project"),
+        func.sum(b.amount).label("amount"),
+        func.sum(b.functional).label("functional"),
+    ).where(b.fund == fund)
+    if account is not None:
+        query = query.where(b.account == account)
+    query = query.group_by(*keys)
+    return [
+        BalanceTotal(r.account, r.currency, r.project or "", int(r.amount), int(r.functional))
+        for r in conn.execute(query)
+    ]
+
+
+#: How many of the newest entries `latest_of_fund` looks through before asking the fund index.
+LATEST_WINDOW = 20_000
+
+
+def latest_of_fund(conn: Connection, fund: str, limit: int = 10) -> list[PostedEntry]:
+    """The newest `limit` entries with a posting in `fund`, newest first.
+
+    The journal is walked backwards by sequence, each entry checked by the postings' primary
+    key, over the last `LATEST_WINDOW` entries (an active fund finds its entries at once); a
+    fund quiet for that long is then read through the fund index instead. Either way the cost
+    does not grow with the size of the journal.
+    """
+    e, p = t.journal_entries.c, t.postings.c
+    head = conn.execute(select(func.max(e.sequence))).scalar() or 0
+    touches = select(p.sequence).where(p.sequence == e.sequence, p.fund == fund).exists()
+    recent = (
+        select(t.journal_entries)
+        .where(e.sequence > head - LATEST_WINDOW, touches)
+        .order_by(e.sequence.desc())
+        .limit(limit)
+    )
+    rows = list(conn.execute(recent))
+    if len(rows) < limit and head > LATEST_WINDOW:
+        sequences = (
+            select(p.sequence)
+            .where(p.fund == fund)
+            .group_by(p.sequence)
+            .order_by(p.sequence.desc())
+            .limit(limit)
+            .scalar_subquery()
+        )
+        older = select(t.journal_entries).where(e.sequence.in_(sequences))
+        rows = sorted(conn.execute(older), key=lambda r: -int(r.sequence))
+    return _with_postings(conn, rows)

@@ -1,0 +1,136 @@
+"""Evidence at the console: an entry's documents listed, one uploaded, each downloaded.
+
+`usecases.evidence` judges an upload by its bytes (PDF, JPEG, PNG or WebP; at most 20 MiB),
+stores it once per content and chains its record; here a refusal is shown beside the file
+field. Downloads are for staff (officers, approvers, auditors, admins), as attachments that
+the browser never sniffs, exactly as the API serves them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response, abort, render_template, request, stream_with_context
+from flask_babel import lazy_gettext as _l
+
+from console.auth import READERS, WRITERS, current_actor, login_required
+from console.forms import Field, Form
+from console.messages import message_for
+from console.office import UPLOAD_LIMITS, bp
+from console.shell import audit_facts
+from console.state import books
+from ledger import limits
+from ledger.errors import LedgerError, NotFound
+from ledger.evidence import KINDS, MAX_BYTES
+from usecases import evidence, queries
+
+STAFF = (*READERS, "approver")
+
+KIND_LABELS = {
+    "invoice": _l("Invoice"),
+    "contract": _l("Contract"),
+    "acknowledgment": _l("Acknowledgment of receipt"),
+    "photo": _l("Photo"),
+    "bank_slip": _l("Bank slip"),
+    "other": _l("Other"),
+}
+
+
+def _kinds() -> list[tuple[str, str]]:
+    return [(k, str(KIND_LABELS.get(k, k))) for k in KINDS]
+
+
+FIELDS = (
+    Field("kind", _l("Kind of document"), "choice", required=True, choices=_kinds),
+    Field("note", _l("Note"), "textarea", max_length=limits.DOCUMENT_NOTE),
+)
+
+
+def kind_label(kind: str) -> str:
+    return str(KIND_LABELS.get(kind, kind))
+
+
+bp.add_app_template_global(kind_label, "evidence_kind")
+
+
+def _page(entry_id: str, form: Form, status: int = 200, **context: Any) -> tuple[str, int]:
+    found = queries.entry_file(books(), entry_id[:40])
+    if found is None:
+        abort(404)
+    listed = evidence.attachments_of(books(), "entry", found.entry.id)
+    return (
+        render_template(
+            "console/office/evidence.html",
+            file=found,
+            listed=listed,
+            form=form,
+            max_mib=MAX_BYTES // (1024 * 1024),
+            **context,
+        ),
+        status,
+    )
+
+
+@bp.get("/entries/<entry_id>/evidence")
+@login_required(*STAFF)
+def entry_evidence(entry_id: str) -> tuple[str, int]:
+    """An entry's documents, superseded ones too, and (for officers) the upload form."""
+    return _page(entry_id, Form.blank(FIELDS))
+
+
+@bp.post("/entries/<entry_id>/evidence")
+@login_required(*WRITERS)
+def attach_evidence(entry_id: str) -> tuple[str, int]:
+    """Attach one document to the entry."""
+    form = Form.posted(FIELDS, request.form)
+    data = form.load()
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return _page(entry_id, form, 422, file_error=_l("Choose a file to upload."))
+    if data is None:
+        return _page(entry_id, form, 422)
+    key = form.key("evidence")
+    try:
+        record = evidence.attach(
+            books(),
+            subject_type="entry",
+            subject_id=entry_id[:40],
+            kind=data["kind"],
+            note=data.get("note") or "",
+            upload=evidence.Upload(file.stream, file.filename or ""),
+            by=current_actor(),
+            audit=audit_facts("evidence", key),
+            key=key,
+        )
+    except NotFound:
+        abort(404)
+    except LedgerError as err:
+        if err.field in ("kind", "note"):
+            form.refused(err)
+            return _page(entry_id, form, 422)
+        return _page(entry_id, form, 422, file_error=message_for(err))
+    return _page(entry_id, Form.blank(FIELDS), 201, attached=record)
+
+
+UPLOAD_LIMITS["console_office.attach_evidence"] = MAX_BYTES + 256 * 1024
+
+
+@bp.get("/evidence/<attachment_id>")
+@login_required(*STAFF)
+def download_evidence(attachment_id: str) -> Response:
+    """The document's bytes, as a download (never shown inline, never sniffed)."""
+    try:
+        record, chunks = evidence.open_file(books(), attachment_id[:64])
+    except NotFound:
+        abort(404)
+    response = Response(stream_with_context(chunks), mimetype=record.media_type)
+    ascii_name = record.file_name.encode("ascii", "replace").decode().replace("?", "_")
+    response.headers["Content-Length"] = str(record.size)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(record.file_name)}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
