@@ -69,6 +69,9 @@ def init_app(app: Flask, books: Books) -> None:
     apidocs.init_app(app)
     lists.init_app(app)
     auditor.init_app(app)
+    from console import admin
+
+    admin.init_app(app)
 
 
 def _secret_key(home: Path) -> bytes:
