@@ -580,7 +580,8 @@ def _fold_leaves(db: sqlite3.Connection, fold: MerkleFold, size: int) -> None:
     while fold.size < size:
         low = fold.size + 1
         high = min(size + 1, low + BLOCK - (fold.size % BLOCK))
-        leaves = [bytes.fromhex(h) for (h,) in db.execute(query, (low, high))]
+        packed = bytes.fromhex("".join([row[0] for row in db.execute(query, (low, high))]))
+        leaves = [packed[i : i + 32] for i in range(0, len(packed), 32)]
         if len(leaves) != high - low:
             raise BackupRefused(f"the journal has a gap between sequences {low} and {high - 1}")
         if len(leaves) == BLOCK:
