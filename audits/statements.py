@@ -1076,6 +1076,8 @@ def pledge_register(fold: Fold) -> Statement:
                 "status": status,
             }
         )
+    # in the order they were pledged (the journal's), conditional pledges (off the books) last
+    rows.sort(key=lambda r: (not r["pledged_on"], r["pledged_on"], int(r["voucher"] or 0)))
     total = {
         k: sum(r[k] for r in rows if not r["status"].startswith("conditional"))
         for k in ("amount", "booked", "paid", "outstanding")
@@ -1157,6 +1159,7 @@ def disbursement_register(fold: Fold) -> Statement:
                 project=f.project,
                 project_name=str(info.get("name", "")),
                 county=str(info.get("county", "")),
+                town=str(info.get("town", "")),
                 payments=1 if f.kind == "disbursement" else -1,
                 amount=f.functional,
                 maker=f.maker,
