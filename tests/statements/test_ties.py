@@ -201,5 +201,7 @@ def test_registers_show_the_voucher_maker_and_the_checker_who_approved(engine, w
     approved = next(r for r in payments if r["voucher"] == str(entry.sequence))
     assert (approved["maker"], approved["checker"], approved["amount"]) == ("张三", "李四", 200_000)
     assert all(r["checker"] == "" for r in payments if r is not approved)
+    towns = {r["project"]: r["town"] for r in s["disbursements"].rows if r["group"] == "project"}
+    assert all(r["town"] == towns[r["project"]] for r in payments)  # each payment names its town
     [pledge, _total] = s["pledges"].rows
     assert pledge["donor"] == "锦江某公司" and pledge["voucher"] == "1"
