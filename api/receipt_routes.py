@@ -459,11 +459,25 @@ class ReceiptRecordOut(Schema):
     covers = fields.List(fields.String(), required=True)
 
 
-class AnnualOut(ReceiptOut):
+class AnnualOneOut(ReceiptOut):
     donor_id = fields.String(required=True)
     year = fields.Integer(required=True)
     covers = fields.List(fields.String(), required=True)
     total_cny = fields.String(required=True)
+    issuer = fields.String(
+        allow_none=True,
+        metadata={"description": "The issuer's code (null: its funds have no issuer set)."},
+    )
+
+
+class AnnualOut(AnnualOneOut):
+    others = fields.List(
+        fields.Nested(AnnualOneOut),
+        metadata={
+            "description": "The annual receipts of the donor's other issuers, issued with this "
+            "one (a donor who gave to funds held by different issuers gets one per issuer)."
+        },
+    )
 
 
 def _present(record: ReceiptRecord) -> dict[str, Any]:
@@ -567,10 +581,11 @@ def relink_receipt(serial: str) -> dict[str, str]:
 @operation(blp, roles=WRITERS, problems=("not_found", "already_exists"), idempotent=True)
 @blp.response(201, AnnualOut)
 def create_annual_receipt(id: str, year: str) -> dict[str, Any]:
-    """Issue a donor's annual consolidated receipt for `year`, listing the gifts it covers.
+    """Issue a donor's annual consolidated receipts for `year`: one per issuer.
 
-    It covers the donor's live gift receipts received that year; a year already covered by a
-    live annual receipt is 409 (void it first to reissue).
+    Each covers the donor's live gift receipts received that year for the funds of one issuer
+    (the first is answered, the others under `others`); a year whose every issuer is already
+    covered by a live annual receipt is 409 (void it first to reissue).
     """
     if not (len(year) == 4 and year.isascii() and year.isdigit() and "1900" <= year <= "2999"):
         raise ApiProblem("not_found", f"There is no year {year!r}.")
@@ -578,12 +593,17 @@ def create_annual_receipt(id: str, year: str) -> dict[str, Any]:
     annual = receipt_cases.issue_annual_receipt(
         books(), id, int(year), by=current_actor(), key=key, audit=audit_facts()
     )
+    return {**_annual_out(annual), "others": [_annual_out(a) for a in annual.others]}
+
+
+def _annual_out(annual: receipt_cases.AnnualReceipt) -> dict[str, Any]:
     return {
         **annual.link.urls(public_base()),
         "donor_id": annual.donor_id,
         "year": annual.year,
         "covers": annual.covers,
         "total_cny": annual.total_cny,
+        "issuer": annual.issuer,
     }
 
 

@@ -12,7 +12,8 @@ Statements (all amounts CNY, from the postings' functional values):
   the period and for the comparative one (a month: 本月数 beside 本年累计数; a year: 本年累计数
   beside 上年累计数); income, expenses by function (业务活动成本, 管理费用 5201 on its own line,
   筹资费用 5301 with fees and FX losses), the row 限定性净资产转为非限定性净资产, direct
-  adjustments, and the change in net assets (行次 46).
+  adjustments, and the change in net assets (行次 45; 费用合计 35, the release 40, as the
+  2004 form prints them).
 - ``cash-flows`` (现金流量表, 会民非03, direct method): every cash posting in the period,
   classified by its entry's kind (a reversal by the kind it reverses) on the form's lines; cash
   moved between funds is financing (48 / 55) and nets out when consolidated.
@@ -777,16 +778,22 @@ _ACTIVITIES: Layout = (
     ("management", "21", "（二）管理费用", "Management and general", "line"),
     ("fundraising", "24", "（三）筹资费用", "Fundraising, fees and FX losses", "line"),
     ("other_expenses", "28", "（四）其他费用", "Other expenses", "line"),
-    ("total_expenses", "40", "费用合计", "Total expenses", "total"),
+    ("total_expenses", "35", "费用合计", "Total expenses", "total"),
     (
         "release",
-        "45",
+        "40",
         "三、限定性净资产转为非限定性净资产",
         "Net assets released from restrictions",
         "line",
     ),
     ("direct", "", "　　直接计入净资产的调整", "Direct adjustments to net assets", "line"),
-    ("change", "46", "四、净资产变动额（减少以“-”号填列）", "Change in net assets", "total"),
+    (
+        "change",
+        "45",
+        "四、净资产变动额（若为净资产减少额，以“-”号填列）",
+        "Change in net assets",
+        "total",
+    ),
 )
 
 
@@ -1087,6 +1094,8 @@ def pledge_register(fold: Fold) -> Statement:
                 "status": status,
             }
         )
+    # in the order they were pledged (the journal's), conditional pledges (off the books) last
+    rows.sort(key=lambda r: (not r["pledged_on"], r["pledged_on"], int(r["voucher"] or 0)))
     total = {
         k: sum(r[k] for r in rows if not r["status"].startswith("conditional"))
         for k in ("amount", "booked", "paid", "outstanding")
@@ -1175,6 +1184,7 @@ def disbursement_register(fold: Fold) -> Statement:
                 project=f.project,
                 project_name=str(info.get("name", "")),
                 county=str(info.get("county", "")),
+                town=str(info.get("town", "")),
                 payments=1 if f.kind == "disbursement" else -1,
                 amount=f.functional,
                 acknowledged=1 if on else 0,

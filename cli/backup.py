@@ -50,7 +50,7 @@ def _passphrase_option(help_text: str) -> Callable[[F], F]:
     "recipients",
     multiple=True,
     metavar="AGE1...",
-    help="An age public key that may also open the archive (repeatable).",
+    help="An age public key (age1...) whose identity may also open the archive (repeatable).",
 )
 @pass_books
 def backup_command(
@@ -60,7 +60,8 @@ def backup_command(
 
     The service may keep running: SQLite is copied through its online backup API, PostgreSQL
     through pg_dump in one snapshot. The archive holds beneficiaries' personal data; it is
-    encrypted with age to the passphrase and to every --recipient given.
+    sealed with AES-256-GCM in chunks, its key wrapped for the passphrase (scrypt) and for
+    every --recipient given (age X25519).
     """
     from usecases.backup import create_backup
 

@@ -74,6 +74,10 @@ def init_app(app: Flask, books: Books) -> None:
     from console import office
 
     office.init_app(app)
+
+    from console import admin
+
+    admin.init_app(app)
     app.jinja_env.globals["url_for"] = _url_for_of(app)
 
 

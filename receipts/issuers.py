@@ -33,6 +33,7 @@ __all__ = [
     "check_character",
     "is_valid_credit_code",
     "issuer_at",
+    "issuer_named",
     "list_issuers",
     "org_code_check",
     "unassigned_funds",
@@ -138,6 +139,12 @@ def _current_assignments(conn: Connection, at: str | None) -> dict[str, str]:
     if at is not None:
         query = query.where(fund_issuers.c.assigned_at <= at)
     return {r.fund: r.issuer for r in conn.execute(query)}
+
+
+def issuer_named(conn: Connection, code: str) -> IssuerRecord | None:
+    """The registered issuer with `code` (None if there is none)."""
+    row = conn.execute(select(issuers).where(issuers.c.code == code)).first()
+    return _record(row) if row is not None else None
 
 
 def issuer_at(conn: Connection, fund: str, at: str) -> IssuerRecord | None:

@@ -38,16 +38,19 @@ from sqlalchemy import Connection, insert, select, update
 from ledger.entries import EntryKind, PostedEntry
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
 from ledger.storage.fastsql import Raw
-from ledger.storage.tables import receipt_links, receipt_voids, receipts
+from ledger.storage.tables import postings, receipt_links, receipt_voids, receipts
 from ledger.storage.unit_of_work import UnitOfWork
+from receipts.issuers import issuer_at
 
 __all__ = [
     "RECEIPTABLE",
     "IssuedReceipt",
     "ReceiptRecord",
     "annual_receipt",
+    "annual_receipts",
     "counter_preload",
     "get_receipt",
+    "gift_issuer",
     "issue_receipt",
     "lookup_token",
     "new_link",
@@ -364,20 +367,53 @@ def annual_receipt(
 ) -> tuple[IssuedReceipt, Sequence[ReceiptRecord]]:
     """Issue a consolidated receipt for a donor's live gift receipts of a year.
 
-    With `uow` (whose connection `conn` is), its queued rows are flushed first, so gifts
-    receipted earlier in it count, and the serial comes from its counter.
+    The donor's gifts to funds of one issuer only (`annual_receipts` issues one per issuer).
 
     Raises:
-        NotFound: no gifts that year; AlreadyExists: a live annual receipt already covers them.
+        NotFound: no gifts that year; AlreadyExists: a live annual receipt already covers them;
+        InvalidEntry: the gifts are to funds of more than one issuer.
+    """
+    issued = annual_receipts(conn, donor_id, year, officer=officer, now=now, link=link, uow=uow)
+    if len(issued) > 1:
+        raise InvalidEntry("the gifts are held by more than one issuer", field="year")
+    return issued[0]
+
+
+def gift_issuer(conn: Connection, record: ReceiptRecord) -> str | None:
+    """The code of the issuer of a gift receipt's fund when it was issued (None if none)."""
+    fund = conn.scalar(
+        select(postings.c.fund).where(postings.c.entry_id == record.entry_id).limit(1)
+    )
+    found = None if fund is None else issuer_at(conn, fund, record.issued_at)
+    return None if found is None else found.code
+
+
+def annual_receipts(
+    conn: Connection,
+    donor_id: str,
+    year: int,
+    *,
+    officer: str,
+    now: str,
+    link: bool = True,
+    uow: UnitOfWork | None = None,
+) -> list[tuple[IssuedReceipt, Sequence[ReceiptRecord]]]:
+    """Issue a donor's annual consolidated receipts for a year: one per issuer.
+
+    A donor who gave to funds held by different issuers gets one annual receipt from each
+    issuer, covering that issuer's gifts only (a receipt speaks for its issuer alone); an issuer
+    whose gifts that year a live annual receipt already covers gets none. In issuer order
+    (unassigned funds, whose receipts say the issuer is not configured, last).
+
+    With `uow` (whose connection `conn` is), its queued rows are flushed first, so gifts
+    receipted earlier in it count, and the serials come from its counter.
+
+    Raises:
+        NotFound: no gifts that year; AlreadyExists: live annual receipts cover every issuer.
     """
     if uow is not None:
         uow.flush()
     mine = receipts_of_donor(conn, donor_id)
-    for r in mine:
-        if r.kind == "annual" and not r.is_void and r.data.get("year") == year:
-            raise AlreadyExists(
-                f"{r.serial} already covers {year}; void it to reissue", field="year"
-            )
     gifts = [
         r
         for r in mine
@@ -387,22 +423,41 @@ def annual_receipt(
     ]
     if not gifts:
         raise NotFound(f"donor {donor_id} has no receipted gifts in {year}", field="year")
-    serial = next_serial(conn, int(now[:4]), uow=uow)
-    conn.execute(
-        insert(receipts).values(
-            serial=serial,
-            entry_id=None,
-            donor_id=donor_id,
-            kind="annual",
-            issued_at=now,
-            data=json.dumps(
-                {"officer": officer, "year": year, "covers": [g.serial for g in gifts]},
-                ensure_ascii=False,
-                sort_keys=True,
-            ),
+    groups: dict[str | None, list[ReceiptRecord]] = {}
+    for gift in gifts:
+        groups.setdefault(gift_issuer(conn, gift), []).append(gift)
+    covered = {
+        r.data.get("issuer"): r.serial
+        for r in mine
+        if r.kind == "annual" and not r.is_void and r.data.get("year") == year
+    }
+    wanted = [k for k in sorted(groups, key=lambda k: (k is None, k or "")) if k not in covered]
+    if not wanted:
+        serials = ", ".join(sorted(covered.values()))
+        raise AlreadyExists(f"{serials} already covers {year}; void it to reissue", field="year")
+    issued = []
+    for issuer in wanted:
+        serial = next_serial(conn, int(now[:4]), uow=uow)
+        data: dict[str, Any] = {
+            "officer": officer,
+            "year": year,
+            "covers": [g.serial for g in groups[issuer]],
+        }
+        if issuer is not None:
+            data["issuer"] = issuer
+        conn.execute(
+            insert(receipts).values(
+                serial=serial,
+                entry_id=None,
+                donor_id=donor_id,
+                kind="annual",
+                issued_at=now,
+                data=json.dumps(data, ensure_ascii=False, sort_keys=True),
+            )
         )
-    )
-    return IssuedReceipt(serial, new_link(conn, serial, now) if link else None), gifts
+        receipt = IssuedReceipt(serial, new_link(conn, serial, now) if link else None)
+        issued.append((receipt, groups[issuer]))
+    return issued
 
 
 def today(now: str) -> dt.date:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import mimetypes
+import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -104,6 +105,7 @@ def _stylesheet() -> str:
     return (templates_dir() / STYLESHEET_NAME).read_text(encoding="utf-8")
 
 
+@cache
 def style_hash() -> str:
     """The CSP source for the page's one inline stylesheet, e.g. "'sha256-...'"."""
     digest = hashlib.sha256(_stylesheet().encode("utf-8")).digest()
@@ -371,7 +373,8 @@ def _context(
         "lang": lang,
         "view": view,
         "for_print": for_print,
-        "css": Markup(_stylesheet()),  # noqa: S704 - our own static file, hashed for the CSP
+        # printed, the stylesheet is the pre-parsed one of `_print_resources`
+        "css": "" if for_print else Markup(_stylesheet()),  # noqa: S704 - our own file
         "csp": _policy(),
         "created": view.issued_on.isoformat(),
         "title": t["title_annual"] if annual else t["title"],
@@ -465,7 +468,8 @@ def _acknowledgment_context(
         "lang": lang,
         "view": view,
         "for_print": for_print,
-        "css": Markup(_stylesheet()),  # noqa: S704 - our own static file, hashed for the CSP
+        # printed, the stylesheet is the pre-parsed one of `_print_resources`
+        "css": "" if for_print else Markup(_stylesheet()),  # noqa: S704 - our own file
         "csp": _policy(),
         "created": view.issued_on.isoformat(),
         "amount_figures": _money(view.amount_minor, view.currency, locale),
@@ -489,7 +493,8 @@ def render_acknowledgment_html(view: AcknowledgmentView, *, pdf_url: str | None 
 def render_acknowledgment_pdf(view: AcknowledgmentView) -> bytes:
     """A pledge acknowledgment as a one-page A4 PDF/A-3b."""
     context = _acknowledgment_context(view, pdf_url=None, for_print=True)
-    return html_to_pdf(_environment().get_template(ACKNOWLEDGMENT_TEMPLATE).render(context))
+    html = _environment().get_template(ACKNOWLEDGMENT_TEMPLATE).render(context)
+    return _write(*_layout(html, receipt_css=True), None)
 
 
 def render_html(
@@ -530,7 +535,9 @@ def render_pdf(
         ResourceRefused: if the page asks for a resource outside the templates folder.
     """
     for squeeze in range(len(SQUEEZE_LINES)):
-        document, fetcher = _layout(_render(view, language, for_print=True, squeeze=squeeze))
+        document, fetcher = _layout(
+            _render(view, language, for_print=True, squeeze=squeeze), receipt_css=True
+        )
         if len(document.pages) == 1:
             break
     return _write(document, fetcher, attachment)
@@ -607,19 +614,49 @@ def html_to_pdf(html: str, *, attachment: EmbeddedFile | None = None) -> bytes:
     return _write(*_layout(html), attachment)
 
 
-def _layout(html: str) -> tuple[Any, Any]:
-    """The laid-out document and its fetcher (WeasyPrint is loaded on first use)."""
+_PRINT = threading.local()
+
+
+def _print_resources() -> tuple[Any, Any]:
+    """This thread's WeasyPrint font configuration and the receipt stylesheet parsed once
+    against it: a warm render neither re-reads the fonts' configuration nor re-parses the CSS
+    (Pango's font maps are not shared across threads, hence one pair per thread)."""
+    found: tuple[Any, Any] | None = getattr(_PRINT, "resources", None)
+    if found is None:
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        fonts = FontConfiguration()
+        css = CSS(
+            string=_stylesheet(),
+            base_url=str(templates_dir()),
+            url_fetcher=make_fetcher(),
+            font_config=fonts,
+        )
+        found = _PRINT.resources = (fonts, css)
+    return found
+
+
+def _layout(html: str, *, receipt_css: bool = False) -> tuple[Any, Any]:
+    """The laid-out document and its fetcher (WeasyPrint is loaded on first use).
+
+    With `receipt_css` the receipt stylesheet is applied, pre-parsed, from `_print_resources`
+    (the printed receipt and acknowledgment carry no <style> of their own)."""
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
     fetcher = make_fetcher()
+    fonts, css = _print_resources()
     try:
         with warnings.catch_warnings():
             # WeasyPrint opens its sRGB output-intent profile without closing it (PDF/A only);
             # the file is dropped, and warned about, inside these calls.
             warnings.filterwarnings("ignore", "unclosed file", ResourceWarning)
             document = HTML(string=html, base_url=str(templates_dir()), url_fetcher=fetcher).render(
-                pdf_variant=PDF_VARIANT, uncompressed_pdf=False
+                font_config=fonts,
+                stylesheets=[css] if receipt_css else None,
+                pdf_variant=PDF_VARIANT,
+                uncompressed_pdf=False,
             )
     except FatalURLFetchingError as fatal:
         raise ResourceRefused(str(fatal.__cause__ or fatal)) from fatal

@@ -43,6 +43,7 @@ from ledger.tlog.proofs import StoredCheckpoint, latest_checkpoint, make_checkpo
 from receipts.allocation import fold, where_goods_went, where_it_went
 from receipts.fiscal import fiscal_reference_of
 from receipts.issuers import issuer_at as issuers_at
+from receipts.issuers import issuer_named
 from receipts.issuing import ReceiptRecord, get_receipt
 from receipts.model import LANGUAGES, AllocationLine, CoveredGift, Language, ReceiptView
 from receipts.proof import EntryEvidence, gift_facts, scan_code
@@ -81,10 +82,14 @@ class Issuer:
 def issuer_of(conn: Connection, ctx: ReceiptContext, fallback: Issuer) -> Issuer:
     """The issuer of the receipt's fund when it was issued, else `fallback` (the settings').
 
-    An annual receipt takes the issuer of its first gift's fund.
+    An annual receipt is issued per issuer and names it; one issued before that (without an
+    issuer in its data) takes the issuer of its first gift's fund.
     """
-    fund = str(ctx.gifts[0].facts["fund"])
-    found = issuers_at(conn, fund, ctx.record.issued_at)
+    named = ctx.record.data.get("issuer") if ctx.is_annual else None
+    if named:
+        found = issuer_named(conn, str(named))
+    else:
+        found = issuers_at(conn, str(ctx.gifts[0].facts["fund"]), ctx.record.issued_at)
     if found is None:
         return fallback
     return Issuer(found.name, found.registration_no, found.seal_text, found.demo)

@@ -1,6 +1,7 @@
 """Backups that restore: the books, their keys and their documents in one encrypted archive.
 
-An archive holds, as one tar stream encrypted with age (pyrage):
+An archive holds, as one tar stream sealed by `usecases.archive_cipher` (AES-256-GCM in chunks,
+the STREAM construction; decision 0014):
 
     archive.json        the format and the engine, first, so a restore knows what follows
     books/huiquan.db    SQLite: a copy made through SQLite's online backup API
@@ -11,15 +12,9 @@ An archive holds, as one tar stream encrypted with age (pyrage):
     MANIFEST.json       last: every member's size and SHA-256, the journal's size and Merkle root
                         and the latest signed checkpoint, all read from the copy itself
 
-File layout (every encrypted part is plain age, so `age` alone can open it by hand)::
-
-    huiquan-backup/1\\n
-    identity <n>\\n      n bytes follow: an age X25519 identity encrypted with the passphrase
-                        (scrypt); 0 when the archive was made for recipients only
-    <age stream>        the tar, encrypted to that identity and to any recipients given
-
-pyrage encrypts a passphrase only in memory; wrapping a one-off X25519 identity with the
-passphrase (what `age -d -i identity.age` reads natively) keeps the archive streamed.
+File layout: `usecases.archive_cipher` (format 2). Archives of format 1 (`huiquan-backup/1`, a
+line, an age X25519 identity wrapped with the passphrase, then an age stream of the tar) are
+still restored.
 
 Invariants owned here:
 - A backup never copies a live database file: SQLite through `sqlite3.Connection.backup`,
@@ -39,7 +34,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import re
@@ -75,6 +69,7 @@ from ledger.tlog.keys import NAME_FILE as SIGNING_NAME_FILE
 from ledger.tlog.keys import trusted_vkeys
 from ledger.tlog.merkle import node_hash
 from ledger.tlog.proofs import latest_checkpoint
+from usecases.archive_cipher import CONTAINER, BackupRefused, open_stream, seal_stream
 from usecases.environment import PASSPHRASE_ENV
 
 __all__ = [
@@ -110,12 +105,6 @@ ARCHIVE_JSON = "archive.json"
 MANIFEST = "MANIFEST.json"
 CHUNK = 1 << 20
 SUFFIX = ".hqbak"
-
-
-class BackupRefused(LedgerError):
-    """Raised when a backup, a restore or a key export is refused; nothing was changed."""
-
-    code = "backup_refused"
 
 
 # -- the Merkle root, folded leaf by leaf -------------------------------------------------------
@@ -205,40 +194,22 @@ def _journal_facts(conn: Connection) -> dict[str, Any]:
     root, _ = _journal_roots(conn, size, 0)
     return {
         "journal": {"size": size, "merkle_root": root},
-        "checkpoint": None
-        if checkpoint is None
-        else {
-            "size": checkpoint.size,
-            "root": checkpoint.root,
-            "signed_text": checkpoint.signed_text,
-            "created_at": checkpoint.created_at,
-        },
+        "checkpoint": _checkpoint_facts(checkpoint),
+    }
+
+
+def _checkpoint_facts(checkpoint: Any) -> dict[str, Any] | None:
+    if checkpoint is None:
+        return None
+    return {
+        "size": checkpoint.size,
+        "root": checkpoint.root,
+        "signed_text": checkpoint.signed_text,
+        "created_at": checkpoint.created_at,
     }
 
 
 # -- encryption: the file layout of the module docstring ----------------------------------------
-class _Stream(io.RawIOBase):
-    """A readable file over a generator of byte pieces (what pyrage.encrypt_io pulls from)."""
-
-    def __init__(self, pieces: Iterator[bytes]) -> None:
-        self._pieces = pieces
-        self._buffer = memoryview(b"")  # a view, so handing out a piece copies nothing twice
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: Any) -> int:
-        while not self._buffer:
-            piece = next(self._pieces, None)
-            if piece is None:
-                return 0
-            self._buffer = memoryview(piece)
-        n = min(len(target), len(self._buffer))
-        target[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
-        return n
-
-
 def _recipients(recipients: Sequence[str]) -> list[Any]:
     parsed = []
     for text_ in recipients:
@@ -253,35 +224,31 @@ def _write_encrypted(
     out: IO[bytes], pieces: Iterator[bytes], passphrase: str | None, recipients: Sequence[str]
 ) -> None:
     keys = _recipients(recipients)
-    wrapped = b""
-    if passphrase:
-        identity = pyrage.x25519.Identity.generate()
-        wrapped = pyrage.passphrase.encrypt(str(identity).encode("ascii"), passphrase)
-        keys.append(identity.to_public())
-    if not keys:
+    if not passphrase and not keys:
         raise BackupRefused(f"give a passphrase (${PASSPHRASE_ENV}) or a recipient to encrypt to")
-    out.write(f"{FORMAT}\nidentity {len(wrapped)}\n".encode("ascii"))
-    out.write(wrapped)
-    pyrage.encrypt_io(_Stream(pieces), out, keys)
+    seal_stream(out, pieces, passphrase, keys)
 
 
-def _read_header(handle: IO[bytes]) -> bytes:
-    first = handle.readline(64)
-    if first != f"{FORMAT}\n".encode("ascii"):
-        raise BackupRefused("this file is not a Huiquan backup (or of a newer format)")
+def _read_age_header(handle: IO[bytes]) -> bytes:
+    """Format 1 (age): the passphrase-wrapped identity after the format line."""
     match = re.fullmatch(rb"identity (\d{1,6})\n", handle.readline(64))
     if match is None:
         raise BackupRefused("the archive's header is damaged")
     return handle.read(int(match.group(1)))
 
 
-def _identities(wrapped: bytes, passphrase: str | None, identities: Sequence[str]) -> list[Any]:
+def _parsed_identities(identities: Sequence[str]) -> list[Any]:
     keys = []
     for line in identities:
         try:
             keys.append(pyrage.x25519.Identity.from_str(line.strip()))
         except Exception as exc:
             raise BackupRefused("an identity given is not an age secret key") from exc
+    return keys
+
+
+def _identities(wrapped: bytes, passphrase: str | None, identities: Sequence[str]) -> list[Any]:
+    keys = _parsed_identities(identities)
     if passphrase and wrapped:
         try:
             opened = pyrage.passphrase.decrypt(wrapped, passphrase)
@@ -304,10 +271,21 @@ def _decrypted(
     """The archive's tar stream, decrypted in a thread into a pipe (read it to the end)."""
     handle = archive.open("rb")
     try:
-        keys = _identities(_read_header(handle), passphrase, identities)
+        first = handle.readline(64)
+        if first == f"{CONTAINER}\n".encode("ascii"):
+            opened = open_stream(handle, passphrase, _parsed_identities(identities))
+        elif first == f"{FORMAT}\n".encode("ascii"):
+            opened = None
+            keys = _identities(_read_age_header(handle), passphrase, identities)
+        else:
+            raise BackupRefused("this file is not a Huiquan backup (or of a newer format)")
     except BaseException:
         handle.close()
         raise
+    if opened is not None:
+        with _checked(opened) as source:
+            yield source
+        return
     read_fd, write_fd = os.pipe()
     failure: list[BaseException] = []
 
@@ -333,6 +311,21 @@ def _decrypted(
         raise
     _drain_and_join(source, worker)
     _raise_decrypt_failure(failure)
+
+
+@contextmanager
+def _checked(source: IO[bytes]) -> Iterator[IO[bytes]]:
+    """A format-2 plaintext, read to its end afterwards so that its last tag is checked."""
+    try:
+        yield source
+        while source.read(CHUNK):
+            pass
+    except BackupRefused:
+        raise
+    except (tarfile.TarError, OSError) as exc:
+        raise BackupRefused(f"the archive is damaged: {exc}") from exc
+    finally:
+        source.close()
 
 
 def _drain_and_join(source: IO[bytes], worker: threading.Thread) -> None:
@@ -389,8 +382,12 @@ class _Member:
 def _tar_pieces(
     members: Sequence[_Member], head: dict[str, Any], facts: Future[dict[str, Any]]
 ) -> Iterator[bytes]:
-    """A tar stream: archive.json, every member (hashed as it passes), then MANIFEST.json."""
+    """A tar stream: archive.json, every member (hashed as it passes), then MANIFEST.json.
+
+    A member's pieces are views of one reused buffer: each is valid until the next is asked
+    for (`seal_stream` copies it at once)."""
     listed: list[dict[str, Any]] = []
+    window = memoryview(bytearray(CHUNK))
     yield from _tar_bytes(ARCHIVE_JSON, json.dumps(head, indent=2).encode("utf-8"))
     for member in members:
         size = member.path.stat().st_size
@@ -398,11 +395,11 @@ def _tar_pieces(
         info.size, info.mode, info.mtime = size, 0o600, int(time.time())
         yield info.tobuf(format=tarfile.PAX_FORMAT)
         digest, sent = hashlib.sha256(), 0
-        with member.path.open("rb") as f:
-            while sent < size and (chunk := f.read(min(CHUNK, size - sent))):
-                digest.update(chunk)
-                sent += len(chunk)
-                yield chunk
+        with member.path.open("rb", buffering=0) as f:
+            while sent < size and (got := f.readinto(window[: min(CHUNK, size - sent)])):
+                digest.update(window[:got])
+                sent += got
+                yield window[:got]  # the same buffer again next time: the cipher copies it
         if sent != size:
             raise BackupRefused(f"{member.name} shrank while it was being archived")
         yield _padding(size)
@@ -485,9 +482,14 @@ def create_backup(
     ):
         work = Path(scratch)
         if engine_name == "sqlite":
+            # The journal is folded from the live books (in a read snapshot taken before the
+            # copy's) while SQLite copies them, outside the interpreter lock; the copy's own
+            # later entries, if any, are folded in after, while the copy is encrypted.
+            started_fold = threading.Event()
+            early = _facts_reader.submit(_fold_live_journal, _sqlite_path(url), started_fold)
+            started_fold.wait(60)
             books = _copy_sqlite(url, work)
-            # The copy's Merkle root is folded in a thread while the copy itself is encrypted.
-            facts = _facts_reader.submit(_facts_of_sqlite, books[0].path)
+            facts = _facts_reader.submit(_facts_of_copy, early, books[0].path)
         elif engine_name == "postgresql":
             books, pg_facts = _dump_postgres(url, work)
             facts = Future()
@@ -539,6 +541,10 @@ def _copy_sqlite(url: str, work: Path) -> list[_Member]:
     copy = work / DB_FILE
     source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=30)
     target = sqlite3.connect(copy)
+    # a scratch copy that is deleted afterwards: no rollback journal, no fsync (the archive is
+    # synced); SQLite's backup API still copies one consistent snapshot
+    target.execute("PRAGMA synchronous=OFF")
+    target.execute("PRAGMA journal_mode=OFF")
     try:
         source.backup(target)  # pages=-1: every page in one step, so one consistent snapshot
         target.execute("PRAGMA journal_mode=DELETE")  # a single self-contained file
@@ -546,6 +552,68 @@ def _copy_sqlite(url: str, work: Path) -> list[_Member]:
         target.close()
         source.close()
     return [_Member(f"books/{DB_FILE}", copy)]
+
+
+def _fold_live_journal(path: Path, started: threading.Event) -> MerkleFold:
+    """The Merkle fold of the journal of the books at `path` as one read snapshot sees it;
+    `started` is set once that snapshot is taken."""
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        source.execute("BEGIN")
+        (size,) = source.execute("SELECT sequence FROM chain_head WHERE id = 1").fetchone()
+        started.set()
+        fold = MerkleFold()
+        _fold_leaves(source, fold, int(size))
+        return fold
+    finally:
+        started.set()
+        source.close()
+
+
+def _fold_leaves(db: sqlite3.Connection, fold: MerkleFold, size: int) -> None:
+    """Add the leaves after `fold.size` up to `size` (gapless sequences), whole aligned blocks
+    by their subtree root."""
+    query = (
+        "SELECT leaf_hash FROM journal_entries WHERE sequence >= ? AND sequence < ? "
+        "ORDER BY sequence"
+    )
+    while fold.size < size:
+        low = fold.size + 1
+        high = min(size + 1, low + BLOCK - (fold.size % BLOCK))
+        packed = bytes.fromhex("".join([row[0] for row in db.execute(query, (low, high))]))
+        leaves = [packed[i : i + 32] for i in range(0, len(packed), 32)]
+        if len(leaves) != high - low:
+            raise BackupRefused(f"the journal has a gap between sequences {low} and {high - 1}")
+        if len(leaves) == BLOCK:
+            fold.add_subtree(BLOCK, _subtree_root(leaves))
+        else:
+            for leaf in leaves:
+                fold.add(leaf)
+
+
+def _facts_of_copy(early: Future[MerkleFold], path: Path) -> dict[str, Any]:
+    """The journal's facts of the copy: its size and checkpoint read from it, its root from the
+    fold of the live books' earlier snapshot extended by the copy's later entries (the first
+    entries of an append-only journal are the same in both; a restore checks the root again)."""
+    fold = early.result()
+    copy = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        (size,) = copy.execute("SELECT sequence FROM chain_head WHERE id = 1").fetchone()
+        if fold.size > size:  # cannot happen (the snapshot came first); fold the copy alone
+            fold = MerkleFold()
+        _fold_leaves(copy, fold, int(size))
+    finally:
+        copy.close()
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            checkpoint = latest_checkpoint(conn, at_most=int(size))
+    finally:
+        engine.dispose()
+    return {
+        "journal": {"size": int(size), "merkle_root": fold.root().hex()},
+        "checkpoint": _checkpoint_facts(checkpoint),
+    }
 
 
 def _facts_of_sqlite(path: Path) -> dict[str, Any]:

@@ -17,6 +17,7 @@ Invariants owned here:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +35,7 @@ from receipts.fiscal import FiscalReference
 from receipts.issuing import (
     RECEIPTABLE,
     ReceiptRecord,
-    annual_receipt,
+    annual_receipts,
     get_receipt,
     issue_receipt,
     receipts_of_donor,
@@ -95,6 +96,8 @@ class AnnualReceipt:
     year: int
     covers: list[str]
     total_cny: str
+    issuer: str | None = None  # the issuer's code; None: its funds have no issuer configured
+    others: tuple[AnnualReceipt, ...] = ()  # the other issuers' annual receipts issued with it
 
 
 def link_of(uow: UnitOfWork, books: Books, serial: str) -> ReceiptLink:
@@ -334,10 +337,14 @@ def issue_annual_receipt(
     key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> AnnualReceipt:
-    """Issue a donor's annual consolidated receipt for `year`, listing the gifts it covers.
+    """Issue a donor's annual consolidated receipts for `year`: one per issuer.
+
+    A donor who gave to funds held by different issuers gets one annual receipt from each
+    (the first is returned, the rest in its `others`), each listing that issuer's gifts.
 
     Raises:
-        NotFound: no such donor. AlreadyExists: the year is covered by a live annual receipt.
+        NotFound: no such donor, or no gifts that year. AlreadyExists: live annual receipts
+            cover every issuer's gifts of the year.
         IdempotencyConflict: the key was used with a different request.
     """
     return write(
@@ -353,13 +360,23 @@ def _annual(
     if uow.repo.get_donor(donor_id) is None:
         raise NotFound(f"There is no donor {donor_id!r}.")
     body = {"donor_id": donor_id, "year": year}
-    serial = remembered(uow, key, "annual-receipts", body, secret)
-    if serial is None:
-        issued, _ = annual_receipt(
+    done = remembered(uow, key, "annual-receipts", body, secret)
+    if done is None:
+        issued = annual_receipts(
             conn, donor_id, year, officer=by.name, now=uow.now(), link=False, uow=uow
         )
-        serial = issued.serial
-        remember(uow, key, "annual-receipts", body, serial, secret)
+        serials = [receipt.serial for receipt, _ in issued]
+        remember(uow, key, "annual-receipts", body, ",".join(serials), secret)
+    else:
+        serials = done.split(",")
+    first, *rest = (_annual_of(uow, books, donor_id, year, serial) for serial in serials)
+    return dataclasses.replace(first, others=tuple(rest))
+
+
+def _annual_of(
+    uow: UnitOfWork, books: Books, donor_id: str, year: int, serial: str
+) -> AnnualReceipt:
+    conn = uow.connection
     record = receipt_record(conn, serial)
     covers = [str(s) for s in record.data.get("covers", [])]
     total = 0
@@ -368,7 +385,10 @@ def _annual(
         entry = uow.entry(gift.entry_id) if gift and gift.entry_id else None
         total += entry.postings[0].functional if entry else 0
     total_cny = format_minor(total, FUNCTIONAL_CURRENCY)
-    return AnnualReceipt(link_of(uow, books, serial), donor_id, year, covers, total_cny)
+    issuer = record.data.get("issuer")
+    return AnnualReceipt(
+        link_of(uow, books, serial), donor_id, year, covers, total_cny, issuer=issuer
+    )
 
 
 def record_fiscal_reference(

@@ -63,7 +63,7 @@ def test_a_flipped_byte_in_the_archive_is_refused_as_damaged(archive, identity, 
     data[len(data) // 2] ^= 0x01
     archive.write_bytes(bytes(data))
     folder, url = target()
-    with pytest.raises(BackupRefused, match="damaged or truncated"):
+    with pytest.raises(BackupRefused, match="damaged, truncated or reordered: chunk"):
         restore_backup(archive, home=folder, url=url, identities=[identity[0]])
     assert _nothing_left(folder)
 

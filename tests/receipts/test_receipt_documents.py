@@ -358,3 +358,43 @@ def test_a_replayed_pledge_shows_the_same_acknowledgment(officer: Caller, books:
 def test_an_unknown_acknowledgment_link_is_the_same_404(client: Any) -> None:
     for name in ("A" * 32, "A" * 32 + ".pdf", "nope", "A" * 32 + ".json"):
         assert client.get(f"/r/p/{name}").status_code == 404
+
+
+OTHER_CODE = "535100000000000209"  # a second made-up demo code (its GB 11714 check fails)
+
+
+def test_a_donor_who_gave_to_funds_of_two_issuers_gets_one_annual_receipt_from_each(
+    admin: Caller, officer: Caller, books: Any, client: Any
+) -> None:
+    from receipts.issuers import is_valid_credit_code
+    from tests.receipts.conftest import give
+
+    assert is_valid_credit_code(OTHER_CODE)
+    for code, name, number, fund in (
+        ("HC", "四川省华成慈善基金会", DEMO_CODE, books.restricted),
+        ("JJ", "锦基金（演示）", OTHER_CODE, books.general),
+    ):
+        admin.created(
+            "/api/v1/issuers",
+            {"code": code, "name": name, "registration_no": number, "demo": True},
+        )
+        put = admin.client.put(
+            f"/api/v1/funds/{fund}/issuer", json={"issuer": code}, headers=admin.headers()
+        )
+        assert put.status_code == 200
+    restricted = [give(officer, books, "100.00"), give(officer, books, "250.00")]
+    general = give(officer, books, "40.00", fund=books.general)
+    url = f"/api/v1/donors/{books.donor}/annual-receipts/{TODAY.year}"
+    annual = officer.created(url, None, key="annual-2-issuers")
+    assert officer.created(url, None, key="annual-2-issuers") == annual  # a replay
+    assert annual["issuer"] == "HC" and annual["total_cny"] == "350.00"
+    assert annual["covers"] == [g["receipt"]["serial"] for g in restricted]
+    [other] = annual["others"]
+    assert other["issuer"] == "JJ" and other["total_cny"] == "40.00"
+    assert other["covers"] == [general["receipt"]["serial"]]
+    first, second = _page_text(client, annual["url"]), _page_text(client, other["url"])
+    assert DEMO_CODE in first and OTHER_CODE not in first
+    assert OTHER_CODE in second and DEMO_CODE not in second and "锦基金（演示）" in second
+    # every issuer is covered now: asking again is refused
+    again = officer.post(url, json=None)
+    assert again.status_code == 409

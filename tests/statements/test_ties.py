@@ -24,7 +24,7 @@ POSITION_NUMBERS = [
     "35", "38", "40", "41", "51", "60", "61", "62", "63", "65", "66", "71", "72", "74", "78",
     "80", "81", "84", "88", "90", "91", "100", "101", "105", "110", "120",
 ]  # fmt: skip
-ACTIVITY_NUMBERS = "1 2 3 4 5 6 9 11 12 21 24 28 40 45 46".split()
+ACTIVITY_NUMBERS = "1 2 3 4 5 6 9 11 12 21 24 28 35 40 45".split()
 CASH_NUMBERS = [
     "1", "2", "3", "4", "5", "8", "13", "14", "15", "16", "19", "23", "24", "25", "26", "27",
     "30", "34", "35", "36", "39", "43", "44", "45", "48", "50", "51", "52", "55", "58", "59",
@@ -201,5 +201,7 @@ def test_registers_show_the_voucher_maker_and_the_checker_who_approved(engine, w
     approved = next(r for r in payments if r["voucher"] == str(entry.sequence))
     assert (approved["maker"], approved["checker"], approved["amount"]) == ("张三", "李四", 200_000)
     assert all(r["checker"] == "" for r in payments if r is not approved)
+    towns = {r["project"]: r["town"] for r in s["disbursements"].rows if r["group"] == "project"}
+    assert all(r["town"] == towns[r["project"]] for r in payments)  # each payment names its town
     [pledge, _total] = s["pledges"].rows
     assert pledge["donor"] == "锦江某公司" and pledge["voucher"] == "1"
