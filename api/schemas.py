@@ -320,9 +320,22 @@ class ProjectIn(Schema):
     code = Text(required=True, validate=validate.Regexp(CODE_PATTERN))
     name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
     fund = _ref(required=True)
-    county = Text(required=True, validate=[validate.Length(min=1, max=60), not_blank])
+    county = Text(
+        validate=[validate.Length(min=1, max=60), not_blank],
+        metadata={"description": "required unless `place` is given (then the place's county)"},
+    )
     town = Text(load_default="", validate=validate.Length(max=60))
     budget = fields.Nested(MoneyIn, load_default=None, allow_none=True)
+    place = fields.String(
+        validate=validate.Regexp(r"^[0-9]{6}([0-9]{3}){0,2}$"),
+        metadata={"description": "the village, town or county code (GET /api/v1/places)"},
+    )
+
+    @post_load
+    def _county_or_place(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if not data.get("county") and not data.get("place"):
+            raise ValidationError("give the county, or the place", field_name="county")
+        return data
 
 
 class ProjectOut(Schema):
@@ -333,6 +346,9 @@ class ProjectOut(Schema):
     county = fields.String(required=True)
     town = fields.String(required=True)
     budget = fields.Nested(MoneyOut, required=True)
+    place = fields.String(
+        allow_none=True, metadata={"description": "the place's code, if the project has one"}
+    )
 
 
 class ProjectQuery(Schema):

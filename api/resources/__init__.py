@@ -25,6 +25,7 @@ def register(app: Flask, api: Api) -> None:
         lists,
         meta,
         periods,
+        places,
         pledges,
         projects,
         reports,
@@ -54,6 +55,7 @@ def register(app: Flask, api: Api) -> None:
         approvals,
         meta,
         audits,
+        places,
     ):
         api.register_blueprint(module.blp)
     app.register_blueprint(meta.pages)

@@ -108,6 +108,9 @@ ROUTES: list[tuple[str, str, set[str] | None]] = [
     ("GET", "/api/v1/problems", PUBLIC),
     ("GET", "/api/openapi.json", PUBLIC),
     ("GET", "/api/docs", PUBLIC),
+    ("POST", "/api/v1/places", ADMIN),
+    ("GET", "/api/v1/places", PUBLIC),
+    ("GET", "/api/v1/places/{code}", PUBLIC),
 ]
 
 # Path values that name nothing, so an allowed call changes nothing.
