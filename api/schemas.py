@@ -447,6 +447,19 @@ class DonationIn(OperationIn):
     fx_source = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
     fx_date = LedgerDate(load_default=None, allow_none=True)
     memo = Memo(load_default="", validate=validate.Length(max=2000))
+    campaign = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,59}$"),
+        metadata={"description": "the slug of the campaign the gift is for (tagged in the books)"},
+    )
+
+
+class MatchOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the matcher's entry's id"})
+    donor_id = fields.String(required=True)
+    amount = fields.String(required=True, metadata={"description": "CNY"})
+    receipt = fields.Nested(ReceiptOut, required=True, allow_none=True)
 
 
 class DonationOut(Schema):
@@ -470,6 +483,13 @@ class DonationOut(Schema):
         metadata={"description": "the acknowledgment receipt, once receipts are issued"},
     )
     entry = fields.Nested(EntryOut, required=True)
+    campaign = fields.String(required=True, allow_none=True)
+    matched = fields.Nested(
+        MatchOut,
+        required=True,
+        allow_none=True,
+        metadata={"description": "the matcher's gift this gift drew (its own entry and receipt)"},
+    )
 
 
 class InKindIn(OperationIn):

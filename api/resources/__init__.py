@@ -16,6 +16,7 @@ def register(app: Flask, api: Api) -> None:
         audits,
         bank_statements,
         beneficiaries,
+        campaigns,
         disbursements,
         donations,
         donors,
@@ -27,6 +28,7 @@ def register(app: Flask, api: Api) -> None:
         periods,
         places,
         pledges,
+        programme_pages,
         projects,
         reports,
         scholarships,
@@ -56,7 +58,9 @@ def register(app: Flask, api: Api) -> None:
         meta,
         audits,
         places,
+        campaigns,
     ):
         api.register_blueprint(module.blp)
     app.register_blueprint(meta.pages)
     app.register_blueprint(audits.pages)
+    app.register_blueprint(programme_pages.pages)
