@@ -14,6 +14,10 @@ __all__ = [
     "CampaignList",
     "CampaignOut",
     "CampaignQuery",
+    "ChiefIn",
+    "ChiefList",
+    "ChiefOut",
+    "ChiefQuery",
     "MatcherIn",
     "MatcherOut",
     "PhotoOut",
@@ -70,7 +74,7 @@ class PlaceQuery(Schema):
 PlaceList = page_of(PlaceOut, "PlaceList")
 
 
-# -- campaigns ------------------------------------------------------------------------------------
+# -- campaigns -------------------------------------------------------------------------------
 SLUG = r"^[a-z0-9][a-z0-9-]{1,59}$"
 PHOTO = r"^[0-9a-f]{64}$"
 
@@ -186,3 +190,39 @@ class UpdateOut(Schema):
 class PhotoOut(Schema):
     sha256 = fields.String(required=True)
     url = fields.String(required=True)
+
+
+# -- honorary village chiefs -----------------------------------------------------------------
+class ChiefIn(Schema):
+    village = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{12}$"))
+    donor_id = Text(required=True, validate=validate.Length(min=1, max=40))
+    starts_on = LedgerDate(required=True)
+    ends_on = LedgerDate(required=True)
+    citation_zh = Memo(required=True, validate=validate.Length(min=1, max=2000))
+    citation_en = Memo(load_default="", validate=validate.Length(max=2000))
+    shown = fields.String(
+        load_default="name",
+        validate=validate.OneOf(("name", "anonymous")),
+        metadata={"description": "how the chief chose to appear in public"},
+    )
+
+
+class ChiefOut(Schema):
+    id = fields.String(required=True)
+    village = fields.String(required=True)
+    donor_id = fields.String(required=True)
+    starts_on = fields.String(required=True)
+    ends_on = fields.String(required=True)
+    citation_zh = fields.String(required=True)
+    citation_en = fields.String(required=True)
+    shown = fields.String(required=True)
+    public_name = fields.String(
+        required=True, allow_none=True, metadata={"description": "null: shown anonymously"}
+    )
+
+
+class ChiefQuery(Schema):
+    village = fields.String(validate=validate.Regexp(r"^[0-9]{12}$"))
+
+
+ChiefList = page_of(ChiefOut, "ChiefList")

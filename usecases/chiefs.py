@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
@@ -28,6 +28,7 @@ from ledger.errors import AlreadyExists, InvalidEntry, NotFound
 from ledger.storage.tables import donors, postings, projects, village_chiefs
 from ledger.storage.unit_of_work import UnitOfWork, uuid7_text
 from ledger.text import text_problem
+from receipts.chief_summary import render_chief_summary_pdf
 from usecases.books import Books
 from usecases.campaigns import (
     Campaign,
@@ -45,6 +46,7 @@ __all__ = [
     "VillageView",
     "appoint_chief",
     "chief_summary",
+    "chief_summary_pdf",
     "chiefs_of",
     "get_chief",
     "list_chiefs",
@@ -329,17 +331,34 @@ def chief_summary(books: Books, chief_id: str, year: int) -> dict[str, Any]:
         spent_year = _spent_by_project(conn, year)
         donor = repo.get_donor(chief.donor_id)
         return {
-            "chief": chief,
+            "chief": asdict(chief),
             "chief_name": donor.name if donor else chief.donor_id,
             "year": year,
-            "village": view.place,
+            "village": {
+                "code": view.place.code,
+                "name": view.place.name,
+                "name_en": view.place.name_en,
+            },
             "path": [p.name for p in view.path],
             "projects": [{**p, "spent_year": spent_year.get(p["code"], 0)} for p in view.projects],
             "spent_year": sum(spent_year.get(p["code"], 0) for p in view.projects),
             "figures": dict(view.figures),
             "campaigns": list(view.campaigns),
-            "payments": [p for p in view.payments if p.paid_on.startswith(str(year))],
+            "payments": [
+                {**asdict(p), "project_name": view.project_names.get(p.project, "")}
+                for p in view.payments
+                if p.paid_on.startswith(str(year))
+            ],
         }
 
     result: dict[str, Any] = read(books, work)
     return result
+
+
+def chief_summary_pdf(books: Books, chief_id: str, year: int) -> bytes:
+    """The chief's annual summary of their village as an A4 PDF (like the receipts).
+
+    Raises:
+        NotFound: no such appointment.
+    """
+    return render_chief_summary_pdf(chief_summary(books, chief_id, year))

@@ -17,6 +17,7 @@ def register(app: Flask, api: Api) -> None:
         bank_statements,
         beneficiaries,
         campaigns,
+        chiefs,
         disbursements,
         donations,
         donors,
@@ -59,6 +60,7 @@ def register(app: Flask, api: Api) -> None:
         audits,
         places,
         campaigns,
+        chiefs,
     ):
         api.register_blueprint(module.blp)
     app.register_blueprint(meta.pages)
