@@ -25,6 +25,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from ledger.accounts import PROGRAM_EXPENSES
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
+from ledger.money import format_minor
 from ledger.storage.tables import donors, postings, projects, village_chiefs
 from ledger.storage.unit_of_work import UnitOfWork, uuid7_text
 from ledger.text import text_problem
@@ -52,6 +53,7 @@ __all__ = [
     "list_chiefs",
     "place_figures",
     "place_figures_of",
+    "place_rows",
     "village_view",
 ]
 
@@ -237,6 +239,38 @@ def place_figures(conn: Connection) -> dict[str, dict[str, int]]:
         for name in ("projects", "budget", "spent", "raised"):
             row.setdefault(name, 0)
     return totals
+
+
+def place_rows(conn: Connection) -> list[dict[str, Any]]:
+    """The rolled-up figures of every place with any, county first then its towns and their
+    villages (a tree in reading order), as the transparency page and its CSV show them."""
+    known, figures = load_places(conn), place_figures(conn)
+    rows: list[dict[str, Any]] = []
+
+    def visit(place: Place, depth: int) -> None:
+        f = figures[place.code]
+        if not any(f.values()):
+            return
+        path = path_of(known, place.code)
+        rows.append(
+            {
+                "code": place.code,
+                "kind": place.kind,
+                "name": place.name,
+                "depth": depth,
+                "path": " ".join(p.name for p in path),
+                "county": path[0].name,
+                "projects": f["projects"],
+                "spent": format_minor(f["spent"], "CNY"),
+                "raised": format_minor(f["raised"], "CNY"),
+            }
+        )
+        for child in (p for p in known.values() if p.parent == place.code):
+            visit(child, depth + 1)
+
+    for county in (p for p in known.values() if p.kind == "county"):
+        visit(county, 0)
+    return rows
 
 
 def place_figures_of(books: Books) -> dict[str, dict[str, int]]:
