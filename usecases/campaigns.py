@@ -762,7 +762,7 @@ class Overview:
     project_name: str
     place_path: tuple[str, ...]
     updates: tuple[dict[str, Any], ...]
-    spending: tuple[Payment, ...]
+    spending: tuple[Payment, ...]  # the project's payments since the campaign started
     phase: str
 
     @property
@@ -801,7 +801,9 @@ def overview(books: Books, slug: str, *, today: dt.date, public: bool = False) -
             project.name if project else "",
             path,
             tuple(updates_of(conn, slug)),
-            tuple(spending_of(conn, campaign.project)),
+            tuple(
+                p for p in spending_of(conn, campaign.project) if p.paid_on >= campaign.starts_on
+            ),
             campaign.phase(today),
         )
 
