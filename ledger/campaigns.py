@@ -85,15 +85,21 @@ def check_campaign_gift(conn: Connection, slug: str, fund: str, on: dt.date) -> 
     return str(row.fund)
 
 
-def tagged_entries(conn: Connection, name: str, value: str) -> dict[str, dict[str, Any]]:
+def tagged_entries(
+    conn: Connection, name: str, value: str, *, between: tuple[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
     """Entries whose data has `name` = `value`: id -> data (data is canonical JSON, RFC 8785,
-    so the pair appears in it literally; each candidate is parsed to make sure)."""
+    so the pair appears in it literally; each candidate is parsed to make sure). `between`
+    (first and last date) limits the scan to the entries dated then, through the date index:
+    a campaign's gifts are all dated within its dates, so its scan is as long as the campaign,
+    not as long as the journal."""
     needle = json.dumps({name: value}, ensure_ascii=False, separators=(",", ":"))[1:-1]
-    rows = conn.execute(
-        select(journal_entries.c.id, journal_entries.c.data).where(
-            journal_entries.c.data.contains(needle, autoescape=True)
-        )
+    query = select(journal_entries.c.id, journal_entries.c.data).where(
+        journal_entries.c.data.contains(needle, autoescape=True)
     )
+    if between is not None:
+        query = query.where(journal_entries.c.occurred_on.between(*between))
+    rows = conn.execute(query)
     found: dict[str, dict[str, Any]] = {}
     for row in rows:
         data = json.loads(row.data)
@@ -106,9 +112,11 @@ def _cash_of(conn: Connection, entry_ids: Sequence[str]) -> dict[str, int]:
     """Each entry's net CNY value on cash accounts (a gift positive, its reversal negative)."""
     if not entry_ids:
         return {}
+    # by sequence: the postings' primary key (there is no index on their entry id)
+    sequences = select(journal_entries.c.sequence).where(journal_entries.c.id.in_(list(entry_ids)))
     query = (
         select(postings.c.entry_id, func.sum(postings.c.functional))
-        .where(postings.c.entry_id.in_(list(entry_ids)))
+        .where(postings.c.sequence.in_(sequences))
         .where(postings.c.account.startswith(CASH_PREFIX))
         .group_by(postings.c.entry_id)
     )
@@ -120,7 +128,12 @@ def gift_values(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, int], dict[str, int]]:
     """The campaign's tagged entries (id -> data), each one's net CNY value (its reversal
     counted) and its gross value (as recorded)."""
-    tagged = tagged_entries(conn, "campaign", slug)
+    dates = conn.execute(
+        select(campaigns.c.starts_on, campaigns.c.ends_on).where(campaigns.c.slug == slug)
+    ).first()
+    if dates is None:
+        return {}, {}, {}
+    tagged = tagged_entries(conn, "campaign", slug, between=(dates[0], dates[1]))
     ids = sorted(tagged)
     reversed_by: dict[str, str] = {}
     if ids:
@@ -173,7 +186,8 @@ def match_gift(uow: UnitOfWork, slug: str, gift: PostedEntry, *, maker: str) -> 
     if queued:  # a gift replayed in the transaction that recorded it
         return queued[0]
     if gift.id not in uow.posted:  # a replayed gift: its match, if it had one, exists already
-        existing = tagged_entries(conn, "matches", gift.id)
+        on = gift.occurred_on.isoformat()
+        existing = tagged_entries(conn, "matches", gift.id, between=(on, on))
         return uow.entry(min(existing)) if existing else None
     fund = gift.postings[0].fund
     value = _cash_value(gift)

@@ -290,6 +290,7 @@ class VillageView:
     chiefs: tuple[Chief, ...]
     campaigns: tuple[dict[str, Any], ...]
     payments: tuple[Payment, ...]  # acknowledged payments only
+    every_place: Mapping[str, Mapping[str, int]]  # every place's figures (for its children)
 
     @property
     def project_names(self) -> dict[str, str]:
@@ -327,14 +328,16 @@ def _village(conn: Connection, code: str, today: dt.date) -> VillageView:
     payments = tuple(
         p for project in codes for p in spending_of(conn, project) if p.acknowledged_on
     )
+    figures = place_figures(conn)
     return VillageView(
         place,
         tuple(path_of(known, code)),
-        place_figures(conn)[code],
+        figures[code],
         shown_projects,
         tuple(c for c in chiefs_of(conn, code)),
         tuple(campaigns),
         payments,
+        figures,
     )
 
 
