@@ -61,6 +61,7 @@ from usecases.books import Books
 from usecases.places import load_places, project_places_of
 from usecases.places import path_of as _path
 from usecases.receipts import issue_receipt_of
+from usecases.reference import _once
 from usecases.unit import Actor, AuditFacts, read, write
 
 __all__ = [
@@ -411,7 +412,12 @@ def _create(uow: UnitOfWork, by: Actor, details: Mapping[str, Any]) -> Campaign:
 
 
 def create_campaign(
-    books: Books, *, by: Actor, audit: AuditFacts | None = None, **details: Any
+    books: Books,
+    *,
+    by: Actor,
+    key: str | None = None,
+    audit: AuditFacts | None = None,
+    **details: Any,
 ) -> Campaign:
     """Create a campaign (slug, fund, project, place, title_zh/en, story_zh/en, goal (Money,
     CNY), starts_on, ends_on, cover, status).
@@ -419,7 +425,12 @@ def create_campaign(
     Raises:
         InvalidEntry, AlreadyExists, NotFound (fund, place or cover): nothing is recorded.
     """
-    return write(books, lambda uow: _create(uow, by, details), audit=audit)
+
+    def work(uow: UnitOfWork) -> Campaign:
+        slug = _once(uow, books, key, "campaigns", details, lambda: _create(uow, by, details).slug)
+        return _found(uow.connection, slug)
+
+    return write(books, work, audit=audit)
 
 
 def edit_campaign(
@@ -479,6 +490,7 @@ def set_matcher(
     ratio: str,
     cap: Money,
     by: Actor,
+    key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> Matcher:
     """Give a campaign its matcher: the donor of `pledge_id`, an unconditional CNY pledge to the
@@ -490,6 +502,14 @@ def set_matcher(
     num, den = _ratio(ratio)
 
     def work(uow: UnitOfWork) -> Matcher:
+        body = {"slug": slug, "pledge_id": pledge_id, "ratio": ratio, "cap": cap}
+        _once(uow, books, key, "matchers", body, lambda: add(uow))
+        found = matcher_of(uow.connection, slug)
+        if found is None:  # pragma: no cover - just added or remembered
+            raise NotFound(f"campaign {slug!r} has no matcher")
+        return found
+
+    def add(uow: UnitOfWork) -> str:
         conn = uow.connection
         campaign = _found(conn, slug)
         if matcher_of(conn, slug) is not None:
@@ -513,7 +533,7 @@ def set_matcher(
                 created_by=by.name,
             )
         )
-        return Matcher(slug, pledge.donor_id, pledge.id, num, den, cap.minor)
+        return slug
 
     return write(books, work, audit=audit)
 
@@ -528,7 +548,14 @@ def _sniff(content: bytes) -> str | None:
     return None
 
 
-def store_photo(books: Books, content: bytes, *, by: Actor, audit: AuditFacts | None = None) -> str:
+def store_photo(
+    books: Books,
+    content: bytes,
+    *,
+    by: Actor,
+    key: str | None = None,
+    audit: AuditFacts | None = None,
+) -> str:
     """Keep a photo (PNG, JPEG or WebP by its bytes); its SHA-256, the same for the same bytes.
 
     Raises:
@@ -542,6 +569,9 @@ def store_photo(books: Books, content: bytes, *, by: Actor, audit: AuditFacts | 
     digest = hashlib.sha256(content).hexdigest()
 
     def work(uow: UnitOfWork) -> str:
+        return _once(uow, books, key, "photos", {"sha256": digest}, lambda: keep(uow))
+
+    def keep(uow: UnitOfWork) -> str:
         conn = uow.connection
         known = select(programme_photos.c.sha256).where(programme_photos.c.sha256 == digest)
         if conn.execute(known).first() is None:
@@ -568,15 +598,22 @@ def post_update(
     body_en: str = "",
     photos: Sequence[str] = (),
     by: Actor,
+    key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> dict[str, Any]:
-    """Post an update on a campaign (text, and photos stored before). Its record.
+    """Post an update on a campaign (text, and photos stored before). Its record. With `key`,
+    a retry answers the update the first call posted.
 
     Raises:
         NotFound (campaign, photo), InvalidEntry: nothing is recorded.
     """
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
+        body = {"slug": slug, "body_zh": body_zh, "body_en": body_en, "photos": list(photos)}
+        ident = _once(uow, books, key, "campaign-updates", body, lambda: post(uow))
+        return next(u for u in updates_of(uow.connection, slug) if u["id"] == ident)
+
+    def post(uow: UnitOfWork) -> str:
         conn = uow.connection
         _found(conn, slug)
         zh = _text(body_zh, "body_zh", 5000, multiline=True, required=True)
@@ -596,7 +633,7 @@ def post_update(
                 posted_by=by.name,
             )
         )
-        return {"id": ident, "body_zh": zh, "body_en": en, "photos": list(photos), "posted_at": now}
+        return ident
 
     return write(books, work, audit=audit)
 

@@ -39,6 +39,7 @@ from usecases.campaigns import (
     spending_of,
 )
 from usecases.places import Place, load_places, path_of, project_places_of, roll_up
+from usecases.reference import _once
 from usecases.unit import Actor, AuditFacts, read, write
 
 __all__ = [
@@ -151,6 +152,7 @@ def appoint_chief(
     citation_en: str = "",
     shown: str = "name",
     by: Actor,
+    key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> Chief:
     """Appoint a donor honorary chief of a village for a term, with a citation.
@@ -166,7 +168,21 @@ def appoint_chief(
     zh = _citation(citation_zh, "citation_zh", required=True)
     en = _citation(citation_en, "citation_en", required=False)
 
+    body = {
+        "village": village,
+        "donor_id": donor_id,
+        "starts_on": starts,
+        "ends_on": ends,
+        "citation_zh": zh,
+        "citation_en": en,
+        "shown": shown,
+    }
+
     def work(uow: UnitOfWork) -> Chief:
+        ident = _once(uow, books, key, "chiefs", body, lambda: appoint(uow))
+        return _chiefs(uow.connection, village_chiefs.c.id == ident)[0]
+
+    def appoint(uow: UnitOfWork) -> str:
         conn = uow.connection
         place = load_places(conn).get(village)
         if place is None or place.kind != "village":
@@ -193,7 +209,7 @@ def appoint_chief(
                 appointed_by=by.name,
             )
         )
-        return _chiefs(conn, village_chiefs.c.id == ident)[0]
+        return ident
 
     return write(books, work, audit=audit)
 
