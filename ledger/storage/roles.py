@@ -72,6 +72,17 @@ UPDATED_BY_DESIGN: Mapping[str, tuple[str, ...]] = {
         "next_attempt_at",
         "lease_until",
         "last_error",
+    ),
+    # Officers edit a campaign's public text, cover, end date and status (each edit audited);
+    # what it raised is read from the journal, never stored here.
+    "campaigns": (
+        "title_zh",
+        "title_en",
+        "story_zh",
+        "story_en",
+        "cover",
+        "ends_on",
+        "status",
         "updated_at",
     ),
 }

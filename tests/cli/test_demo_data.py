@@ -52,7 +52,9 @@ def test_the_default_demo_posts_every_row_of_the_shipped_file(database_url, home
     handovers = int(result.stdout.split(" handovers of goods")[0].rsplit(" ", 1)[1])
     fee_from_statement = 1  # the demo bank statement's one line the books lacked
     assert handovers == 4
+    programmes = int(result.stdout.split("programmes: ")[1].split(" entries")[0])
+    assert programmes > 0  # the campaigns' gifts, the matcher's pledge and gifts, a payment
     assert (
         head_sequence(engine)
-        == len(rows) - off_the_books + depreciation + handovers + fee_from_statement
+        == len(rows) - off_the_books + depreciation + handovers + fee_from_statement + programmes
     )
