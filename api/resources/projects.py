@@ -10,15 +10,24 @@ from api.auth import ADMIN, READERS
 from api.errors import ApiProblem
 from api.resources.common import (
     books,
+    current_actor,
     idempotency_key,
     operation,
     read,
 )
-from api.schemas import ProjectIn, ProjectList, ProjectOut, ProjectQuery, money
+from api.schemas import (
+    BudgetIn,
+    BudgetOut,
+    ProjectIn,
+    ProjectList,
+    ProjectOut,
+    ProjectQuery,
+    money,
+)
 from api.trail import audit_facts
 from ledger.model import Project
 from ledger.storage.repository import SqlRepository
-from usecases import reference
+from usecases import controls, reference
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects.")
 
@@ -70,3 +79,31 @@ def list_projects(query: dict[str, Any]) -> dict[str, Any]:
 def get_project(code: str) -> dict[str, Any]:
     """One project."""
     return present_project(read(lambda repo: _found(repo, code)))
+
+
+@blp.route("/projects/<code>/budget", methods=["POST"])
+@operation(blp, roles=ADMIN, problems=("unknown_project",), body=True)
+@blp.arguments(BudgetIn())
+@blp.response(200, BudgetOut)
+def set_budget(data: dict[str, Any], code: str) -> dict[str, Any]:
+    """Change a project's budget (raise it), with a reason; never below what it has spent.
+
+    Disbursements beyond a project's remaining budget are refused with `over_budget` unless an
+    approver approves them as an over-budget request. Each change is appended (nothing is
+    rewritten) and audited with the old and the new figure.
+    """
+    change = controls.set_project_budget(
+        books(),
+        code,
+        data["budget"],
+        reason=data["reason"],
+        by=current_actor(),
+        audit=audit_facts(),
+    )
+    before, after = change.before, change.after
+    return {
+        "project": code,
+        "old_budget": money(before.budget_minor, before.currency),
+        "budget": money(after.budget_minor, after.currency),
+        "reason": change.reason,
+    }
