@@ -74,14 +74,14 @@ def import_command(
     max_problems: int,
     progress: bool | None,
 ) -> None:
-    from ledger.importer import ImportRejected, import_file
+    from ledger.importer import ImportRejected
+    from usecases.imports import import_operations
 
     if not dry_run:
         record_change("import")
     try:
-        _hold_to_the_approval_policy(books, file, fmt)
         with progress_bar(f"importing {file.name}", enabled=want_progress(progress)) as bar:
-            result = import_file(
+            result = import_operations(
                 books.engine,
                 file,
                 fmt,
@@ -107,21 +107,3 @@ def import_command(
         f"{result.seconds:.2f} s, {result.entries_per_second:,.0f} entries/s"
         + ("; rolled back (dry run)" if dry_run else "")
     )
-
-
-def _hold_to_the_approval_policy(books: Books, file: Path, fmt: str | None) -> None:
-    """Refuse the file if a row needs an approver (maker-checker): an import has none, so such
-    an operation is requested through the API instead.
-
-    Raises:
-        ImportRejected: naming each such line.
-    """
-    from ledger.importer import ImportRejected, Problem, parse_rows, read_file
-    from usecases.gate import import_refusals
-
-    commands, problems = parse_rows(read_file(file, fmt))
-    if problems:
-        return  # the importer reports malformed rows itself
-    refused = [Problem(line, message) for line, message in import_refusals(books.engine, commands)]
-    if refused:
-        raise ImportRejected(refused)
