@@ -104,6 +104,7 @@ def load_demo(engine: Engine, *, secret: bytes, seed: int = SHIPPED_SEED) -> Dem
         InvalidEntry: when the books already hold entries, or the data broke a rule;
         AlreadyExists: when a demo fund, project or donor code is taken.
     """
+    from cli.demo_controls import read_controls, state_purposes
     from ledger import services
     from ledger.errors import InvalidEntry
     from ledger.importer import BulkUnitOfWork, parse_rows, post_commands
@@ -123,6 +124,7 @@ def load_demo(engine: Engine, *, secret: bytes, seed: int = SHIPPED_SEED) -> Dem
                 **{k: v for k, v in p.items() if k != "budget"},
                 budget=Money.parse(budget, "CNY") if budget else None,
             )
+        state_purposes(uow, read_controls())
         for d in reference["donors"]:
             services.register_donor(uow, **d)
         _demo_issuers(uow, reference)
@@ -294,5 +296,20 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
             f"receipts: {issued.issued} issued ({issued.first} .. {issued.last}); "
             f"a donor's receipt: {issued.sample['url']} (PDF: {issued.sample['pdf_url']})"
         )
+    requests = _demo_requests(books)
+    click.echo(
+        f"approval requests: {requests.posted} approved and posted, {requests.rejected} "
+        f"rejected, {requests.pending} pending (approve them as 李明, login liming)"
+    )
     print_fund_summaries(books, None)
     print_trial_balance_totals(books)
+
+
+def _demo_requests(books: Books) -> Any:
+    """The demo's requests and decisions (`cli.demo_controls`), made today."""
+    from cli.demo_controls import read_controls, request_and_decide
+    from ledger.storage.unit_of_work import utc_now
+    from usecases.books import open_books
+
+    unit = open_books(books.engine, books.home, group_commit_max=1)
+    return request_and_decide(unit, read_controls(), utc_now().date())
