@@ -1072,6 +1072,13 @@ class DisbursementItemOut(Schema):
     paid_on = fields.String(required=True, metadata={"format": "date"})
     functional_class = fields.String(required=True)
     memo = fields.String(required=True)
+    payee = fields.String(
+        required=True,
+        metadata={"description": "an organisation and its code, or a pseudonym; '' if none"},
+            "description": "an organisation and its code, or a person's pseudonym; '' if none"
+        },
+    )
+    bank_reference = fields.String(required=True)
     reversed_by = fields.String(**_REVERSED_BY)
 
 

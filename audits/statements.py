@@ -49,7 +49,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Connection, case, select
+from sqlalchemy import Connection, case, or_, select
 
 from audits.exports import cell_text
 from audits.kinds import KINDS
@@ -96,6 +96,7 @@ __all__ = [
     "build_statements",
     "facts_from_db",
     "facts_from_entries",
+    "payee_text",
     "reference_from_db",
     "row_kinds",
     "statement_csv",
@@ -142,6 +143,13 @@ class Reference:
     awards: Mapping[str, Mapping[str, Any]]  # id -> fund, beneficiary_id, term, amount_minor
     donors: Mapping[str, str] = field(default_factory=dict)  # id -> name as the donor chose
     checkers: Mapping[str, str] = field(default_factory=dict)  # entry sequence -> approvers
+    # entry sequence -> [payee (an organisation and its code, or a pseudonym), bank reference]
+    payees: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def payee_of(self, sequence: int) -> tuple[str, str]:
+        """(payee, bank reference) a disbursement's data names; ("", "") when it names none."""
+        found = self.payees.get(str(sequence))
+        return (str(found[0]), str(found[1])) if found else ("", "")
 
     def checker_of(self, sequence: int) -> str:
         """Who approved the entry (maker-checker), comma-separated; "" when nobody had to."""
@@ -154,6 +162,7 @@ class Reference:
     def to_dict(self) -> dict[str, Any]:
         return {
             "checkers": dict(self.checkers),
+            "payees": {k: list(v) for k, v in self.payees.items()},
             "donors": dict(self.donors),
             "accounts": dict(self.accounts),
             "funds": dict(self.funds),
@@ -174,6 +183,7 @@ class Reference:
             data["awards"],
             data.get("donors", {}),
             data.get("checkers", {}),
+            data.get("payees", {}),
         )
 
     def account_type(self, code: str) -> str:
@@ -1129,6 +1139,8 @@ def _register_row(group: str, **values: Any) -> dict[str, Any]:
         "town": "",
         "payments": 0,
         "amount": 0,
+        "payee": "",
+        "bank_reference": "",
         "maker": "",
         "checker": "",
     }
@@ -1141,9 +1153,12 @@ def disbursement_register(fold: Fold) -> Statement:
     by_county: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for f in sorted(fold.payments, key=lambda f: (f.fund, f.project, f.sequence)):
         info = fold.ref.projects.get(f.project, {})
+        payee, bank_reference = fold.ref.payee_of(f.sequence)
         rows.append(
             _register_row(
                 "payment",
+                payee=payee,
+                bank_reference=bank_reference,
                 voucher=str(f.sequence),
                 paid_on=f.occurred_on,
                 fund=f.fund,
@@ -1199,13 +1214,16 @@ def disbursement_register(fold: Fold) -> Statement:
             Column("town", "乡镇", "Town", "text"),
             Column("payments", "笔数", "Payments", "count"),
             Column("amount", "金额", "Amount"),
+            Column("payee", "收款人", "Payee", "text"),
+            Column("bank_reference", "银行流水号", "Bank reference", "text"),
             Column("maker", "制单", "Maker", "text"),
             Column("checker", "复核", "Checker", "text"),
         ),
         tuple(rows),
         notes=(
             "Each payment with its voucher (the entry's sequence), then totals per project and "
-            "county, net of reversals; scholarships are in their own register.",
+            "county, net of reversals; scholarships are in their own register. A payee is an "
+            "organisation with its 统一社会信用代码, or a person by pseudonym only.",
         ),
     )
 
@@ -1405,7 +1423,37 @@ def reference_from_db(conn: Connection) -> Reference:
             for r in conn.execute(select(donors.c.id, donors.c.name, donors.c.anonymous))
         },
         _checkers(conn),
+        _payees(conn),
     )
+
+
+def payee_text(payee: Mapping[str, Any] | None) -> str:
+    """How a register shows a payee: an organisation's name and code, a person's pseudonym
+    only (never a name)."""
+    if not isinstance(payee, Mapping):
+        return ""
+    if payee.get("kind") == "organisation":
+        return f"{payee.get('name', '')} ({payee.get('registration_number', '')})"
+    return str(payee.get("pseudonym", ""))
+
+
+def _payees(conn: Connection) -> dict[str, list[str]]:
+    """Entry sequence -> [payee, bank reference], as its (hashed) data records them."""
+    e = journal_entries.c
+    rows = conn.execute(
+        select(e.sequence, e.data).where(
+            e.kind == "disbursement",
+            or_(e.data.like('%"payee"%'), e.data.like('%"bank_reference"%')),
+        )
+    )
+    found: dict[str, list[str]] = {}
+    for sequence, data in rows:
+        facts = json.loads(data) if data else {}
+        found[str(sequence)] = [
+            payee_text(facts.get("payee")),
+            str(facts.get("bank_reference", "")),
+        ]
+    return found
 
 
 def _checkers(conn: Connection) -> dict[str, str]:
