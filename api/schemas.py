@@ -1075,8 +1075,6 @@ class DisbursementItemOut(Schema):
     payee = fields.String(
         required=True,
         metadata={"description": "an organisation and its code, or a pseudonym; '' if none"},
-            "description": "an organisation and its code, or a person's pseudonym; '' if none"
-        },
     )
     bank_reference = fields.String(required=True)
     reversed_by = fields.String(**_REVERSED_BY)
