@@ -109,7 +109,7 @@ def get_purposes(code: str) -> dict[str, Any]:
 
 
 @blp.route("/funds/<code>/purposes", methods=["PUT"])
-@operation(blp, roles=ADMIN, problems=("unknown_fund",), body=True)
+@operation(blp, roles=ADMIN, problems=("unknown_fund",), body=True, idempotent=True)
 @blp.arguments(PurposesIn())
 @blp.response(200, PurposesOut)
 def set_purposes(data: dict[str, Any], code: str) -> dict[str, Any]:

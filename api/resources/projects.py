@@ -81,8 +81,8 @@ def get_project(code: str) -> dict[str, Any]:
     return present_project(read(lambda repo: _found(repo, code)))
 
 
-@blp.route("/projects/<code>/budget", methods=["POST"])
-@operation(blp, roles=ADMIN, problems=("unknown_project",), body=True)
+@blp.route("/projects/<code>/budget", methods=["PUT"])
+@operation(blp, roles=ADMIN, problems=("unknown_project",), body=True, idempotent=True)
 @blp.arguments(BudgetIn())
 @blp.response(200, BudgetOut)
 def set_budget(data: dict[str, Any], code: str) -> dict[str, Any]:
@@ -90,7 +90,8 @@ def set_budget(data: dict[str, Any], code: str) -> dict[str, Any]:
 
     Disbursements beyond a project's remaining budget are refused with `over_budget` unless an
     approver approves them as an over-budget request. Each change is appended (nothing is
-    rewritten) and audited with the old and the new figure.
+    rewritten) and audited with the old and the new figure (setting the same budget again adds
+    a version too: PUT is idempotent in its effect on the budget in force).
     """
     change = controls.set_project_budget(
         books(),
