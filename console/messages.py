@@ -39,6 +39,11 @@ BY_CODE = {
     "not_an_approver": _l("Only an approver may decide, and only the maker may withdraw."),
     "request_closed": _l("This request has already been decided."),
     "request_expired": _l("This request has expired."),
+    "over_budget": _l(
+        "This is more than the project's remaining budget; to pay it anyway, give the reason"
+        " below: an approver must then approve it."
+    ),
+    "purpose_mismatch": _l("The fund may not pay for this: it is outside the fund's purposes."),
     "idempotency_conflict": _l(
         "This form was already sent with other values; open a new form to record another."
     ),
