@@ -279,16 +279,21 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
         click.echo(f"pseudonym key: created {books.home / KEY_FILE} (mode 0600)")
     result = load_demo(books.engine, secret=secret, seed=seed)
     depreciated = depreciate_demo(books, seed)
-    months = len(depreciated.posted)
+    requests = _demo_requests(books)
+    added = len(depreciated.posted) + requests.posted
     click.echo(
-        f"demo loaded into {books.display_url}: {result.entries + months} entries "
-        f"(sequence {result.first_sequence}..{result.last_sequence + months}) in "
+        f"demo loaded into {books.display_url}: {result.entries + added} entries "
+        f"(sequence {result.first_sequence}..{result.last_sequence + added}) in "
         f"{result.seconds:.1f} s, {result.funds} funds, {result.projects} projects, "
         f"{result.donors} donors, {result.beneficiaries} beneficiaries (pseudonymous), seed {seed}"
     )
     click.echo(
-        f"depreciation: {months} month(s) of fixed assets received in kind, "
+        f"depreciation: {len(depreciated.posted)} month(s) of fixed assets received in kind, "
         f"through {depreciated.through}"
+    )
+    click.echo(
+        f"approval requests: {requests.posted} approved and posted, {requests.rejected} "
+        f"rejected, {requests.pending} pending (approve them as 李明, login liming)"
     )
     issued = issue_demo_receipts(books.url, home=books.home, secret=secret, base_url=base_url)
     if issued.sample is not None:
@@ -296,20 +301,14 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
             f"receipts: {issued.issued} issued ({issued.first} .. {issued.last}); "
             f"a donor's receipt: {issued.sample['url']} (PDF: {issued.sample['pdf_url']})"
         )
-    requests = _demo_requests(books)
-    click.echo(
-        f"approval requests: {requests.posted} approved and posted, {requests.rejected} "
-        f"rejected, {requests.pending} pending (approve them as 李明, login liming)"
-    )
     print_fund_summaries(books, None)
     print_trial_balance_totals(books)
 
 
 def _demo_requests(books: Books) -> Any:
-    """The demo's requests and decisions (`cli.demo_controls`), made today."""
+    """The demo's requests and their decisions (`cli.demo_controls`)."""
     from cli.demo_controls import read_controls, request_and_decide
-    from ledger.storage.unit_of_work import utc_now
     from usecases.books import open_books
 
     unit = open_books(books.engine, books.home, group_commit_max=1)
-    return request_and_decide(unit, read_controls(), utc_now().date())
+    return request_and_decide(unit, read_controls())

@@ -4,7 +4,9 @@ Data in `demo_data/controls.json` (purposes from the domain notes; made-up payee
 "演示"). `state_purposes` runs inside the demo's own unit of work, before its operations are
 posted, so the whole demo is loaded under them; `request_and_decide` runs after the load,
 through the same use cases as the API: the demo officer (王芳) requests, the demo approver
-(李明) approves or rejects, and some requests stay pending for a visitor to decide.
+(李明) approves or rejects, and some requests stay pending for a visitor to decide. The
+operations are dated `on` (the last days of the demo's history); a payment another seed's
+project has no budget left for is asked over budget, one its fund has no cash for is skipped.
 """
 
 from __future__ import annotations
@@ -34,20 +36,22 @@ def state_purposes(uow: Any, controls: dict[str, Any]) -> None:
 
 
 class DemoRequests:
-    """How many demo requests were made, posted, rejected and left pending."""
+    """How many demo requests were posted, rejected, left pending, or skipped (the fund has not
+    the cash for it in another seed's books)."""
 
     def __init__(self) -> None:
-        self.posted = self.rejected = self.pending = 0
+        self.posted = self.rejected = self.pending = self.skipped = 0
 
 
-def request_and_decide(books: Any, controls: dict[str, Any], today: dt.date) -> DemoRequests:
+def request_and_decide(books: Any, controls: dict[str, Any]) -> DemoRequests:
     """Make the demo people and their requests, and decide those the data decides.
 
     Raises:
         LedgerError: when a request no longer fits the books (then the demo is broken).
     """
+    from ledger.errors import InsufficientFunds
     from ledger.money import Money
-    from usecases import approvals, spending
+    from usecases import approvals
     from usecases.gate import ApprovalRequest
     from usecases.unit import SYSTEM
     from usecases.users import create_user
@@ -64,10 +68,12 @@ def request_and_decide(books: Any, controls: dict[str, Any], today: dt.date) -> 
         d = dict(r["details"])
         d["amount"] = Money.parse(d["amount"], "CNY")
         maker, key = actor[r["maker"]], f"demo-request-{n}"
-        if r["operation"] == "transfer":
-            asked = spending.transfer_between_funds(books, by=maker, key=key, on=today, **d)
-        else:
-            asked = spending.record_disbursement(books, by=maker, key=key, paid_on=today, **d)
+        today = dt.date.fromisoformat(controls["on"])
+        try:
+            asked = _ask(books, r["operation"], maker, key, today, d)
+        except InsufficientFunds:
+            made.skipped += 1  # another seed's books: the fund has not the cash today
+            continue
         if not isinstance(asked, ApprovalRequest):
             raise RuntimeError(f"demo request {n} posted without approval: check the policy")
         decide = r.get("decide")
@@ -80,3 +86,25 @@ def request_and_decide(books: Any, controls: dict[str, Any], today: dt.date) -> 
             approvals.reject(books, asked.id, reason=decide["reason"], by=actor[decide["by"]])
             made.rejected += 1
     return made
+
+
+#: The reason a demo payment gives when another seed's project has no budget left for it.
+OVER_BUDGET = "演示数据：项目预算已用完，申请超预算支付"
+
+
+def _ask(books: Any, operation: str, maker: Any, key: str, today: dt.date, d: Any) -> Any:
+    """Request the operation; a payment the project's budget cannot take is asked over budget.
+
+    Raises:
+        InsufficientFunds: the fund has not the cash for it today.
+    """
+    from ledger.errors import OverBudget
+    from usecases import spending
+
+    if operation == "transfer":
+        return spending.transfer_between_funds(books, by=maker, key=key, on=today, **d)
+    try:
+        return spending.record_disbursement(books, by=maker, key=key, paid_on=today, **d)
+    except OverBudget:
+        d = {**d, "over_budget_reason": OVER_BUDGET}
+        return spending.record_disbursement(books, by=maker, key=key, paid_on=today, **d)
