@@ -49,4 +49,7 @@ def test_the_default_demo_posts_every_row_of_the_shipped_file(database_url, home
     assert f"seed {SHIPPED_SEED}" in result.stdout
     depreciation = int(result.stdout.split("depreciation: ")[1].split(" month")[0])
     assert depreciation > 0  # the surgical equipment, month by month through 2026-10
-    assert head_sequence(engine) == len(rows) - off_the_books + depreciation
+    requests = result.stdout.split("approval requests: ")[1]
+    approved = int(requests.split(" approved")[0])
+    assert requests.startswith("1 approved and posted, 1 rejected, 3 pending")
+    assert head_sequence(engine) == len(rows) - off_the_books + depreciation + approved
