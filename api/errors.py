@@ -94,7 +94,9 @@ CATALOGUE: tuple[Problem, ...] = (
         "insufficient_funds",
         409,
         "Insufficient funds",
-        "The payment would take the fund's cash in that currency below zero. Nothing was posted.",
+        "The payment would take the fund's cash in that currency, or its restricted net assets, "
+        "below zero, or an award would commit more than the fund can pay (cash + unconditional "
+        "pledges receivable - unpaid awards); `detail` gives the figures. Nothing was posted.",
     ),
     Problem(
         "overpayment",
@@ -249,6 +251,20 @@ CATALOGUE: tuple[Problem, ...] = (
         "Request expired",
         "The approval request expired; the maker requests the operation again.",
     ),
+    Problem(
+        "over_budget",
+        409,
+        "Over budget",
+        "The disbursement is beyond its project's remaining budget (`detail` gives the figures). "
+        "Ask again with `over_budget_reason`: it becomes a request an approver must approve.",
+    ),
+    Problem(
+        "purpose_mismatch",
+        409,
+        "Outside the fund's purposes",
+        "The fund may not pay for this (its stated purposes: projects, perhaps only in some "
+        "counties, scholarships, in-kind handovers). Nothing was posted.",
+    ),
 )
 
 _BY_CODE: dict[str, Problem] = {p.code: p for p in CATALOGUE}
@@ -258,6 +274,8 @@ _LEDGER_CODES: dict[type[ledger_errors.LedgerError], str] = {
     UnsupportedFile: "unsupported_media_type",
     FileTooLarge: "payload_too_large",
     ledger_errors.InsufficientFunds: "insufficient_funds",
+    ledger_errors.OverBudget: "over_budget",
+    ledger_errors.PurposeMismatch: "purpose_mismatch",
     ledger_errors.Overpayment: "overpayment",
     ledger_errors.PeriodClosed: "period_closed",
     ledger_errors.AlreadyReversed: "already_reversed",

@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ledger import limits
 from ledger.accounts import AccountType
@@ -543,6 +543,39 @@ class InKindOut(Schema):
     entry = fields.Nested(EntryOut, required=True)
 
 
+class PayeeIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["organisation", "person"]))
+    name = Text(
+        validate=[validate.Length(min=1, max=200), not_blank],
+        metadata={"description": "an organisation's name (never a person's)"},
+    )
+    registration_number = Text(
+        validate=validate.Length(equal=18),
+        metadata={"description": "an organisation's 统一社会信用代码 (GB 32100-2015)"},
+    )
+    pseudonym = _ref(metadata={"description": "a person paid: their beneficiary pseudonym"})
+
+    @validates_schema
+    def _one_kind(self, data: dict[str, Any], **_: Any) -> None:
+        if data["kind"] == "organisation":
+            missing = [f for f in ("name", "registration_number") if f not in data]
+            extra = ["pseudonym"] if "pseudonym" in data else []
+        else:
+            missing = [] if "pseudonym" in data else ["pseudonym"]
+            extra = [f for f in ("name", "registration_number") if f in data]
+        errors = {f: ["required for this kind of payee"] for f in missing}
+        errors.update({f: ["not for this kind of payee"] for f in extra})
+        if errors:
+            raise ValidationError(errors)
+
+
+class PayeeOut(Schema):
+    kind = fields.String(required=True)
+    name = fields.String()
+    registration_number = fields.String()
+    pseudonym = fields.String()
+
+
 class DisbursementIn(OperationIn):
     fund = _ref(required=True)
     project = _ref(required=True)
@@ -552,6 +585,20 @@ class DisbursementIn(OperationIn):
     memo = Memo(load_default="", validate=validate.Length(max=limits.MEMO))
     functional_class = fields.String(
         load_default="program", validate=validate.OneOf([c.value for c in FunctionalClass])
+    )
+    payee = fields.Nested(
+        PayeeIn,
+        load_default=None,
+        metadata={"description": "who was paid: an organisation, or a person by pseudonym"},
+    )
+    bank_reference = Text(load_default="", validate=validate.Length(max=100))
+    over_budget_reason = Memo(
+        load_default="",
+        validate=validate.Length(max=2000),
+        metadata={
+            "description": "ask for a payment beyond the project's remaining budget: it "
+            "becomes an approval request (202) that an approver must approve"
+        },
     )
 
 
@@ -564,6 +611,8 @@ class DisbursementOut(Schema):
     paid_on = fields.String(required=True, metadata={"format": "date"})
     memo = fields.String(required=True)
     functional_class = fields.String(required=True)
+    payee = fields.Nested(PayeeOut, allow_none=True)
+    bank_reference = fields.String()
     entry = fields.Nested(EntryOut, required=True)
 
 
@@ -902,6 +951,40 @@ class PolicyIn(Schema):
     expires_after_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=366))
 
 
+class PurposesIn(Schema):
+    projects = StrictBoolean(load_default=False)
+    counties = fields.List(
+        Text(validate=[validate.Length(min=1, max=60), not_blank]),
+        load_default=list,
+        metadata={"description": "only projects in these counties (empty: any)"},
+    )
+    scholarships = StrictBoolean(load_default=False)
+    in_kind_handovers = StrictBoolean(load_default=False)
+
+
+class PurposesOut(Schema):
+    fund = fields.String(required=True)
+    stated = fields.Boolean(
+        required=True, metadata={"description": "false: never stated, pays for anything"}
+    )
+    projects = fields.Boolean(required=True)
+    counties = fields.List(fields.String(), required=True)
+    scholarships = fields.Boolean(required=True)
+    in_kind_handovers = fields.Boolean(required=True)
+
+
+class BudgetIn(Schema):
+    budget = fields.Nested(MoneyIn, required=True)
+    reason = Memo(required=True, validate=[validate.Length(min=1, max=2000), not_blank])
+
+
+class BudgetOut(Schema):
+    project = fields.String(required=True)
+    old_budget = fields.Nested(MoneyOut, required=True)
+    budget = fields.Nested(MoneyOut, required=True)
+    reason = fields.String(required=True)
+
+
 class PolicyOut(Schema):
     fund = fields.String(required=True)
     thresholds = fields.Dict(required=True)
@@ -1040,6 +1123,11 @@ class DisbursementItemOut(Schema):
     paid_on = fields.String(required=True, metadata={"format": "date"})
     functional_class = fields.String(required=True)
     memo = fields.String(required=True)
+    payee = fields.String(
+        required=True,
+        metadata={"description": "an organisation and its code, or a pseudonym; '' if none"},
+    )
+    bank_reference = fields.String(required=True)
     reversed_by = fields.String(**_REVERSED_BY)
     acknowledged_on = fields.String(
         required=True,

@@ -7,7 +7,9 @@ that currency), fx_rate (CNY per unit: the recorded rate of a foreign gift, else
 carrying rate; empty for CNY), fx_source, cny_value (signed CNY), fund, restriction
 (restricted / unrestricted, the fund's), project, functional_class, party (a donor id or a
 beneficiary pseudonym — never a name), receipt_serial (live, non-void receipts of the entry),
-reverses, reversed_by (entry ids), maker, memo, leaf_hash (hex, the entry's RFC 6962 leaf).
+reverses, reversed_by (entry ids), maker, checker (who approved the entry under maker-checker,
+as its hashed data records them; empty when nobody had to), memo, leaf_hash (hex, the entry's
+RFC 6962 leaf).
 
 Invariants owned here:
 - Amounts are exact decimal strings from integer minor units; nothing passes through a float.
@@ -102,6 +104,7 @@ COLUMNS: tuple[str, ...] = (
     "reverses",
     "reversed_by",
     "maker",
+    "checker",
     "memo",
     "leaf_hash",
 )
@@ -294,6 +297,16 @@ def _fx(amount: int, currency: str, functional: int, data: str) -> tuple[str, st
     return str(rate.quantize(Decimal("0.000001"))), "carrying rate"
 
 
+def _checker(data: str | None) -> str:
+    """The checkers an entry's data records (maker-checker), comma-separated, or ""."""
+    if not data or '"approval"' not in data:
+        return ""
+    approval = json.loads(data).get("approval")
+    if not isinstance(approval, dict):
+        return ""
+    return ", ".join(str(c) for c in approval.get("checkers", ()))
+
+
 def iter_rows(
     conn: Connection,
     filters: ExportFilter | None = None,
@@ -383,6 +396,7 @@ def iter_rows(
                 reverses or "",
                 reversed_of(entry_id, ""),
                 n(maker),
+                n(_checker(data)),
                 n(memo),
                 leaf_hash,
             ]

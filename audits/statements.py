@@ -50,7 +50,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Connection, case, select
+from sqlalchemy import Connection, case, or_, select
 
 from audits.exports import cell_text
 from audits.kinds import KINDS
@@ -98,6 +98,7 @@ __all__ = [
     "build_statements",
     "facts_from_db",
     "facts_from_entries",
+    "payee_text",
     "reference_from_db",
     "row_kinds",
     "statement_csv",
@@ -145,6 +146,13 @@ class Reference:
     donors: Mapping[str, str] = field(default_factory=dict)  # id -> name as the donor chose
     checkers: Mapping[str, str] = field(default_factory=dict)  # entry sequence -> approvers
     acknowledged: Mapping[str, str] = field(default_factory=dict)  # entry sequence -> date
+    # entry sequence -> [payee (an organisation and its code, or a pseudonym), bank reference]
+    payees: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def payee_of(self, sequence: int) -> tuple[str, str]:
+        """(payee, bank reference) a disbursement's data names; ("", "") when it names none."""
+        found = self.payees.get(str(sequence))
+        return (str(found[0]), str(found[1])) if found else ("", "")
 
     def checker_of(self, sequence: int) -> str:
         """Who approved the entry (maker-checker), comma-separated; "" when nobody had to."""
@@ -162,6 +170,7 @@ class Reference:
         return {
             "checkers": dict(self.checkers),
             "acknowledged": dict(self.acknowledged),
+            "payees": {k: list(v) for k, v in self.payees.items()},
             "donors": dict(self.donors),
             "accounts": dict(self.accounts),
             "funds": dict(self.funds),
@@ -183,6 +192,7 @@ class Reference:
             data.get("donors", {}),
             data.get("checkers", {}),
             data.get("acknowledged", {}),
+            data.get("payees", {}),
         )
 
     def account_type(self, code: str) -> str:
@@ -1159,6 +1169,8 @@ def _register_row(group: str, **values: Any) -> dict[str, Any]:
         "acknowledged": 0,
         "acknowledged_amount": 0,
         "acknowledged_on": "",
+        "payee": "",
+        "bank_reference": "",
         "maker": "",
         "checker": "",
     }
@@ -1175,9 +1187,12 @@ def disbursement_register(fold: Fold) -> Statement:
         if on:
             signed[(f.fund, f.project)][0] += 1
             signed[(f.fund, f.project)][1] += f.functional
+        payee, bank_reference = fold.ref.payee_of(f.sequence)
         rows.append(
             _register_row(
                 "payment",
+                payee=payee,
+                bank_reference=bank_reference,
                 voucher=str(f.sequence),
                 paid_on=f.occurred_on,
                 fund=f.fund,
@@ -1257,6 +1272,8 @@ def disbursement_register(fold: Fold) -> Statement:
             Column("acknowledged", "已签收笔数", "Acknowledged", "count"),
             Column("acknowledged_amount", "已签收金额", "Acknowledged amount"),
             Column("acknowledged_on", "签收日期", "Acknowledged on", "text"),
+            Column("payee", "收款人", "Payee", "text"),
+            Column("bank_reference", "银行流水号", "Bank reference", "text"),
             Column("maker", "制单", "Maker", "text"),
             Column("checker", "复核", "Checker", "text"),
         ),
@@ -1266,6 +1283,7 @@ def disbursement_register(fold: Fold) -> Statement:
             "county, net of reversals; scholarships are in their own register.",
             "已签收: the recipient's signed acknowledgment is on file (an attached document), "
             "dated as recorded; a reversed payment counts none.",
+            "A payee is an organisation with its 统一社会信用代码, or a person by pseudonym only.",
         ),
     )
 
@@ -1482,6 +1500,7 @@ def reference_from_db(conn: Connection) -> Reference:
         },
         _checkers(conn),
         _acknowledged(conn),
+        _payees(conn),
     )
 
 
@@ -1492,6 +1511,35 @@ def _acknowledged(conn: Connection) -> dict[str, str]:
         select(e.sequence, a.acknowledged_on).join(acknowledgments, a.entry_id == e.id)
     )
     return {str(sequence): str(on) for sequence, on in rows}
+
+
+def payee_text(payee: Mapping[str, Any] | None) -> str:
+    """How a register shows a payee: an organisation's name and code, a person's pseudonym
+    only (never a name)."""
+    if not isinstance(payee, Mapping):
+        return ""
+    if payee.get("kind") == "organisation":
+        return f"{payee.get('name', '')} ({payee.get('registration_number', '')})"
+    return str(payee.get("pseudonym", ""))
+
+
+def _payees(conn: Connection) -> dict[str, list[str]]:
+    """Entry sequence -> [payee, bank reference], as its (hashed) data records them."""
+    e = journal_entries.c
+    rows = conn.execute(
+        select(e.sequence, e.data).where(
+            e.kind == "disbursement",
+            or_(e.data.like('%"payee"%'), e.data.like('%"bank_reference"%')),
+        )
+    )
+    found: dict[str, list[str]] = {}
+    for sequence, data in rows:
+        facts = json.loads(data) if data else {}
+        found[str(sequence)] = [
+            payee_text(facts.get("payee")),
+            str(facts.get("bank_reference", "")),
+        ]
+    return found
 
 
 def _checkers(conn: Connection) -> dict[str, str]:

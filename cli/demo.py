@@ -104,6 +104,7 @@ def load_demo(engine: Engine, *, secret: bytes, seed: int = SHIPPED_SEED) -> Dem
         InvalidEntry: when the books already hold entries, or the data broke a rule;
         AlreadyExists: when a demo fund, project or donor code is taken.
     """
+    from cli.demo_controls import read_controls, state_purposes
     from ledger import services
     from ledger.errors import InvalidEntry
     from ledger.importer import BulkUnitOfWork, parse_rows, post_commands
@@ -123,6 +124,7 @@ def load_demo(engine: Engine, *, secret: bytes, seed: int = SHIPPED_SEED) -> Dem
                 **{k: v for k, v in p.items() if k != "budget"},
                 budget=Money.parse(budget, "CNY") if budget else None,
             )
+        state_purposes(uow, read_controls())
         for d in reference["donors"]:
             services.register_donor(uow, **d)
         _demo_issuers(uow, reference)
@@ -281,17 +283,23 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
         click.echo(f"pseudonym key: created {books.home / KEY_FILE} (mode 0600)")
     result = load_demo(books.engine, secret=secret, seed=seed)
     depreciated = depreciate_demo(books, seed)
-    months = len(depreciated.posted)
+    requests = _demo_requests(books)
+    added = len(depreciated.posted) + requests.posted
     click.echo(
-        f"demo loaded into {books.display_url}: {result.entries + months} entries "
-        f"(sequence {result.first_sequence}..{result.last_sequence + months}) in "
+        f"demo loaded into {books.display_url}: {result.entries + added} entries "
+        f"(sequence {result.first_sequence}..{result.last_sequence + added}) in "
         f"{result.seconds:.1f} s, {result.funds} funds, {result.projects} projects, "
         f"{result.donors} donors, {result.beneficiaries} beneficiaries (pseudonymous), seed {seed}"
     )
     click.echo(
-        f"depreciation: {months} month(s) of fixed assets received in kind, "
+        f"depreciation: {len(depreciated.posted)} month(s) of fixed assets received in kind, "
         f"through {depreciated.through}"
     )
+    click.echo(
+        f"approval requests: {requests.posted} approved and posted, {requests.rejected} "
+        f"rejected, {requests.pending} pending (approve them as 李明, login liming)"
+    )
+
     from cli.demo_evidence import demo_evidence_step  # the evidence step: documents, goods, bank
 
     click.echo(demo_evidence_step(books, seed=seed, shipped=seed == SHIPPED_SEED))
@@ -324,3 +332,12 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
     )
     print_fund_summaries(books, None)
     print_trial_balance_totals(books)
+
+
+def _demo_requests(books: Books) -> Any:
+    """The demo's requests and their decisions (`cli.demo_controls`)."""
+    from cli.demo_controls import read_controls, request_and_decide
+    from usecases.books import open_books
+
+    unit = open_books(books.engine, books.home, group_commit_max=1)
+    return request_and_decide(unit, read_controls())

@@ -41,6 +41,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -1019,22 +1020,43 @@ def _plan_corrections(plan: _Plan) -> None:
 _SPENDING = {"disbursement", "payout", "fee"}
 
 
-def _cash_checked(events: list[_Event]) -> list[dict[str, Any]]:
-    """Order the events by date and trim or drop spending that would overdraw a fund."""
+def _minor(amount: str) -> int:
+    return int(Decimal(amount) * 100)
+
+
+def _cash_checked(events: list[_Event], budgets: dict[str, int]) -> list[dict[str, Any]]:
+    """Order the events by date and trim or drop spending that would overdraw a fund, or take a
+    project beyond its budget (`budgets`, fen).
+
+    An award is dropped (with its payouts) when it would commit more than the fund can pay:
+    its cash less the unpaid awards (pledges receivable are left out: a safe side of the
+    ledger's limit, which counts them).
+    """
     cash: dict[tuple[str, str], int] = defaultdict(int)
+    unpaid: dict[str, int] = defaultdict(int)
     kept: dict[str, _Event] = {}
     award_fund: dict[str, str] = {}
+    dropped: set[str] = set()
     rows: list[dict[str, Any]] = []
     for event in sorted(events, key=lambda e: (e.on, e.priority, e.order)):
         row, op = event.row, event.row["op"]
         currency = row.get("currency", "CNY")
         if op == "award":
+            committed = _minor(row["amount"])
+            if committed > cash[(row["fund"], currency)] - unpaid[row["fund"]]:
+                dropped.add(row["label"])
+                continue
+            unpaid[row["fund"]] += committed
             award_fund[row["label"]] = row["fund"]
+        if op == "payout" and row["award_id"][1:] in dropped:
+            continue
         if op == "donation":
             cash[(row["fund"], currency)] += event.minor
         elif op in _SPENDING or op == "transfer":
             fund = row.get("fund") or row.get("from_fund") or award_fund[row["award_id"][1:]]
             have = cash[(fund, currency)]
+            if op == "disbursement" and row["project"] in budgets:
+                have = min(have, budgets[row["project"]])
             if event.minor > have:
                 if event.fixed or op in {"fee", "transfer"}:
                     continue
@@ -1046,6 +1068,10 @@ def _cash_checked(events: list[_Event]) -> list[dict[str, Any]]:
                 if op == "disbursement":
                     row["memo"] += "（按可用资金部分拨付）"
             cash[(fund, currency)] -= event.minor
+            if op == "payout":
+                unpaid[fund] -= event.minor
+            if op == "disbursement" and row["project"] in budgets:
+                budgets[row["project"]] -= event.minor
             if op == "transfer":
                 cash[(row["to_fund"], currency)] += event.minor
         elif op == "reversal":
@@ -1073,7 +1099,8 @@ def plan_operations(plan: _Plan, girls: list[str], students: list[str]) -> list[
     _plan_spending(plan)
     _plan_scholarships(plan, girls, students)
     _plan_corrections(plan)
-    return _cash_checked(plan.events)
+    budgets = {p["code"]: p["budget"] * 100 for p in plan.projects if p["budget"]}
+    return _cash_checked(plan.events, budgets)
 
 
 def demo_plan(seed: int) -> _Plan:

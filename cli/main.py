@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the modules COMMANDS names, for readers and the import cont
         audit,
         backup,
         books,
+        controls,
         deliver,
         demo,
         evidence,
@@ -80,6 +81,8 @@ COMMANDS = {
     "user": "cli.users:user",
     "verify": "cli.books:verify",
     "witness": "cli.witness:witness_group",
+    "purposes": "cli.controls:purposes",
+    "budget": "cli.controls:budget",
 }
 
 

@@ -43,6 +43,11 @@ BY_CODE = {
     "file_too_large": _l("The file is larger than 20 MiB."),
     "statement_rejected": _l("The statement file could not be read."),
     "import_rejected": _l("The file was not imported: nothing was posted."),
+    "over_budget": _l(
+        "This is more than the project's remaining budget; to pay it anyway, give the reason"
+        " below: an approver must then approve it."
+    ),
+    "purpose_mismatch": _l("The fund may not pay for this: it is outside the fund's purposes."),
     "idempotency_conflict": _l(
         "This form was already sent with other values; open a new form to record another."
     ),

@@ -194,10 +194,28 @@ def _pledge(data: dict[str, Any], form: Form) -> Any:
     return pledges.record_pledge(books(), **_audited(form, "pledges"), **details)
 
 
+_PAYEE_FIELDS = ("payee_kind", "payee_name", "payee_registration_number", "payee_pseudonym")
+
+
 def _disbursement(data: dict[str, Any], form: Form) -> Any:
     details = _no_currency(data)
     details["memo"] = details.get("memo") or ""
+    kind, name, number, pseudonym = (details.pop(f, None) or "" for f in _PAYEE_FIELDS)
+    if kind == "organisation":
+        details["payee"] = {"kind": kind, "name": name, "registration_number": number}
+    elif kind == "person":  # by pseudonym only: a name typed here is never sent
+        details["payee"] = {"kind": kind, "pseudonym": pseudonym}
+    details["bank_reference"] = details.get("bank_reference") or ""
+    details["over_budget_reason"] = details.get("over_budget_reason") or ""
     return spending.record_disbursement(books(), **_audited(form, "disbursements"), **details)
+
+
+def _payee_kinds() -> list[Choice]:
+    return [
+        ("", "—"),
+        ("organisation", str(_l("Organisation"))),
+        ("person", str(_l("Person (by pseudonym)"))),
+    ]
 
 
 def _award(data: dict[str, Any], form: Form) -> Any:
@@ -474,10 +492,42 @@ FORMS: list[FormSpec] = [
                 default="program",
             ),
             MEMO,
+            Field("payee_kind", _l("Paid to"), "choice", choices=_payee_kinds),
+            Field("payee_name", _l("Organisation's name"), max_length=200),
+            Field(
+                "payee_registration_number",
+                _l("Unified social credit code"),
+                max_length=18,
+                help=_l("统一社会信用代码, 18 characters."),
+            ),
+            Field(
+                "payee_pseudonym",
+                _l("Person's pseudonym"),
+                max_length=40,
+                help=_l("A person is paid by pseudonym only, never by name."),
+            ),
+            Field("bank_reference", _l("Bank reference"), max_length=100),
+            Field(
+                "over_budget_reason",
+                _l("Over the project's budget: why"),
+                "textarea",
+                max_length=2000,
+                help=_l(
+                    "Only for a payment beyond the project's remaining budget: it then waits"
+                    " for an approver."
+                ),
+            ),
         ),
         _disbursement,
         _show_entry,
         aside=_disbursement_aside,
+        aliases={
+            "payee": "payee_kind",
+            "payee.kind": "payee_kind",
+            "payee.name": "payee_name",
+            "payee.registration_number": "payee_registration_number",
+            "payee.pseudonym": "payee_pseudonym",
+        },
     ),
     FormSpec(
         "award",

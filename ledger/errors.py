@@ -15,7 +15,10 @@ codes to HTTP statuses in one place; the CLI prints the message on one line). Th
     ├── CurrencyMismatch         arithmetic or a posting mixing two currencies
     ├── InvalidEntry             a journal entry that cannot be posted as it is
     │   └── UnbalancedEntry      does not sum to zero per fund and currency
-    ├── InsufficientFunds        the fund's cash in that currency would go below zero
+    ├── InsufficientFunds        the fund's cash in that currency (or its restricted net
+    │                            assets, or what an award may commit) would go below zero
+    ├── OverBudget               a disbursement beyond its project's remaining budget
+    ├── PurposeMismatch          a payment outside what the fund may pay for
     ├── Overpayment              a pledge payment or scholarship payout beyond what is owed
     │   └── BeyondReceived       an in-kind handover of more than the gift brought
     ├── UnknownAccount / UnknownFund / UnknownProject / UnknownDonor / UnknownBeneficiary
@@ -51,8 +54,10 @@ __all__ = [
     "NotANumber",
     "NotAnApprover",
     "NotFound",
+    "OverBudget",
     "Overpayment",
     "PeriodClosed",
+    "PurposeMismatch",
     "RequestClosed",
     "RequestExpired",
     "SelfApproval",
@@ -148,6 +153,19 @@ class InsufficientFunds(LedgerError):
     """Raised when a payment would take a fund's cash in a currency below zero."""
 
     code = "insufficient_funds"
+
+
+class OverBudget(LedgerError):
+    """Raised when a disbursement would take its project beyond its remaining budget (unless
+    an approver approves it as an over-budget request)."""
+
+    code = "over_budget"
+
+
+class PurposeMismatch(LedgerError):
+    """Raised when a fund would pay for something outside its stated purposes."""
+
+    code = "purpose_mismatch"
 
 
 class Overpayment(LedgerError):

@@ -14,6 +14,9 @@ pledge         date donor_id fund amount                     currency due_on con
 in_kind        date donor_id fund amount description         quantity asset evidence
                valuation_basis                               pass_through_to memo
 disbursement   date fund project amount                      currency functional_class memo
+                                                             payee_kind payee_name
+                                                             payee_registration_number
+                                                             payee_pseudonym bank_reference
 award          date fund beneficiary_id amount term          currency project
 payout         date award_id amount                          currency
 fee            date fund amount                              currency memo
@@ -146,8 +149,19 @@ OPS: dict[str, OpSpec] = {
     ),
     "disbursement": OpSpec(
         ("date", "fund", "project", "amount"),
-        ("currency", "functional_class", "memo"),
-        "payment to a project of the fund (Dr 5101 / Cr 1002); never overdraws the fund",
+        (
+            "currency",
+            "functional_class",
+            "memo",
+            "payee_kind",
+            "payee_name",
+            "payee_registration_number",
+            "payee_pseudonym",
+            "bank_reference",
+        ),
+        "payment to a project of the fund (Dr 5101 / Cr 1002); never overdraws the fund nor "
+        "its project's budget; payee_kind=organisation (payee_name, "
+        "payee_registration_number) or person (payee_pseudonym)",
     ),
     "award": OpSpec(
         ("date", "fund", "beneficiary_id", "amount", "term"),
@@ -444,6 +458,30 @@ def _fx(row: Mapping[str, Any], money: Money) -> dict[str, Any]:
     return {"fx_rate": fx_rate, "fx_source": fx_source, "fx_date": _date(row, "fx_date")}
 
 
+def _payee(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A disbursement row's payee and bank reference, as `services.check_payee` takes them."""
+    found: dict[str, Any] = {}
+    reference = _text(row, "bank_reference")
+    if reference:
+        found["bank_reference"] = reference
+    kind = _text(row, "payee_kind")
+    if kind == "organisation":
+        if _text(row, "payee_pseudonym"):
+            raise _Bad("an organisation payee has no payee_pseudonym")
+        found["payee"] = {
+            "kind": kind,
+            "name": _text(row, "payee_name"),
+            "registration_number": _text(row, "payee_registration_number"),
+        }
+    elif kind == "person":
+        if _text(row, "payee_name") or _text(row, "payee_registration_number"):
+            raise _Bad("a person is paid by payee_pseudonym only, never by name")
+        found["payee"] = {"kind": kind, "pseudonym": _text(row, "payee_pseudonym")}
+    elif kind or any(_text(row, c) for c in ("payee_name", "payee_pseudonym")):
+        raise _Bad("payee_kind must be organisation or person")
+    return found
+
+
 def _kwargs(op: str, row: Mapping[str, Any]) -> dict[str, Any]:
     """The service keyword arguments of one row (references still as raw text)."""
     when = _date(row, "date")
@@ -499,6 +537,7 @@ def _kwargs(op: str, row: Mapping[str, Any]) -> dict[str, Any]:
             "functional_class": _choice(
                 row, "functional_class", ("program", "management", "fundraising"), "program"
             ),
+            **_payee(row),
         }
     if op == "award":
         return {

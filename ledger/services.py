@@ -29,6 +29,20 @@ Invariants owned here:
 - After any entry: no fund's cash in any currency is below zero (`InsufficientFunds`), no pledge
   is paid beyond its amount and no award beyond its unpaid balance (`Overpayment`). The checks
   run after the chain-head lock, so they are race-free.
+- No fund's restricted net assets (-(3102 + 4101-R) per currency) go below zero: spending
+  releases the restriction only for what restricted money the fund still holds (the rest is
+  the fund's unrestricted money, e.g. a board's transfer in), and any other entry that would
+  take them below zero (a reversal of a restricted gift already spent, a general entry) is
+  refused (`InsufficientFunds`).
+- Internal controls (内部控制): an award commits no more than the fund can pay: its CNY cash
+  plus unconditional pledges receivable less unpaid awards (`InsufficientFunds`, with the
+  figures); a disbursement stays within its project's remaining budget (all program expense
+  posted to the project counts) unless it was approved as an over-budget request
+  (`over_budget_reason`, passed only by the approval of such a request; `OverBudget`); and a
+  fund pays only for its stated purposes (`ledger.purposes`; `PurposeMismatch`).
+- A disbursement may name its payee (an organisation with its 统一社会信用代码, or a person by
+  pseudonym, never by name) and the bank reference; both go into the entry's data, under the
+  hash chain.
 - Entries dated in a closed period are refused (`PeriodClosed`); a reversal of an entry whose
   period is closed is dated today, in the open period.
 - Idempotency, written once (`_idempotent`, over `ledger.idempotency.lookup`): a client key with
@@ -44,6 +58,7 @@ Invariants owned here:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -79,6 +94,7 @@ from ledger.accounts import (
     Account,
     cash_account,
 )
+from ledger.credit_code import is_valid_credit_code
 from ledger.depreciation import CarryingValue, Schedule, month_end, schedule, useful_life_of
 from ledger.entries import (
     EntryKind,
@@ -96,6 +112,7 @@ from ledger.errors import (
     InsufficientFunds,
     InvalidEntry,
     NotFound,
+    OverBudget,
     Overpayment,
     PeriodClosed,
     UnknownAccount,
@@ -117,14 +134,19 @@ from ledger.model import (
     UnitOfWorkPort,
 )
 from ledger.money import FUNCTIONAL_CURRENCY, Money, convert, format_minor, parse_rate
+from ledger.purposes import ANYTHING, Purposes, parse_purposes, purposes_json
+from ledger.purposes import check as check_purpose
 
 __all__ = [
+    "award_capacity",
     "award_scholarship",
     "carrying_value",
+    "check_payee",
     "close_account",
     "close_period",
     "depreciable_gift",
     "donation_entry",
+    "fund_purposes",
     "gift_quantity",
     "hand_over_in_kind",
     "open_account",
@@ -142,6 +164,8 @@ __all__ = [
     "register_beneficiary",
     "register_donor",
     "reverse",
+    "set_fund_purposes",
+    "set_project_budget",
     "transfer_between_funds",
 ]
 
@@ -180,6 +204,10 @@ def _ids_of(result: Any) -> tuple[str | None, str | None]:
     return (entry.id if entry is not None else None), made.id
 
 
+#: Arguments added after keys were first stored: left empty, they are not part of the payload.
+_ADDED_LATER = ("payee", "bank_reference", "over_budget_reason")
+
+
 def _idempotent(
     operation: str, replay: Callable[[UnitOfWorkPort, Replay], Any] = _replayed_entry
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -208,6 +236,9 @@ def _idempotent(
             del bound.arguments["maker"], bound.arguments["key"]
             if bound.arguments.get("tags", 0) is None:  # untagged: fingerprinted as before tags
                 del bound.arguments["tags"]
+            for name in _ADDED_LATER:
+                if name in bound.arguments and not bound.arguments[name]:
+                    del bound.arguments[name]  # so keys stored before it existed still replay
             record, replayed = idempotency.lookup(uow, str(key), operation, bound.arguments)
             if replayed is not None:
                 result: R = replay(uow, replayed)
@@ -295,12 +326,48 @@ def _check_effects(uow: UnitOfWorkPort, postings: Sequence[Posting]) -> None:
             )
 
 
+_RESTRICTED = (NET_ASSETS_RESTRICTED, CONTRIBUTIONS_RESTRICTED)
+
+
+def _restricted_left(uow: UnitOfWorkPort, fund: str, currency: str) -> int:
+    """A fund's restricted net assets in `currency` (minor units; credit-normal, so negated)."""
+    return -sum(uow.balance((a, fund, currency, "", ""))[0] for a in _RESTRICTED)
+
+
+def _check_restricted(uow: UnitOfWorkPort, postings: Sequence[Posting]) -> None:
+    """Refuse an entry that would take a fund's restricted net assets below zero."""
+    change: dict[tuple[str, str], int] = {}
+    for p in postings:
+        if p.account in _RESTRICTED:
+            change[(p.fund, p.currency)] = change.get((p.fund, p.currency), 0) + p.amount
+    for (fund, currency), debit in change.items():
+        if debit <= 0:
+            continue  # more restricted money, or none spent: cannot go below zero
+        left = _restricted_left(uow, fund, currency)
+        if left - debit < 0:
+            raise InsufficientFunds(
+                f"fund {fund} holds {format_minor(left, currency)} {currency} of restricted net "
+                f"assets; this would take them to {format_minor(left - debit, currency)}",
+                field="amount",
+            )
+
+
 def _post(uow: UnitOfWorkPort, entry: JournalEntry) -> PostedEntry:
     """Post an entry once the guards every entry passes allow it."""
     _check_date(uow, entry.occurred_on)
     _check_accounts(uow, entry.postings)
     _check_effects(uow, entry.postings)
+    _check_restricted(uow, entry.postings)
     return uow.post(entry)
+
+
+def _purposes(uow: UnitOfWorkPort, fund: str) -> Purposes:
+    def load(code: str) -> Purposes:
+        text = uow.repo.fund_purposes(code)
+        return ANYTHING if text is None else parse_purposes(json.loads(text))
+
+    purposes: Purposes = uow.cached("purposes", fund, load)
+    return purposes
 
 
 def _new_id(prefix: str) -> str:
@@ -333,12 +400,19 @@ def _cash_out(uow: UnitOfWorkPort, fund: str, money: Money) -> int:
     return int(value + Fraction(1, 2))
 
 
-def _release(fund: Fund, money: Money, functional: int) -> tuple[Posting, ...]:
+def _release(uow: UnitOfWorkPort, fund: Fund, money: Money, functional: int) -> tuple[Posting, ...]:
+    """Dr 3102 / Cr 3101 for what of `money` the fund's restricted net assets still cover."""
     if not fund.restricted:
         return ()
+    left = max(0, _restricted_left(uow, fund.code, money.currency))
+    minor = min(money.minor, left)
+    if minor <= 0:
+        return ()
+    if minor < money.minor:  # part of it is unrestricted money (a transfer in): value pro rata
+        functional = int(Fraction(functional * minor, money.minor) + Fraction(1, 2))
     return (
-        Posting(NET_ASSETS_RESTRICTED, fund.code, money.minor, money.currency, functional),
-        Posting(NET_ASSETS_UNRESTRICTED, fund.code, -money.minor, money.currency, -functional),
+        Posting(NET_ASSETS_RESTRICTED, fund.code, minor, money.currency, functional),
+        Posting(NET_ASSETS_UNRESTRICTED, fund.code, -minor, money.currency, -functional),
     )
 
 
@@ -425,6 +499,66 @@ def open_project(
     )
     uow.repo.add_project(project, uow.now())
     return project
+
+
+def set_fund_purposes(
+    uow: UnitOfWorkPort, *, fund: str, purposes: Mapping[str, Any], by: str
+) -> Purposes:
+    """State what a fund may pay for (`ledger.purposes`), as its next version.
+
+    Raises:
+        UnknownFund; InvalidEntry: bad purposes (every problem named).
+    """
+    if uow.repo.get_fund(fund) is None:
+        raise UnknownFund(f"no fund {fund!r}", field="fund")
+    parsed = parse_purposes(purposes)
+    text = json.dumps(purposes_json(parsed), ensure_ascii=False, sort_keys=True)
+    uow.repo.add_fund_purposes(fund, text, uow.now(), by)
+    uow.forget("purposes", fund)
+    return parsed
+
+
+def fund_purposes(uow: UnitOfWorkPort, fund: str) -> Purposes:
+    """What a fund may pay for (`ANYTHING` until it states its purposes). Raises: UnknownFund."""
+    if uow.repo.get_fund(fund) is None:
+        raise UnknownFund(f"no fund {fund!r}", field="fund")
+    return _purposes(uow, fund)
+
+
+def set_project_budget(
+    uow: UnitOfWorkPort, *, project: str, budget: Money, reason: str, by: str
+) -> tuple[Project, Project]:
+    """Change a project's budget (an admin raises it), with a reason: (before, after).
+
+    Raises:
+        UnknownProject; InvalidEntry: no reason, not CNY, or below what the project has spent.
+    """
+    before = uow.repo.get_project(project)
+    if before is None:
+        raise UnknownProject(f"no project {project!r}", field="project")
+    if not reason.strip() or len(reason) > 2000:
+        raise InvalidEntry("a budget change needs a reason (1-2000 characters)", field="reason")
+    if budget.currency != FUNCTIONAL_CURRENCY:
+        raise InvalidEntry("budgets are kept in CNY", field="currency")
+    spent = uow.total(PROGRAM_EXPENSES, before.fund, project=project)[1]
+    if budget.minor < spent:
+        raise InvalidEntry(
+            f"project {project} has spent {format_minor(spent, budget.currency)} CNY already; "
+            "the budget cannot be below that",
+            field="budget",
+        )
+    uow.repo.add_project_budget(
+        {
+            "project": project,
+            "budget_minor": budget.minor,
+            "currency": budget.currency,
+            "reason": reason.strip(),
+            "set_at": uow.now(),
+            "set_by": by,
+        }
+    )
+    uow.forget("project", project)
+    return before, dataclasses.replace(before, budget_minor=budget.minor, currency=budget.currency)
 
 
 def _pseudonym(secret: bytes, identity: str) -> str:
@@ -1002,6 +1136,7 @@ def _handover_postings(
     the_project = _project(uow, project) if project else None
     if the_project is None or the_project.fund != fund:
         raise UnknownProject(f"no project {project!r} of fund {fund}", field="project")
+    check_purpose(_purposes(uow, fund), fund, "in_kind_handovers")
     expense = (
         Posting(
             PROGRAM_EXPENSES,
@@ -1012,7 +1147,7 @@ def _handover_postings(
             project=project,
             functional_class=FunctionalClass.PROGRAM.value,
         ),
-        *_release(_fund(uow, fund), Money(minor, cny), minor),
+        *_release(uow, _fund(uow, fund), Money(minor, cny), minor),
     )
     cleared = (
         (Posting(ACCUMULATED_DEPRECIATION, fund, depreciated, cny, depreciated, ref=gift_entry_id),)
@@ -1036,14 +1171,22 @@ def record_disbursement(
     paid_on: dt.date,
     memo: str = "",
     functional_class: str = FunctionalClass.PROGRAM.value,
+    payee: Mapping[str, str] | None = None,
+    bank_reference: str = "",
+    over_budget_reason: str = "",
     maker: str = "system",
     key: str | None = None,
 ) -> PostedEntry:
     """Pay money from a fund to one of its projects; releases the restriction for the amount.
 
+    `payee` names who was paid (`check_payee`); `over_budget_reason` is given only by the
+    approval of an over-budget request, which lets the payment exceed the project's budget.
+
     Raises:
         InsufficientFunds: when the fund's cash in that currency would go below zero;
-        UnknownFund, UnknownProject, InvalidEntry, PeriodClosed, IdempotencyConflict.
+        OverBudget: beyond the project's remaining budget; PurposeMismatch: not a project the
+        fund may pay for; UnknownFund, UnknownProject, InvalidEntry, PeriodClosed,
+        IdempotencyConflict.
     """
     the_fund, the_project = _fund(uow, fund), _project(uow, project)
     if the_project.fund != fund:
@@ -1054,18 +1197,130 @@ def record_disbursement(
         raise InvalidEntry(
             "functional_class must be program, management or fundraising", field="functional_class"
         )
+    check_purpose(_purposes(uow, fund), fund, "projects", the_project.county)
+    paid_to = check_payee(uow, payee, bank_reference)
     cny = _cash_out(uow, fund, amount)
+    budget = _check_budget(uow, the_project, amount, cny, over_budget_reason)
     postings = (
         *_spending(
             PROGRAM_EXPENSES, fund, amount, cny, project=project, functional_class=functional_class
         ),
-        *_release(the_fund, amount, cny),
+        *_release(uow, the_fund, amount, cny),
     )
-    data = {"project": project, "county": the_project.county, "cny_minor": cny}
+    data: dict[str, Any] = {
+        "project": project,
+        "county": the_project.county,
+        "cny_minor": cny,
+        **paid_to,
+        **budget,
+    }
     entry = JournalEntry(
         EntryKind.DISBURSEMENT, paid_on, postings, memo=memo, maker=maker, data=data
     )
     return _post(uow, entry)
+
+
+def check_payee(
+    uow: UnitOfWorkPort, payee: Mapping[str, str] | None, bank_reference: str = ""
+) -> dict[str, Any]:
+    """The payee and bank reference as an entry's data keeps them (nothing when none given).
+
+    An organisation is named with its 统一社会信用代码 (`registration_number`, GB 32100-2015);
+    a person only by their pseudonym (a registered beneficiary), never by name.
+
+    Raises:
+        InvalidEntry: a malformed payee or bank reference; UnknownBeneficiary: no such person.
+    """
+    data: dict[str, Any] = {}
+    if len(bank_reference) > 100 or bank_reference != bank_reference.strip():
+        raise InvalidEntry("bank_reference is 1-100 characters", field="bank_reference")
+    if bank_reference:
+        data["bank_reference"] = bank_reference
+    if not payee:
+        return data
+    kind = payee.get("kind")
+    if kind == "organisation":
+        name, number = str(payee.get("name", "")).strip(), str(payee.get("registration_number", ""))
+        if not 0 < len(name) <= 200:
+            raise InvalidEntry("an organisation payee needs its name", field="payee.name")
+        if not is_valid_credit_code(number):
+            raise InvalidEntry(
+                "registration_number must be an 18-character 统一社会信用代码 with a valid check "
+                "character",
+                field="payee.registration_number",
+            )
+        data["payee"] = {"kind": kind, "name": name, "registration_number": number}
+    elif kind == "person":
+        pseudonym = str(payee.get("pseudonym", ""))
+        if set(payee) - {"kind", "pseudonym"}:
+            raise InvalidEntry(
+                "a person is paid by pseudonym only (no name or other personal data)",
+                field="payee",
+            )
+        if uow.repo.get_beneficiary(pseudonym) is None:
+            raise UnknownBeneficiary(f"no beneficiary {pseudonym!r}", field="payee.pseudonym")
+        data["payee"] = {"kind": kind, "pseudonym": pseudonym}
+    else:
+        raise InvalidEntry("payee kind must be organisation or person", field="payee.kind")
+    return data
+
+
+def _check_budget(
+    uow: UnitOfWorkPort, project: Project, amount: Money, cny: int, over_budget_reason: str
+) -> dict[str, Any]:
+    """Refuse a payment beyond the project's remaining budget (CNY value; no budget, no limit);
+    an approved over-budget payment is let through and says so in its data.
+
+    Raises:
+        OverBudget: naming the budget, what is left and the payment.
+    """
+    if project.budget_minor <= 0:
+        return {}
+    spent = uow.total(PROGRAM_EXPENSES, project.fund, project=project.code)[1]
+    left = project.budget_minor - spent
+    if cny <= left:
+        return {}
+    figures = {"budget_minor": project.budget_minor, "remaining_minor": left}
+    if over_budget_reason.strip():
+        return {"over_budget": {**figures, "reason": over_budget_reason.strip()}}
+    c = project.currency
+    raise OverBudget(
+        f"project {project.code} has {format_minor(left, c)} {c} of its "
+        f"{format_minor(project.budget_minor, c)} {c} budget left; this disbursement is "
+        f"{format_minor(cny, c)} {c} (request it as an over-budget payment, with a reason)",
+        field="amount",
+    )
+
+
+def award_capacity(uow: UnitOfWorkPort, fund: str) -> tuple[int, int, int]:
+    """(CNY cash, unconditional pledges receivable, unpaid awards) of a fund, in fen."""
+    cash = uow.total(cash_account(FUNCTIONAL_CURRENCY), fund, FUNCTIONAL_CURRENCY)[0]
+    pledged = uow.total(PLEDGES_RECEIVABLE, fund, FUNCTIONAL_CURRENCY)[0]
+    unpaid = -uow.total(GRANTS_PAYABLE, fund, FUNCTIONAL_CURRENCY)[0]
+    return cash, pledged, unpaid
+
+
+def _check_commitment(uow: UnitOfWorkPort, fund: str, amount: Money) -> None:
+    """Refuse an award beyond what the fund can pay (see the module docstring).
+
+    Raises:
+        InsufficientFunds: with the figures.
+    """
+    cash, pledged, unpaid = award_capacity(uow, fund)
+    can = cash + pledged - unpaid
+    if amount.minor <= can:
+        return
+    c = amount.currency
+
+    def f(minor: int) -> str:
+        return f"{format_minor(minor, c)} {c}"
+
+    raise InsufficientFunds(
+        f"fund {fund} can commit at most {f(max(can, 0))} to a new award (cash {f(cash)} + "
+        f"unconditional pledges receivable {f(pledged)} - unpaid awards {f(unpaid)}); this "
+        f"award is {f(amount.minor)}",
+        field="amount",
+    )
 
 
 @_idempotent("award", replay=_replayed_award)
@@ -1084,7 +1339,9 @@ def award_scholarship(
     """Award a scholarship: an unconditional award is an expense and a liability (5101/2209).
 
     Raises:
-        UnknownFund, UnknownBeneficiary, UnknownProject, InvalidEntry (no term), PeriodClosed,
+        InsufficientFunds: beyond the fund's cash + pledges receivable - unpaid awards;
+        PurposeMismatch: the fund does not pay scholarships; UnknownFund, UnknownBeneficiary,
+        UnknownProject, InvalidEntry (no term), PeriodClosed,
         IdempotencyConflict.
     """
     the_fund = _fund(uow, fund)
@@ -1094,6 +1351,8 @@ def award_scholarship(
         _project(uow, project)
     if not term.strip():
         raise InvalidEntry("an award names its term, e.g. 2026秋", field="term")
+    check_purpose(_purposes(uow, fund), fund, "scholarships")
+    _check_commitment(uow, fund, amount)
     award_id, cny = _new_id("A"), _functional(amount, None)
     m, c, who = amount.minor, amount.currency, beneficiary_id
     postings = (
@@ -1108,7 +1367,7 @@ def award_scholarship(
             functional_class=FunctionalClass.PROGRAM.value,
         ),
         Posting(GRANTS_PAYABLE, fund, -m, c, -cny, party=who, ref=award_id),
-        *_release(the_fund, amount, cny),
+        *_release(uow, the_fund, amount, cny),
     )
     data = {"award_id": award_id, "term": term, "beneficiary_id": who}
     entry = _post(uow, JournalEntry(EntryKind.AWARD, awarded_on, postings, maker=maker, data=data))
@@ -1370,7 +1629,7 @@ def record_depreciation(
         Posting(
             ACCUMULATED_DEPRECIATION, fund, -charge, FUNCTIONAL_CURRENCY, -charge, ref=gift_entry_id
         ),
-        *_release(the_fund, money, charge),
+        *_release(uow, the_fund, money, charge),
     )
     data = {
         "gift_entry_id": gift_entry_id,

@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, func, insert, select
@@ -81,6 +81,8 @@ class ApprovalRequest:
     details: Mapping[str, Any]
     entry_id: str | None = None
     reason: str = ""
+    #: True when an operation was answered with this request (202), not decided.
+    requested: bool = False
 
 
 def encode_details(details: Mapping[str, Any]) -> str:
@@ -169,10 +171,12 @@ def request_if_needed(
     key: str | None,
     post: Callable[[UnitOfWork], object],
     reverses_kind: str | None = None,
+    force: bool = False,
 ) -> ApprovalRequest | None:
     """The request this operation becomes, or None when it may post now (`post` does).
 
     A replay of `key` answers its request; a key already used to post replays that instead.
+    `force`: the operation needs approval whatever the policy says (an over-budget payment).
 
     Raises:
         whatever `post` would raise now (the request is not made).
@@ -180,11 +184,11 @@ def request_if_needed(
     if key is not None:
         earlier = _by_key(uow, key)
         if earlier is not None:
-            return None if earlier.state == "posted" else earlier
+            return None if earlier.state == "posted" else replace(earlier, requested=True)
         if uow.idempotency_record(key) is not None:
             return None
     policy = policy_in(uow, fund)
-    if not needs_approval(policy, operation, amount, reverses_kind=reverses_kind):
+    if not force and not needs_approval(policy, operation, amount, reverses_kind=reverses_kind):
         return None
     _try(uow, post)
     now = uow.now()
@@ -208,7 +212,7 @@ def request_if_needed(
         "reason": "",
     }
     uow.connection.execute(insert(approval_requests).values(**row))
-    return request_from_row(_Row(row), (), now)
+    return replace(request_from_row(_Row(row), (), now), requested=True)
 
 
 class _Undone(Exception):

@@ -8,6 +8,10 @@ Invariants owned here:
   more, a reversal of a disbursement, ...) refuses the whole file, naming its line: an import
   has no approver, so such an operation is requested one by one (API or console form).
 - A rejected file posts nothing; every problem carries its line number (`ImportRejected`).
+- The ledger's rules (cash, restricted net assets, award commitment, project budgets, fund
+  purposes, payees, closed periods) are met row by row inside the importer, which posts through
+  `ledger.services` like every other entrance. An over-budget payment has no column in a file:
+  it is always refused (`over_budget`) and must be requested, with its reason.
 - A committed import records one audit event (`import`, the file's name as target) when the
   caller hands in its facts.
 """

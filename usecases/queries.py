@@ -37,7 +37,7 @@ from audits.exports import (
     write_xlsx,
 )
 from audits.report import render_pack_pdf
-from audits.statements import KINDS, Fold, Params, Statement, statements_from_db
+from audits.statements import KINDS, Fold, Params, Statement, payee_text, statements_from_db
 from ledger import balances, trail
 from ledger.accounts import GRANTS_PAYABLE
 from ledger.balances import TrialBalance
@@ -200,6 +200,9 @@ class DisbursementRow:
     reversed_by: str | None
     acknowledged_on: str | None = None  # the recipient's signed acknowledgment, if on file
     documents: int = 0  # evidence standing on the entry (not superseded)
+    #: Who was paid, as the register shows it (an organisation and its code, or a pseudonym).
+    payee: str = ""
+    bank_reference: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +334,8 @@ def _disbursement(e: PostedEntry, reversed_by: str | None) -> DisbursementRow:
         cost.functional_class,
         e.memo,
         reversed_by,
+        payee_text(e.data.get("payee")),
+        str(e.data.get("bank_reference", "")),
     )
 
 

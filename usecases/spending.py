@@ -56,8 +56,13 @@ def record_disbursement(
     """Pay money from a fund to one of its projects (`details`: `services.record_disbursement`'s),
     or, when the fund's policy says so, request it (the request is answered).
 
+    A payment beyond the project's remaining budget is refused (`OverBudget`) unless it is asked
+    for with `over_budget_reason`: it then always becomes a request, and only an approver's
+    approval posts it (`usecases.approvals`), over the budget, with the reason in its data.
+
     Raises:
-        UnknownFund, UnknownProject, InsufficientFunds, PeriodClosed, IdempotencyConflict.
+        UnknownFund, UnknownProject, InsufficientFunds, OverBudget, PurposeMismatch,
+        PeriodClosed, IdempotencyConflict.
     """
 
     def work(uow: UnitOfWork) -> PostedEntry | ApprovalRequest:
@@ -70,6 +75,7 @@ def record_disbursement(
             by=by,
             key=key,
             post=lambda unit: disbursement_in(unit, by=by, key=key, details=details),
+            force=bool(details.get("over_budget_reason")),
         )
         return request or disbursement_in(uow, by=by, key=key, details=details)
 

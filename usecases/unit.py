@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -65,6 +65,10 @@ class AuditFacts:
     idempotency_key: str = ""
     client: str = ""
     recorded: bool = False
+    #: The answer's status: 201, or 202 for an operation that became an approval request.
+    status: int = 201
+    #: What the event says beyond who did what to which target (never personal data).
+    detail: str | Mapping[str, Any] = ""
 
 
 def write(
@@ -109,7 +113,10 @@ def write(
 def _audited(uow: UnitOfWork, work: Callable[[UnitOfWork], T], audit: AuditFacts | None) -> T:
     if audit is not None:
         record_audit_event(uow, audit)
-    return work(uow)
+    result = work(uow)
+    if audit is not None and getattr(result, "requested", False):
+        audit.status = 202  # the operation became an approval request (`usecases.gate`)
+    return result
 
 
 def record_audit_event(uow: UnitOfWork, facts: AuditFacts) -> None:
@@ -132,7 +139,8 @@ def record_audit_event(uow: UnitOfWork, facts: AuditFacts) -> None:
             idempotency_key=facts.idempotency_key,
             client=facts.client,
             outcome="success",
-            status=201,
+            status=facts.status,
+            detail=facts.detail,
             head=head,
             queue=unit.queue_row,
         )

@@ -31,6 +31,8 @@ def _present(data: dict[str, Any], entry: PostedEntry) -> dict[str, Any]:
         "paid_on": data["paid_on"].isoformat(),
         "memo": data["memo"],
         "functional_class": data["functional_class"],
+        "payee": entry.data.get("payee"),
+        "bank_reference": entry.data.get("bank_reference", ""),
         "entry": present_entry(entry),
     }
 
@@ -39,7 +41,15 @@ def _present(data: dict[str, Any], entry: PostedEntry) -> dict[str, Any]:
 @operation(
     blp,
     roles=WRITERS,
-    problems=("unknown_fund", "unknown_project", "insufficient_funds", "period_closed"),
+    problems=(
+        "unknown_fund",
+        "unknown_project",
+        "unknown_beneficiary",
+        "insufficient_funds",
+        "over_budget",
+        "purpose_mismatch",
+        "period_closed",
+    ),
     body=True,
     idempotent=True,
 )
@@ -52,6 +62,10 @@ def create_disbursement(data: dict[str, Any]) -> dict[str, Any] | Response:
     Dr 5101 program expense (project) / Cr 1002-<currency> cash, and for a restricted fund the
     release Dr 3102 / Cr 3101. Refused with `insufficient_funds` if the fund's cash in that
     currency would go below zero; concurrent disbursements are serialised, so none overdraws.
+    Beyond the project's remaining budget: `over_budget`, unless asked with
+    `over_budget_reason` (then always a request an approver must approve); outside the fund's
+    purposes: `purpose_mismatch`. `payee` names who was paid (an organisation by name and
+    统一社会信用代码, or a person by pseudonym only) with the `bank_reference`.
     When the fund's approval policy says so, nothing is posted: 202 with the approval request.
     """
     key = idempotency_key("disbursements")

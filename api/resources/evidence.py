@@ -369,7 +369,7 @@ def acknowledge_entry(entry_id: str) -> dict[str, Any]:
 @operation(
     blp,
     roles=WRITERS,
-    problems=("not_found", "overpayment", "unknown_project", "period_closed"),
+    problems=("not_found", "overpayment", "unknown_project", "purpose_mismatch", "period_closed"),
     body=True,
     idempotent=True,
 )

@@ -8,14 +8,23 @@ from flask_smorest import Blueprint
 
 from api.auth import ADMIN, READERS
 from api.errors import ApiProblem
-from api.resources.common import books, idempotency_key, operation, read
-from api.schemas import FundDetailOut, FundIn, FundList, FundOut, money
+from api.resources.common import books, current_actor, idempotency_key, operation, read
+from api.schemas import (
+    FundDetailOut,
+    FundIn,
+    FundList,
+    FundOut,
+    PurposesIn,
+    PurposesOut,
+    money,
+)
 from api.trail import audit_facts
 from ledger.balances import fund_summary
 from ledger.model import Fund
 from ledger.money import FUNCTIONAL_CURRENCY
+from ledger.purposes import Purposes, purposes_json
 from ledger.storage.repository import SqlRepository
-from usecases import reference
+from usecases import controls, reference
 from usecases.gate import available, now_text, pending_outflows
 
 blp = Blueprint("funds", __name__, url_prefix="/api/v1", description="Funds and their balances.")
@@ -84,3 +93,30 @@ def get_fund(code: str) -> dict[str, Any]:
     donor restrictions, in CNY.
     """
     return read(lambda repo: present_fund_detail(repo, code))
+
+
+def present_purposes(fund: str, purposes: Purposes) -> dict[str, Any]:
+    return {"fund": fund, "stated": purposes.stated, **purposes_json(purposes)}
+
+
+@blp.route("/funds/<code>/purposes", methods=["GET"])
+@operation(blp, roles=READERS, problems=("unknown_fund",))
+@blp.response(200, PurposesOut)
+def get_purposes(code: str) -> dict[str, Any]:
+    """What a fund may pay for: projects (perhaps only in some counties), scholarships, in-kind
+    handovers. A fund that never stated its purposes pays for anything (`stated: false`)."""
+    return present_purposes(code, controls.fund_purposes(books(), code))
+
+
+@blp.route("/funds/<code>/purposes", methods=["PUT"])
+@operation(blp, roles=ADMIN, problems=("unknown_fund",), body=True, idempotent=True)
+@blp.arguments(PurposesIn())
+@blp.response(200, PurposesOut)
+def set_purposes(data: dict[str, Any], code: str) -> dict[str, Any]:
+    """State what a fund may pay for; a kind left out is not allowed. Each change is a new
+    version and an audit event (with the purposes before and after). A payment outside them is
+    then refused with `purpose_mismatch`, through the API, the import and the console alike."""
+    purposes = controls.set_fund_purposes(
+        books(), code, data, by=current_actor(), audit=audit_facts()
+    )
+    return present_purposes(code, purposes)

@@ -110,6 +110,8 @@ def _disbursement(r: queries.DisbursementRow) -> dict[str, Any]:
         "paid_on": r.paid_on.isoformat(),
         "functional_class": r.functional_class,
         "memo": r.memo,
+        "payee": r.payee,
+        "bank_reference": r.bank_reference,
         "reversed_by": r.reversed_by,
         "acknowledged_on": r.acknowledged_on,
         "documents": r.documents,

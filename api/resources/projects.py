@@ -15,11 +15,19 @@ from api.resources.common import (
     operation,
     read,
 )
-from api.schemas import ProjectIn, ProjectList, ProjectOut, ProjectQuery, money
+from api.schemas import (
+    BudgetIn,
+    BudgetOut,
+    ProjectIn,
+    ProjectList,
+    ProjectOut,
+    ProjectQuery,
+    money,
+)
 from api.trail import audit_facts
 from ledger.model import Project
 from ledger.storage.repository import SqlRepository
-from usecases import places, reference
+from usecases import controls, places, reference
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects.")
 
@@ -84,3 +92,32 @@ def get_project(code: str) -> dict[str, Any]:
     """One project."""
     project, where = read(lambda repo: (_found(repo, code), places.project_places_of(repo.conn)))
     return present_project(project, where.get(code))
+
+
+@blp.route("/projects/<code>/budget", methods=["PUT"])
+@operation(blp, roles=ADMIN, problems=("unknown_project",), body=True, idempotent=True)
+@blp.arguments(BudgetIn())
+@blp.response(200, BudgetOut)
+def set_budget(data: dict[str, Any], code: str) -> dict[str, Any]:
+    """Change a project's budget (raise it), with a reason; never below what it has spent.
+
+    Disbursements beyond a project's remaining budget are refused with `over_budget` unless an
+    approver approves them as an over-budget request. Each change is appended (nothing is
+    rewritten) and audited with the old and the new figure (setting the same budget again adds
+    a version too: PUT is idempotent in its effect on the budget in force).
+    """
+    change = controls.set_project_budget(
+        books(),
+        code,
+        data["budget"],
+        reason=data["reason"],
+        by=current_actor(),
+        audit=audit_facts(),
+    )
+    before, after = change.before, change.after
+    return {
+        "project": code,
+        "old_budget": money(before.budget_minor, before.currency),
+        "budget": money(after.budget_minor, after.currency),
+        "reason": change.reason,
+    }

@@ -59,7 +59,14 @@ def _present_payout(recorded: RecordedPayout, data: dict[str, Any]) -> dict[str,
 @operation(
     blp,
     roles=WRITERS,
-    problems=("unknown_fund", "unknown_beneficiary", "unknown_project", "period_closed"),
+    problems=(
+        "unknown_fund",
+        "unknown_beneficiary",
+        "unknown_project",
+        "insufficient_funds",
+        "purpose_mismatch",
+        "period_closed",
+    ),
     body=True,
     idempotent=True,
 )

@@ -193,18 +193,81 @@ class SqlRepository:
         )
 
     def get_project(self, code: str) -> Project | None:
+        """A project, with its budget as last changed (`project_budgets`), if it was."""
         row = self.conn.execute(select(t.projects).where(t.projects.c.code == code)).first()
-        return None if row is None else self._project(row)
+        return None if row is None else self._project(row, self._budgets(code))
+
+    def _budgets(self, code: str | None = None) -> dict[str, tuple[int, str]]:
+        """{project: (budget, currency)} of the newest `project_budgets` version of each."""
+        b = t.project_budgets
+        newest = select(b.c.project, func.max(b.c.version).label("version")).group_by(b.c.project)
+        if code is not None:
+            newest = newest.where(b.c.project == code)
+        latest = newest.subquery()
+        rows = self.conn.execute(
+            select(b.c.project, b.c.budget_minor, b.c.currency).join(
+                latest, and_(b.c.project == latest.c.project, b.c.version == latest.c.version)
+            )
+        )
+        return {r.project: (int(r.budget_minor), r.currency) for r in rows}
 
     @staticmethod
-    def _project(r: Any) -> Project:
-        return Project(r.code, r.name, r.fund, r.county, r.town, r.budget_minor, r.currency)
+    def _project(r: Any, budgets: Mapping[str, tuple[int, str]]) -> Project:
+        budget, currency = budgets.get(r.code, (r.budget_minor, r.currency))
+        return Project(r.code, r.name, r.fund, r.county, r.town, budget, currency)
 
     def list_projects(self, fund: str | None = None) -> list[Project]:
         query = select(t.projects).order_by(t.projects.c.code)
         if fund:
             query = query.where(t.projects.c.fund == fund)
-        return [self._project(r) for r in self.conn.execute(query)]
+        budgets = self._budgets()
+        return [self._project(r, budgets) for r in self.conn.execute(query)]
+
+    def add_project_budget(self, row: Mapping[str, Any]) -> int:
+        """Append a project's new budget (project, budget_minor, currency, reason, set_at,
+        set_by) as its next version; returns the version."""
+        b = t.project_budgets
+        latest = self.conn.execute(
+            select(func.max(b.c.version)).where(b.c.project == row["project"])
+        ).scalar()
+        version = int(latest or 0) + 1
+        self.conn.execute(insert(b).values(**row, version=version))
+        return version
+
+    def fund_purposes(self, code: str) -> str | None:
+        """The JSON of a fund's newest purposes version, or None if it never stated them."""
+        row = self.raw.one(
+            "SELECT purposes FROM fund_purposes WHERE fund = ? ORDER BY version DESC LIMIT 1",
+            (code,),
+        )
+        return None if row is None else str(row[0])
+
+    def add_fund_purposes(self, fund: str, purposes: str, at: str, by: str) -> int:
+        """Append a fund's purposes (JSON) as its next version; returns the version."""
+        p = t.fund_purposes
+        latest = self.conn.execute(select(func.max(p.c.version)).where(p.c.fund == fund)).scalar()
+        version = int(latest or 0) + 1
+        self.conn.execute(
+            insert(p).values(fund=fund, version=version, purposes=purposes, set_at=at, set_by=by)
+        )
+        return version
+
+    def total(
+        self, account: str, fund: str, currency: str | None = None, project: str | None = None
+    ) -> tuple[int, int]:
+        """(amount, functional) of `account` in `fund` summed over every balance row (all refs;
+        all currencies and projects unless named)."""
+        sql = (
+            "SELECT COALESCE(SUM(amount), 0), COALESCE(SUM(functional), 0) FROM balances "
+            "WHERE account = ? AND fund = ?"
+        )
+        args: list[Any] = [account, fund]
+        if currency is not None:
+            sql, args = sql + " AND currency = ?", [*args, currency]
+        if project is not None:
+            sql, args = sql + " AND project = ?", [*args, project]
+        row = self.raw.one(sql, tuple(args))
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
     def add_project(self, p: Project, at: str) -> None:
         self.conn.execute(

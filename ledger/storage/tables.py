@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "CONTROLS_TABLES",
     "DELIVERY_TABLES",
     "EVIDENCE_TABLES",
     "JOURNAL_TABLES",
@@ -62,6 +63,7 @@ __all__ = [
     "evidence_chunks",
     "fiscal_references",
     "fund_issuers",
+    "fund_purposes",
     "funds",
     "idempotency",
     "in_kind_handovers",
@@ -76,6 +78,7 @@ __all__ = [
     "pledges",
     "postings",
     "programme_photos",
+    "project_budgets",
     "project_places",
     "projects",
     "village_chiefs",
@@ -734,6 +737,34 @@ PROGRAMME_TABLES = (
     "village_chiefs",
 )
 PROGRAMME_APPEND_ONLY = tuple(t for t in PROGRAMME_TABLES if t != "campaigns")
+# -- internal controls (issue #14) --------------------------------------------------------------
+# What a fund may pay for, as a history: the newest version wins (`ledger.purposes` reads its
+# JSON); a fund without a row may pay for anything its projects are.
+fund_purposes = Table(
+    "fund_purposes",
+    metadata,
+    Column("fund", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("purposes", Text, nullable=False),
+    Column("set_at", String(32), nullable=False),
+    Column("set_by", String(200), nullable=False),
+)
+
+# A project's budget as changed after it was opened (raised by an admin, with a reason): the
+# newest version wins over `projects.budget_minor`.
+project_budgets = Table(
+    "project_budgets",
+    metadata,
+    Column("project", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("budget_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("set_at", String(32), nullable=False),
+    Column("set_by", String(200), nullable=False),
+)
+
+CONTROLS_TABLES = ("fund_purposes", "project_budgets")
 
 JOURNAL_TABLES = (
     "journal_entries",
@@ -753,6 +784,7 @@ JOURNAL_TABLES = (
     "pledge_acknowledgments",
     *DELIVERY_TABLES,
     *PROGRAMME_APPEND_ONLY,
+    *CONTROLS_TABLES,
 )
 
 # One indexed range scan per entry: the second line must exist, and every (fund, currency)

@@ -240,6 +240,20 @@ class UnitOfWork:
             cached = self._overlay[key] = [amount, functional]
         return cached[0], cached[1]
 
+    def total(
+        self, account: str, fund: str, currency: str | None = None, project: str | None = None
+    ) -> tuple[int, int]:
+        """(amount, functional) of `account` in `fund` over all its balance keys (refs, and
+        currencies and projects unless named), including unflushed postings."""
+        amount, functional = self.repo.total(account, fund, currency, project)
+        for key, (a, f) in self._deltas.items():
+            if key[0] == account and key[1] == fund:
+                if (currency is None or key[2] == currency) and (
+                    project is None or key[3] == project
+                ):
+                    amount, functional = amount + a, functional + f
+        return amount, functional
+
     def cached(self, kind: str, key: str, load: Callable[[str], Any]) -> Any:
         """Reference data (accounts, funds, donors, projects) read once per unit of work.
 

@@ -244,6 +244,44 @@ def test_a_disbursement_beyond_the_funds_cash_is_refused_and_changes_nothing(
     assert len(auditor.get("/api/v1/entries").get_json()["items"]) == 1
 
 
+def test_a_disbursement_beyond_its_projects_budget_is_over_budget(
+    admin: Caller, officer: Caller, books: Books
+) -> None:
+    admin.created(
+        "/api/v1/projects",
+        {
+            "code": "BUDGETED",
+            "name": "有预算的项目",
+            "fund": books.restricted,
+            "county": "炉霍县",
+            "budget": {"amount": "50.00", "currency": "CNY"},
+        },
+    )
+    officer.created("/api/v1/donations", donation(books, "100.00"))
+    body = problem(
+        officer.post("/api/v1/disbursements", disbursement(books, "50.01", project="BUDGETED")),
+        409,
+        "over_budget",
+    )
+    assert "50.00 CNY of its 50.00 CNY budget left" in body["detail"]
+
+
+def test_a_payment_outside_the_funds_purposes_is_a_purpose_mismatch(
+    admin: Caller, officer: Caller, books: Books
+) -> None:
+    admin.client.put(
+        f"/api/v1/funds/{books.restricted}/purposes",
+        json={"scholarships": True},
+        headers=admin.headers(),
+    )
+    officer.created("/api/v1/donations", donation(books, "100.00"))
+    problem(
+        officer.post("/api/v1/disbursements", disbursement(books, "10.00")),
+        409,
+        "purpose_mismatch",
+    )
+
+
 def test_paying_a_pledge_beyond_its_amount_is_an_overpayment(officer: Caller, books: Books) -> None:
     pledge = officer.created(
         "/api/v1/pledges",

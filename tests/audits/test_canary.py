@@ -33,8 +33,30 @@ def _unzipped(data: bytes) -> str:
         return "\n".join(zf.read(n).decode("utf-8", "replace") for n in zf.namelist())
 
 
+def _pay_the_canary(engine, worked) -> None:  # type: ignore[no-untyped-def]
+    """A disbursement paid to the child herself, named (as ever) by pseudonym only."""
+    import datetime as dt
+
+    from ledger import services
+    from ledger.money import Money
+    from ledger.storage.unit_of_work import UnitOfWork
+
+    with UnitOfWork(engine) as uow:
+        services.record_disbursement(
+            uow,
+            fund="LUHUO",
+            project="CLINIC",
+            amount=Money(10_000, "CNY"),
+            paid_on=dt.date(2026, 6, 1),
+            payee={"kind": "person", "pseudonym": worked.canary},
+            bank_reference="CANARY-REF-1",
+        )
+        uow.commit()
+
+
 def test_the_canary_is_in_no_output(engine, worked, database_url, tmp_path, caplog, capfd):
     caplog.set_level(logging.DEBUG)
+    _pay_the_canary(engine, worked)
     with engine.connect() as conn:
         _clean(b"".join(csv_chunks(conn)), "the CSV export")
         _clean(b"".join(jsonl_chunks(conn)), "the JSONL export")
@@ -69,12 +91,17 @@ def test_the_canary_is_in_no_output(engine, worked, database_url, tmp_path, capl
         "/api/v1/exports/journal.jsonl",
         "/api/v1/statements/scholarships",
         "/api/v1/statements/scholarships?format=csv",
+        "/api/v1/statements/disbursements",
+        "/api/v1/statements/disbursements?format=csv",
+        "/api/v1/disbursements",
         "/api/v1/audit/events",
         "/api/v1/checkpoints",
     ):
         response = client.get(path, headers=auditor)
         assert response.status_code == 200, path
         _clean(response.data, path)
+        if "disbursements" in path:
+            assert worked.canary.encode() in response.data  # paid to her, by pseudonym
     app.extensions["huiquan"].engine.dispose()
     _clean("\n".join(r.getMessage() for r in caplog.records), "the log records")
     out, err = capfd.readouterr()

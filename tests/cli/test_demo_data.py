@@ -54,7 +54,15 @@ def test_the_default_demo_posts_every_row_of_the_shipped_file(database_url, home
     assert handovers == 4
     programmes = int(result.stdout.split("programmes: ")[1].split(" entries")[0])
     assert programmes > 0  # the campaigns' gifts, the matcher's pledge and gifts, a payment
-    assert (
-        head_sequence(engine)
-        == len(rows) - off_the_books + depreciation + handovers + fee_from_statement + programmes
+    requests = result.stdout.split("approval requests: ")[1]
+    approved = int(requests.split(" approved")[0])
+    assert requests.startswith("1 approved and posted, 1 rejected, 3 pending")
+    assert head_sequence(engine) == (
+        len(rows)
+        - off_the_books
+        + depreciation
+        + handovers
+        + fee_from_statement
+        + programmes
+        + approved
     )

@@ -7,8 +7,10 @@ import re
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from ledger.balances import fund_summary
+from ledger.storage import tables
 from tests.console.conftest import TODAY, Seeded, csrf_of, key_of, post_form, sign_in
 from usecases import unit
 
@@ -292,3 +294,62 @@ def test_every_page_renders_for_an_admin(
         response = client.get(path)
         assert response.status_code == 200, path
         assert 'lang="zh-Hans"' in response.get_data(as_text=True)
+
+
+def test_a_disbursement_form_names_its_payee_and_a_bad_code_goes_beside_its_field(
+    app: Flask, officer: FlaskClient, seeded: Seeded
+) -> None:
+    post_form(officer, "/console/gifts/new", _gift(seeded))
+    body = {
+        "fund": seeded.restricted,
+        "project": seeded.project,
+        "amount": "300.00",
+        "currency": "CNY",
+        "paid_on": TODAY.isoformat(),
+        "functional_class": "program",
+        "payee_kind": "organisation",
+        "payee_name": "炉霍县交纳村村民委员会",
+        "payee_registration_number": "545101850000004100",
+        "bank_reference": "CMB-0042",
+    }
+    head = _head(app)
+    refused = post_form(officer, "/console/disbursements/new", body, fund=seeded.restricted)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert 'id="e-payee_registration_number"' in text
+    assert _head(app) == head
+    body["payee_registration_number"] = "545101850000004105"
+    paid = post_form(officer, "/console/disbursements/new", body, fund=seeded.restricted)
+    assert paid.status_code == 200, paid.get_data(as_text=True)
+    assert _head(app) == head + 1
+
+    with app.extensions["huiquan"].books.engine.connect() as conn:
+        data = conn.execute(
+            select(tables.journal_entries.c.data).where(
+                tables.journal_entries.c.sequence == head + 1
+            )
+        ).scalar_one()
+    assert '"registration_number":"545101850000004105"' in data.replace(" ", "")
+    assert '"bank_reference":"CMB-0042"' in data.replace(" ", "")
+
+
+def test_a_disbursement_beyond_the_budget_is_refused_in_words_and_then_requested_with_a_reason(
+    app: Flask, officer: FlaskClient, seeded: Seeded
+) -> None:
+    post_form(officer, "/console/gifts/new", _gift(seeded, amount="60000.00"))
+    body = {
+        "fund": seeded.restricted,
+        "project": seeded.project,
+        "amount": "50000.01",
+        "currency": "CNY",
+        "paid_on": TODAY.isoformat(),
+        "functional_class": "program",
+    }
+    refused = post_form(officer, "/console/disbursements/new", body, fund=seeded.restricted)
+    assert refused.status_code == 422
+    assert "超出项目剩余预算" in refused.get_data(as_text=True)
+    head = _head(app)
+    body["over_budget_reason"] = "理事会同意追加"
+    asked = post_form(officer, "/console/disbursements/new", body, fund=seeded.restricted)
+    assert asked.status_code == 200, asked.get_data(as_text=True)
+    assert _head(app) == head  # a request, not an entry: an approver decides it

@@ -55,3 +55,39 @@ def test_a_policy_set_from_the_command_line_governs_the_fund(database_url, engin
     bad = huiquan(database_url, home, "policy", "set", "*", "--threshold", "payroll=1")
     assert bad.exit_code == 1 and "payroll" in bad.output
     assert ("huiquan policy set", "success") in actions(engine)
+
+
+def test_an_admin_states_purposes_and_raises_a_budget_from_the_command_line(
+    database_url, engine, tmp_path
+):
+    from tests.builders import Books
+
+    books = Books(engine)
+    books.fund("LUHUO")
+    books.donor(donor_id="D-1")
+    books.project("CLINIC")
+    books.donate("500", donor="D-1")
+    books.disburse("300")
+    home = tmp_path / "home"
+    answer = huiquan(
+        database_url, home, "purposes", "set", "LUHUO", "--projects", "--county", "炉霍县"
+    )
+    assert answer.exit_code == 0, answer.output
+    assert "LUHUO pays for: projects in 炉霍县" in answer.output
+    assert "projects in 炉霍县" in huiquan(database_url, home, "purposes", "show", "LUHUO").output
+    unknown = huiquan(database_url, home, "purposes", "show", "NOPE")
+    assert unknown.exit_code == 1 and "no fund 'NOPE'" in unknown.output
+    shown = huiquan(database_url, home, "budget", "show", "CLINIC")
+    assert "CLINIC: no budget; spent 300.00 CNY" in shown.output
+    raised = huiquan(database_url, home, "budget", "set", "CLINIC", "1000", "--reason", "第二期")
+    assert raised.exit_code == 0, raised.output
+    assert "CLINIC: budget 0.00 -> 1000.00 CNY (第二期)" in raised.output
+    shown = huiquan(database_url, home, "budget", "show", "CLINIC")
+    assert "budget 1000.00 CNY, spent 300.00 CNY, left 700.00 CNY" in shown.output
+    below = huiquan(database_url, home, "budget", "set", "CLINIC", "100", "--reason", "削减")
+    assert below.exit_code == 1 and "cannot be below" in below.output
+    assert ("huiquan budget set", "success") in actions(engine)
+    assert ("huiquan purposes set", "success") in actions(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(select(tables.project_budgets)).all()
+    assert [(r.budget_minor, r.reason) for r in rows] == [(100_000, "第二期")]

@@ -1,8 +1,12 @@
-"""Maker-checker run beside a model: requests, approvals, rejections, withdrawals, expiries.
+"""Maker-checker run beside a model: requests, approvals, rejections, withdrawals, expiries,
+of disbursements (within the project's budget, or over it with a reason), scholarship awards
+(within what the fund can pay) and their payouts.
 
-Invariants after every step: no request is posted twice; an entry that needed approval carries
-its checkers (as many as its policy asked, none of them the maker); a request is posted exactly
-when the model says so; the fund's cash equals the model's and never goes below zero.
+Invariants after every step: no request is posted twice; an entry that needed approval (at or
+above the policy's bar, or over budget) carries its checkers (as many as its policy asked, none
+of them the maker), and no such entry exists without them; a request is posted exactly when the
+model says so; the fund's cash, restricted net assets and unpaid awards equal the model's, and
+neither cash nor restricted net assets ever go below zero.
 """
 
 from __future__ import annotations
@@ -27,13 +31,19 @@ from hypothesis.stateful import (
 from sqlalchemy import select, update
 
 from ledger import services
-from ledger.balances import fund_cash
-from ledger.errors import InsufficientFunds, RequestClosed, RequestExpired, SelfApproval
+from ledger.balances import fund_cash, fund_summary
+from ledger.errors import (
+    InsufficientFunds,
+    OverBudget,
+    RequestClosed,
+    RequestExpired,
+    SelfApproval,
+)
 from ledger.money import Money
 from ledger.storage import tables
 from ledger.storage.db import init_books, make_engine
 from ledger.storage.unit_of_work import UnitOfWork, read_only
-from usecases import approvals, spending
+from usecases import approvals, scholarships, spending
 from usecases.books import open_books
 from usecases.gate import ApprovalRequest
 from usecases.unit import SYSTEM, Actor
@@ -46,6 +56,7 @@ gifts = st.integers(min_value=100_000, max_value=4_000_000)
 # Half below the bar (posted at once), half at or above it (requested).
 payments = st.one_of(st.integers(1, BAR - 1), st.integers(BAR, 3 * BAR))
 APPROVERS = ("li", "wang")
+BUDGET = 3 * BAR  # the project's budget: 30,000.00 CNY
 
 
 @dataclass
@@ -54,6 +65,8 @@ class Asked:
 
     amount: int
     needed: int
+    operation: str = "disbursement"
+    over_budget: bool = False
     state: str = "pending"
     approvers: list[str] = field(default_factory=list)
     rejected_by: str = ""
@@ -67,6 +80,9 @@ class ApprovalMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.cash = 0
+        self.restricted = 0  # restricted net assets: every gift here is restricted
+        self.spent = 0  # program expense on the project (counts against its budget)
+        self.awards: dict[str, int] = {}  # award id -> unpaid
         self.asked: dict[str, Asked] = {}
         self.needed = 1
 
@@ -76,8 +92,18 @@ class ApprovalMachine(RuleBasedStateMachine):
         self.books = open_books(engine, Path(self.tmp), group_commit_max=1)  # type: ignore[attr-defined]
         with UnitOfWork(engine) as uow:
             services.open_fund(uow, code=FUND, name="炉霍", restricted=True, purpose="clinic")
-            services.open_project(uow, code=PROJECT, name="卫生室", fund=FUND, county="炉霍县")
+            services.open_project(
+                uow,
+                code=PROJECT,
+                name="卫生室",
+                fund=FUND,
+                county="炉霍县",
+                budget=Money(BUDGET, "CNY"),
+            )
             self.donor = services.register_donor(uow, name="王秀英").id
+            self.beneficiary = services.register_beneficiary(
+                uow, cohort="2026秋", county="炉霍县", personal={}, secret=b"k" * 32
+            ).id
             uow.commit()
         officer = ("officer",)
         self.maker = create_user(
@@ -115,14 +141,24 @@ class ApprovalMachine(RuleBasedStateMachine):
             )
             uow.commit()
         self.cash += minor
+        self.restricted += minor
+
+    def _spend(self, minor: int) -> None:
+        """What spending releases: the restriction, for what restricted money is left."""
+        self.restricted -= min(minor, self.restricted)
+
+    @property
+    def unpaid(self) -> int:
+        return sum(self.awards.values())
 
     @rule(two=st.booleans())
     def set_policy(self, two: bool) -> None:
         approvals.set_policy(self.books, FUND, {"approvers": 2 if two else 1}, by=SYSTEM)
         self.needed = 2 if two else 1
 
-    @rule(target=requests, minor=payments)
-    def disburse(self, minor: int) -> MultipleResults[str]:
+    @rule(target=requests, minor=payments, over=st.booleans())
+    def disburse(self, minor: int, over: bool) -> MultipleResults[str]:
+        """Pay the project; `over`: asked as an over-budget payment, with a reason."""
         try:
             result = spending.record_disbursement(
                 self.books,
@@ -131,18 +167,75 @@ class ApprovalMachine(RuleBasedStateMachine):
                 project=PROJECT,
                 amount=Money(minor, "CNY"),
                 paid_on=DAY,
+                over_budget_reason="理事会同意" if over else "",
             )
+        except OverBudget:
+            assert not over and self.spent + minor > BUDGET
+            self.seen["over budget"] += 1
+            return multiple()
         except InsufficientFunds:
             assert minor > self.cash
             return multiple()
-        assert minor <= self.cash
-        if minor < BAR:
+        assert minor <= self.cash and (over or self.spent + minor <= BUDGET)
+        if minor < BAR and not over:
             assert not isinstance(result, ApprovalRequest)
             self.cash -= minor
+            self.spent += minor
+            self._spend(minor)
             return multiple()
         assert isinstance(result, ApprovalRequest) and result.approvals_needed == self.needed
-        self.asked[result.id] = Asked(minor, self.needed)
+        self.asked[result.id] = Asked(minor, self.needed, over_budget=over)
         return multiple(result.id)
+
+    @rule(target=requests, minor=payments)
+    def award(self, minor: int) -> MultipleResults[str]:
+        """Award a scholarship: never more than cash less unpaid awards (no pledges here)."""
+        try:
+            result = scholarships.award_scholarship(
+                self.books,
+                by=self.maker,
+                fund=FUND,
+                beneficiary_id=self.beneficiary,
+                amount=Money(minor, "CNY"),
+                term="2026秋",
+                awarded_on=DAY,
+            )
+        except InsufficientFunds:
+            assert minor > self.cash - self.unpaid
+            self.seen["award beyond what the fund can pay"] += 1
+            return multiple()
+        assert minor <= self.cash - self.unpaid
+        if minor < BAR:
+            assert not isinstance(result, ApprovalRequest)
+            self.awards[result.award.id] = minor
+            self._spend(minor)
+            return multiple()
+        assert isinstance(result, ApprovalRequest)
+        self.asked[result.id] = Asked(minor, self.needed, operation="award")
+        return multiple(result.id)
+
+    @rule(data=st.data())
+    def pay_out(self, data: st.DataObject) -> None:
+        open_awards = sorted(a for a, unpaid in self.awards.items() if unpaid)
+        if not open_awards:
+            return
+        award_id = data.draw(st.sampled_from(open_awards))
+        owed = self.awards[award_id]
+        try:
+            scholarships.pay_scholarship(
+                self.books,
+                award_id=award_id,
+                amount=Money(owed, "CNY").to_decimal_string(),
+                currency="CNY",
+                paid_on=DAY,
+                by=self.maker,
+            )
+        except InsufficientFunds:
+            assert owed > self.cash
+            return
+        assert owed <= self.cash
+        self.cash -= owed
+        self.awards[award_id] = 0
 
     @rule(request_id=requests, who=st.sampled_from(APPROVERS))
     def approve(self, request_id: str, who: str) -> None:
@@ -156,20 +249,40 @@ class ApprovalMachine(RuleBasedStateMachine):
         except RequestClosed:
             assert model.state != "pending" or who in model.approvers
             return
-        except InsufficientFunds:
+        except (InsufficientFunds, OverBudget) as refused:
             assert model.state == "pending" and len(model.approvers) + 1 == model.needed
-            assert model.amount > self.cash
+            assert not self._fits(model), refused
             self.seen["refused, stays pending"] += 1
             return
         assert model.state == "pending" and who not in model.approvers
         model.approvers.append(who)
         if len(model.approvers) == model.needed:
-            assert done.state == "posted" and model.amount <= self.cash
+            assert done.state == "posted" and self._fits(model)
             model.state = "posted"
-            self.cash -= model.amount
+            self._post(model, done.entry_id or "")
             self.seen["posted"] += 1
+            if model.over_budget and self.spent > BUDGET:
+                self.seen["posted over budget"] += 1
         else:
             assert done.state == "pending"
+
+    def _fits(self, model: Asked) -> bool:
+        """Whether the request's operation may post now (every rule checked again)."""
+        if model.operation == "award":
+            return model.amount <= self.cash - self.unpaid
+        budget_ok = model.over_budget or self.spent + model.amount <= BUDGET
+        return budget_ok and model.amount <= self.cash
+
+    def _post(self, model: Asked, entry_id: str) -> None:
+        self._spend(model.amount)
+        if model.operation == "award":
+            t = tables.award_table
+            with self.books.engine.connect() as conn:
+                award_id = conn.execute(select(t.c.id).where(t.c.entry_id == entry_id)).scalar()
+            self.awards[str(award_id)] = model.amount
+            return
+        self.cash -= model.amount
+        self.spent += model.amount
 
     @rule(request_id=requests)
     def maker_approves_own(self, request_id: str) -> None:
@@ -222,15 +335,19 @@ class ApprovalMachine(RuleBasedStateMachine):
     def no_request_is_posted_twice_nor_without_its_checkers(self) -> None:
         if not hasattr(self, "books"):
             return
+        e, p = tables.journal_entries.c, tables.postings.c
         with self.books.engine.connect() as conn:
             rows = conn.execute(
-                select(tables.journal_entries.c.maker, tables.journal_entries.c.data).where(
-                    tables.journal_entries.c.kind == "disbursement"
-                )
+                select(e.maker, e.data, p.amount)
+                .join(tables.postings, p.entry_id == e.id)
+                .where(e.kind.in_(("disbursement", "scholarship_award")), p.account == "5101")
             ).all()
         posted = Counter()
-        for maker, data in rows:
-            approval = json.loads(data).get("approval")
+        for maker, data, amount in rows:
+            facts = json.loads(data)
+            approval = facts.get("approval")
+            if amount >= BAR or "over_budget" in facts:
+                assert approval is not None  # no entry without its required checker
             if approval is None:
                 continue
             request = self.asked[approval["request"]]
@@ -242,11 +359,15 @@ class ApprovalMachine(RuleBasedStateMachine):
         assert set(posted) == {i for i, r in self.asked.items() if r.state == "posted"}
 
     @invariant()
-    def cash_is_the_models_and_never_negative(self) -> None:
+    def cash_and_restricted_net_assets_are_the_models_and_never_negative(self) -> None:
         if not hasattr(self, "books"):
             return
         with read_only(self.books.engine) as repo:
             assert fund_cash(repo, FUND, "CNY") == self.cash >= 0
+            summary = fund_summary(repo, FUND)
+            assert summary.restricted_net_assets == self.restricted >= 0
+            unpaid = -repo.total("2209", FUND)[0]
+        assert unpaid == self.unpaid >= 0
 
     def teardown(self) -> None:
         if hasattr(self, "books"):
@@ -264,6 +385,5 @@ def test_maker_checker_behaves_like_its_model(database_url, tmp_path):
     )
     ApprovalMachine.seen.clear()
     ApprovalMachine.TestCase().runTest()
-    assert ApprovalMachine.seen["posted"] and ApprovalMachine.seen["self-approval"], (
-        ApprovalMachine.seen
-    )
+    seen = ApprovalMachine.seen
+    assert seen["posted"] and seen["self-approval"] and seen["over budget"], seen

@@ -44,6 +44,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.cash: dict[tuple[str, str], int] = defaultdict(int)
         self.unpaid: dict[str, int] = {}
         self.posted: dict[str, list[tuple[str, str, int]]] = {}
+        # restricted net assets per (fund, currency), and what each entry did to them
+        self.restricted: dict[tuple[str, str], int] = defaultdict(int)
+        self.restricted_of: dict[str, list[tuple[str, str, int]]] = {}
         self.reversed: set[str] = set()
 
     @initialize()
@@ -91,6 +94,19 @@ class LedgerMachine(RuleBasedStateMachine):
         self.posted[entry.id] = lines
         for fund, currency, amount in lines:
             self.cash[(fund, currency)] += amount
+        restricted = [
+            (p.fund, p.currency, -p.amount)
+            for p in entry.postings
+            if p.account in ("3102", "4101-R")
+        ]
+        self.restricted_of[entry.id] = restricted
+        for fund, currency, amount in restricted:
+            self.restricted[(fund, currency)] += amount
+
+    def _released(self, entry, fund: str, currency: str, minor: int, before: int) -> None:  # type: ignore[no-untyped-def]
+        """Spending released the restriction for what restricted money there was, no more."""
+        released = sum(p.amount for p in entry.postings if p.account == "3102")
+        assert released == (min(minor, before) if fund == "LUHUO" else 0)
 
     @rule(
         target=entries,
@@ -130,24 +146,35 @@ class LedgerMachine(RuleBasedStateMachine):
             assert self.cash[(fund, currency)] < minor
             return "refused"
         assert self.cash[(fund, currency)] >= minor
+        self._released(entry, fund, currency, minor, self.restricted[(fund, currency)])
         self._track(entry)
         return entry.id
 
     @rule(target=awards, minor=amounts)
     def award(self, minor: int) -> str:
-        award, _entry = self._run(
-            services.award_scholarship,
-            fund="LUHUO",
-            beneficiary_id=self.girl,
-            amount=Money(minor, "CNY"),
-            term="2024秋",
-            awarded_on=DAY,
-        )
+        can = self.cash[("LUHUO", "CNY")] - sum(self.unpaid.values())
+        try:
+            award, entry = self._run(
+                services.award_scholarship,
+                fund="LUHUO",
+                beneficiary_id=self.girl,
+                amount=Money(minor, "CNY"),
+                term="2024秋",
+                awarded_on=DAY,
+            )
+        except InsufficientFunds:
+            assert minor > can  # more than cash less unpaid awards (no pledges here)
+            return "refused"
+        assert minor <= can
+        self._released(entry, "LUHUO", "CNY", minor, self.restricted[("LUHUO", "CNY")])
+        self._track(entry)
         self.unpaid[award.id] = minor
         return award.id
 
     @rule(award=awards, minor=amounts)
     def pay(self, award: str, minor: int) -> None:
+        if award == "refused":
+            return
         try:
             entry = self._run(
                 services.pay_scholarship, award_id=award, amount=Money(minor, "CNY"), paid_on=DAY
@@ -168,6 +195,9 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         undo = [(f, c, -a) for f, c, a in self.posted[entry]]
         would_overdraw = any(self.cash[(f, c)] + a < 0 for f, c, a in undo)
+        would_overdraw = would_overdraw or any(
+            self.restricted[(f, c)] - a < 0 for f, c, a in self.restricted_of[entry]
+        )
         try:
             rev = self._run(services.reverse, entry_id=entry, reason="test")
         except InsufficientFunds:
@@ -192,6 +222,10 @@ class LedgerMachine(RuleBasedStateMachine):
                     have = fund_cash(repo, fund, currency)
                     assert have == self.cash[(fund, currency)]
                     assert have >= 0
+                    restricted = -sum(
+                        repo.total(account, fund, currency)[0] for account in ("3102", "4101-R")
+                    )
+                    assert restricted == self.restricted[(fund, currency)] >= 0
             tb = trial_balance(repo)
             assert tb.total_debit == tb.total_credit
             per = repo.conn.execute(

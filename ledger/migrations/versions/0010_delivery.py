@@ -1,7 +1,7 @@
 """Delivery: donors' email addresses, webhook subscriptions and the outbox.
 
 Revision ID: 0010_delivery
-Revises: 0007_documents
+Revises: 0008_controls
 Create Date: 2026-12-05
 
 Creates the tables of `ledger.storage.tables.DELIVERY_TABLES` (append-only, guarded as
@@ -16,7 +16,7 @@ from alembic import op
 from ledger.storage import tables
 
 revision = "0010_delivery"
-down_revision = "0007_documents"
+down_revision = "0008_controls"
 branch_labels = None
 depends_on = None
 
