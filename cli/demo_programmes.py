@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ledger.money import Money
-from usecases import campaigns, chiefs, evidence, gifts, places, pledges, spending
+from usecases import campaigns, chiefs, controls, evidence, gifts, places, pledges, spending
 from usecases.books import open_books
-from usecases.unit import Actor
+from usecases.unit import Actor, read
 
 __all__ = ["DemoProgrammes", "load_programmes"]
 
@@ -168,6 +168,16 @@ def load_programmes(
         body_en="The steel for the first shelter has reached Kaniang; the families are levelling "
         "the ground.",
         photos=[photo],
+        by=ACTOR,
+    )
+    # The campaign pays for a second phase of the project: an administrator raises its budget
+    # (audited, old and new figure) before the first payment from what the campaign raised.
+    shelters = read(books, lambda repo: repo.get_project("LH-IND-11"))
+    controls.set_project_budget(
+        books,
+        "LH-IND-11",
+        Money(shelters.budget_minor + 16_000_000, "CNY"),
+        reason="冬季暖棚（众筹二期） Winter shelters, the campaign's second phase",
         by=ACTOR,
     )
     spending.record_disbursement(

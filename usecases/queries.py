@@ -334,8 +334,8 @@ def _disbursement(e: PostedEntry, reversed_by: str | None) -> DisbursementRow:
         cost.functional_class,
         e.memo,
         reversed_by,
-        payee_text(e.data.get("payee")),
-        str(e.data.get("bank_reference", "")),
+        payee=payee_text(e.data.get("payee")),
+        bank_reference=str(e.data.get("bank_reference", "")),
     )
 
 
