@@ -242,6 +242,20 @@ CATALOGUE: tuple[Problem, ...] = (
         "Request expired",
         "The approval request expired; the maker requests the operation again.",
     ),
+    Problem(
+        "need_closed",
+        409,
+        "Need not open for this",
+        "The need (or service) is not in a state that allows this step: an offer to a need not "
+        "yet published or already reported, moderating a need already decided, reporting one "
+        "not yet fulfilled, signing up for a service that has ended.",
+    ),
+    Problem(
+        "service_full",
+        409,
+        "Service full",
+        "The service has as many sign-ups as its capacity.",
+    ),
 )
 
 _BY_CODE: dict[str, Problem] = {p.code: p for p in CATALOGUE}

@@ -16,6 +16,7 @@ def register(app: Flask, api: Api) -> None:
         audits,
         bank_statements,
         beneficiaries,
+        community,
         disbursements,
         donations,
         donors,
@@ -54,6 +55,7 @@ def register(app: Flask, api: Api) -> None:
         approvals,
         meta,
         audits,
+        community,
     ):
         api.register_blueprint(module.blp)
     app.register_blueprint(meta.pages)
