@@ -39,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
 def init_app(app: Flask, books: Books) -> None:
     """Install the console on `app`, recording in `books`."""
     # officers and approvals put their routes on the console blueprint as they are imported
-    from console import apidocs, approvals, auditor, lists, officers, pages  # noqa: F401
+    from console import apidocs, approvals, auditor, community, lists, officers, pages  # noqa: F401
     from console.i18n import init_i18n
     from console.security import init_security
     from console.sessions import FileSessionStore, ServerSessionInterface
@@ -69,6 +69,7 @@ def init_app(app: Flask, books: Books) -> None:
     apidocs.init_app(app)
     lists.init_app(app)
     auditor.init_app(app)
+    community.init_app(app)
 
 
 def _secret_key(home: Path) -> bytes:
