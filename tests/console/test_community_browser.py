@@ -17,16 +17,9 @@ import pytest
 from flask import Flask
 
 from tests.console.conftest import PASSWORD, Seeded
-from tests.console.test_console_browser import (  # noqa: F401 (fixtures)
-    CHROMIUM,
-    SHOTS,
-    Watched,
-    _axe,
-    _sign_in,
-    browser,
-    live_url,
-    watched,
-)
+from tests.console.test_console_browser import CHROMIUM, SHOTS, Watched, _axe, _sign_in
+from tests.console.test_console_browser import browser as browser  # the fixtures
+from tests.console.test_console_browser import live_url as live_url
 from usecases import community
 from usecases.unit import SYSTEM
 from usecases.users import create_user
