@@ -173,6 +173,13 @@ CATALOGUE: tuple[Problem, ...] = (
         "The body names a pledge that does not exist (or is conditional).",
     ),
     Problem("unknown_award", 422, "Unknown award", "The body names an award that does not exist."),
+    Problem("unknown_place", 422, "Unknown place", "The body names a place that does not exist."),
+    Problem(
+        "unknown_campaign",
+        422,
+        "Unknown campaign",
+        "The body names a campaign that does not exist, or one not taking gifts to that fund.",
+    ),
     Problem(
         "idempotency_conflict",
         422,
@@ -285,7 +292,12 @@ _LEDGER_CODES: dict[type[ledger_errors.LedgerError], str] = {
 }
 
 # A plain `NotFound` about a body field is a reference that names nothing: 422, not 404.
-_BODY_REFERENCES = {"pledge_id": "unknown_pledge", "award_id": "unknown_award"}
+_BODY_REFERENCES = {
+    "pledge_id": "unknown_pledge",
+    "award_id": "unknown_award",
+    "place": "unknown_place",
+    "campaign": "unknown_campaign",
+}
 
 _HTTP_CODES = {
     400: "bad_request",

@@ -320,9 +320,22 @@ class ProjectIn(Schema):
     code = Text(required=True, validate=validate.Regexp(CODE_PATTERN))
     name = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
     fund = _ref(required=True)
-    county = Text(required=True, validate=[validate.Length(min=1, max=60), not_blank])
+    county = Text(
+        validate=[validate.Length(min=1, max=60), not_blank],
+        metadata={"description": "required unless `place` is given (then the place's county)"},
+    )
     town = Text(load_default="", validate=validate.Length(max=60))
     budget = fields.Nested(MoneyIn, load_default=None, allow_none=True)
+    place = fields.String(
+        validate=validate.Regexp(r"^[0-9]{6}([0-9]{3}){0,2}$"),
+        metadata={"description": "the village, town or county code (GET /api/v1/places)"},
+    )
+
+    @post_load
+    def _county_or_place(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if not data.get("county") and not data.get("place"):
+            raise ValidationError("give the county, or the place", field_name="county")
+        return data
 
 
 class ProjectOut(Schema):
@@ -333,6 +346,9 @@ class ProjectOut(Schema):
     county = fields.String(required=True)
     town = fields.String(required=True)
     budget = fields.Nested(MoneyOut, required=True)
+    place = fields.String(
+        allow_none=True, metadata={"description": "the place's code, if the project has one"}
+    )
 
 
 class ProjectQuery(Schema):
@@ -431,6 +447,19 @@ class DonationIn(OperationIn):
     fx_source = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
     fx_date = LedgerDate(load_default=None, allow_none=True)
     memo = Memo(load_default="", validate=validate.Length(max=2000))
+    campaign = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,59}$"),
+        metadata={"description": "the slug of the campaign the gift is for (tagged in the books)"},
+    )
+
+
+class MatchOut(Schema):
+    id = fields.String(required=True, metadata={"description": "the matcher's entry's id"})
+    donor_id = fields.String(required=True)
+    amount = fields.String(required=True, metadata={"description": "CNY"})
+    receipt = fields.Nested(ReceiptOut, required=True, allow_none=True)
 
 
 class DonationOut(Schema):
@@ -454,6 +483,13 @@ class DonationOut(Schema):
         metadata={"description": "the acknowledgment receipt, once receipts are issued"},
     )
     entry = fields.Nested(EntryOut, required=True)
+    campaign = fields.String(required=True, allow_none=True)
+    matched = fields.Nested(
+        MatchOut,
+        required=True,
+        allow_none=True,
+        metadata={"description": "the matcher's gift this gift drew (its own entry and receipt)"},
+    )
 
 
 class InKindIn(OperationIn):

@@ -206,6 +206,8 @@ def _idempotent(
             bound.apply_defaults()
             uow: UnitOfWorkPort = bound.arguments.pop("uow")
             del bound.arguments["maker"], bound.arguments["key"]
+            if bound.arguments.get("tags", 0) is None:  # untagged: fingerprinted as before tags
+                del bound.arguments["tags"]
             record, replayed = idempotency.lookup(uow, str(key), operation, bound.arguments)
             if replayed is not None:
                 result: R = replay(uow, replayed)
@@ -528,11 +530,14 @@ def donation_entry(
     maker: str,
     fx: Mapping[str, str] | None = None,
     pledge_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> JournalEntry:
     """A gift of cash: Dr 1002-<cur> / Cr 4101-R|U, or Cr 1122 when it pays `pledge_id`.
 
-    `cny` is the gift's CNY value; `fx` the rate, its source and date of a foreign gift. The
-    importer's bulk path builds its entries here too.
+    `cny` is the gift's CNY value; `fx` the rate, its source and date of a foreign gift;
+    `tags` what the gift answers (`campaign`, and `matches`: the gift a matcher's gift
+    matches), kept in the entry's hashed data. The importer's bulk path builds its entries
+    here too.
     """
     if pledge_id is None:
         credit, ref, kind = _income_account(fund), "", EntryKind.DONATION
@@ -541,6 +546,7 @@ def donation_entry(
     data: dict[str, Any] = {"donor_id": donor_id, "method": method, **(fx or {}), "cny_minor": cny}
     if pledge_id is not None:
         data["pledge_id"] = pledge_id
+    data.update(tags or {})
     m, c = amount.minor, amount.currency
     postings = (
         Posting(cash_account(c), fund.code, m, c, cny),
@@ -634,10 +640,12 @@ def record_donation(
     memo: str = "",
     maker: str = "system",
     key: str | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> PostedEntry:
     """Record a cash or bank gift (gross), optionally paying a pledge, in any currency.
 
     Foreign gifts keep the original amount, the rate (CNY per unit), its source and date.
+    `tags` (a campaign's slug, the gift a matching gift matches) go into the entry's data.
 
     Raises:
         UnknownDonor, UnknownFund, NotFound (pledge), Overpayment, InvalidEntry, PeriodClosed,
@@ -661,6 +669,7 @@ def record_donation(
         maker=maker,
         fx=fx,
         pledge_id=pledge_id,
+        tags=tags,
     )
     return _post(uow, entry)
 

@@ -17,6 +17,7 @@ from ledger import services
 from ledger.entries import PostedEntry
 from ledger.storage.unit_of_work import UnitOfWork
 from usecases.books import Books
+from usecases.campaigns import campaign_gift_in
 from usecases.receipts import issue_receipt_of
 from usecases.unit import Actor, AuditFacts, write
 
@@ -28,10 +29,12 @@ DATES = {"date": "received_on"}
 
 @dataclass(frozen=True, slots=True)
 class Gift:
-    """A recorded gift: its journal entry and its receipt (a `ReceiptLink`, or None)."""
+    """A recorded gift: its journal entry and its receipt (a `ReceiptLink`, or None); for a
+    gift to a campaign with a matcher, the matcher's gift (`match`, a `Gift`, or None)."""
 
     entry: PostedEntry
     receipt: Any
+    match: Gift | None = None
 
 
 def donation_in(
@@ -40,8 +43,14 @@ def donation_in(
     """Record a cash or bank gift and issue its receipt, in the caller's unit of work.
 
     `details` are `ledger.services.record_donation`'s (donor_id, fund, amount, received_on,
-    method, pledge_id, fx_rate, fx_source, fx_date, memo).
+    method, pledge_id, fx_rate, fx_source, fx_date, memo), and `campaign`: the slug of the
+    campaign the gift is for (`usecases.campaigns.campaign_gift_in`: tagged, and matched).
     """
+    campaign = details.pop("campaign", None)
+    if campaign:
+        tagged = campaign_gift_in(uow, books, campaign=campaign, by=by, key=key, **details)
+        match = tagged.match and Gift(tagged.match, tagged.match_receipt)
+        return Gift(tagged.entry, tagged.receipt, match)
     entry = services.record_donation(uow, **details, maker=by.name, key=key)
     return Gift(entry, issue_receipt_of(uow, books, entry))
 

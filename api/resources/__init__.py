@@ -16,6 +16,8 @@ def register(app: Flask, api: Api) -> None:
         audits,
         bank_statements,
         beneficiaries,
+        campaigns,
+        chiefs,
         community,
         disbursements,
         donations,
@@ -26,7 +28,9 @@ def register(app: Flask, api: Api) -> None:
         lists,
         meta,
         periods,
+        places,
         pledges,
+        programme_pages,
         projects,
         reports,
         scholarships,
@@ -56,7 +60,11 @@ def register(app: Flask, api: Api) -> None:
         meta,
         audits,
         community,
+        places,
+        campaigns,
+        chiefs,
     ):
         api.register_blueprint(module.blp)
     app.register_blueprint(meta.pages)
     app.register_blueprint(audits.pages)
+    app.register_blueprint(programme_pages.pages)

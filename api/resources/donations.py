@@ -46,6 +46,19 @@ def _present_donation(data: dict[str, Any], gift: gifts.Gift) -> Any:
         "memo": data["memo"],
         "receipt": receipt_urls(gift.receipt),
         "entry": present_entry(entry),
+        "campaign": data.get("campaign"),
+        "matched": _present_match(gift.match),
+    }
+
+
+def _present_match(match: gifts.Gift | None) -> dict[str, Any] | None:
+    if match is None:
+        return None
+    return {
+        "id": match.entry.id,
+        "donor_id": str(match.entry.data["donor_id"]),
+        "amount": format_minor(_cny(match.entry), FUNCTIONAL_CURRENCY),
+        "receipt": receipt_urls(match.receipt),
     }
 
 
@@ -71,7 +84,14 @@ def _present_in_kind(data: dict[str, Any], gift: gifts.Gift) -> Any:
 @operation(
     blp,
     roles=WRITERS,
-    problems=("unknown_donor", "unknown_fund", "unknown_pledge", "overpayment", "period_closed"),
+    problems=(
+        "unknown_donor",
+        "unknown_fund",
+        "unknown_pledge",
+        "unknown_campaign",
+        "overpayment",
+        "period_closed",
+    ),
     body=True,
     idempotent=True,
 )
@@ -83,7 +103,9 @@ def create_donation(data: dict[str, Any]) -> dict[str, Any]:
 
     Dr 1002-<currency> cash / Cr 4101 contributions, or Cr 1122 when it pays `pledge_id` (never
     beyond what is still owed). A foreign-currency gift needs `fx_rate` (CNY per unit) and
-    `fx_source`; the CNY value is `cny_amount`.
+    `fx_source`; the CNY value is `cny_amount`. A gift for a `campaign` is tagged to it in
+    the books; when the campaign has a matcher, the matcher's gift is posted with it
+    (`matched`: its own entry and receipt, from the matcher's pledge, never beyond the cap).
     """
     key = idempotency_key("donations")
     gift = gifts.record_donation(books(), by=current_actor(), key=key, audit=audit_facts(), **data)

@@ -10,6 +10,7 @@ from api.auth import ADMIN, READERS
 from api.errors import ApiProblem
 from api.resources.common import (
     books,
+    current_actor,
     idempotency_key,
     operation,
     read,
@@ -18,13 +19,14 @@ from api.schemas import ProjectIn, ProjectList, ProjectOut, ProjectQuery, money
 from api.trail import audit_facts
 from ledger.model import Project
 from ledger.storage.repository import SqlRepository
-from usecases import reference
+from usecases import places, reference
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects.")
 
 
-def present_project(p: Project) -> dict[str, Any]:
+def present_project(p: Project, place: str | None = None) -> dict[str, Any]:
     return {
+        "place": place,
         "id": p.code,
         "code": p.code,
         "name": p.name,
@@ -44,13 +46,22 @@ def _found(repo: SqlRepository, code: str) -> Project:
 
 @blp.route("/projects", methods=["POST"])
 @operation(
-    blp, roles=ADMIN, problems=("already_exists", "unknown_fund"), body=True, idempotent=True
+    blp,
+    roles=ADMIN,
+    problems=("already_exists", "unknown_fund", "unknown_place"),
+    body=True,
+    idempotent=True,
 )
 @blp.arguments(ProjectIn())
 @blp.response(201, ProjectOut)
 def create_project(data: dict[str, Any]) -> dict[str, Any]:
     """Open a project under a fund."""
     key = idempotency_key("projects")
+    if data.get("place"):
+        opened = places.open_project_at(
+            books(), by=current_actor(), key=key, audit=audit_facts(), **data
+        )
+        return present_project(opened, data["place"])
     return present_project(reference.open_project(books(), key=key, audit=audit_facts(), **data))
 
 
@@ -60,8 +71,10 @@ def create_project(data: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, ProjectList)
 def list_projects(query: dict[str, Any]) -> dict[str, Any]:
     """List projects, optionally of one fund."""
-    projects = read(lambda repo: repo.list_projects(query.get("fund")))
-    return {"items": [present_project(p) for p in projects]}
+    projects, where = read(
+        lambda repo: (repo.list_projects(query.get("fund")), places.project_places_of(repo.conn))
+    )
+    return {"items": [present_project(p, where.get(p.code)) for p in projects]}
 
 
 @blp.route("/projects/<code>", methods=["GET"])
@@ -69,4 +82,5 @@ def list_projects(query: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, ProjectOut)
 def get_project(code: str) -> dict[str, Any]:
     """One project."""
-    return present_project(read(lambda repo: _found(repo, code)))
+    project, where = read(lambda repo: (_found(repo, code), places.project_places_of(repo.conn)))
+    return present_project(project, where.get(code))

@@ -63,6 +63,18 @@ UPDATED_BY_DESIGN: Mapping[str, tuple[str, ...]] = {
     "users": ("status", "password_hash"),
     # A request is decided once: posted (with its entry), rejected or withdrawn.
     "approval_requests": ("status", "entry_id", "closed_at", "closed_by", "reason"),
+    # Officers edit a campaign's public text, cover, end date and status (each edit audited);
+    # what it raised is read from the journal, never stored here.
+    "campaigns": (
+        "title_zh",
+        "title_en",
+        "story_zh",
+        "story_en",
+        "cover",
+        "ends_on",
+        "status",
+        "updated_at",
+    ),
 }
 
 #: Tables the service reads but never inserts into: the owner seeds them.

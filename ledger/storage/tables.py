@@ -37,6 +37,8 @@ __all__ = [
     "COMMUNITY_TABLES",
     "EVIDENCE_TABLES",
     "JOURNAL_TABLES",
+    "PROGRAMME_APPEND_ONLY",
+    "PROGRAMME_TABLES",
     "accounts",
     "acknowledgments",
     "award_table",
@@ -46,6 +48,9 @@ __all__ = [
     "bank_statements",
     "beneficiaries",
     "beneficiary_personal",
+    "campaign_matchers",
+    "campaign_updates",
+    "campaigns",
     "chain_head",
     "closed_periods",
     "community_contacts",
@@ -68,14 +73,18 @@ __all__ = [
     "needs",
     "offer_deliveries",
     "offers",
+    "places",
     "pledge_acknowledgments",
     "pledge_schedules",
     "pledges",
     "postings",
+    "programme_photos",
+    "project_places",
     "projects",
     "service_attendance",
     "service_signups",
     "services_offered",
+    "village_chiefs",
     "volunteer_hours",
 ]
 
@@ -799,6 +808,17 @@ COMMUNITY_TABLES = (
     "service_attendance",
     "pledge_schedules",
 )
+#: The places and programmes' tables (issue #17); all but `campaigns` are append-only.
+PROGRAMME_TABLES = (
+    "places",
+    "project_places",
+    "campaigns",
+    "campaign_matchers",
+    "campaign_updates",
+    "programme_photos",
+    "village_chiefs",
+)
+PROGRAMME_APPEND_ONLY = tuple(t for t in PROGRAMME_TABLES if t != "campaigns")
 
 JOURNAL_TABLES = (
     "journal_entries",
@@ -817,6 +837,7 @@ JOURNAL_TABLES = (
     "fiscal_references",
     "pledge_acknowledgments",
     *COMMUNITY_TABLES,
+    *PROGRAMME_APPEND_ONLY,
 )
 
 # One indexed range scan per entry: the second line must exist, and every (fund, currency)
@@ -910,3 +931,115 @@ def install_triggers(conn: Connection) -> None:
             # psycopg reads '%' as a placeholder marker; PL/pgSQL needs it literally.
             statement = statement.replace("%", "%%")
         conn.exec_driver_sql(statement)
+
+
+# -- places and programmes (issue #17) ------------------------------------------------------------
+# The hierarchy of places: county (GB/T 2260 code, 6 digits) -> town (9 digits) -> village
+# (12 digits), each code starting with its parent's, in the shape of the statistics bureau's
+# 统计用区划代码. `official` says whether a person checked the code against the published list;
+# codes assigned locally (the demo's villages) are not. Written once, never changed.
+places = Table(
+    "places",
+    metadata,
+    Column("code", String(12), primary_key=True),
+    Column("kind", String(10), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("name_en", String(120), nullable=False, default=""),
+    Column("parent", String(12), nullable=False, default="", index=True),
+    Column("official", Boolean, nullable=False, default=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(100), nullable=False),
+)
+
+# Where a project is: one place (a village, a town or a county) per project, named once.
+project_places = Table(
+    "project_places",
+    metadata,
+    Column("project", String(40), primary_key=True),
+    Column("place", String(12), nullable=False, index=True),
+    Column("assigned_at", String(32), nullable=False),
+    Column("assigned_by", String(100), nullable=False),
+)
+
+# A crowdfunding drive (众筹) under a fund, optionally for a project or a place. What it raised
+# is never stored: it is read from the journal (gifts whose entry data names the campaign, less
+# their reversals). Officers edit the public text and the status in place (each edit audited).
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("slug", String(60), primary_key=True),
+    Column("fund", String(40), nullable=False, index=True),
+    Column("project", String(40), nullable=False, default=""),
+    Column("place", String(12), nullable=False, default=""),
+    Column("title_zh", String(200), nullable=False),
+    Column("title_en", String(200), nullable=False, default=""),
+    Column("story_zh", Text, nullable=False, default=""),
+    Column("story_en", Text, nullable=False, default=""),
+    Column("goal_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False, default="CNY"),
+    Column("starts_on", String(10), nullable=False),
+    Column("ends_on", String(10), nullable=False),
+    Column("cover", String(64), nullable=False, default=""),
+    Column("status", String(12), nullable=False, default="draft"),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+# A campaign's matcher: a donor (a firm) whose unconditional pledge pays `ratio_num/ratio_den`
+# of each eligible gift, up to `cap_minor` in all. One per campaign, written once.
+campaign_matchers = Table(
+    "campaign_matchers",
+    metadata,
+    Column("campaign", String(60), primary_key=True),
+    Column("donor_id", String(40), nullable=False),
+    Column("pledge_id", String(40), nullable=False),
+    Column("ratio_num", Integer, nullable=False),
+    Column("ratio_den", Integer, nullable=False),
+    Column("cap_minor", BigInteger, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(100), nullable=False),
+)
+
+# Updates posted by officers on a campaign (text and photos), appended, never edited.
+campaign_updates = Table(
+    "campaign_updates",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("campaign", String(60), nullable=False, index=True),
+    Column("body_zh", Text, nullable=False),
+    Column("body_en", Text, nullable=False, default=""),
+    Column("photos", Text, nullable=False, default="[]"),
+    Column("posted_at", String(32), nullable=False),
+    Column("posted_by", String(100), nullable=False),
+)
+
+# Photos of the programmes' public pages (covers, updates): bytes judged by their content
+# (PNG, JPEG or WebP only), keyed by their SHA-256.
+programme_photos = Table(
+    "programme_photos",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("media_type", String(40), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(100), nullable=False),
+)
+
+# Honorary village chiefs (荣誉村长): a donor appointed for a term with a citation; `shown`
+# is how they chose to appear in public ("name" or "anonymous").
+village_chiefs = Table(
+    "village_chiefs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("village", String(12), nullable=False, index=True),
+    Column("donor_id", String(40), nullable=False, index=True),
+    Column("starts_on", String(10), nullable=False),
+    Column("ends_on", String(10), nullable=False),
+    Column("citation_zh", Text, nullable=False),
+    Column("citation_en", Text, nullable=False, default=""),
+    Column("shown", String(12), nullable=False, default="name"),
+    Column("appointed_at", String(32), nullable=False),
+    Column("appointed_by", String(100), nullable=False),
+)

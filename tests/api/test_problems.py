@@ -195,6 +195,7 @@ def test_a_future_date_is_refused_under_the_requests_own_field_name(
         ("/api/v1/donations", {"fund": "NOPE"}, "unknown_fund"),
         ("/api/v1/donations", {"donor_id": "D-nobody"}, "unknown_donor"),
         ("/api/v1/donations", {"pledge_id": "P-nothing"}, "unknown_pledge"),
+        ("/api/v1/donations", {"campaign": "no-such-drive"}, "unknown_campaign"),
         ("/api/v1/disbursements", {"project": "NOPE"}, "unknown_project"),
     ],
 )
@@ -204,6 +205,11 @@ def test_a_body_that_names_nothing_is_an_unknown_reference(
     base = donation(books) if path.endswith("donations") else disbursement(books)
     body = problem(officer.post(path, {**base, **change}), 422, code)
     assert list(body["errors"]) == list(change)
+
+
+def test_a_project_at_a_place_that_names_nothing_is_an_unknown_place(admin: Caller) -> None:
+    body = {"code": "NOWHERE", "name": "x", "fund": "NOPE", "place": "513327999"}
+    problem(admin.post("/api/v1/projects", body), 422, "unknown_place")
 
 
 def test_an_award_to_an_unknown_beneficiary_is_refused(officer: Caller, books: Books) -> None:

@@ -132,6 +132,23 @@ ROUTES: list[tuple[str, str, set[str] | None]] = [
     ("POST", "/api/v1/recurring-pledges", WRITE),
     ("GET", "/api/v1/recurring-pledges", READ),
     ("GET", "/api/v1/recurring-pledges/reminders", READ),
+    ("POST", "/api/v1/places", ADMIN),
+    ("GET", "/api/v1/places", PUBLIC),
+    ("GET", "/api/v1/places/{code}", PUBLIC),
+    ("POST", "/api/v1/campaigns", WRITE),
+    ("GET", "/api/v1/campaigns", READ),
+    ("GET", "/api/v1/campaigns/{slug}", READ),
+    ("PATCH", "/api/v1/campaigns/{slug}", WRITE),
+    ("POST", "/api/v1/campaigns/{slug}/matcher", WRITE),
+    ("POST", "/api/v1/campaigns/{slug}/updates", WRITE),
+    ("POST", "/api/v1/photos", WRITE),
+    ("POST", "/api/v1/chiefs", WRITE),
+    ("GET", "/api/v1/chiefs", READ),
+    ("GET", "/api/v1/chiefs/{chief_id}/summary/{year}", READ),
+    ("GET", "/c/", PUBLIC),
+    ("GET", "/c/{slug}", PUBLIC),
+    ("GET", "/c/photos/{digest}", PUBLIC),
+    ("GET", "/v/{code}", PUBLIC),
 ]
 
 # Path values that name nothing, so an allowed call changes nothing.
@@ -149,6 +166,9 @@ PLACEHOLDERS = {
     "{gift_id}": "none",
     "{statement_id}": "none",
     "{line}": "1",
+    "{slug}": "no-such-drive",
+    "{chief_id}": "none",
+    "{digest}": "0" * 64,
 }
 
 
@@ -166,6 +186,8 @@ def call(caller: Caller, method: str, path: str) -> int:
         return caller.delete(url).status_code
     if method == "PUT":
         return caller.client.put(url, json={}, headers=caller.headers()).status_code
+    if method == "PATCH":
+        return caller.client.patch(url, json={}, headers=caller.headers()).status_code
     body = None if path.endswith("/close") or path.endswith("/open") else {}
     return caller.post(url, body).status_code
 

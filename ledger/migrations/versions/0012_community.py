@@ -1,7 +1,7 @@
 """The platform's programmes: the needs board, services to choose, recurring giving.
 
 Revision ID: 0012_community
-Revises: 0007_documents
+Revises: 0011_places_campaigns
 Create Date: 2026-12-05
 
 Creates the tables of `ledger.storage.tables.COMMUNITY_TABLES` if they are missing, with their
@@ -16,7 +16,7 @@ from alembic import op
 from ledger.storage import tables
 
 revision = "0012_community"
-down_revision = "0007_documents"
+down_revision = "0011_places_campaigns"
 branch_labels = None
 depends_on = None
 
