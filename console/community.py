@@ -22,7 +22,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Flask, Response, abort, redirect, render_template, request, url_for
+from flask import Flask, Response, abort, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from console import reads
@@ -33,7 +33,7 @@ from console.shell import audit_facts, make_blueprint
 from console.state import books
 from ledger.errors import LedgerError
 from ledger.text import visible
-from usecases import community, recurring
+from usecases import community, places, recurring
 from usecases.community import GoodsLine
 
 __all__ = ["bp", "init_app"]
@@ -102,6 +102,27 @@ def init_app(app: Flask) -> None:
         ("frequency_label", FREQUENCY_LABELS),
     ):
         app.add_template_global(_labeller(labels), name)
+    app.add_template_global(place_name, "place_name")
+    app.add_template_global(_places, "place_choices")
+
+
+def _known_places() -> dict[str, places.Place]:
+    """Every place by code, read once per request."""
+    found: dict[str, places.Place] | None = g.get("community_places")
+    if found is None:
+        found = g.community_places = {p.code: p for p in places.list_places(books())}
+    return found
+
+
+def place_name(code: str) -> str:
+    """A place as people name it: its path from the county (锦江区 › 沙河街道), else its code."""
+    known = _known_places()
+    path = places.path_of(known, code)
+    return " › ".join(p.name for p in path) if path else code
+
+
+def _places() -> list[Choice]:
+    return [(code, f"{place_name(code)} ({code})") for code in _known_places()]
 
 
 def _labeller(labels: dict[str, Any]) -> Any:
@@ -179,9 +200,10 @@ NEED_FIELDS = (
     Field(
         "place",
         _l("Place"),
+        "choice",
         required=True,
-        max_length=40,
-        help=_l("The place code of the county, town or village, e.g. 510104 for Jinjiang."),
+        choices=_places,
+        help=_l("The county, town or village the need is in."),
     ),
     Field(
         "kind",
@@ -588,7 +610,7 @@ SERVICE_FIELDS = (
     Field("kind", _l("Kind"), "choice", required=True, choices=lambda: _choices(SERVICE_LABELS)),
     Field("title", _l("Title"), required=True, max_length=200),
     Field("description", _l("Description"), "textarea", required=True, max_length=5000),
-    Field("place", _l("Place"), required=True, max_length=40),
+    Field("place", _l("Place"), "choice", required=True, choices=_places),
     Field("starts_on", _l("Starts on"), "date", required=True),
     Field("ends_on", _l("Ends on"), "date", required=True),
     Field("capacity", _l("Capacity"), required=True, max_length=5),

@@ -13,6 +13,9 @@ Invariants owned here:
   money in the books (民非制度: contributed services are disclosed, not recognised).
 - Contact details (a need's poster, a service's resident) are encrypted with a key of their own
   in `community_contacts`; only `contact_of` (officers' pages) reads them, no public query does.
+- A need and a service are at a known place (`usecases.places`: county, town or village); the
+  board's place filter takes a place and everything under it (a child's code starts with its
+  parent's).
 - A public post is refused past `POSTS_PER_HOUR` from one address (a keyed hash of it is kept,
   not the address); the honeypot is the entrance's job (it never calls `post_need`).
 - A sign-up takes the next number of its service under the books' writer lock (every write is
@@ -54,6 +57,7 @@ from ledger.storage.unit_of_work import UnitOfWork
 from ledger.text import text_problem
 from usecases import gifts, pledges
 from usecases.books import Books
+from usecases.places import load_places
 from usecases.unit import Actor, AuditFacts, read, write
 
 __all__ = [
@@ -380,6 +384,7 @@ def post_need(
         )
         if by is None and int(recent or 0) >= POSTS_PER_HOUR:
             raise TooManyPosts("too many needs from this address in the last hour; try later")
+        _known_place(uow.connection, row["place"])
         need_id = _id("N")
         uow.connection.execute(
             insert(t.needs).values(
@@ -430,6 +435,12 @@ def _need_row(
     else:
         row["hours"] = _hours(hours)
     return row
+
+
+def _known_place(conn: Connection, code: str) -> None:
+    """Refuse a place code that names no county, town or village (`usecases.places`)."""
+    if code not in load_places(conn):
+        raise InvalidEntry(f"there is no place {code!r}", field="place")
 
 
 def _event(conn: Connection, need_id: str, action: str, by: str, now: str, **values: Any) -> None:
@@ -1099,6 +1110,7 @@ def publish_service(
         earlier = remembered(uow, key, "services", row, b"")
         if earlier is not None:
             return _services(uow.connection, earlier)[0]
+        _known_place(uow.connection, row["place"])
         service_id = _id("S")
         uow.connection.execute(
             insert(t.services_offered).values(id=service_id, at=uow.now(), by=by.name, **row)

@@ -3,10 +3,12 @@ pledges and their reminders; the moderator's right, and the problems they answer
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 
 from tests.api.conftest import TODAY, Books, Caller
 from tests.api.test_problems import problem
+from usecases import places
 from usecases.tokens import create_token
 from usecases.unit import SYSTEM
 from usecases.users import create_user
@@ -21,6 +23,13 @@ NEED = {
     "currency": "CNY",
     "contact": "canary-api-contact 13900000000",
 }
+
+
+@pytest.fixture(autouse=True)
+def jinjiang(app: Flask) -> None:
+    places.add_place(
+        app.extensions["huiquan"].books, code="510104", kind="county", name="锦江区", by=SYSTEM
+    )
 
 
 def _moderator(app: Flask, client: object) -> Caller:

@@ -497,8 +497,9 @@ def test_a_cosignature_from_no_configured_witness_is_rejected_and_nothing_is_sto
 
 # -- the needs board and services (tests/api/test_community.py walks them in full) -------------
 def test_an_offer_to_an_unpublished_need_is_need_closed_and_a_full_service_is_service_full(
-    officer: Caller, books: Books
+    officer: Caller, admin: Caller, books: Books
 ) -> None:
+    admin.created("/api/v1/places", {"code": "510104", "kind": "county", "name": "锦江区"})
     need = officer.created(
         "/api/v1/needs",
         {

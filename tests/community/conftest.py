@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from ledger.money import Money
-from usecases import reference
+from usecases import places, reference
 from usecases.books import Books, open_books
 from usecases.unit import SYSTEM, Actor
 
@@ -47,6 +47,7 @@ def world(books: Books) -> World:
         county="锦江区",
         budget=Money.parse("20000.00", "CNY"),
     )
+    places.add_place(books, code="510104", kind="county", name="锦江区", by=SYSTEM)
     donor = reference.register_donor(books, name="刘女士", kind="person")
     firm = reference.register_donor(books, name="成都某公司", kind="organisation")
     return World(books, "HQ", "HQ-ELDER", donor.id, firm.id)

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from ledger.storage.db import make_engine
 from tests.community.conftest import OFFICER, TODAY
-from usecases import community
+from usecases import community, places
 from usecases.books import open_books
 
 CAPACITY = 7
@@ -26,6 +26,7 @@ def test_concurrent_sign_ups_never_exceed_a_services_capacity(
         processes = [
             open_books(engine, tmp_path / "home", pseudonym_secret=b"k" * 32) for engine in engines
         ]
+        places.add_place(processes[0], code="510104", kind="county", name="锦江区", by=OFFICER)
         service = community.publish_service(
             processes[0],
             kind="clinic",

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from ledger.money import Money
 from tests.console.conftest import PASSWORD, TODAY, Seeded, csrf_of, key_of, post_form, sign_in
-from usecases import community
+from usecases import community, places
 from usecases.unit import SYSTEM
 from usecases.users import create_user
 
@@ -24,6 +24,17 @@ HOSTILE_TEXT = (
     "<script>alert('x')</script><img src=x onerror=alert(1)>\n"
     "+SUM(1,2)\n-2+3\n@cmd\n<b>bold</b> & 'quotes' \"double\"\n"
 )
+
+
+@pytest.fixture(autouse=True)
+def jinjiang(app: Flask) -> None:
+    """The county the needs and services are at, and a town under it."""
+    books = app.extensions["huiquan"].books
+    places.add_place(books, code="510104", kind="county", name="锦江区", by=SYSTEM)
+    places.add_place(
+        books, code="510104017", kind="town", name="沙河街道", parent="510104", by=SYSTEM
+    )
+    places.add_place(books, code="513327", kind="county", name="炉霍县", by=SYSTEM)
 
 
 def _need(client: FlaskClient, **fields: str) -> str:
@@ -246,3 +257,31 @@ def test_an_officer_records_a_recurring_pledge_and_sees_it_in_the_reminders(
 
     (schedule,) = recurring.list_schedules(app.extensions["huiquan"].books)
     assert schedule.total_minor == Money.parse("3600.00", "CNY").minor
+
+
+def test_the_board_filters_by_category_status_and_place_with_the_places_under_it(
+    app: Flask, client: FlaskClient, seeded: Seeded
+) -> None:
+    books = app.extensions["huiquan"].books
+    _need(client, title="沙河街道的长者食堂", place="510104017")
+    _need(client, title="炉霍的村医", place="513327", category="health")
+    for need in community.list_needs(books, public=False):
+        community.publish_need(books, need.id, fund=seeded.restricted, by=SYSTEM)
+
+    def shown(**query: str) -> set[str]:
+        html = client.get("/needs", query_string=query).get_data(as_text=True)
+        return {t for t in ("沙河街道的长者食堂", "炉霍的村医") if t in html}
+
+    assert shown() == {"沙河街道的长者食堂", "炉霍的村医"}
+    assert shown(place="510104") == {"沙河街道的长者食堂"}
+    assert shown(place="510104017") == {"沙河街道的长者食堂"}
+    assert shown(category="health") == {"炉霍的村医"}
+    assert shown(status="answered") == set()
+    assert shown(status="open", place="513327") == {"炉霍的村医"}
+    assert "锦江区 › 沙河街道" in client.get("/needs").get_data(as_text=True)
+    refused = post_form(
+        client,
+        "/needs/new",
+        {"title": "t", "description": "d", "category": "health", "place": "999999"},
+    )
+    assert refused.status_code == 422

@@ -20,7 +20,7 @@ from tests.console.conftest import PASSWORD, Seeded
 from tests.console.test_console_browser import CHROMIUM, SHOTS, Watched, _axe, _sign_in
 from tests.console.test_console_browser import browser as browser  # the fixtures
 from tests.console.test_console_browser import live_url as live_url
-from usecases import community
+from usecases import community, places
 from usecases.unit import SYSTEM
 from usecases.users import create_user
 
@@ -30,6 +30,16 @@ pytestmark = [
 ]
 
 CANARY = "canary-browser-13700000000"
+
+
+@pytest.fixture(autouse=True)
+def jinjiang(app: Flask) -> None:
+    """The county the needs and services are at, and a town under it."""
+    books = app.extensions["huiquan"].books
+    places.add_place(books, code="510104", kind="county", name="锦江区", by=SYSTEM)
+    places.add_place(
+        books, code="510104017", kind="town", name="沙河街道", parent="510104", by=SYSTEM
+    )
 
 
 def _png(path: Path) -> Path:
@@ -78,7 +88,7 @@ def test_a_need_goes_from_a_residents_post_to_reported_through_the_console(
         page.get_by_label("需求（一句话）").fill("长者食堂需要四张餐桌")
         page.get_by_label("需求说明").fill("每天六十位老人在活动室吃午饭，桌子不够。")
         page.get_by_label("类别").select_option("elder_care")
-        page.get_by_label("地点").fill("510104")
+        page.get_by_label("地点").select_option("510104017")
         page.get_by_label("需要什么").select_option("money")
         page.get_by_label("资金：目标金额（人民币）").fill("1200.00")
         page.get_by_label("联系方式（不公开）").fill(f"张阿姨 {CANARY}")
@@ -138,6 +148,12 @@ def test_a_need_goes_from_a_residents_post_to_reported_through_the_console(
             problems += [f"{name}: axe {v}" for v in _axe(page)]
             assert CANARY not in page.content(), name
             page.screenshot(path=str(SHOTS / f"community-{name}-390.png"), full_page=True)
+        page.goto(f"{live_url}/needs")  # the county's filter takes in its towns
+        page.get_by_label("地点").select_option("510104")
+        page.get_by_label("状态").select_option("reported")
+        page.get_by_role("button", name="筛选").click()
+        assert page.get_by_role("link", name="长者食堂需要四张餐桌").count() == 1
+        assert "锦江区 › 沙河街道" in page.content()
         page.goto(f"{live_url}/needs/{need.id}")
         assert "已反馈" in page.content() and "老人们坐得下了" in page.content()
         assert page.locator("img.photo").evaluate("img => img.naturalWidth") == 8
