@@ -633,11 +633,13 @@ def record_offer(
     goods: Sequence[GoodsLine] = (),
     hours: int | None = None,
     note: str = "",
+    pledged_on: dt.date | None = None,
     by: Actor,
     key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> Offer:
-    """Record a member's or donor's answer to a published need.
+    """Record a member's or donor's answer to a published need (`pledged_on`: the day a money
+    offer was pledged, default the day its key was first used).
 
     Money is an unconditional pledge to the need's fund (in the books, acknowledged); goods are
     a promise of quantities, in the books when they arrive (`record_delivery`); hours are
@@ -680,7 +682,14 @@ def record_offer(
             assert amount is not None and need.fund is not None
             memo = f"need {need_id}" + (f" · project {need.project}" if need.project else "")
             made = pledges.pledge_in(
-                uow, by=by, books=books, donor_id=donor_id, fund=need.fund, amount=amount, memo=memo
+                uow,
+                by=by,
+                books=books,
+                pledged_on=pledged_on,
+                donor_id=donor_id,
+                fund=need.fund,
+                amount=amount,
+                memo=memo,
             )
             pledge_id = made.pledge.id
         offer_id = _id("O")

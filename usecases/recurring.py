@@ -142,11 +142,13 @@ def create_recurring_pledge(
     count: int,
     first_due: dt.date,
     purpose: str,
+    pledged_on: dt.date | None = None,
     by: Actor,
     key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> Schedule:
-    """Record a recurring pledge: one pledge for the whole schedule, and the schedule.
+    """Record a recurring pledge: one pledge for the whole schedule, and the schedule
+    (`pledged_on`: default the day its key was first used).
 
     Raises:
         InvalidEntry: an unknown frequency, a count outside 1..240, not CNY, a bad purpose.
@@ -172,6 +174,7 @@ def create_recurring_pledge(
             uow,
             by=by,
             key=key,
+            pledged_on=pledged_on,
             books=books,
             donor_id=donor_id,
             fund=fund,
