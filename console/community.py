@@ -252,7 +252,7 @@ def needs_board() -> str:
     """The public board: published needs with filters and counts per status."""
     wanted = _filters(community.PUBLIC_STATUSES)
     everything = community.list_needs(books())
-    found = community.list_needs(books(), **wanted)
+    found = community.matching(everything, **wanted)
     return render_template(
         "console/community/board.html",
         needs=found,

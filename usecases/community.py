@@ -84,6 +84,7 @@ __all__ = [
     "list_needs",
     "list_offers",
     "list_services",
+    "matching",
     "need_answered",
     "need_photo",
     "person_times_served",
@@ -1028,13 +1029,26 @@ def list_needs(
 ) -> list[Need]:
     """Needs, newest first; `public` keeps to those on the board (published, not declined)."""
     found = read(books, lambda repo: _needs(repo.conn))
+    return matching(found, status=status, category=category, place=place, public=public)
+
+
+def matching(
+    needs: Sequence[Need],
+    *,
+    status: str | None = None,
+    category: str | None = None,
+    place: str | None = None,
+    public: bool = True,
+) -> list[Need]:
+    """Those of `needs` in `status` and `category` at `place` or a place under it (a child's
+    code starts with its parent's); `public`: only those on the board."""
     return [
         n
-        for n in found
+        for n in needs
         if (not public or n.public)
         and (status is None or n.status == status)
         and (category is None or n.category == category)
-        and (place is None or n.place == place or n.place.startswith(place))
+        and (place is None or n.place.startswith(place))
     ]
 
 

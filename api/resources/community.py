@@ -88,8 +88,8 @@ def create_need(data: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, NeedsOut)
 def list_needs(args: dict[str, Any]) -> dict[str, Any]:
     """Needs, newest first, with counts per status; `status=pending` is the moderation queue."""
-    found = community.list_needs(books(), public=False, **args)
     everything = community.list_needs(books(), public=False)
+    found = community.matching(everything, public=False, **args)
     return {
         "items": [present_need(n) for n in found],
         "counts": community.board_counts(everything),
