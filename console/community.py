@@ -234,7 +234,7 @@ NEED_FIELDS = (
 )
 
 
-def _filters(statuses: Sequence[str]) -> dict[str, str | None]:
+def _filters(statuses: Sequence[str]) -> dict[str, Any]:
     wanted = {
         "category": request.args.get("category") or None,
         "status": request.args.get("status") or None,
@@ -534,10 +534,18 @@ def _act(action: str, need: community.Need, data: dict[str, Any], form: Form) ->
     by, facts = current_actor(), audit_facts(f"need.{action}", form.key(action))
     if action == "publish":
         community.publish_need(
-            books(), need.id, fund=data["fund"], project=data["project"] or None, by=by, audit=facts
+            books(),
+            need.id,
+            fund=data["fund"],
+            project=data["project"] or None,
+            by=by,
+            key=form.key(action),
+            audit=facts,
         )
     elif action == "decline":
-        community.decline_need(books(), need.id, reason=data["reason"], by=by, audit=facts)
+        community.decline_need(
+            books(), need.id, reason=data["reason"], by=by, key=form.key(action), audit=facts
+        )
     elif action == "edit":
         community.edit_need(
             books(),
@@ -545,12 +553,19 @@ def _act(action: str, need: community.Need, data: dict[str, Any], form: Form) ->
             title=data["title"],
             description=data["description"],
             by=by,
+            key=form.key(action),
             audit=facts,
         )
     elif action == "report":
         photos = [f.read(community.PHOTO_MAX + 1) for f in request.files.getlist("photos") if f]
         community.report_need(
-            books(), need.id, report=data["report"], photos=photos, by=by, audit=facts
+            books(),
+            need.id,
+            report=data["report"],
+            photos=photos,
+            by=by,
+            key=form.key(action),
+            audit=facts,
         )
     elif action == "offer":
         community.record_offer(
@@ -584,7 +599,13 @@ def _act(action: str, need: community.Need, data: dict[str, Any], form: Form) ->
             form.add_error("hours", _l("Enter a whole number of hours."))
             return
         community.record_hours(
-            books(), data["offer_id"], hours=hours, served_on=data["served_on"], by=by, audit=facts
+            books(),
+            data["offer_id"],
+            hours=hours,
+            served_on=data["served_on"],
+            by=by,
+            key=form.key(action),
+            audit=facts,
         )
 
 

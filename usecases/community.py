@@ -462,17 +462,26 @@ def _moderate(
     values: dict[str, Any],
     audit: AuditFacts | None,
     check: Any = None,
+    key: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Need:
+    """Append the step `action` to a need in state `allowed`; with a `key`, a retry (same
+    body) answers the need as it is instead of refusing the step as already taken."""
+    body = {"need": need_id, "action": action, **values, **(extra or {})}
+
     def work(uow: UnitOfWork) -> Need:
+        if remembered(uow, key, "need_steps", body, b"") is not None:
+            return _load_need(uow.connection, need_id)
         need = _load_need(uow.connection, need_id)
         if need.status not in allowed:
             raise NeedClosed(f"need {need_id} is {need.status}; it cannot be {action}")
         if check is not None:
             check(uow, need)
         _event(uow.connection, need_id, action, by.name, uow.now(), **values)
+        remember(uow, key, "need_steps", body, need_id, b"")
         return _load_need(uow.connection, need_id)
 
-    return write(books, work, audit=_audit(by, f"need.{action}", need_id, audit))
+    return write(books, work, key=key, audit=_audit(by, f"need.{action}", need_id, audit))
 
 
 def publish_need(
@@ -482,6 +491,7 @@ def publish_need(
     fund: str,
     project: str | None = None,
     by: Actor,
+    key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> Need:
     """Publish a pending need on the board, naming the fund (and project) its money goes to.
@@ -507,11 +517,18 @@ def publish_need(
         values={"fund": fund, "project": project or None},
         audit=audit,
         check=check,
+        key=key,
     )
 
 
 def decline_need(
-    books: Books, need_id: str, *, reason: str, by: Actor, audit: AuditFacts | None = None
+    books: Books,
+    need_id: str,
+    *,
+    reason: str,
+    by: Actor,
+    key: str | None = None,
+    audit: AuditFacts | None = None,
 ) -> Need:
     """Decline a pending need, with a reason (kept, shown to officers only).
 
@@ -527,6 +544,7 @@ def decline_need(
         allowed=("pending",),
         values={"reason": reason},
         audit=audit,
+        key=key,
     )
 
 
@@ -537,6 +555,7 @@ def edit_need(
     title: str,
     description: str,
     by: Actor,
+    key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> Need:
     """Replace a need's public text (an appended edit; the poster's words are kept).
@@ -550,7 +569,14 @@ def edit_need(
     }
     allowed = tuple(s for s in STATUSES if s != "declined")
     return _moderate(
-        books, need_id, by=by, action="edited", allowed=allowed, values=values, audit=audit
+        books,
+        need_id,
+        by=by,
+        action="edited",
+        allowed=allowed,
+        values=values,
+        audit=audit,
+        key=key,
     )
 
 
@@ -561,6 +587,7 @@ def report_need(
     report: str,
     photos: Sequence[bytes] = (),
     by: Actor,
+    key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> Need:
     """Report on a fulfilled need: a short text and up to four photos (JPEG or PNG).
@@ -596,6 +623,8 @@ def report_need(
         values={"reason": report},
         audit=audit,
         check=check,
+        key=key,
+        extra={"photos": [hashlib.sha256(p).hexdigest() for p in photos]},
     )
 
 
@@ -793,6 +822,7 @@ def record_hours(
     hours: int,
     served_on: dt.date,
     by: Actor,
+    key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> Offer:
     """Volunteer hours served under an hours offer (a register, not money in the books).
@@ -802,13 +832,18 @@ def record_hours(
     """
     counted = _hours(hours)
 
+    body = {"offer": offer_id, "hours": counted, "served_on": served_on}
+
     def work(uow: UnitOfWork) -> Offer:
         offer, need = _offer_and_need(uow.connection, offer_id)
+        if remembered(uow, key, "volunteer_hours", body, b"") is not None:
+            return offer
         if offer.kind != "hours":
             raise InvalidEntry("only an hours offer has volunteer hours", field="offer")
+        hours_id = _id("VH")
         uow.connection.execute(
             insert(t.volunteer_hours).values(
-                id=_id("VH"),
+                id=hours_id,
                 offer_id=offer_id,
                 served_on=served_on.isoformat(),
                 hours=counted,
@@ -816,9 +851,10 @@ def record_hours(
                 by=by.name,
             )
         )
+        remember(uow, key, "volunteer_hours", body, hours_id, b"")
         return _offers(uow.connection, [need.id])[need.id][offer_id]
 
-    return write(books, work, audit=_audit(by, "offer.hours", offer_id, audit))
+    return write(books, work, key=key, audit=_audit(by, "offer.hours", offer_id, audit))
 
 
 def _offer_and_need(conn: Connection, offer_id: str) -> tuple[Offer, Need]:
@@ -1133,7 +1169,7 @@ def publish_service(
         earlier = remembered(uow, key, "services", row, b"")
         if earlier is not None:
             return _services(uow.connection, earlier)[0]
-        _known_place(uow.connection, row["place"])
+        _known_place(uow.connection, str(row["place"]))
         service_id = _id("S")
         uow.connection.execute(
             insert(t.services_offered).values(id=service_id, at=uow.now(), by=by.name, **row)

@@ -225,6 +225,7 @@ def _schedules(conn: Connection, today: dt.date, pledge_id: str | None = None) -
     found = []
     for r in rows:
         total, got = paid.get(r.pledge_id, (0, 0))
+        count = int(r._mapping["count"])  # `r.count` is the tuple's method
         first = dt.date.fromisoformat(r.first_due)
         found.append(
             Schedule(
@@ -234,12 +235,10 @@ def _schedules(conn: Connection, today: dt.date, pledge_id: str | None = None) -
                 r.purpose,
                 int(r.every_months),
                 int(r.instalment_minor),
-                int(r.count),
+                count,
                 first,
                 got,
-                instalments(
-                    first, int(r.every_months), int(r.count), int(r.instalment_minor), got, today
-                )
+                instalments(first, int(r.every_months), count, int(r.instalment_minor), got, today)
                 if total
                 else (),
             )

@@ -84,7 +84,7 @@ def create_need(data: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/needs", methods=["GET"])
 @operation(blp, roles=SEERS, problems=("validation_error",))
-@blp.arguments(NeedListArgs(), location="query")
+@blp.arguments(NeedListArgs(), location="query", unknown="raise")
 @blp.response(200, NeedsOut)
 def list_needs(args: dict[str, Any]) -> dict[str, Any]:
     """Needs, newest first, with counts per status; `status=pending` is the moderation queue."""
@@ -114,46 +114,75 @@ def _moderated(need: community.Need) -> dict[str, Any]:
     roles=MODERATORS,
     problems=("not_found", "need_closed", "unknown_fund", "unknown_project"),
     body=True,
+    idempotent=True,
 )
 @blp.arguments(NeedPublishIn())
 @blp.response(200, NeedOut)
 def publish_need(data: dict[str, Any], id: str) -> dict[str, Any]:
     """Publish a pending need, naming the fund (and project) its money goes to."""
     return _moderated(
-        community.publish_need(books(), id, by=current_actor(), audit=audit_facts(), **data)
+        community.publish_need(
+            books(),
+            id,
+            by=current_actor(),
+            key=idempotency_key("needs-publish"),
+            audit=audit_facts(),
+            **data,
+        )
     )
 
 
 @blp.route("/needs/<id>/decline", methods=["POST"])
-@operation(blp, roles=MODERATORS, problems=("not_found", "need_closed"), body=True)
+@operation(blp, roles=MODERATORS, problems=("not_found", "need_closed"), body=True, idempotent=True)
 @blp.arguments(NeedDeclineIn())
 @blp.response(200, NeedOut)
 def decline_need(data: dict[str, Any], id: str) -> dict[str, Any]:
     """Decline a pending need with a reason."""
     return _moderated(
-        community.decline_need(books(), id, by=current_actor(), audit=audit_facts(), **data)
+        community.decline_need(
+            books(),
+            id,
+            by=current_actor(),
+            key=idempotency_key("needs-decline"),
+            audit=audit_facts(),
+            **data,
+        )
     )
 
 
 @blp.route("/needs/<id>/edit", methods=["POST"])
-@operation(blp, roles=MODERATORS, problems=("not_found", "need_closed"), body=True)
+@operation(blp, roles=MODERATORS, problems=("not_found", "need_closed"), body=True, idempotent=True)
 @blp.arguments(NeedEditIn())
 @blp.response(200, NeedOut)
 def edit_need(data: dict[str, Any], id: str) -> dict[str, Any]:
     """Replace the need's public title and description (an appended edit)."""
     return _moderated(
-        community.edit_need(books(), id, by=current_actor(), audit=audit_facts(), **data)
+        community.edit_need(
+            books(),
+            id,
+            by=current_actor(),
+            key=idempotency_key("needs-edit"),
+            audit=audit_facts(),
+            **data,
+        )
     )
 
 
 @blp.route("/needs/<id>/report", methods=["POST"])
-@operation(blp, roles=MODERATORS, problems=("not_found", "need_closed"), body=True)
+@operation(blp, roles=MODERATORS, problems=("not_found", "need_closed"), body=True, idempotent=True)
 @blp.arguments(NeedReportIn())
 @blp.response(200, NeedOut)
 def report_need(data: dict[str, Any], id: str) -> dict[str, Any]:
     """Report on a fulfilled need (photos are added through the console)."""
     return _moderated(
-        community.report_need(books(), id, by=current_actor(), audit=audit_facts(), **data)
+        community.report_need(
+            books(),
+            id,
+            by=current_actor(),
+            key=idempotency_key("needs-report"),
+            audit=audit_facts(),
+            **data,
+        )
     )
 
 
@@ -184,8 +213,8 @@ def create_offer(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/offers", methods=["GET"])
-@operation(blp, roles=SEERS)
-@blp.arguments(OfferListArgs(), location="query")
+@operation(blp, roles=SEERS, problems=("validation_error",))
+@blp.arguments(OfferListArgs(), location="query", unknown="raise")
 @blp.response(200, OffersOut)
 def list_offers(args: dict[str, Any]) -> dict[str, Any]:
     """Offers, oldest first, with what is paid, delivered or served against each."""
@@ -217,12 +246,14 @@ def create_delivery(data: dict[str, Any], id: str) -> dict[str, Any]:
 
 
 @blp.route("/offers/<id>/hours", methods=["POST"])
-@operation(blp, roles=WRITERS, problems=("not_found", "need_closed"), body=True)
+@operation(blp, roles=WRITERS, problems=("not_found", "need_closed"), body=True, idempotent=True)
 @blp.arguments(HoursIn())
 @blp.response(201, OfferOut)
 def create_hours(data: dict[str, Any], id: str) -> dict[str, Any]:
     """Volunteer hours served under an hours offer (the register of contributed services)."""
-    offer = community.record_hours(books(), id, by=current_actor(), audit=audit_facts(), **data)
+    offer = community.record_hours(
+        books(), id, by=current_actor(), key=idempotency_key("hours"), audit=audit_facts(), **data
+    )
     return present_offer(offer)
 
 

@@ -49,10 +49,12 @@ def test_a_need_is_posted_moderated_answered_and_fulfilled_over_http(
     assert need["status"] == "pending" and "contact" not in need
     assert "canary-api-contact" not in str(officer.get("/api/v1/needs").get_json())
     problem(officer.post(f"/api/v1/needs/{need['id']}/publish", {"fund": "JLZX"}), 403, "forbidden")
-    published = moderator.post(
-        f"/api/v1/needs/{need['id']}/publish", {"fund": books.restricted, "project": books.project}
-    )
+    body = {"fund": books.restricted, "project": books.project}
+    published = moderator.post(f"/api/v1/needs/{need['id']}/publish", body, key="pub-1")
     assert published.status_code == 200 and published.get_json()["status"] == "open"
+    retried = moderator.post(f"/api/v1/needs/{need['id']}/publish", body, key="pub-1")
+    assert retried.status_code == 200  # a retry replays; without the key it is need_closed
+    problem(moderator.post(f"/api/v1/needs/{need['id']}/publish", body), 409, "need_closed")
     problem(
         moderator.post(f"/api/v1/needs/{need['id']}/decline", {"reason": "迟了"}),
         409,
