@@ -104,6 +104,7 @@ def init_app(app: Flask) -> None:
         app.add_template_global(_labeller(labels), name)
     app.add_template_global(place_name, "place_name")
     app.add_template_global(_places, "place_choices")
+    app.add_template_global(pledge_schedule, "pledge_schedule")
 
 
 def _known_places() -> dict[str, places.Place]:
@@ -123,6 +124,14 @@ def place_name(code: str) -> str:
 
 def _places() -> list[Choice]:
     return [(code, f"{place_name(code)} ({code})") for code in _known_places()]
+
+
+def pledge_schedule(pledge_id: str) -> recurring.Schedule | None:
+    """The schedule of a recurring pledge (None for a one-off), for the pledge register."""
+    found: dict[str, recurring.Schedule] | None = g.get("community_schedules")
+    if found is None:
+        found = g.community_schedules = {s.pledge_id: s for s in recurring.list_schedules(books())}
+    return found.get(pledge_id)
 
 
 def _labeller(labels: dict[str, Any]) -> Any:

@@ -257,6 +257,8 @@ def test_an_officer_records_a_recurring_pledge_and_sees_it_in_the_reminders(
 
     (schedule,) = recurring.list_schedules(app.extensions["huiquan"].books)
     assert schedule.total_minor == Money.parse("3600.00", "CNY").minor
+    register = officer.get("/console/lists/pledges").get_data(as_text=True)
+    assert f"#pledge-{schedule.pledge_id}" in register and "每月 × 12 · 已付 0 期" in register
 
 
 def test_the_board_filters_by_category_status_and_place_with_the_places_under_it(
