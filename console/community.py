@@ -83,6 +83,13 @@ FREQUENCY_LABELS = {
     "quarterly": _l("Quarterly"),
     "yearly": _l("Yearly"),
 }
+STEP_LABELS = {
+    "published": _l("Published"),
+    "declined": _l("Declined"),
+    "edited": _l("Public text edited"),
+    "answered": _l("First answer"),
+    "reported": _l("Reported"),
+}
 SAYINGS = {
     "need_closed": _l("This need is not in a state that allows this."),
     "service_full": _l("This service is full."),
@@ -100,6 +107,7 @@ def init_app(app: Flask) -> None:
         ("service_kind_label", SERVICE_LABELS),
         ("instalment_label", INSTALMENT_LABELS),
         ("frequency_label", FREQUENCY_LABELS),
+        ("need_step_label", STEP_LABELS),
     ):
         app.add_template_global(_labeller(labels), name)
     app.add_template_global(place_name, "place_name")

@@ -738,20 +738,20 @@ def record_offer(
             )
         )
         if not need.offers:
-            need_answered(uow, need_id, offer_id)
+            need_answered(uow, need_id, offer_id, by=by.name)
         remember(uow, key, "offers", body, offer_id, b"")
         return _offers(uow.connection, [need_id])[need_id][offer_id]
 
     return write(books, work, key=key, audit=_audit(by, "offer.record", need_id, audit))
 
 
-def need_answered(uow: UnitOfWork, need_id: str, offer_id: str) -> None:
+def need_answered(uow: UnitOfWork, need_id: str, offer_id: str, *, by: str) -> None:
     """The need got its first offer (open → answered), in the offer's unit of work.
 
     The one place that moment is known: the board's history records it here, and whatever
     else should follow it (the `need.answered` webhook) belongs here too.
     """
-    _event(uow.connection, need_id, "answered", "system", uow.now(), reason=offer_id)
+    _event(uow.connection, need_id, "answered", by, uow.now(), reason=offer_id)
 
 
 def record_delivery(

@@ -133,6 +133,16 @@ def test_a_need_goes_from_a_residents_post_to_reported_through_the_console(
         problems: list[str] = []
         SHOTS.mkdir(parents=True, exist_ok=True)
         for name, path in (
+            ("console-community", "/console/community/"),
+            ("console-need", f"/console/community/needs/{need.id}"),
+            ("console-services", "/console/community/services"),
+            ("console-recurring", "/console/community/recurring"),
+        ):
+            desk.goto(f"{live_url}{path}")
+            desk.wait_for_load_state("networkidle")
+            problems += [f"{name}: axe {v}" for v in _axe(desk)]
+            desk.screenshot(path=str(SHOTS / f"community-{name}-1280.png"), full_page=True)
+        for name, path in (
             ("needs-board", "/needs"),
             ("need-page", f"/needs/{need.id}"),
             ("need-form", "/needs/new"),
