@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli import demo_community
 from cli.books import print_fund_summaries, print_trial_balance_totals
 from cli.context import KEY_FILE, Books, ensure_pseudonym_key, pass_books, record_change
 from ledger.errors import LedgerError
@@ -289,6 +288,8 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
         f"depreciation: {months} month(s) of fixed assets received in kind, "
         f"through {depreciated.through}"
     )
+    from cli import demo_community  # (lazily: `--help` loads no database library)
+
     click.echo(demo_community.summary(books.engine, books.home, secret=secret))
     issued = issue_demo_receipts(books.url, home=books.home, secret=secret, base_url=base_url)
     if issued.sample is not None:

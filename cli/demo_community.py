@@ -255,6 +255,8 @@ def summary(engine: Any, home: Path, *, secret: bytes) -> str:
     """Load the programmes' demo and say what it made, in a line (for `huiquan demo`)."""
     from ledger.storage.unit_of_work import read_only
 
+    with read_only(engine) as repo:
+        before, _hash = repo.head()
     made = load_community_demo(engine, home, secret=secret)
     with read_only(engine) as repo:
         entries, _hash = repo.head()
@@ -262,8 +264,8 @@ def summary(engine: Any, home: Path, *, secret: bytes) -> str:
     return (
         f"needs board: {sum(made.needs.values())} needs ({states}); {made.services} services, "
         f"{made.signups} sign-ups, {made.served} person-times served; {made.schedules} "
-        f"recurring pledges; the books now hold {entries} entries "
-        "(see /needs, /services and /console/community/recurring)"
+        f"recurring pledges; programmes: {entries - before} entries, the books now hold "
+        f"{entries} entries (see /needs, /services and /console/community/recurring)"
     )
 
 
