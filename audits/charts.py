@@ -81,9 +81,17 @@ def raised_vs_spent(
     return Markup("".join(parts))  # noqa: S704 - every label above went through escape()
 
 
-def bar_chart(title: str, items: Sequence[tuple[str, int]] | Mapping[str, int]) -> Markup:
-    """Horizontal bars, largest first (values in fen)."""
+def bar_chart(
+    title: str,
+    items: Sequence[tuple[str, int]] | Mapping[str, int],
+    *,
+    labels_above: bool = False,
+) -> Markup:
+    """Horizontal bars, largest first (values in fen). `labels_above` puts each whole label on
+    its own line above its bar (nothing cut off, for narrow screens)."""
     pairs = sorted(items.items() if isinstance(items, Mapping) else items, key=lambda p: -p[1])
+    if labels_above:
+        return _bars_labelled_above(title, pairs)
     width, row_h, left, top = 520, 20, 150, 24
     height = top + row_h * max(1, len(pairs)) + 8
     peak = max([1, *(v for _, v in pairs)])
@@ -106,5 +114,48 @@ def bar_chart(title: str, items: Sequence[tuple[str, int]] | Mapping[str, int]) 
             f'fill="{_RAISED}"/>'
             f'<text x="{left + bar + 4:.1f}" y="{y + 13}">{escape(_yuan(value))}</text>'
         )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every label above went through escape()
+
+
+def _label_lines(label: str, room: int = 28) -> list[str]:
+    """A label cut into lines of at most `room` columns (a CJK character counts two)."""
+    lines, line, used = [], "", 0
+    for char in label:
+        width = 2 if ord(char) > 0x2E7F else 1
+        if used + width > room and line:
+            lines.append(line)
+            line, used = "", 0
+        line, used = line + char, used + width
+    return [*lines, line] if line else lines or [""]
+
+
+def _bars_labelled_above(title: str, pairs: Sequence[tuple[str, int]]) -> Markup:
+    """Each label in full on its own lines, its bar and value below: at 360 px wide (the width
+    the page scales it to on a phone) the font stays readable and no label is truncated."""
+    width, line_h, bar_h, top, size = 360, 15, 24, 24, 12
+    labelled = [(_label_lines(label, 52), value) for label, value in pairs]
+    height = top + sum(len(lines) * line_h + bar_h for lines, _ in labelled) + 4
+    peak = max([1, *(v for _, v in pairs)])
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="{_FONT}" font-size="{size}" role="img" '
+        f'aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="0" y="15" font-size="13" font-weight="bold">{escape(title)}</text>',
+    ]
+    if not pairs:
+        parts.append(f'<text x="0" y="{top + 14}">—</text>')
+    y = top
+    for lines, value in labelled:
+        for line in lines:
+            parts.append(f'<text x="0" y="{y + 12}">{escape(line)}</text>')
+            y += line_h
+        bar = max(0.0, (width - 90) * value / peak)
+        parts.append(
+            f'<rect x="0" y="{y + 2}" width="{bar:.1f}" height="14" fill="{_RAISED}"/>'
+            f'<text x="{bar + 4:.1f}" y="{y + 14}">{escape(_yuan(value))}</text>'
+        )
+        y += bar_h
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every label above went through escape()

@@ -6,7 +6,10 @@ Invariants owned here:
   pseudonym — and a count from 1 to 4 is shown as "<5" so that a small cohort cannot point at
   a child (`SMALL_CELL`).
 - A donor who asked to be anonymous is never named: their gifts are summed into one line
-  "匿名捐赠人 Anonymous donors". Named donors appear by the name they gave, with their total.
+  "匿名捐赠人 Anonymous donors". Named donors appear by the name they gave, with their total;
+  donor records that carry the same name (one group registered more than once) are one line.
+- `places` (county -> town -> village, rolled up) is filled by the caller, which knows the
+  places (`usecases.chiefs.place_figures`); the CSV carries it when it is there.
 - Figures are CNY values of everything posted up to `as_of` (all time, not one period).
 - The public CSV (`public_csv`) carries exactly the figures of the page, one row per figure.
 - Acknowledgments: per project and per scholarship cohort, how many payments were made and how
@@ -49,6 +52,7 @@ class PublicFigures:
     acknowledgments: list[dict[str, Any]] = field(default_factory=list)
     checkpoint: dict[str, Any] | None = None
     fold: Fold | None = None
+    places: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +64,7 @@ class PublicFigures:
             "donors": self.donors,
             "acknowledgments": self.acknowledgments,
             "checkpoint": self.checkpoint,
+            "places": self.places,
         }
 
 
@@ -84,7 +89,7 @@ def _donor_totals(conn: Connection, as_of: dt.date) -> list[dict[str, Any]]:
         .group_by(p.party)
     )
     given = {r.party: -int(r.total) for r in rows if r.party}
-    named: list[dict[str, Any]] = []
+    by_name: dict[str, int] = defaultdict(int)
     anonymous_total, anonymous_count = 0, 0
     for d in conn.execute(select(donors.c.id, donors.c.name, donors.c.anonymous)):
         amount = given.get(d.id, 0)
@@ -94,10 +99,9 @@ def _donor_totals(conn: Connection, as_of: dt.date) -> list[dict[str, Any]]:
             anonymous_total += amount
             anonymous_count += 1
         else:
-            named.append({"name": d.name, "amount": yuan(amount), "_fen": amount})
-    named.sort(key=lambda r: (-r["_fen"], r["name"]))
-    for r in named:
-        del r["_fen"]
+            by_name[" ".join(d.name.split())] += amount
+    ordered = sorted(by_name.items(), key=lambda item: (-item[1], item[0]))
+    named: list[dict[str, Any]] = [{"name": n, "amount": yuan(a)} for n, a in ordered]
     if anonymous_count:
         named.append(
             {
@@ -241,6 +245,12 @@ def public_csv(figures: PublicFigures) -> str:
         item = f"{a['scope']} {a['group']} {a['share']}"
         count = f"{a['acknowledged']}/{a['payments']}"
         rows.append(["acknowledged", a["fund"], item, "", count, a["acknowledged_amount"]])
+    for place in figures.places:
+        item = f"{place['code']} {place['path']}"
+        rows.append(
+            ["place_spent", "", item, place["county"], str(place["projects"]), place["spent"]]
+        )
+        rows.append(["place_raised", "", item, place["county"], "", place["raised"]])
     if figures.checkpoint:
         cp = figures.checkpoint
         rows.append(["checkpoint", "", f"{cp['origin']} {cp['root']}", "", str(cp["size"]), ""])

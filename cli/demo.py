@@ -257,8 +257,12 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
     scholarship girls and about 320 students under pseudonyms, awards and payouts, fees,
     transfers and reversals: about 5,000 entries dated 2024-01 to 2026-10, in one transaction.
     Then every gift that stands gets its donor receipt, as through the API (a second
-    transaction), and one receipt's link is printed.
+    transaction), and one receipt's link is printed. Last, the programmes: the places (county,
+    town, village), a Luhuo campaign with a matching firm, a Jianyang one that ended short of
+    its goal, and two honorary village chiefs (`cli.demo_programmes`).
     """
+    import datetime as dt
+
     from ledger.storage.unit_of_work import read_only
 
     with read_only(books.engine) as repo:
@@ -288,6 +292,19 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
         f"depreciation: {months} month(s) of fixed assets received in kind, "
         f"through {depreciated.through}"
     )
+    from cli.demo_programmes import load_programmes
+
+    as_of = max(
+        str(row.get("date", "")) for _l, row in read_demo_data(seed)[1] if isinstance(row, dict)
+    )
+    shown = load_programmes(
+        books.engine,
+        home=books.home,
+        secret=secret,
+        base_url=base_url,
+        as_of=dt.date.fromisoformat(as_of[:10]),
+    )
+
     from cli import demo_community  # (lazily: `--help` loads no database library)
 
     click.echo(demo_community.summary(books.engine, books.home, secret=secret))
@@ -297,5 +314,13 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
             f"receipts: {issued.issued} issued ({issued.first} .. {issued.last}); "
             f"a donor's receipt: {issued.sample['url']} (PDF: {issued.sample['pdf_url']})"
         )
+    with read_only(books.engine) as repo:
+        entries, _hash = repo.head()
+    click.echo(
+        f"programmes: {shown.entries} entries, {shown.places} places, {shown.gifts} campaign gifts "
+        f"(matched {shown.matched_minor / 100:,.2f} CNY), 2 honorary village chiefs; "
+        f"the books now hold {entries} entries; see "
+        + ", ".join(base_url.rstrip("/") + page for page in shown.pages)
+    )
     print_fund_summaries(books, None)
     print_trial_balance_totals(books)

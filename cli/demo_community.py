@@ -264,7 +264,7 @@ def summary(engine: Any, home: Path, *, secret: bytes) -> str:
     return (
         f"needs board: {sum(made.needs.values())} needs ({states}); {made.services} services, "
         f"{made.signups} sign-ups, {made.served} person-times served; {made.schedules} "
-        f"recurring pledges; programmes: {entries - before} entries, the books now hold "
+        f"recurring pledges; community: {entries - before} entries, the books now hold "
         f"{entries} entries (see /needs, /services and /console/community/recurring)"
     )
 

@@ -39,7 +39,16 @@ DEFAULTS: dict[str, Any] = {
 def init_app(app: Flask, books: Books) -> None:
     """Install the console on `app`, recording in `books`."""
     # officers and approvals put their routes on the console blueprint as they are imported
-    from console import apidocs, approvals, auditor, community, lists, officers, pages  # noqa: F401
+    from console import (  # noqa: F401
+        apidocs,
+        approvals,
+        auditor,
+        community,
+        lists,
+        officers,
+        pages,
+        programmes,
+    )
     from console.i18n import init_i18n
     from console.security import init_security
     from console.sessions import FileSessionStore, ServerSessionInterface

@@ -55,7 +55,7 @@ CATEGORY_LABELS = {
 STATUS_LABELS = {
     "pending": _l("Awaiting moderation"),
     "declined": _l("Declined"),
-    "open": _l("Open"),
+    "open": _l("Waiting for answers"),
     "answered": _l("Answered"),
     "fulfilled": _l("Fulfilled"),
     "reported": _l("Reported"),

@@ -26,11 +26,11 @@ from ledger.entries import FunctionalClass, PostedEntry
 from ledger.errors import InvalidAmount, LedgerError
 from ledger.model import LANGUAGES, DonorKind
 from ledger.money import FUNCTIONAL_CURRENCY
-from usecases import corrections, gifts, pledges, reference, scholarships, spending
+from usecases import campaigns, corrections, gifts, pledges, reference, scholarships, spending
 from usecases.gate import ApprovalRequest
 from usecases.receipts import ReceiptLink
 
-__all__ = ["FORMS", "FormSpec"]
+__all__ = ["FORMS", "FormSpec", "Link", "install_form"]
 
 
 def _today() -> str:
@@ -45,6 +45,12 @@ def _projects() -> list[Choice]:
     fund = request.values.get("fund") or ""
     return [("", "—")] + [
         (p.code, f"{p.name} ({p.code})") for p in reads.projects(books(), fund or None)
+    ]
+
+
+def _campaigns() -> list[Choice]:
+    return [("", "—")] + [
+        (c.slug, f"{c.title_zh} ({c.slug})") for c in campaigns.list_campaigns(books(), public=True)
     ]
 
 
@@ -167,7 +173,7 @@ def _donor(data: dict[str, Any], form: Form) -> Any:
 
 def _gift(data: dict[str, Any], form: Form) -> Any:
     details = _no_currency(data)
-    for name in ("pledge_id", "fx_rate", "fx_source", "fx_date"):
+    for name in ("pledge_id", "fx_rate", "fx_source", "fx_date", "campaign"):
         details[name] = details.get(name) or None
     details["memo"] = details.get("memo") or ""
     return gifts.record_donation(books(), **_audited(form, "donations"), **details)
@@ -238,7 +244,13 @@ def _show_donor(donor: Any, _: dict[str, Any]) -> list[tuple[Any, Any]]:
 
 
 def _show_gift(gift: Any, data: dict[str, Any]) -> list[tuple[Any, Any]]:
-    return [(_l("Amount"), _money_of(data)), *_entry_rows(gift.entry), *_receipt_rows(gift.receipt)]
+    rows = [(_l("Amount"), _money_of(data)), *_entry_rows(gift.entry), *_receipt_rows(gift.receipt)]
+    match = getattr(gift, "match", None)
+    if match is not None:
+        value = sum(p.functional for p in match.entry.postings if p.functional > 0)
+        rows += [(_l("Matched by the campaign's matcher"), money(value, FUNCTIONAL_CURRENCY))]
+        rows += _entry_rows(match.entry) + _receipt_rows(match.receipt)
+    return rows
 
 
 def _show_in_kind(gift: Any, data: dict[str, Any]) -> list[tuple[Any, Any]]:
@@ -322,6 +334,13 @@ GIFT_FIELDS = (
     ),
     Field("fx_source", _l("Source of the rate"), max_length=100),
     _day("fx_date", _l("Date of the rate"), required=False),
+    Field(
+        "campaign",
+        _l("Campaign"),
+        "choice",
+        choices=lambda: _campaigns(),
+        help=_l("If the gift is for a campaign: it is tagged in the books, and matched."),
+    ),
     MEMO,
 )
 
@@ -599,6 +618,12 @@ def _view(spec: FormSpec) -> Callable[[], Any]:
 
 for _spec in FORMS:
     bp.add_url_rule(_spec.path, _spec.name, _view(_spec), methods=["GET", "POST"])
+
+
+def install_form(spec: FormSpec) -> None:
+    """Add a form page from another console module (listed under Record like these)."""
+    FORMS.append(spec)
+    bp.add_url_rule(spec.path, spec.name, _view(spec), methods=["GET", "POST"])
 
 
 @bp.get("/console/donors")

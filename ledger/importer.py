@@ -84,6 +84,7 @@ from sqlalchemy import Connection, Engine, select
 
 from ledger import services
 from ledger.accounts import Account, cash_account
+from ledger.campaigns import check_campaign_gift, match_gift
 from ledger.errors import LedgerError
 from ledger.model import Award, Beneficiary, Donor, Fund, Pledge
 from ledger.money import FUNCTIONAL_CURRENCY, MAX_MINOR, Money, check_currency, parse_rate
@@ -129,8 +130,9 @@ class OpSpec:
 OPS: dict[str, OpSpec] = {
     "donation": OpSpec(
         ("date", "donor_id", "fund", "amount"),
-        ("currency", "method", "pledge_id", "fx_rate", "fx_source", "fx_date", "memo"),
-        "cash/bank gift (Dr 1002 / Cr 4101), or a pledge payment when pledge_id is set",
+        ("currency", "method", "pledge_id", "fx_rate", "fx_source", "fx_date", "memo", "campaign"),
+        "cash/bank gift (Dr 1002 / Cr 4101), or a pledge payment when pledge_id is set; "
+        "campaign=slug tags it to a campaign (and its matcher's gift is posted with it)",
     ),
     "pledge": OpSpec(
         ("date", "donor_id", "fund", "amount"),
@@ -456,6 +458,7 @@ def _kwargs(op: str, row: Mapping[str, Any]) -> dict[str, Any]:
             "pledge_id": _text(row, "pledge_id") or None,
             "memo": _text(row, "memo"),
             **_fx(row, money),
+            **({"campaign": _text(row, "campaign")} if _text(row, "campaign") else {}),
         }
     if op == "pledge":
         money = _money(row)
@@ -976,6 +979,8 @@ def _execute(uow: UnitOfWork, command: Command, kwargs: dict[str, Any], maker: s
     if op == "award":
         award, entry = services.award_scholarship(uow, **kwargs, maker=maker, key=key)
         return _Outcome(op, entry.id, award.id)
+    if op == "donation" and "campaign" in kwargs:
+        return _campaign_gift(uow, kwargs, maker, key)
     posters: dict[str, Callable[..., Any]] = {
         "donation": services.record_donation,
         "in_kind": services.record_in_kind_donation,
@@ -987,6 +992,19 @@ def _execute(uow: UnitOfWork, command: Command, kwargs: dict[str, Any], maker: s
     }
     entry = posters[op](uow, **kwargs, maker=maker, key=key)
     return _Outcome(op, entry.id, None)
+
+
+def _campaign_gift(
+    uow: UnitOfWork, kwargs: dict[str, Any], maker: str, key: str | None
+) -> _Outcome:
+    """A gift tagged to a campaign, and its matcher's gift (`ledger.campaigns`); the receipts
+    of both are issued later, as for every imported gift."""
+    details = dict(kwargs)
+    slug = str(details.pop("campaign"))
+    check_campaign_gift(uow.connection, slug, details["fund"], details["received_on"])
+    entry = services.record_donation(uow, **details, maker=maker, key=key, tags={"campaign": slug})
+    match_gift(uow, slug, entry, maker=maker)
+    return _Outcome("donation", entry.id, None)
 
 
 class _PlainDonations:
@@ -1040,6 +1058,8 @@ class _PlainDonations:
         uow = self.uow
         amount: Money = kwargs["amount"]
         if kwargs["pledge_id"] is not None or amount.currency != FUNCTIONAL_CURRENCY:
+            return None
+        if "campaign" in kwargs:  # tagged and matched by `_campaign_gift`
             return None
         method = kwargs["method"]
         if method not in _METHODS:

@@ -34,7 +34,14 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from ledger import services
-from ledger.accounts import CASH_PREFIX, PLEDGES_RECEIVABLE, PROGRAM_EXPENSES
+from ledger.accounts import PROGRAM_EXPENSES
+from ledger.campaigns import (
+    Matcher,
+    check_campaign_gift,
+    gift_values,
+    match_gift,
+    matcher_of,
+)
 from ledger.entries import PostedEntry
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
 from ledger.money import FUNCTIONAL_CURRENCY, Money
@@ -54,6 +61,7 @@ from usecases.books import Books
 from usecases.places import load_places, project_places_of
 from usecases.places import path_of as _path
 from usecases.receipts import issue_receipt_of
+from usecases.reference import _once
 from usecases.unit import Actor, AuditFacts, read, write
 
 __all__ = [
@@ -121,18 +129,6 @@ class Campaign:
         if self.status == "closed" or today.isoformat() > self.ends_on:
             return "ended"
         return "upcoming" if today.isoformat() < self.starts_on else "running"
-
-
-@dataclass(frozen=True, slots=True)
-class Matcher:
-    """A campaign's matcher: a donor whose pledge matches gifts at a ratio up to a cap."""
-
-    campaign: str
-    donor_id: str
-    pledge_id: str
-    ratio_num: int
-    ratio_den: int
-    cap_minor: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,75 +221,9 @@ def list_campaigns(
     )
 
 
-def matcher_of(conn: Connection, slug: str) -> Matcher | None:
-    """The campaign's matcher, or None."""
-    query = select(campaign_matchers).where(campaign_matchers.c.campaign == slug)
-    row = conn.execute(query).first()
-    if row is None:
-        return None
-    return Matcher(
-        row.campaign, row.donor_id, row.pledge_id, row.ratio_num, row.ratio_den, row.cap_minor
-    )
-
-
-def _tagged(conn: Connection, name: str, value: str) -> dict[str, dict[str, Any]]:
-    """Entries whose data has `name` = `value`: id -> data (canonical JSON, RFC 8785)."""
-    needle = json.dumps({name: value}, ensure_ascii=False, separators=(",", ":"))[1:-1]
-    rows = conn.execute(
-        select(journal_entries.c.id, journal_entries.c.data).where(
-            journal_entries.c.data.contains(needle, autoescape=True)
-        )
-    )
-    found: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        data = json.loads(row.data)
-        if data.get(name) == value:
-            found[row.id] = data
-    return found
-
-
-def _cash_of(conn: Connection, entry_ids: Sequence[str]) -> dict[str, int]:
-    """Each entry's net CNY value on cash accounts (a gift positive, its reversal negative)."""
-    if not entry_ids:
-        return {}
-    query = (
-        select(postings.c.entry_id, func.sum(postings.c.functional))
-        .where(postings.c.entry_id.in_(list(entry_ids)))
-        .where(postings.c.account.startswith(CASH_PREFIX))
-        .group_by(postings.c.entry_id)
-    )
-    return {entry: int(total) for entry, total in conn.execute(query)}
-
-
-def _reversals(conn: Connection, entry_ids: Sequence[str]) -> dict[str, str]:
-    """original id -> reversal id, for the originals that were reversed."""
-    if not entry_ids:
-        return {}
-    query = select(journal_entries.c.reverses, journal_entries.c.id).where(
-        journal_entries.c.reverses.in_(list(entry_ids))
-    )
-    return {original: reversal for original, reversal in conn.execute(query)}
-
-
-def _gift_values(conn: Connection, slug: str) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
-    """The campaign's tagged entries (id -> data) and each one's net value, reversals counted."""
-    tagged = _tagged(conn, "campaign", slug)
-    ids = sorted(tagged)
-    reversed_by = _reversals(conn, ids)
-    cash = _cash_of(conn, [*ids, *reversed_by.values()])
-    net = {i: cash.get(i, 0) + cash.get(reversed_by.get(i, ""), 0) for i in ids}
-    return tagged, net
-
-
-def _matched_so_far(conn: Connection, slug: str) -> int:
-    tagged, net = _gift_values(conn, slug)
-    return sum(net[i] for i, data in tagged.items() if "matches" in data)
-
-
 def progress_of(conn: Connection, campaign: Campaign) -> Progress:
     """What the journal says the campaign raised (see the module docstring)."""
-    tagged, net = _gift_values(conn, campaign.slug)
-    cash = _cash_of(conn, sorted(tagged))
+    tagged, net, cash = gift_values(conn, campaign.slug)
     gifts = matched = reversed_ = 0
     by_donor: dict[str, int] = {}
     for entry_id, data in tagged.items():
@@ -482,7 +412,12 @@ def _create(uow: UnitOfWork, by: Actor, details: Mapping[str, Any]) -> Campaign:
 
 
 def create_campaign(
-    books: Books, *, by: Actor, audit: AuditFacts | None = None, **details: Any
+    books: Books,
+    *,
+    by: Actor,
+    key: str | None = None,
+    audit: AuditFacts | None = None,
+    **details: Any,
 ) -> Campaign:
     """Create a campaign (slug, fund, project, place, title_zh/en, story_zh/en, goal (Money,
     CNY), starts_on, ends_on, cover, status).
@@ -490,7 +425,12 @@ def create_campaign(
     Raises:
         InvalidEntry, AlreadyExists, NotFound (fund, place or cover): nothing is recorded.
     """
-    return write(books, lambda uow: _create(uow, by, details), audit=audit)
+
+    def work(uow: UnitOfWork) -> Campaign:
+        slug = _once(uow, books, key, "campaigns", details, lambda: _create(uow, by, details).slug)
+        return _found(uow.connection, slug)
+
+    return write(books, work, audit=audit)
 
 
 def edit_campaign(
@@ -550,6 +490,7 @@ def set_matcher(
     ratio: str,
     cap: Money,
     by: Actor,
+    key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> Matcher:
     """Give a campaign its matcher: the donor of `pledge_id`, an unconditional CNY pledge to the
@@ -561,6 +502,14 @@ def set_matcher(
     num, den = _ratio(ratio)
 
     def work(uow: UnitOfWork) -> Matcher:
+        body = {"slug": slug, "pledge_id": pledge_id, "ratio": ratio, "cap": cap}
+        _once(uow, books, key, "matchers", body, lambda: add(uow))
+        found = matcher_of(uow.connection, slug)
+        if found is None:  # pragma: no cover - just added or remembered
+            raise NotFound(f"campaign {slug!r} has no matcher")
+        return found
+
+    def add(uow: UnitOfWork) -> str:
         conn = uow.connection
         campaign = _found(conn, slug)
         if matcher_of(conn, slug) is not None:
@@ -584,7 +533,7 @@ def set_matcher(
                 created_by=by.name,
             )
         )
-        return Matcher(slug, pledge.donor_id, pledge.id, num, den, cap.minor)
+        return slug
 
     return write(books, work, audit=audit)
 
@@ -599,7 +548,14 @@ def _sniff(content: bytes) -> str | None:
     return None
 
 
-def store_photo(books: Books, content: bytes, *, by: Actor, audit: AuditFacts | None = None) -> str:
+def store_photo(
+    books: Books,
+    content: bytes,
+    *,
+    by: Actor,
+    key: str | None = None,
+    audit: AuditFacts | None = None,
+) -> str:
     """Keep a photo (PNG, JPEG or WebP by its bytes); its SHA-256, the same for the same bytes.
 
     Raises:
@@ -613,6 +569,9 @@ def store_photo(books: Books, content: bytes, *, by: Actor, audit: AuditFacts | 
     digest = hashlib.sha256(content).hexdigest()
 
     def work(uow: UnitOfWork) -> str:
+        return _once(uow, books, key, "photos", {"sha256": digest}, lambda: keep(uow))
+
+    def keep(uow: UnitOfWork) -> str:
         conn = uow.connection
         known = select(programme_photos.c.sha256).where(programme_photos.c.sha256 == digest)
         if conn.execute(known).first() is None:
@@ -639,15 +598,22 @@ def post_update(
     body_en: str = "",
     photos: Sequence[str] = (),
     by: Actor,
+    key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> dict[str, Any]:
-    """Post an update on a campaign (text, and photos stored before). Its record.
+    """Post an update on a campaign (text, and photos stored before). Its record. With `key`,
+    a retry answers the update the first call posted.
 
     Raises:
         NotFound (campaign, photo), InvalidEntry: nothing is recorded.
     """
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
+        body = {"slug": slug, "body_zh": body_zh, "body_en": body_en, "photos": list(photos)}
+        ident = _once(uow, books, key, "campaign-updates", body, lambda: post(uow))
+        return next(u for u in updates_of(uow.connection, slug) if u["id"] == ident)
+
+    def post(uow: UnitOfWork) -> str:
         conn = uow.connection
         _found(conn, slug)
         zh = _text(body_zh, "body_zh", 5000, multiline=True, required=True)
@@ -667,65 +633,12 @@ def post_update(
                 posted_by=by.name,
             )
         )
-        return {"id": ident, "body_zh": zh, "body_en": en, "photos": list(photos), "posted_at": now}
+        return ident
 
     return write(books, work, audit=audit)
 
 
 # -- gifts --------------------------------------------------------------------------------------
-def _check_gift(conn: Connection, slug: str, fund: str, on: dt.date) -> Campaign:
-    campaign = load_campaign(conn, slug)
-    if campaign is None or campaign.status == "draft":
-        raise NotFound(f"There is no campaign {slug!r} taking gifts.", field="campaign")
-    if campaign.fund != fund:
-        raise NotFound(f"campaign {slug!r} takes gifts to fund {campaign.fund}", field="campaign")
-    if not campaign.starts_on <= on.isoformat() <= campaign.ends_on:
-        raise NotFound(
-            f"campaign {slug!r} runs from {campaign.starts_on} to {campaign.ends_on}",
-            field="campaign",
-        )
-    return campaign
-
-
-def _existing_match(conn: Connection, entry_id: str) -> str | None:
-    found = _tagged(conn, "matches", entry_id)
-    return min(found) if found else None
-
-
-def _match_in(
-    uow: UnitOfWork, books: Books, campaign: Campaign, gift: PostedEntry, by: Actor
-) -> tuple[PostedEntry | None, Any]:
-    """Post the matcher's gift for `gift` (see the module docstring); the entry and receipt."""
-    conn = uow.connection
-    matcher = matcher_of(conn, campaign.slug)
-    if matcher is None or gift.data.get("donor_id") == matcher.donor_id:
-        return None, None
-    if gift.id not in uow.posted:  # a replayed gift: its match, if it had one, exists already
-        existing = _existing_match(conn, gift.id)
-        entry = uow.repo.get_entry(existing) if existing else None
-        return (entry, issue_receipt_of(uow, books, entry)) if entry else (None, None)
-    value = sum(p.functional for p in gift.postings if p.account.startswith(CASH_PREFIX))
-    receivable = (PLEDGES_RECEIVABLE, campaign.fund, FUNCTIONAL_CURRENCY, "", matcher.pledge_id)
-    owed = uow.balance(receivable)[0]
-    room = matcher.cap_minor - _matched_so_far(conn, campaign.slug)
-    amount = min(value * matcher.ratio_num // matcher.ratio_den, room, owed)
-    if amount <= 0:
-        return None, None
-    entry = services.record_donation(
-        uow,
-        donor_id=matcher.donor_id,
-        fund=campaign.fund,
-        amount=Money(amount, FUNCTIONAL_CURRENCY),
-        received_on=gift.occurred_on,
-        method="bank",
-        pledge_id=matcher.pledge_id,
-        memo=f"matching gift: campaign {campaign.slug}",
-        maker=by.name,
-        tags={"campaign": campaign.slug, "matches": gift.id},
-    )
-    return entry, issue_receipt_of(uow, books, entry)
-
-
 def campaign_gift_in(
     uow: UnitOfWork,
     books: Books,
@@ -741,13 +654,13 @@ def campaign_gift_in(
     Raises:
         NotFound (field `campaign`), and whatever `services.record_donation` raises.
     """
-    found = _check_gift(uow.connection, campaign, details["fund"], details["received_on"])
+    check_campaign_gift(uow.connection, campaign, details["fund"], details["received_on"])
     entry = services.record_donation(
-        uow, **details, maker=by.name, key=key, tags={"campaign": found.slug}
+        uow, **details, maker=by.name, key=key, tags={"campaign": campaign}
     )
     receipt = issue_receipt_of(uow, books, entry)
-    match, match_receipt = _match_in(uow, books, found, entry, by)
-    return TaggedGift(entry, receipt, match, match_receipt)
+    match = match_gift(uow, campaign, entry, maker=by.name)
+    return TaggedGift(entry, receipt, match, match and issue_receipt_of(uow, books, match))
 
 
 @dataclass(frozen=True, slots=True)
@@ -762,7 +675,7 @@ class Overview:
     project_name: str
     place_path: tuple[str, ...]
     updates: tuple[dict[str, Any], ...]
-    spending: tuple[Payment, ...]
+    spending: tuple[Payment, ...]  # the project's payments since the campaign started
     phase: str
 
     @property
@@ -801,7 +714,9 @@ def overview(books: Books, slug: str, *, today: dt.date, public: bool = False) -
             project.name if project else "",
             path,
             tuple(updates_of(conn, slug)),
-            tuple(spending_of(conn, campaign.project)),
+            tuple(
+                p for p in spending_of(conn, campaign.project) if p.paid_on >= campaign.starts_on
+            ),
             campaign.phase(today),
         )
 

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from ledger.accounts import PROGRAM_EXPENSES
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
+from ledger.money import format_minor
 from ledger.storage.tables import donors, postings, projects, village_chiefs
 from ledger.storage.unit_of_work import UnitOfWork, uuid7_text
 from ledger.text import text_problem
@@ -38,6 +39,7 @@ from usecases.campaigns import (
     spending_of,
 )
 from usecases.places import Place, load_places, path_of, project_places_of, roll_up
+from usecases.reference import _once
 from usecases.unit import Actor, AuditFacts, read, write
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "list_chiefs",
     "place_figures",
     "place_figures_of",
+    "place_rows",
     "village_view",
 ]
 
@@ -149,6 +152,7 @@ def appoint_chief(
     citation_en: str = "",
     shown: str = "name",
     by: Actor,
+    key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> Chief:
     """Appoint a donor honorary chief of a village for a term, with a citation.
@@ -164,7 +168,21 @@ def appoint_chief(
     zh = _citation(citation_zh, "citation_zh", required=True)
     en = _citation(citation_en, "citation_en", required=False)
 
+    body = {
+        "village": village,
+        "donor_id": donor_id,
+        "starts_on": starts,
+        "ends_on": ends,
+        "citation_zh": zh,
+        "citation_en": en,
+        "shown": shown,
+    }
+
     def work(uow: UnitOfWork) -> Chief:
+        ident = _once(uow, books, key, "chiefs", body, lambda: appoint(uow))
+        return _chiefs(uow.connection, village_chiefs.c.id == ident)[0]
+
+    def appoint(uow: UnitOfWork) -> str:
         conn = uow.connection
         place = load_places(conn).get(village)
         if place is None or place.kind != "village":
@@ -191,7 +209,7 @@ def appoint_chief(
                 appointed_by=by.name,
             )
         )
-        return _chiefs(conn, village_chiefs.c.id == ident)[0]
+        return ident
 
     return write(books, work, audit=audit)
 
@@ -239,6 +257,38 @@ def place_figures(conn: Connection) -> dict[str, dict[str, int]]:
     return totals
 
 
+def place_rows(conn: Connection) -> list[dict[str, Any]]:
+    """The rolled-up figures of every place with any, county first then its towns and their
+    villages (a tree in reading order), as the transparency page and its CSV show them."""
+    known, figures = load_places(conn), place_figures(conn)
+    rows: list[dict[str, Any]] = []
+
+    def visit(place: Place, depth: int) -> None:
+        f = figures[place.code]
+        if not any(f.values()):
+            return
+        path = path_of(known, place.code)
+        rows.append(
+            {
+                "code": place.code,
+                "kind": place.kind,
+                "name": place.name,
+                "depth": depth,
+                "path": " ".join(p.name for p in path),
+                "county": path[0].name,
+                "projects": f["projects"],
+                "spent": format_minor(f["spent"], "CNY"),
+                "raised": format_minor(f["raised"], "CNY"),
+            }
+        )
+        for child in (p for p in known.values() if p.parent == place.code):
+            visit(child, depth + 1)
+
+    for county in (p for p in known.values() if p.kind == "county"):
+        visit(county, 0)
+    return rows
+
+
 def place_figures_of(books: Books) -> dict[str, dict[str, int]]:
     """`place_figures` in a read transaction of its own."""
     result: dict[str, dict[str, int]] = read(books, lambda repo: place_figures(repo.conn))
@@ -256,6 +306,7 @@ class VillageView:
     chiefs: tuple[Chief, ...]
     campaigns: tuple[dict[str, Any], ...]
     payments: tuple[Payment, ...]  # acknowledged payments only
+    every_place: Mapping[str, Mapping[str, int]]  # every place's figures (for its children)
 
     @property
     def project_names(self) -> dict[str, str]:
@@ -293,14 +344,16 @@ def _village(conn: Connection, code: str, today: dt.date) -> VillageView:
     payments = tuple(
         p for project in codes for p in spending_of(conn, project) if p.acknowledged_on
     )
+    figures = place_figures(conn)
     return VillageView(
         place,
         tuple(path_of(known, code)),
-        place_figures(conn)[code],
+        figures[code],
         shown_projects,
         tuple(c for c in chiefs_of(conn, code)),
         tuple(campaigns),
         payments,
+        figures,
     )
 
 

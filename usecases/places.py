@@ -140,13 +140,28 @@ def add_place_in(
     return place
 
 
-def add_place(books: Books, *, by: Actor, audit: AuditFacts | None = None, **details: Any) -> Place:
+def add_place(
+    books: Books,
+    *,
+    by: Actor,
+    key: str | None = None,
+    audit: AuditFacts | None = None,
+    **details: Any,
+) -> Place:
     """Add a county, town or village (`details`: code, kind, name, name_en, parent, official).
+    With `key`, a retry answers the place the first call added.
 
     Raises:
-        InvalidEntry, AlreadyExists: nothing is recorded.
+        InvalidEntry, AlreadyExists, IdempotencyConflict: nothing is recorded.
     """
-    return write(books, lambda uow: add_place_in(uow, by=by, **details), audit=audit)
+
+    def work(uow: UnitOfWork) -> Place:
+        code = _once(
+            uow, books, key, "places", details, lambda: add_place_in(uow, by=by, **details).code
+        )
+        return load_places(uow.connection)[code]
+
+    return write(books, work, audit=audit)
 
 
 def get_place(books: Books, code: str) -> Place:

@@ -58,6 +58,7 @@ from ledger.tlog.proofs import (
 from ledger.trail import EventFilter, list_events
 from usecases import statements as documents
 from usecases.checkpoints import checkpoint_interval, hand_in_cosignature, witnessed_checkpoint
+from usecases.chiefs import place_rows
 
 __all__ = ["AUDITORS", "blp", "content_security_policy", "pages"]
 
@@ -619,6 +620,13 @@ def inclusion_proof(_query: dict[str, Any], entry_id: str) -> Response:
 
 
 # -- the public page -------------------------------------------------------------------------------
+def grouped(amount: str) -> str:
+    """A decimal amount with thousands separators: "1234567.50" -> "1,234,567.50"."""
+    sign, digits = ("-", amount[1:]) if amount.startswith("-") else ("", amount)
+    whole, dot, cents = digits.partition(".")
+    return f"{sign}{int(whole):,}{dot}{cents}" if whole.isdigit() else amount
+
+
 @cache
 def _transparency_css() -> str:
     return (_TEMPLATES / "transparency.css").read_text(encoding="utf-8")
@@ -647,6 +655,7 @@ def transparency() -> Response:
     """The public page: where the money went, without who the children are."""
     with _engine().connect() as conn:
         figures = public_figures(conn, as_of=_as_of())
+        figures.places = place_rows(conn)
     charts = []
     if figures.fold is not None:
         by_project = {
@@ -657,14 +666,15 @@ def transparency() -> Response:
             c["county"] or "—": int(c["amount"].replace(".", "")) for c in figures.counties
         }
         charts = [
-            bar_chart("按项目支出 Spending by project", by_project),
-            bar_chart("按县（市）支出 Spending by county", by_county),
+            bar_chart("按项目支出 Spending by project", by_project, labels_above=True),
+            bar_chart("按县（市）支出 Spending by county", by_county, labels_above=True),
         ]
     html = render_template(
         "transparency.html",
         figures=figures.to_dict(),
         charts=charts,
         css=Markup(_transparency_css()),  # noqa: S704 - our own stylesheet
+        grouped=grouped,
     )
     return Response(
         html,
@@ -683,6 +693,7 @@ def transparency_csv() -> Response:
     """The public page's figures as CSV."""
     with _engine().connect() as conn:
         figures = public_figures(conn, as_of=_as_of())
+        figures.places = place_rows(conn)
     return Response(
         public_csv(figures),
         mimetype="text/csv; charset=utf-8",

@@ -28,7 +28,7 @@ from api.programme_schemas import (
     UpdateIn,
     UpdateOut,
 )
-from api.resources.common import books, current_actor, operation
+from api.resources.common import books, current_actor, idempotency_key, operation
 from api.schemas import money
 from api.trail import audit_facts
 from usecases import campaigns
@@ -102,7 +102,11 @@ def _overview(slug: str) -> dict[str, Any]:
 
 @blp.route("/campaigns", methods=["POST"])
 @operation(
-    blp, roles=WRITERS, problems=("already_exists", "unknown_fund", "unknown_place"), body=True
+    blp,
+    roles=WRITERS,
+    problems=("already_exists", "unknown_fund", "unknown_place"),
+    body=True,
+    idempotent=True,
 )
 @blp.arguments(CampaignIn())
 @blp.response(201, CampaignOut)
@@ -112,7 +116,10 @@ def create_campaign(data: dict[str, Any]) -> dict[str, Any]:
     Its progress is read from the books: gifts tagged to it (`campaign` on a donation) less
     their reversals, plus its matcher's gifts. `status` draft campaigns are not public.
     """
-    made = campaigns.create_campaign(books(), by=current_actor(), audit=audit_facts(), **data)
+    key = idempotency_key("campaigns")
+    made = campaigns.create_campaign(
+        books(), by=current_actor(), key=key, audit=audit_facts(), **data
+    )
     return _overview(made.slug)
 
 
@@ -146,24 +153,34 @@ def edit_campaign(data: dict[str, Any], slug: str) -> dict[str, Any]:
 
 @blp.route("/campaigns/<slug>/matcher", methods=["POST"])
 @operation(
-    blp, roles=WRITERS, problems=("not_found", "already_exists", "unknown_pledge"), body=True
+    blp,
+    roles=WRITERS,
+    problems=("not_found", "already_exists", "unknown_pledge"),
+    body=True,
+    idempotent=True,
 )
 @blp.arguments(MatcherIn())
 @blp.response(201, MatcherOut)
 def set_matcher(data: dict[str, Any], slug: str) -> dict[str, Any] | None:
     """Give the campaign its matcher: the donor of an unconditional CNY pledge to the
     campaign's fund, matching each eligible gift at `ratio` up to `cap` (once)."""
-    made = campaigns.set_matcher(books(), slug, by=current_actor(), audit=audit_facts(), **data)
+    key = idempotency_key(f"campaigns/{slug}/matcher")
+    made = campaigns.set_matcher(
+        books(), slug, by=current_actor(), key=key, audit=audit_facts(), **data
+    )
     return present_matcher(made)
 
 
 @blp.route("/campaigns/<slug>/updates", methods=["POST"])
-@operation(blp, roles=WRITERS, problems=("not_found",), body=True)
+@operation(blp, roles=WRITERS, problems=("not_found",), body=True, idempotent=True)
 @blp.arguments(UpdateIn())
 @blp.response(201, UpdateOut)
 def post_update(data: dict[str, Any], slug: str) -> dict[str, Any]:
     """Post an update on the campaign (text, photos uploaded before): shown on its page."""
-    return campaigns.post_update(books(), slug, by=current_actor(), audit=audit_facts(), **data)
+    key = idempotency_key(f"campaigns/{slug}/updates")
+    return campaigns.post_update(
+        books(), slug, by=current_actor(), key=key, audit=audit_facts(), **data
+    )
 
 
 def _upload(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -180,7 +197,7 @@ def _photo_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:
 
 
 @blp.route("/photos", methods=["POST"])
-@operation(blp, roles=WRITERS, problems=("validation_error", "payload_too_large"))
+@operation(blp, roles=WRITERS, problems=("validation_error", "payload_too_large"), idempotent=True)
 @blp.doc(**_PHOTO_DOC)
 @blp.response(201, PhotoOut)
 @_upload
@@ -196,6 +213,7 @@ def upload_photo() -> dict[str, Any]:
         books(),
         file.stream.read(campaigns.PHOTO_LIMIT + 1),
         by=current_actor(),
+        key=idempotency_key("photos"),
         audit=audit_facts(),
     )
     return {"sha256": digest, "url": f"/c/photos/{digest}"}

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from api.auth import READERS, WRITERS
 from api.errors import ApiProblem
 from api.programme_schemas import ChiefIn, ChiefList, ChiefOut, ChiefQuery
-from api.resources.common import books, current_actor, operation
+from api.resources.common import books, current_actor, idempotency_key, operation
 from api.trail import audit_facts
 from usecases import chiefs
 
@@ -21,13 +21,20 @@ blp = Blueprint(
 
 
 @blp.route("/chiefs", methods=["POST"])
-@operation(blp, roles=WRITERS, problems=("not_found", "already_exists", "unknown_donor"), body=True)
+@operation(
+    blp,
+    roles=WRITERS,
+    problems=("not_found", "already_exists", "unknown_donor"),
+    body=True,
+    idempotent=True,
+)
 @blp.arguments(ChiefIn())
 @blp.response(201, ChiefOut)
 def appoint_chief(data: dict[str, Any]) -> dict[str, Any]:
     """Appoint a donor (a person or a firm) honorary chief of a village for a term, with a
     citation; `shown` is how they chose to appear on the village's public page."""
-    chief = chiefs.appoint_chief(books(), by=current_actor(), audit=audit_facts(), **data)
+    key = idempotency_key("chiefs")
+    chief = chiefs.appoint_chief(books(), by=current_actor(), key=key, audit=audit_facts(), **data)
     return asdict(chief)
 
 

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from api.auth import ADMIN
 from api.programme_schemas import PlaceIn, PlaceList, PlaceOut, PlaceQuery
-from api.resources.common import books, current_actor, operation, read
+from api.resources.common import books, current_actor, idempotency_key, operation, read
 from api.trail import audit_facts
 from usecases import places
 from usecases.places import Place
@@ -31,12 +31,13 @@ def present_place(place: Place, known: dict[str, Place]) -> dict[str, Any]:
 
 
 @blp.route("/places", methods=["POST"])
-@operation(blp, roles=ADMIN, problems=("already_exists",), body=True)
+@operation(blp, roles=ADMIN, problems=("already_exists",), body=True, idempotent=True)
 @blp.arguments(PlaceIn())
 @blp.response(201, PlaceOut)
 def create_place(data: dict[str, Any]) -> dict[str, Any]:
     """Add a county, town or village (a town's or village's code starts with its parent's)."""
-    place = places.add_place(books(), by=current_actor(), audit=audit_facts(), **data)
+    key = idempotency_key("places")
+    place = places.add_place(books(), by=current_actor(), key=key, audit=audit_facts(), **data)
     known = read(lambda repo: places.load_places(repo.conn))
     return present_place(place, known)
 

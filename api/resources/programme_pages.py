@@ -129,10 +129,9 @@ def place_page(code: str) -> Response:
     except NotFound:
         abort(404)
     children = places.list_places(books(), parent=code)
-    figures = chiefs.place_figures_of(books())
     return _page(
         "village.html",
         v=view,
-        children=[(p, figures.get(p.code, {})) for p in children],
+        children=[(p, view.every_place.get(p.code, {})) for p in children],
         today=_today(),
     )

@@ -159,3 +159,22 @@ def test_an_anonymous_donor_is_never_named_on_the_wall(
     html = anonymous.get("/c/luhuo-yak").get_data(as_text=True)
     assert "不愿具名的王先生" not in html and "匿名爱心人士" in html
     assert anonymous.get("/c/nothing-here").status_code == 404
+
+
+def test_a_campaign_posted_twice_with_one_key_is_created_once(
+    officer: Caller, books: Books
+) -> None:
+    first = officer.post("/api/v1/campaigns", campaign_body(books), key="drive-1")
+    again = officer.post("/api/v1/campaigns", campaign_body(books), key="drive-1")
+    assert first.status_code == again.status_code == 201
+    assert again.get_json()["slug"] == first.get_json()["slug"]
+    other = officer.post(
+        "/api/v1/campaigns",
+        campaign_body(books, goal={"amount": "1.00", "currency": "CNY"}),
+        key="drive-1",
+    )
+    assert other.get_json()["code"] == "idempotency_conflict"
+    update = {"body_zh": "进展。"}
+    one = officer.post("/api/v1/campaigns/luhuo-yak/updates", update, key="u-1").get_json()
+    two = officer.post("/api/v1/campaigns/luhuo-yak/updates", update, key="u-1").get_json()
+    assert one["id"] == two["id"]

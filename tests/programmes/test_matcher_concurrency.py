@@ -12,6 +12,7 @@ import datetime as dt
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from ledger import services
@@ -26,9 +27,12 @@ TODAY = dt.datetime.now(dt.UTC).date()
 THREADS, GIFTS_EACH = 8, 3
 
 
+@pytest.mark.parametrize("writers", ["processes", "group-commit"])
 def test_eight_writers_giving_at_once_never_take_the_matcher_beyond_its_cap(
-    engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path, writers: str
 ) -> None:
+    """`processes`: books of their own per thread, no in-process gate, as separate servers;
+    `group-commit`: one server's books, whose concurrent gifts share transactions."""
     with UnitOfWork(engine) as uow:
         services.open_fund(uow, code="F", name="Luhuo", restricted=True, purpose="industry")
         firm = services.register_donor(uow, name="配捐企业", kind="organisation").id
@@ -57,14 +61,18 @@ def test_eight_writers_giving_at_once_never_take_the_matcher_beyond_its_cap(
     errors: list[BaseException] = []
     lock, start = threading.Lock(), threading.Barrier(THREADS)
 
+    shared = open_books(engine, tmp_path / "home", group_commit_max=32, pseudonym_secret=b"k" * 32)
+
     def worker(n: int) -> None:
-        books = open_books(
-            engine,
-            tmp_path / "home",
-            writer_gate=False,
-            group_commit_max=1,
-            pseudonym_secret=b"k" * 32,
-        )
+        books = shared
+        if writers == "processes":
+            books = open_books(
+                engine,
+                tmp_path / "home",
+                writer_gate=False,
+                group_commit_max=1,
+                pseudonym_secret=b"k" * 32,
+            )
         start.wait()
         try:
             for _ in range(GIFTS_EACH):

@@ -1,0 +1,139 @@
+"""Officers' programme pages: a campaign created and given to through the console forms, a
+matcher, an update, an honorary chief and the chief's summary; each through the API's use case."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ledger.money import Money
+from tests.console.conftest import TODAY, Seeded, post_form, sign_in
+from usecases import campaigns, places, pledges, reference
+from usecases.unit import SYSTEM
+
+PLACES = Path(__file__).parents[2] / "cli" / "demo_data" / "places.json"
+
+
+@pytest.fixture
+def officer(client: FlaskClient, users: dict[str, str], seeded: Seeded, app: Flask) -> FlaskClient:
+    books = app.extensions["huiquan"].books
+    places.ensure_places(books, json.loads(PLACES.read_text())["places"], by=SYSTEM)
+    assert sign_in(client, users["officer"]).status_code == 302
+    return client
+
+
+def test_an_officer_runs_a_campaign_with_a_matcher_and_appoints_a_chief(
+    app: Flask, officer: FlaskClient, seeded: Seeded
+) -> None:
+    books = app.extensions["huiquan"].books
+    created = post_form(
+        officer,
+        "/console/campaigns/new",
+        {
+            "slug": "jiaona-clinic",
+            "fund": seeded.restricted,
+            "project": seeded.project,
+            "place": "513327100201",
+            "title_zh": "交纳村卫生室众筹",
+            "title_en": "Jiaona village clinic",
+            "goal": "20000.00",
+            "currency": "CNY",
+            "starts_on": (TODAY - dt.timedelta(days=1)).isoformat(),
+            "ends_on": (TODAY + dt.timedelta(days=30)).isoformat(),
+            "status": "open",
+        },
+    )
+    assert created.status_code == 200, created.get_data(as_text=True)
+    assert "/c/jiaona-clinic" in created.get_data(as_text=True)
+    firm = pledges.record_pledge(
+        books,
+        by=SYSTEM,
+        donor_id=seeded.donor,
+        fund=seeded.restricted,
+        amount=Money.parse("5000.00", "CNY"),
+        pledged_on=TODAY,
+    ).pledge
+    bad = post_form(
+        officer,
+        "/console/campaigns/matcher",
+        {
+            "slug": "jiaona-clinic",
+            "pledge_id": firm.id,
+            "ratio": "one",
+            "cap": "3000.00",
+            "currency": "CNY",
+        },
+    )
+    assert bad.status_code == 422 and "1:1" in bad.get_data(as_text=True)
+    matcher = post_form(
+        officer,
+        "/console/campaigns/matcher",
+        {
+            "slug": "jiaona-clinic",
+            "pledge_id": firm.id,
+            "ratio": "1:2",
+            "cap": "3000.00",
+            "currency": "CNY",
+        },
+    )
+    assert matcher.status_code == 200, matcher.get_data(as_text=True)
+    giver = reference.register_donor(books, name="锦江区某居民", kind="person").id
+    gift = post_form(
+        officer,
+        "/console/gifts/new",
+        {
+            "donor_id": giver,
+            "fund": seeded.restricted,
+            "amount": "1000.00",
+            "currency": "CNY",
+            "received_on": TODAY.isoformat(),
+            "method": "bank",
+            "campaign": "jiaona-clinic",
+        },
+    )
+    text = gift.get_data(as_text=True)
+    assert gift.status_code == 200, text
+    assert "众筹配捐方的配捐" in text  # the matched gift, shown with its own receipt
+    assert len(set(re.findall(r"HQ-\d{4}-\d{6}", text))) == 2
+    with books.engine.connect() as conn:
+        progress = campaigns.progress_of(conn, campaigns.load_campaign(conn, "jiaona-clinic"))  # type: ignore[arg-type]
+    assert (progress.gifts_minor, progress.matched_minor) == (100_000, 50_000)  # 1:2
+    update = post_form(
+        officer, "/console/campaigns/update", {"slug": "jiaona-clinic", "body_zh": "地基已完工。"}
+    )
+    assert update.status_code == 200
+    chief = post_form(
+        officer,
+        "/console/chiefs/new",
+        {
+            "village": "513327100201",
+            "donor_id": seeded.donor,
+            "starts_on": f"{TODAY.year}-01-01",
+            "ends_on": f"{TODAY.year + 1}-12-31",
+            "citation_zh": "捐建交纳村卫生室。",
+            "shown": "name",
+        },
+    )
+    assert chief.status_code == 200, chief.get_data(as_text=True)
+    listing = officer.get("/console/programmes")
+    page = listing.get_data(as_text=True)
+    assert listing.status_code == 200 and "交纳村卫生室众筹" in page and "交纳村" in page
+    pdf_link = re.search(r'href="(/console/chiefs/[^"]+\.pdf)"', page)
+    assert pdf_link
+    pdf = officer.get(pdf_link.group(1))
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+    edited = post_form(
+        officer, "/console/campaigns/edit", {"slug": "jiaona-clinic", "status": "closed"}
+    )
+    assert edited.status_code == 200
+    assert campaigns.get_campaign(books, "jiaona-clinic").status == "closed"
+    public = officer.get("/c/jiaona-clinic").get_data(as_text=True)
+    assert "地基已完工。" in public
+    landing = officer.get("/").get_data(as_text=True)
+    assert 'href="/c/jiaona-clinic"' in landing and 'href="/v/513327100201"' in landing
