@@ -118,7 +118,7 @@ run: venv-run system-deps-run ## init + demo data (if empty) + serve on BIND, da
 	  echo "Huiquan Ledger on http://$(BIND)  (API page: http://$(BIND)/api/docs, public: http://$(BIND)/transparency)"; \
 	  echo "  console: http://$(BIND)/console/login  (demo people; passwords are new on every make run)"; \
 	  umask 077; pwfile=$$(mktemp); \
-	  for person in "wangfang 王芳 officer" "liming 李明 approver" "zhangli 张丽 auditor" "chenqiang 陈强 admin"; do \
+	  for person in "wangfang 王芳 officer" "liming 李明 approver" "zhangli 张丽 auditor" "chenqiang 陈强 admin" "zhouyun 周云 moderator"; do \
 	    set -- $$person; $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(9))' > "$$pwfile"; \
 	    HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan user create --login $$1 --name $$2 --role $$3 --password-file "$$pwfile" >/dev/null 2>&1 \
 	      || HUIQUAN_HOME='$(HUIQUAN_HOME)' $(BIN)/huiquan user set-password $$1 --password-file "$$pwfile" >/dev/null; \

@@ -265,6 +265,20 @@ CATALOGUE: tuple[Problem, ...] = (
         "The fund may not pay for this (its stated purposes: projects, perhaps only in some "
         "counties, scholarships, in-kind handovers). Nothing was posted.",
     ),
+    Problem(
+        "need_closed",
+        409,
+        "Need not open for this",
+        "The need (or service) is not in a state that allows this step: an offer to a need not "
+        "yet published or already reported, moderating a need already decided, reporting one "
+        "not yet fulfilled, signing up for a service that has ended.",
+    ),
+    Problem(
+        "service_full",
+        409,
+        "Service full",
+        "The service has as many sign-ups as its capacity.",
+    ),
 )
 
 _BY_CODE: dict[str, Problem] = {p.code: p for p in CATALOGUE}

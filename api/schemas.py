@@ -745,7 +745,8 @@ PeriodList = _page(PeriodOut, "PeriodList", paged=False)
 class TokenIn(Schema):
     name = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
     role = fields.String(
-        required=True, validate=validate.OneOf(("admin", "officer", "auditor", "approver"))
+        required=True,
+        validate=validate.OneOf(("admin", "officer", "auditor", "approver", "moderator")),
     )
     user = Text(
         load_default=None,
@@ -856,7 +857,7 @@ def iso(day: dt.date | None) -> str | None:
 
 
 # -- users ------------------------------------------------------------------------------------
-USER_ROLES = ("admin", "approver", "auditor", "officer")
+USER_ROLES = ("admin", "approver", "auditor", "moderator", "officer")
 
 
 class UserIn(Schema):

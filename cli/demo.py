@@ -316,6 +316,10 @@ def demo(books: Books, if_empty: bool, seed: int, base_url: str) -> None:
         base_url=base_url,
         as_of=dt.date.fromisoformat(as_of[:10]),
     )
+
+    from cli import demo_community  # (lazily: `--help` loads no database library)
+
+    click.echo(demo_community.summary(books.engine, books.home, secret=secret))
     issued = issue_demo_receipts(books.url, home=books.home, secret=secret, base_url=base_url)
     if issued.sample is not None:
         click.echo(

@@ -23,10 +23,10 @@ def token() -> None:
 @token.command("create")
 @click.option(
     "--role",
-    type=click.Choice(["admin", "officer", "approver", "auditor"]),
+    type=click.Choice(["admin", "officer", "approver", "auditor", "moderator"]),
     required=True,
     help="admin: everything; officer: records operations; approver: approves others' requests; "
-    "auditor: reads and exports.",
+    "auditor: reads and exports; moderator: publishes, edits and declines posted needs.",
 )
 @click.option(
     "--name",

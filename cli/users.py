@@ -67,7 +67,7 @@ def user() -> None:
     "roles",
     multiple=True,
     required=True,
-    type=click.Choice(["officer", "approver", "auditor", "admin"]),
+    type=click.Choice(["officer", "approver", "auditor", "admin", "moderator"]),
     help="A role (repeat for several).",
 )
 @click.option("--with-password", is_flag=True, help="Prompt for a console password.")

@@ -43,6 +43,7 @@ def init_app(app: Flask, books: Books) -> None:
         apidocs,
         approvals,
         auditor,
+        community,
         delivery,
         lists,
         officers,
@@ -87,6 +88,7 @@ def init_app(app: Flask, books: Books) -> None:
     from console import admin
 
     admin.init_app(app)
+    community.init_app(app)
     app.jinja_env.globals["url_for"] = _url_for_of(app)
 
 

@@ -62,7 +62,7 @@ __all__ = [
     "withdraw_token",
 ]
 
-ROLES = ("admin", "officer", "auditor", "approver")
+ROLES = ("admin", "officer", "auditor", "approver", "moderator")
 PREFIX = "hq_"
 DEFAULT_LIFETIME_DAYS = 90
 MAX_LIFETIME_DAYS = 3650

@@ -49,7 +49,7 @@ __all__ = [
     "user_by_login",
 ]
 
-ROLES = ("admin", "approver", "auditor", "officer")
+ROLES = ("admin", "approver", "auditor", "moderator", "officer")
 ACTIVE, DISABLED = "active", "disabled"
 MIN_PASSWORD = 10
 _LOGIN = re.compile(r"^\S(?:[^\x00-\x1f\x7f]{0,98}\S)?$")

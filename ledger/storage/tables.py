@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "COMMUNITY_TABLES",
     "CONTROLS_TABLES",
     "DELIVERY_TABLES",
     "EVIDENCE_TABLES",
@@ -54,6 +55,7 @@ __all__ = [
     "campaigns",
     "chain_head",
     "closed_periods",
+    "community_contacts",
     "cosignatures",
     "delivery_queue",
     "donor_contacts",
@@ -71,17 +73,27 @@ __all__ = [
     "issuers",
     "journal_entries",
     "metadata",
+    "need_events",
+    "need_photos",
+    "needs",
+    "offer_deliveries",
+    "offers",
     "outbox_attempts",
     "outbox_messages",
     "places",
     "pledge_acknowledgments",
+    "pledge_schedules",
     "pledges",
     "postings",
     "programme_photos",
     "project_budgets",
     "project_places",
     "projects",
+    "service_attendance",
+    "service_signups",
+    "services_offered",
     "village_chiefs",
+    "volunteer_hours",
     "webhook_disables",
     "webhook_subscriptions",
 ]
@@ -726,6 +738,170 @@ DELIVERY_TABLES = (
     "outbox_messages",
     "outbox_attempts",
 )
+
+# -- the platform's programmes: the needs board, services to choose, recurring giving (#17) ------
+# Every row is appended once: a need's status, its public text and its answers are later rows,
+# never edits. A need's contact details (private) live in `community_contacts`, encrypted with a
+# key of their own, so no public query ever reads them.
+needs = Table(
+    "needs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("posted_at", String(32), nullable=False, index=True),
+    Column("category", String(40), nullable=False),
+    Column("place", String(40), nullable=False),
+    Column("kind", String(10), nullable=False),  # money, goods, hours
+    Column("goal_minor", BigInteger),
+    Column("currency", String(3)),
+    Column("goods", Text),  # JSON [{"item", "quantity", "unit"}]
+    Column("hours", Integer),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("client", String(64), nullable=False, index=True),  # keyed hash of the address
+    Column("posted_by", String(100), nullable=False),
+)
+
+# Moderation and reporting, one row per step: published (with the fund and project that take
+# its money), declined (with a reason), edited (the public text), reported (a short report).
+need_events = Table(
+    "need_events",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("need_id", String(40), nullable=False, index=True),
+    Column("at", String(32), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("by", String(100), nullable=False),
+    Column("reason", Text),
+    Column("title", String(200)),
+    Column("description", Text),
+    Column("fund", String(40)),
+    Column("project", String(40)),
+)
+
+community_contacts = Table(
+    "community_contacts",
+    metadata,
+    Column("owner_id", String(40), primary_key=True),  # a need's or a sign-up's id
+    Column("key", LargeBinary, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+)
+
+# A report's photos (JPEG or PNG, checked by their bytes), served from the public need page.
+need_photos = Table(
+    "need_photos",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("need_id", String(40), nullable=False, index=True),
+    Column("media_type", String(20), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("at", String(32), nullable=False),
+)
+
+# An answer to a need: money (its pledge, in the books), goods (quantities promised, in the
+# books when they arrive: `offer_deliveries`) or volunteer hours (`volunteer_hours`).
+offers = Table(
+    "offers",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("need_id", String(40), nullable=False, index=True),
+    Column("donor_id", String(40), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),
+    Column("pledge_id", String(40)),
+    Column("goods", Text),
+    Column("hours", Integer),
+    Column("note", Text, nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("by", String(100), nullable=False),
+)
+
+offer_deliveries = Table(
+    "offer_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("offer_id", String(40), nullable=False, index=True),
+    Column("entry_id", String(40), nullable=False, unique=True),
+    Column("goods", Text, nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("by", String(100), nullable=False),
+)
+
+# Contributed services: a register of hours, never money in the books (民非制度).
+volunteer_hours = Table(
+    "volunteer_hours",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("offer_id", String(40), nullable=False, index=True),
+    Column("served_on", String(10), nullable=False),
+    Column("hours", Integer, nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("by", String(100), nullable=False),
+)
+
+services_offered = Table(
+    "services_offered",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("place", String(40), nullable=False),
+    Column("starts_on", String(10), nullable=False),
+    Column("ends_on", String(10), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("by", String(100), nullable=False),
+)
+
+# A resident's sign-up (`number` 1..capacity, unique per service: a second guard beside the
+# writer lock that counts them) and their attendance.
+service_signups = Table(
+    "service_signups",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("service_id", String(40), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("at", String(32), nullable=False),
+    UniqueConstraint("service_id", "number", name="uq_service_signups_number"),
+)
+
+service_attendance = Table(
+    "service_attendance",
+    metadata,
+    Column("signup_id", String(40), primary_key=True),
+    Column("service_id", String(40), nullable=False, index=True),
+    Column("at", String(32), nullable=False),
+    Column("by", String(100), nullable=False),
+)
+
+# A recurring pledge: the pledge (its total, in the books) paid in instalments on a schedule.
+pledge_schedules = Table(
+    "pledge_schedules",
+    metadata,
+    Column("pledge_id", String(40), primary_key=True),
+    Column("every_months", Integer, nullable=False),
+    Column("instalment_minor", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("first_due", String(10), nullable=False),
+    Column("purpose", String(200), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("by", String(100), nullable=False),
+)
+
+COMMUNITY_TABLES = (
+    "needs",
+    "need_events",
+    "community_contacts",
+    "need_photos",
+    "offers",
+    "offer_deliveries",
+    "volunteer_hours",
+    "services_offered",
+    "service_signups",
+    "service_attendance",
+    "pledge_schedules",
+)
 #: The places and programmes' tables (issue #17); all but `campaigns` are append-only.
 PROGRAMME_TABLES = (
     "places",
@@ -783,6 +959,7 @@ JOURNAL_TABLES = (
     "fiscal_references",
     "pledge_acknowledgments",
     *DELIVERY_TABLES,
+    *COMMUNITY_TABLES,
     *PROGRAMME_APPEND_ONLY,
     *CONTROLS_TABLES,
 )

@@ -531,3 +531,39 @@ def test_a_cosignature_from_no_configured_witness_is_rejected_and_nothing_is_sto
     witnessed = anonymous.get(f"/api/v1/checkpoints/{signed.size}/witnessed")
     assert witnessed.status_code == 200
     assert witnessed.data.decode() == signed.signed_text  # no cosignature line was added
+
+
+# -- the needs board and services (tests/api/test_community.py walks them in full) -------------
+def test_an_offer_to_an_unpublished_need_is_need_closed_and_a_full_service_is_service_full(
+    officer: Caller, admin: Caller, books: Books
+) -> None:
+    admin.created("/api/v1/places", {"code": "510104", "kind": "county", "name": "锦江区"})
+    need = officer.created(
+        "/api/v1/needs",
+        {
+            "title": "t",
+            "description": "d",
+            "category": "health",
+            "place": "510104",
+            "kind": "hours",
+            "hours": 2,
+            "contact": "c",
+        },
+    )
+    offer = {"need_id": need["id"], "donor_id": books.donor, "kind": "hours", "hours": 2}
+    problem(officer.post("/api/v1/offers", offer), 409, "need_closed")
+    service = officer.created(
+        "/api/v1/services",
+        {
+            "kind": "course",
+            "title": "t",
+            "description": "d",
+            "place": "510104",
+            "starts_on": TODAY.isoformat(),
+            "ends_on": TODAY.isoformat(),
+            "capacity": 1,
+        },
+    )
+    path = f"/api/v1/services/{service['id']}/signups"
+    officer.created(path, {"name": "a", "contact": "1"})
+    problem(officer.post(path, {"name": "b", "contact": "2"}), 409, "service_full")

@@ -19,6 +19,10 @@ WRITE = {"admin", "officer"}
 READ = {"admin", "officer", "auditor", "approver"}
 AUDIT = {"admin", "auditor"}
 PUBLIC = None
+# The programmes (api/resources/community.py): moderators read needs and moderate them.
+MODERATE = {"admin", "moderator"}
+READ_MOD = READ | {"moderator"}
+WRITE_MOD = WRITE | {"moderator"}
 
 ROUTES: list[tuple[str, str, set[str] | None]] = [
     ("POST", "/api/v1/funds", ADMIN),
@@ -121,6 +125,26 @@ ROUTES: list[tuple[str, str, set[str] | None]] = [
     ("GET", "/api/v1/problems", PUBLIC),
     ("GET", "/api/openapi.json", PUBLIC),
     ("GET", "/api/docs", PUBLIC),
+    ("POST", "/api/v1/needs", WRITE_MOD),
+    ("GET", "/api/v1/needs", READ_MOD),
+    ("GET", "/api/v1/needs/{id}", READ_MOD),
+    ("POST", "/api/v1/needs/{id}/publish", MODERATE),
+    ("POST", "/api/v1/needs/{id}/decline", MODERATE),
+    ("POST", "/api/v1/needs/{id}/edit", MODERATE),
+    ("POST", "/api/v1/needs/{id}/report", MODERATE),
+    ("POST", "/api/v1/offers", WRITE),
+    ("GET", "/api/v1/offers", READ_MOD),
+    ("POST", "/api/v1/offers/{id}/deliveries", WRITE),
+    ("POST", "/api/v1/offers/{id}/hours", WRITE),
+    ("POST", "/api/v1/services", WRITE),
+    ("GET", "/api/v1/services", READ_MOD),
+    ("GET", "/api/v1/services/{id}", READ_MOD),
+    ("POST", "/api/v1/services/{id}/signups", WRITE),
+    ("GET", "/api/v1/services/{id}/signups", WRITE),
+    ("POST", "/api/v1/signups/{id}/attendance", WRITE),
+    ("POST", "/api/v1/recurring-pledges", WRITE),
+    ("GET", "/api/v1/recurring-pledges", READ),
+    ("GET", "/api/v1/recurring-pledges/reminders", READ),
     ("POST", "/api/v1/places", ADMIN),
     ("GET", "/api/v1/places", PUBLIC),
     ("GET", "/api/v1/places/{code}", PUBLIC),
