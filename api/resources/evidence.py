@@ -150,14 +150,17 @@ class UploadForm(Schema):
 
 def _upload_form(*required: str) -> dict[str, Any]:
     """The form's fields, loaded by `UploadForm`; a 422 naming every bad or missing field."""
-    unknown = (set(request.files) - {"file"}) | ({"file_name"} & set(request.form))
+    # A part whose name the multipart parser could not read (a control character in it) comes
+    # back nameless: it is an unknown field like any other, reported under "".
+    names = {name if isinstance(name, str) else "" for name in request.form}
+    unknown = (set(request.files) - {"file"}) | ({"file_name", ""} & names)
     if unknown:
         raise ApiProblem(
             "validation_error",
             "Unknown fields.",
             errors={n: ["unknown field"] for n in sorted(unknown)},
         )
-    raw: dict[str, Any] = dict(request.form.items())
+    raw: dict[str, Any] = {k: v for k, v in request.form.items() if isinstance(k, str)}
     file = request.files.get("file")
     if file is not None:
         raw["file_name"] = file.filename or ""
