@@ -2,9 +2,10 @@
 
 Every decision is the approvals use case's (`usecases.approvals`): the maker never decides their
 own request, an approver decides once, and the approval that completes a request posts it with
-every rule checked again. A refusal is shown on the inbox in the person's language. Each waiting request lists its
-documents (`usecases.evidence`, subject "approval_request") with download links for the checker;
-its maker attaches them from the request's page (`console.office.evidence`).
+every rule checked again. A refusal is shown on the inbox in the person's language. Each
+waiting request lists its documents (`usecases.evidence`, subject "approval_request") with
+download links for the checker; its maker attaches them from the request's page
+(`console.office.evidence`).
 """
 
 from __future__ import annotations

@@ -118,7 +118,9 @@ UPLOAD_LIMITS["console_office.attach_evidence"] = MAX_BYTES + 256 * 1024
 
 
 # -- an approval request's documents -------------------------------------------------------------
-def _request_page(request_id: str, form: Form, status: int = 200, **context: Any) -> tuple[str, int]:
+def _request_page(
+    request_id: str, form: Form, status: int = 200, **context: Any
+) -> tuple[str, int]:
     try:
         found = approvals.get_request(books(), request_id[:40])
     except NotFound:

@@ -193,7 +193,9 @@ def test_the_maker_attaches_a_document_to_the_request_and_the_approver_downloads
     not_a_pdf = client.post(action, data={**body, "file": (io.BytesIO(b"hello"), "x.pdf")})
     assert not_a_pdf.status_code == 422 and 'id="e-file"' in not_a_pdf.get_data(as_text=True)
     assert evidence.attachments_of(books, "approval_request", request_id) == []
-    done = client.post(action, data={**body, "note": "报价单", "file": (io.BytesIO(PDF), "报价.pdf")})
+    done = client.post(
+        action, data={**body, "note": "报价单", "file": (io.BytesIO(PDF), "报价.pdf")}
+    )
     assert done.status_code == 201, done.get_data(as_text=True)
     [listed] = evidence.attachments_of(books, "approval_request", request_id)
     assert listed.record.file_name == "报价.pdf"

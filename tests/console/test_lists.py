@@ -216,3 +216,54 @@ def test_a_person_signed_in_through_the_login_form_sees_the_lists(
     html = page(signed, "/console/lists/donations")
     assert recorded.ids["old_gift"] in html
     assert "/console/lists/awards" in page(signed, "/console/lists/")
+
+
+def test_the_disbursements_page_shows_payee_bank_reference_and_acknowledgment(
+    web: Flask, auditor_browser: FlaskClient, recorded: Recorded
+) -> None:
+    import io
+
+    from tests.api.conftest import Caller
+    from tests.console.test_lists_support import TODAY
+    from usecases import evidence
+    from usecases.tokens import create_token
+    from usecases.unit import SYSTEM
+
+    officer = Caller(
+        web.test_client(),
+        create_token(web.extensions["huiquan"].engine, role="officer", name="officer-2"),
+    )
+    paid = officer.created(
+        "/api/v1/disbursements",
+        {
+            "fund": "JLZX",
+            "project": "LUHUO-EDU",
+            "amount": "80.00",
+            "currency": "CNY",
+            "paid_on": f"{TODAY}",
+            "payee": {
+                "kind": "organisation",
+                "name": "炉霍县书店",
+                "registration_number": "91510104MA62N8Q0XU",
+            },
+            "bank_reference": "BOC-2026-0042",
+        },
+    )["id"]
+    html = page(auditor_browser, "/console/lists/disbursements")
+    row = re.search(rf"<tr>(?:(?!</tr>).)*{paid}.*?</tr>", html, re.S)
+    assert row is not None
+    assert "炉霍县书店 (91510104MA62N8Q0XU)" in row.group(0)
+    assert "<code>BOC-2026-0042</code>" in row.group(0) and "尚未" in row.group(0)
+    evidence.acknowledge(
+        web.extensions["huiquan"].books,
+        paid,
+        acknowledged_on=TODAY,
+        by=SYSTEM,
+        upload=evidence.Upload(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "回执.pdf"),
+    )
+    html = page(auditor_browser, "/console/lists/disbursements")
+    row = re.search(rf"<tr>(?:(?!</tr>).)*{paid}.*?</tr>", html, re.S)
+    assert row is not None and "尚未" not in row.group(0)
+    assert f'<td class="nowrap">{TODAY.year}年{TODAY.month}月{TODAY.day}日</td>' in row.group(0)
+    payouts = page(auditor_browser, "/console/lists/payouts")
+    assert "尚未" in payouts  # the award's payout has no acknowledgment yet
