@@ -170,6 +170,23 @@ def test_the_donors_page_searches_names_in_any_case(
     assert "Chan Tai Man" in html and "成都某公司" not in html
 
 
+def test_the_donors_rows_escape_names_and_link_each_donors_gifts_and_receipts(
+    web: Flask, auditor_browser: FlaskClient
+) -> None:
+    from usecases import reference
+
+    books = web.extensions["huiquan"].books
+    made = reference.register_donor(books, name="<b>王&李</b>", kind="organisation", anonymous=True)
+    html = page(auditor_browser, "/console/lists/donors?q=王")
+    row = re.search(r"<tr><td>(?:(?!</tr>).)*</tr>", html, re.S)
+    assert row is not None, html
+    cells = row.group(0)
+    assert "&lt;b&gt;王&amp;李&lt;/b&gt;" in cells and "<b>" not in cells
+    assert '<span class="tag">' in cells and "<td>机构</td>" in cells
+    assert f'href="/console/lists/donations?donor_id={made.id}">' in cells
+    assert f'href="/console/lists/receipts?donor_id={made.id}">' in cells
+
+
 @pytest.mark.parametrize(
     "query",
     [
