@@ -72,15 +72,16 @@ def _figures(err: LedgerError) -> str | None:
     if {"restricted", "after"} <= shown.keys():
         return str(
             _l(
-                "The fund holds %(restricted)s of restricted net assets in this currency; this"
-                " would take them to %(after)s.",
+                "The fund does not have enough restricted money in this currency: it holds"
+                " %(restricted)s, and this would take it to %(after)s.",
                 **shown,
             )
         )
     if "cash" in shown:
         return str(
             _l(
-                "The fund holds %(cash)s in cash in this currency; this would take it below zero.",
+                "The fund does not have enough cash in this currency: it holds %(cash)s, and"
+                " this would take it below zero.",
                 **shown,
             )
         )
