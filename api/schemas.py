@@ -860,6 +860,15 @@ def iso(day: dt.date | None) -> str | None:
 USER_ROLES = ("admin", "approver", "auditor", "moderator", "officer")
 
 
+class UserRolesIn(Schema):
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(USER_ROLES)),
+        required=True,
+        validate=validate.Length(min=1, max=len(USER_ROLES)),
+        metadata={"description": "the user's roles from now on (replacing the old ones)"},
+    )
+
+
 class UserIn(Schema):
     login = Text(required=True, validate=[validate.Length(min=1, max=limits.LOGIN), not_blank])
     display_name = Text(

@@ -1,4 +1,5 @@
-"""`huiquan user create | list | disable | set-password`: the people who act on the books.
+"""`huiquan user create | list | disable | set-password | set-roles`: the people who act on the
+books.
 
 A password is read from a prompt (twice, hidden) or from a file (`--password-file`, its first
 line), never from the command line, where it would land in the shell's history and `ps`.
@@ -56,7 +57,7 @@ _PASSWORD_FILE = click.option(
 
 @click.group()
 def user() -> None:
-    """Users: create, list, disable, set a console password."""
+    """Users: create, list, disable, set a console password, change roles."""
 
 
 @user.command("create")
@@ -139,3 +140,29 @@ def user_set_password(books: Books, login: str, password_file: Path | None) -> N
     password = _password(password_file, True) or ""
     set_password(_books(books), _find(books, login).id, password, by=_actor(), audit=False)
     click.echo(f"password of {login!r} set")
+
+
+@user.command("set-roles")
+@click.argument("login")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(["officer", "approver", "auditor", "admin", "moderator"]),
+    help="A role the user holds from now on (repeat for several; replaces the old ones).",
+)
+@pass_books
+@changes_state("user set-roles")
+def user_set_roles(books: Books, login: str, roles: tuple[str, ...]) -> None:
+    """Replace the roles of the user LOGIN. Idempotent; the audit trail names the old and the
+    new roles, and the user's tokens whose role they no longer hold are revoked."""
+    from usecases.users import set_roles
+
+    found = _find(books, login)
+    # The use case's own event (audit=None) carries the old and new roles, with the change.
+    changed = set_roles(_books(books), found.id, roles, by=_actor())
+    if changed.roles == found.roles:
+        click.echo(f"user {login!r} already has roles {','.join(changed.roles)}")
+    else:
+        click.echo(f"user {login!r}: roles {','.join(found.roles)} -> {','.join(changed.roles)}")

@@ -2,7 +2,10 @@
 
 Every decision is the approvals use case's (`usecases.approvals`): the maker never decides their
 own request, an approver decides once, and the approval that completes a request posts it with
-every rule checked again. A refusal is shown on the inbox in the person's language.
+every rule checked again. A refusal is shown on the inbox in the person's language. Each
+waiting request lists its documents (`usecases.evidence`, subject "approval_request") with
+download links for the checker; its maker attaches them from the request's page
+(`console.office.evidence`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from console.pages import bp
 from console.shell import audit_facts
 from console.state import books
 from ledger.errors import LedgerError
-from usecases import approvals
+from usecases import approvals, evidence
 
 __all__ = ["inbox"]
 
@@ -45,6 +48,9 @@ def _page(status: int = 200, **context: Any) -> tuple[str, int]:
         render_template(
             "console/approvals.html",
             pending=pending,
+            documents={
+                r.id: evidence.attachments_of(books(), "approval_request", r.id) for r in pending
+            },
             recent=recent[:20],
             operations=OPERATIONS,
             states=STATES,

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ledger.errors import LedgerError
+from console.i18n import money
+from ledger.errors import InsufficientFunds, LedgerError
 
 __all__ = ["message_for"]
 
@@ -54,8 +55,45 @@ BY_CODE = {
 }
 
 
+def _figures(err: LedgerError) -> str | None:
+    """A refusal for want of money, with the figures the ledger gave, in the person's words."""
+    if not isinstance(err, InsufficientFunds) or not err.figures or not err.currency:
+        return None
+    shown = {name: money(minor, err.currency) for name, minor in err.figures.items()}
+    if {"can", "cash", "pledged", "unpaid", "amount"} <= shown.keys():
+        return str(
+            _l(
+                "The fund can commit at most %(can)s to a new award: cash %(cash)s, plus"
+                " unconditional pledges receivable %(pledged)s, less unpaid awards %(unpaid)s."
+                " This award is %(amount)s.",
+                **shown,
+            )
+        )
+    if {"restricted", "after"} <= shown.keys():
+        return str(
+            _l(
+                "The fund does not have enough restricted money in this currency: it holds"
+                " %(restricted)s, and this would take it to %(after)s.",
+                **shown,
+            )
+        )
+    if "cash" in shown:
+        return str(
+            _l(
+                "The fund does not have enough cash in this currency: it holds %(cash)s, and"
+                " this would take it below zero.",
+                **shown,
+            )
+        )
+    return None
+
+
 def message_for(err: LedgerError) -> str:
-    """The person's words for `err` (the ledger's own message as a last resort)."""
+    """The person's words for `err` (the ledger's own message as a last resort); a refusal
+    for want of money states the figures."""
+    figures = _figures(err)
+    if figures is not None:
+        return figures
     text = BY_CODE.get(err.code)
     if text is None:
         for cls in type(err).__mro__:

@@ -150,9 +150,27 @@ class UnbalancedEntry(InvalidEntry):
 
 
 class InsufficientFunds(LedgerError):
-    """Raised when a payment would take a fund's cash in a currency below zero."""
+    """Raised when a payment would take a fund's cash in a currency below zero.
+
+    `figures` carries the amounts the message states (minor units of `currency`), so that an
+    entrance can say them in the reader's language: `cash` (cash held); `restricted` and
+    `after` (restricted net assets before and after); or, for an award, `can`, `cash`,
+    `pledged`, `unpaid` and `amount`.
+    """
 
     code = "insufficient_funds"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        currency: str = "",
+        figures: dict[str, int] | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+        self.currency = currency
+        self.figures: dict[str, int] = dict(figures or {})
 
 
 class OverBudget(LedgerError):

@@ -317,6 +317,8 @@ def _check_effects(uow: UnitOfWorkPort, postings: Sequence[Posting]) -> None:
             raise InsufficientFunds(
                 f"fund {fund} holds {have} {currency} in cash; this would take it below zero",
                 field="amount",
+                currency=currency,
+                figures={"cash": after - change},
             )
         if pledge and after < 0:
             raise Overpayment(f"pledge {ref} would be paid beyond its amount", field="amount")
@@ -349,6 +351,8 @@ def _check_restricted(uow: UnitOfWorkPort, postings: Sequence[Posting]) -> None:
                 f"fund {fund} holds {format_minor(left, currency)} {currency} of restricted net "
                 f"assets; this would take them to {format_minor(left - debit, currency)}",
                 field="amount",
+                currency=currency,
+                figures={"restricted": left, "after": left - debit},
             )
 
 
@@ -1320,6 +1324,14 @@ def _check_commitment(uow: UnitOfWorkPort, fund: str, amount: Money) -> None:
         f"unconditional pledges receivable {f(pledged)} - unpaid awards {f(unpaid)}); this "
         f"award is {f(amount.minor)}",
         field="amount",
+        currency=c,
+        figures={
+            "can": max(can, 0),
+            "cash": cash,
+            "pledged": pledged,
+            "unpaid": unpaid,
+            "amount": amount.minor,
+        },
     )
 
 

@@ -10,6 +10,10 @@ Invariants owned here:
   the same work on an unknown login (a dummy hash), so the answer's timing tells little.
 - Every change is one audited write (`usecases.unit.write`): the change and its audit event
   commit together.
+- Roles change in place (like status and password: the users table is who may act now, read by
+  every login and token check); the appended, signed audit trail keeps the history: each
+  change's event names the old and the new roles. Tokens whose role the user no longer holds
+  are revoked in the same write (a token's role is always one of its user's roles).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
 from ledger.idempotency import remember, remembered
-from ledger.storage.tables import users
+from ledger.storage.tables import api_tokens, users
 from ledger.storage.unit_of_work import UnitOfWork
 from usecases.books import Books
 from usecases.unit import Actor, AuditFacts, read, write
@@ -46,6 +50,7 @@ __all__ = [
     "get_user",
     "list_users",
     "set_password",
+    "set_roles",
     "user_by_login",
 ]
 
@@ -251,6 +256,61 @@ def set_password(
         lambda uow: _change(uow, user_id, password_hash=hashed),
         audit=_audit(by, "user.set_password", user_id, audit),
     )
+
+
+def set_roles(
+    books: Books,
+    user_id: str,
+    roles: tuple[str, ...] | list[str],
+    *,
+    by: Actor,
+    audit: AuditFacts | bool | None = None,
+) -> User:
+    """Give a user exactly `roles` (admins only, at the entrance). Idempotent: the same roles
+    again change nothing and record nothing.
+
+    The audit event's detail names the old and the new roles, and how many of the user's
+    tokens were revoked for holding a role the user no longer has.
+
+    Raises:
+        NotFound: no such user. InvalidEntry: no role, an unknown role, or an administrator
+        taking the admin role from themselves.
+    """
+    stored = _roles(roles)
+    new = tuple(stored.split(","))
+    current = get_user(books, user_id)
+    if current.roles == new:
+        return current
+    if by.user_id is not None and by.user_id == user_id and "admin" not in new:
+        raise InvalidEntry(
+            "an administrator cannot take the admin role from themselves", field="roles"
+        )
+    facts = _audit(by, "user.set_roles", user_id, audit)
+
+    def work(uow: UnitOfWork) -> User:
+        row = uow.connection.execute(select(users).where(users.c.id == user_id)).first()
+        if row is None:
+            raise NotFound(f"no user {user_id!r}", field="user_id")
+        old = _user(row).roles
+        changed = _change(uow, user_id, roles=stored)
+        revoked = uow.connection.execute(
+            update(api_tokens)
+            .where(
+                api_tokens.c.user_id == user_id,
+                api_tokens.c.revoked_at.is_(None),
+                api_tokens.c.role.not_in(new),
+            )
+            .values(revoked_at=uow.now())
+        ).rowcount
+        if facts is not None:
+            facts.detail = {
+                "old_roles": list(old),
+                "new_roles": list(new),
+                "tokens_revoked": revoked,
+            }
+        return changed
+
+    return write(books, work, audit=facts)
 
 
 def authenticate(books: Books, login: str, password: str) -> User | None:

@@ -1,4 +1,4 @@
-"""Users: the people who act on the books, created, listed and disabled by admins.
+"""Users: the people who act on the books, created, listed, given roles and disabled by admins.
 
 A user's password (for the web console) is write-only: it is never answered. Disabling a user
 stops their tokens at once in this process (other worker processes within the auth cache's TTL).
@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 
 from api.auth import ADMIN
 from api.resources.common import books, current_actor, idempotency_key, operation
-from api.schemas import UserIn, UserList, UserOut
+from api.schemas import UserIn, UserList, UserOut, UserRolesIn
 from api.trail import audit_facts
 from usecases import users
 
@@ -62,4 +62,18 @@ def get_user(id: str) -> dict[str, Any]:
 def disable_user(id: str) -> dict[str, Any]:
     """Disable a user: no console login, none of their tokens accepted. Idempotent."""
     user = users.disable_user(books(), id, by=current_actor(), audit=audit_facts())
+    return present_user(user)
+
+
+@blp.route("/users/<id>/roles", methods=["PUT"])
+@operation(blp, roles=ADMIN, problems=("not_found",), body=True)
+@blp.arguments(UserRolesIn())
+@blp.response(200, UserOut)
+def set_roles(data: dict[str, Any], id: str) -> dict[str, Any]:
+    """Replace a user's roles. Idempotent: the same roles again change nothing.
+
+    The audit event names the old and the new roles. The user's tokens whose role they no
+    longer hold are revoked at once; an admin cannot take the admin role from themselves
+    (`validation_error`)."""
+    user = users.set_roles(books(), id, data["roles"], by=current_actor(), audit=audit_facts())
     return present_user(user)

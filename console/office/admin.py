@@ -1,5 +1,5 @@
-"""The administrator's pages: users (create, list, disable, set a password), issuers (list,
-register one, assign a fund to one), approval policies (view, change per fund).
+"""The administrator's pages: users (create, list, disable, set a password, change roles),
+issuers (list, register one, assign a fund to one), approval policies (view, change per fund).
 
 The calls are `usecases.users`, `usecases.issuers` and `usecases.approvals`': the login and
 password rules, the credit-code check (GB 32100-2015) and the policy's bounds are theirs, and
@@ -15,7 +15,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from console import reads
-from console.auth import ADMIN, READERS, current_actor, login_required
+from console.auth import ADMIN, READERS, current_actor, current_user, login_required
 from console.forms import Field, Form
 from console.messages import message_for
 from console.office import bp
@@ -33,7 +33,10 @@ ROLE_LABELS = {
     "approver": _l("Approver (decides requests)"),
     "auditor": _l("Auditor (reads)"),
     "admin": _l("Administrator"),
+    "moderator": _l("Moderator (community programmes)"),
 }
+#: Every role a user may hold (the roles page offers them all; the new-user form the first four).
+ALL_ROLES = (*ROLES, "moderator")
 OPERATION_LABELS = {
     "disbursement": _l("Project payments"),
     "award": _l("Scholarship awards"),
@@ -58,6 +61,7 @@ USER_FIELDS = (
         autocomplete="new-password",
     ),
 )
+ROLE_FIELDS = tuple(Field(f"role_{r}", ROLE_LABELS[r], "checkbox") for r in ALL_ROLES)
 PASSWORD_FIELDS = (
     Field(
         "password",
@@ -168,6 +172,40 @@ def user_password(user_id: str) -> Any:
         else:
             return redirect(url_for("console_office.users_page", password=user.id), 303)
     return render_template("console/office/password.html", user=user, form=form), 422
+
+
+@bp.route("/admin/users/<user_id>/roles", methods=["GET", "POST"])
+@login_required(*ADMIN)
+def user_roles(user_id: str) -> Any:
+    """Change a user's roles (`usecases.users.set_roles`: audited with the old and new roles;
+    their tokens of a role they lose are revoked)."""
+    try:
+        user = users.get_user(books(), user_id[:40])
+    except LedgerError:
+        abort(404)
+    if request.method == "GET":
+        ticked = {f"role_{r}": "on" for r in user.roles}
+        form = Form.blank(ROLE_FIELDS, **ticked)
+        return render_template("console/office/roles.html", user=user, form=form)
+    form = Form.posted(ROLE_FIELDS, request.form)
+    form.aliases = {"roles": "role_officer"}
+    data = form.load()
+    roles = [r for r in ALL_ROLES if data and data.get(f"role_{r}")]
+    if data is not None and not roles:
+        form.add_error("role_officer", _l("Tick at least one role."))
+    if data is not None and form.ok:
+        try:
+            users.set_roles(
+                books(), user.id, roles, by=current_actor(), audit=audit_facts("user-roles")
+            )
+        except LedgerError as err:
+            if err.field == "roles" and user.id == getattr(current_user(), "id", None):
+                form.add_error("role_admin", _l("You cannot take the admin role from yourself."))
+            else:
+                form.refused(err)
+        else:
+            return redirect(url_for("console_office.users_page", roles=user.id), 303)
+    return render_template("console/office/roles.html", user=user, form=form), 422
 
 
 # -- issuers -----------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from urllib.parse import quote
 from flask import Response, abort, render_template, request, stream_with_context
 from flask_babel import lazy_gettext as _l
 
-from console.auth import READERS, WRITERS, current_actor, login_required
+from console.approvals import OPERATIONS, STATES
+from console.auth import READERS, WRITERS, current_actor, current_user, login_required
 from console.forms import Field, Form
 from console.messages import message_for
 from console.office import UPLOAD_LIMITS, bp
@@ -23,7 +24,7 @@ from console.state import books
 from ledger import limits
 from ledger.errors import LedgerError, NotFound
 from ledger.evidence import KINDS, MAX_BYTES
-from usecases import evidence, queries
+from usecases import approvals, evidence, queries
 
 STAFF = (*READERS, "approver")
 
@@ -114,6 +115,83 @@ def attach_evidence(entry_id: str) -> tuple[str, int]:
 
 
 UPLOAD_LIMITS["console_office.attach_evidence"] = MAX_BYTES + 256 * 1024
+
+
+# -- an approval request's documents -------------------------------------------------------------
+def _request_page(
+    request_id: str, form: Form, status: int = 200, **context: Any
+) -> tuple[str, int]:
+    try:
+        found = approvals.get_request(books(), request_id[:40])
+    except NotFound:
+        abort(404)
+    user = current_user()
+    assert user is not None
+    return (
+        render_template(
+            "console/office/approval_request.html",
+            r=found,
+            listed=evidence.attachments_of(books(), "approval_request", found.id),
+            operations=OPERATIONS,
+            states=STATES,
+            may_attach=found.state == "pending" and user.id == found.maker_user_id,
+            form=form,
+            max_mib=MAX_BYTES // (1024 * 1024),
+            **context,
+        ),
+        status,
+    )
+
+
+@bp.get("/approvals/<request_id>")
+@login_required(*STAFF)
+def approval_request(request_id: str) -> tuple[str, int]:
+    """One approval request, its documents for the checker, and (for its maker, while it
+    waits) the upload form."""
+    return _request_page(request_id, Form.blank(FIELDS))
+
+
+@bp.post("/approvals/<request_id>/documents")
+@login_required(*STAFF)
+def attach_request_evidence(request_id: str) -> tuple[str, int]:
+    """The maker attaches one document to their pending request (carried to the entry once
+    the request is approved and posted)."""
+    try:
+        found = approvals.get_request(books(), request_id[:40])
+    except NotFound:
+        abort(404)
+    user = current_user()
+    if user is None or user.id != found.maker_user_id:
+        abort(403)
+    form = Form.posted(FIELDS, request.form)
+    data = form.load()
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return _request_page(found.id, form, 422, file_error=_l("Choose a file to upload."))
+    if data is None:
+        return _request_page(found.id, form, 422)
+    key = form.key("request-evidence")
+    try:
+        record = evidence.attach(
+            books(),
+            subject_type="approval_request",
+            subject_id=found.id,
+            kind=data["kind"],
+            note=data.get("note") or "",
+            upload=evidence.Upload(file.stream, file.filename or ""),
+            by=current_actor(),
+            audit=audit_facts("evidence", key),
+            key=key,
+        )
+    except LedgerError as err:
+        if err.field in ("kind", "note"):
+            form.refused(err)
+            return _request_page(found.id, form, 422)
+        return _request_page(found.id, form, 422, file_error=message_for(err))
+    return _request_page(found.id, Form.blank(FIELDS), 201, attached=record)
+
+
+UPLOAD_LIMITS["console_office.attach_request_evidence"] = MAX_BYTES + 256 * 1024
 
 
 @bp.get("/evidence/<attachment_id>")

@@ -59,8 +59,9 @@ UPDATED_BY_DESIGN: Mapping[str, tuple[str, ...]] = {
     # A leaked receipt link, or an API token, is revoked by stamping when.
     "receipt_links": ("revoked_at",),
     "api_tokens": ("revoked_at",),
-    # A user is disabled (never deleted: entries and trails name them) or changes password.
-    "users": ("status", "password_hash"),
+    # A user is disabled (never deleted: entries and trails name them), changes password, or
+    # has their roles changed by an admin (the audit event keeps the old and the new roles).
+    "users": ("status", "password_hash", "roles"),
     # A request is decided once: posted (with its entry), rejected or withdrawn.
     "approval_requests": ("status", "entry_id", "closed_at", "closed_by", "reason"),
     # The outbox's work state (decision 0013): a worker leases a message, then records how its

@@ -66,6 +66,7 @@ ROUTES: list[tuple[str, str, set[str] | None]] = [
     ("GET", "/api/v1/users", ADMIN),
     ("GET", "/api/v1/users/{id}", ADMIN),
     ("POST", "/api/v1/users/{id}/disable", ADMIN),
+    ("PUT", "/api/v1/users/{id}/roles", ADMIN),
     ("GET", "/api/v1/receipts", READ),
     ("GET", "/api/v1/approval-requests", READ),
     ("GET", "/api/v1/approval-requests/{id}", READ),

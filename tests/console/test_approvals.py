@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ledger.balances import fund_summary
-from tests.console.conftest import PASSWORD, TODAY, Seeded, csrf_of, post_form, sign_in
+from tests.console.conftest import PASSWORD, TODAY, Seeded, csrf_of, key_of, post_form, sign_in
 from usecases import gifts, unit
 from usecases.unit import SYSTEM
 from usecases.users import create_user
@@ -136,3 +136,83 @@ def test_a_maker_may_withdraw_but_not_approve_their_request(
     assert out.status_code == 302
     assert "没有等待决定的请求" in client.get("/console/approvals").get_data(as_text=True)
     assert _cash(app, seeded.restricted) == {"CNY": 3_000_000}
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_the_maker_attaches_a_document_to_the_request_and_the_approver_downloads_it(
+    app: Flask, client: FlaskClient, users: dict[str, str], seeded: Seeded
+) -> None:
+    import io
+
+    from ledger.money import Money
+    from usecases import evidence
+
+    books = app.extensions["huiquan"].books
+    create_user(
+        books,
+        login="wu.approver",
+        display_name="吴审批",
+        roles=("approver",),
+        password=PASSWORD,
+        by=SYSTEM,
+    )
+    gifts.record_donation(
+        books,
+        by=SYSTEM,
+        donor_id=seeded.donor,
+        fund=seeded.restricted,
+        amount=Money.parse("30000.00", "CNY"),
+        received_on=TODAY,
+    )
+    sign_in(client, users["officer"])
+    post_form(
+        client,
+        "/console/disbursements/new",
+        {
+            "fund": seeded.restricted,
+            "project": seeded.project,
+            "amount": "12000.00",
+            "currency": "CNY",
+            "paid_on": TODAY.isoformat(),
+            "functional_class": "program",
+        },
+        fund=seeded.restricted,
+    )
+    inbox = client.get("/console/approvals").get_data(as_text=True)
+    found = re.search(r'href="/console/approvals/([0-9a-f-]{36})"', inbox)
+    assert found
+    request_id = found.group(1)
+    page = client.get(f"/console/approvals/{request_id}")
+    assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.get_data(
+        as_text=True
+    )
+    action = f"/console/approvals/{request_id}/documents"
+    body = {"csrf_token": csrf_of(page), "_key": key_of(page), "kind": "invoice"}
+    not_a_pdf = client.post(action, data={**body, "file": (io.BytesIO(b"hello"), "x.pdf")})
+    assert not_a_pdf.status_code == 422 and 'id="e-file"' in not_a_pdf.get_data(as_text=True)
+    assert evidence.attachments_of(books, "approval_request", request_id) == []
+    done = client.post(
+        action, data={**body, "note": "报价单", "file": (io.BytesIO(PDF), "报价.pdf")}
+    )
+    assert done.status_code == 201, done.get_data(as_text=True)
+    [listed] = evidence.attachments_of(books, "approval_request", request_id)
+    assert listed.record.file_name == "报价.pdf"
+
+    client.post("/console/logout", data={"csrf_token": csrf_of(client.get("/console/"))})
+    sign_in(client, "wu.approver")
+    inbox_page = client.get("/console/approvals").get_data(as_text=True)
+    link = f'href="/console/evidence/{listed.record.id}"'
+    assert link in inbox_page and "报价.pdf" in inbox_page
+    download = client.get(f"/console/evidence/{listed.record.id}")
+    assert download.status_code == 200 and download.data == PDF
+    own_page = client.get(f"/console/approvals/{request_id}")
+    text = own_page.get_data(as_text=True)
+    assert link in text and 'enctype="multipart/form-data"' not in text  # not the maker
+    refused = client.post(
+        action,
+        data={**body, "csrf_token": csrf_of(own_page), "file": (io.BytesIO(PDF), "y.pdf")},
+    )
+    assert refused.status_code == 403
+    assert len(evidence.attachments_of(books, "approval_request", request_id)) == 1

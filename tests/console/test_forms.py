@@ -353,3 +353,45 @@ def test_a_disbursement_beyond_the_budget_is_refused_in_words_and_then_requested
     asked = post_form(officer, "/console/disbursements/new", body, fund=seeded.restricted)
     assert asked.status_code == 200, asked.get_data(as_text=True)
     assert _head(app) == head  # a request, not an entry: an approver decides it
+
+
+def test_an_award_beyond_the_funds_capacity_shows_the_figures_in_the_persons_language(
+    app: Flask, officer: FlaskClient, seeded: Seeded
+) -> None:
+    from ledger.money import Money
+    from usecases import gifts
+    from usecases.unit import SYSTEM
+
+    gifts.record_donation(
+        app.extensions["huiquan"].books,
+        by=SYSTEM,
+        donor_id=seeded.donor,
+        fund=seeded.restricted,
+        amount=Money.parse("1000.00", "CNY"),
+        received_on=TODAY,
+    )
+    cash = _cash(app, seeded.restricted).get("CNY", 0)
+    assert cash
+    head = _head(app)
+    fields = {
+        "fund": seeded.restricted,
+        "beneficiary_id": seeded.beneficiary,
+        "amount": f"{cash // 100 + 900}.00",
+        "currency": "CNY",
+        "term": "2026秋",
+        "awarded_on": TODAY.isoformat(),
+    }
+    refused = post_form(officer, "/console/awards/new", fields)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422, text
+    error = re.search(r'id="e-amount">([^<]*)<', text)
+    assert error, text
+    shown = error.group(1)
+    assert "最多" in shown and f"¥{int(fields['amount'][:-3]):,}.00" in shown
+    assert f"¥{cash // 100:,}.{cash % 100:02d}" in shown
+    assert _head(app) == head
+    officer.set_cookie("hq_lang", "en")
+    again = post_form(officer, "/console/awards/new", fields)
+    found = re.search(r'id="e-amount">([^<]*)<', again.get_data(as_text=True))
+    assert found and found.group(1).startswith("The fund can commit at most")
+    assert "unpaid awards CN¥0.00" in found.group(1)

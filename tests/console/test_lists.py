@@ -170,6 +170,23 @@ def test_the_donors_page_searches_names_in_any_case(
     assert "Chan Tai Man" in html and "成都某公司" not in html
 
 
+def test_the_donors_rows_escape_names_and_link_each_donors_gifts_and_receipts(
+    web: Flask, auditor_browser: FlaskClient
+) -> None:
+    from usecases import reference
+
+    books = web.extensions["huiquan"].books
+    made = reference.register_donor(books, name="<b>王&李</b>", kind="organisation", anonymous=True)
+    html = page(auditor_browser, "/console/lists/donors?q=王")
+    row = re.search(r"<tr><td>(?:(?!</tr>).)*</tr>", html, re.S)
+    assert row is not None, html
+    cells = row.group(0)
+    assert "&lt;b&gt;王&amp;李&lt;/b&gt;" in cells and "<b>" not in cells
+    assert '<span class="tag">' in cells and "<td>机构</td>" in cells
+    assert f'href="/console/lists/donations?donor_id={made.id}">' in cells
+    assert f'href="/console/lists/receipts?donor_id={made.id}">' in cells
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -216,3 +233,54 @@ def test_a_person_signed_in_through_the_login_form_sees_the_lists(
     html = page(signed, "/console/lists/donations")
     assert recorded.ids["old_gift"] in html
     assert "/console/lists/awards" in page(signed, "/console/lists/")
+
+
+def test_the_disbursements_page_shows_payee_bank_reference_and_acknowledgment(
+    web: Flask, auditor_browser: FlaskClient, recorded: Recorded
+) -> None:
+    import io
+
+    from tests.api.conftest import Caller
+    from tests.console.test_lists_support import TODAY
+    from usecases import evidence
+    from usecases.tokens import create_token
+    from usecases.unit import SYSTEM
+
+    officer = Caller(
+        web.test_client(),
+        create_token(web.extensions["huiquan"].engine, role="officer", name="officer-2"),
+    )
+    paid = officer.created(
+        "/api/v1/disbursements",
+        {
+            "fund": "JLZX",
+            "project": "LUHUO-EDU",
+            "amount": "80.00",
+            "currency": "CNY",
+            "paid_on": f"{TODAY}",
+            "payee": {
+                "kind": "organisation",
+                "name": "炉霍县书店",
+                "registration_number": "91510104MA62N8Q0XU",
+            },
+            "bank_reference": "BOC-2026-0042",
+        },
+    )["id"]
+    html = page(auditor_browser, "/console/lists/disbursements")
+    row = re.search(rf"<tr>(?:(?!</tr>).)*{paid}.*?</tr>", html, re.S)
+    assert row is not None
+    assert "炉霍县书店 (91510104MA62N8Q0XU)" in row.group(0)
+    assert "<code>BOC-2026-0042</code>" in row.group(0) and "尚未" in row.group(0)
+    evidence.acknowledge(
+        web.extensions["huiquan"].books,
+        paid,
+        acknowledged_on=TODAY,
+        by=SYSTEM,
+        upload=evidence.Upload(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "回执.pdf"),
+    )
+    html = page(auditor_browser, "/console/lists/disbursements")
+    row = re.search(rf"<tr>(?:(?!</tr>).)*{paid}.*?</tr>", html, re.S)
+    assert row is not None and "尚未" not in row.group(0)
+    assert f'<td class="nowrap">{TODAY.year}年{TODAY.month}月{TODAY.day}日</td>' in row.group(0)
+    payouts = page(auditor_browser, "/console/lists/payouts")
+    assert "尚未" in payouts  # the award's payout has no acknowledgment yet

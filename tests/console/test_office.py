@@ -327,6 +327,33 @@ def test_an_admin_creates_a_user_sets_a_password_and_disables_them(
     assert not user_cases.get_user(_books(app), zhou.id).active
 
 
+def test_an_admin_changes_a_users_roles_and_may_not_drop_their_own_admin_role(
+    app: Flask, client: FlaskClient, users: dict[str, str]
+) -> None:
+    officer = user_cases.user_by_login(_books(app), users["officer"])
+    sign_in(client, users["admin"])
+    listing = client.get("/console/admin/users").get_data(as_text=True)
+    path = f"/console/admin/users/{officer.id}/roles"
+    assert f'href="{path}"' in listing
+    page = client.get(path).get_data(as_text=True)
+    assert re.search(r'name="role_officer"[^>]*checked', page)
+    assert not re.search(r'name="role_auditor"[^>]*checked', page)
+    none = _post(client, path, path, {})
+    assert none.status_code == 422 and 'id="e-role_officer"' in none.get_data(as_text=True)
+    assert user_cases.get_user(_books(app), officer.id).roles == officer.roles
+    saved = _post(client, path, path, {"role_officer": "on", "role_approver": "on"})
+    assert saved.status_code == 303 and "roles=" in saved.location
+    assert user_cases.get_user(_books(app), officer.id).roles == ("approver", "officer")
+    admin = user_cases.user_by_login(_books(app), users["admin"])
+    own = f"/console/admin/users/{admin.id}/roles"
+    refused = _post(client, own, own, {"role_auditor": "on"})
+    assert refused.status_code == 422 and "e-role_admin" in refused.get_data(as_text=True)
+    assert user_cases.get_user(_books(app), admin.id).roles == admin.roles
+    client.post("/console/logout", data={"csrf_token": csrf_of(client.get("/console/"))})
+    sign_in(client, users["officer"])
+    assert client.get(path).status_code == 403
+
+
 def test_an_officer_may_not_open_the_users_page(client: FlaskClient, users: dict[str, str]) -> None:
     sign_in(client, users["officer"])
     assert client.get("/console/admin/users").status_code == 403

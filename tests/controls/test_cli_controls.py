@@ -42,6 +42,41 @@ def test_an_admin_creates_and_disables_a_user_with_a_password_from_a_file(
     assert unknown.exit_code == 1
 
 
+def test_an_admin_changes_a_users_roles_from_the_command_line(database_url, engine, tmp_path):
+    import json
+
+    home = tmp_path / "home"
+    made = huiquan(
+        database_url,
+        home,
+        *("user", "create", "--login", "li", "--name", "李四", "--role", "officer"),
+    )
+    assert made.exit_code == 0, made.output
+    changed = huiquan(
+        database_url, home, *("user", "set-roles", "li", "--role", "approver", "--role", "auditor")
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "officer -> approver,auditor" in changed.output
+    with engine.connect() as conn:
+        row = conn.execute(select(tables.users).where(tables.users.c.login == "li")).one()
+        details = conn.execute(
+            text("SELECT detail FROM audit_events WHERE action = 'user.set_roles'")
+        ).all()
+    assert row.roles == "approver,auditor"
+    assert [json.loads(d) for (d,) in details] == [
+        {"old_roles": ["officer"], "new_roles": ["approver", "auditor"], "tokens_revoked": 0}
+    ]
+    assert ("huiquan user set-roles", "success") in actions(engine)
+    again = huiquan(
+        database_url, home, *("user", "set-roles", "li", "--role", "auditor", "--role", "approver")
+    )
+    assert again.exit_code == 0 and "already has roles approver,auditor" in again.output
+    bad = huiquan(database_url, home, *("user", "set-roles", "li", "--role", "treasurer"))
+    assert bad.exit_code != 0
+    unknown = huiquan(database_url, home, *("user", "set-roles", "nobody", "--role", "officer"))
+    assert unknown.exit_code == 1
+
+
 def test_a_policy_set_from_the_command_line_governs_the_fund(database_url, engine, tmp_path):
     home = tmp_path / "home"
     answer = huiquan(

@@ -105,3 +105,69 @@ def test_revision_0005_gives_every_older_token_a_user_of_its_name(engine):
         owner = conn.execute(select(tables.api_tokens.c.user_id)).scalar()
     assert (user.display_name, user.roles, user.status) == ("treasurer-pc", "officer", "active")
     assert owner == user.id
+
+
+def test_an_admin_changes_a_users_roles_idempotently_and_the_trail_names_old_and_new(
+    app, admin, auditor, officer, people
+):
+    import json
+
+    zhang = users.user_by_login(huiquan_books(app), "zhang")
+    path = f"/api/v1/users/{zhang.id}/roles"
+    assert (
+        officer.client.put(path, json={"roles": ["admin"]}, headers=officer.headers()).status_code
+        == 403
+    )
+    bad = admin.client.put(path, json={"roles": ["treasurer"]}, headers=admin.headers())
+    assert bad.status_code == 422
+    empty = admin.client.put(path, json={"roles": []}, headers=admin.headers())
+    assert empty.status_code == 422
+    assert users.get_user(huiquan_books(app), zhang.id).roles == ("approver", "officer")
+    assert people["zhang_approver"].get("/api/v1/funds").status_code == 200
+
+    changed = admin.client.put(
+        path, json={"roles": ["officer", "auditor"]}, headers=admin.headers()
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["roles"] == ["auditor", "officer"]
+    assert users.get_user(huiquan_books(app), zhang.id).roles == ("auditor", "officer")
+    # the approver token's role is no longer the user's: revoked in the same write
+    assert people["zhang_approver"].get("/api/v1/funds").status_code == 401
+    assert people["zhang"].get("/api/v1/funds").status_code == 200
+
+    with huiquan_books(app).engine.connect() as conn:
+        rows = conn.execute(
+            select(tables.audit_events.c.detail).where(
+                tables.audit_events.c.target.contains(zhang.id),
+                tables.audit_events.c.outcome == "success",
+            )
+        ).all()
+    details = [json.loads(r.detail) for r in rows if r.detail]
+    assert details == [
+        {
+            "old_roles": ["approver", "officer"],
+            "new_roles": ["auditor", "officer"],
+            "tokens_revoked": 1,
+        }
+    ]
+    again = admin.client.put(path, json={"roles": ["auditor", "officer"]}, headers=admin.headers())
+    assert again.status_code == 200 and again.get_json() == changed.get_json()
+    missing = admin.client.put(
+        "/api/v1/users/nobody/roles", json={"roles": ["officer"]}, headers=admin.headers()
+    )
+    assert missing.status_code == 404
+
+
+def test_an_admin_cannot_take_the_admin_role_from_themselves(app):
+    books = huiquan_books(app)
+    boss = users.create_user(books, login="boss", display_name="老板", roles=("admin",), by=SYSTEM)
+    import pytest
+
+    from ledger.errors import InvalidEntry
+
+    with pytest.raises(InvalidEntry) as refused:
+        users.set_roles(books, boss.id, ["officer"], by=boss.actor())
+    assert refused.value.field == "roles"
+    assert users.get_user(books, boss.id).roles == ("admin",)
+    kept = users.set_roles(books, boss.id, ["admin", "auditor"], by=boss.actor())
+    assert kept.roles == ("admin", "auditor")
