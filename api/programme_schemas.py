@@ -120,6 +120,14 @@ class ProgressOut(Schema):
     raised = fields.Nested(MoneyOut, required=True, metadata={"description": "gifts + matched"})
     gifts = fields.Nested(MoneyOut, required=True, metadata={"description": "less reversals"})
     matched = fields.Nested(MoneyOut, required=True)
+    matched_for_reversed = fields.Nested(
+        MoneyOut,
+        required=True,
+        metadata={
+            "description": "part of matched: matches of gifts later reversed, which stand "
+            "(the matcher's money was received; reverse the match itself if it is refunded)"
+        },
+    )
     donors = fields.Integer(required=True)
     percent = fields.Integer(required=True)
 

@@ -149,6 +149,9 @@ class Progress:
     reversed_minor: int  # what reversals took back (positive)
     donors: int
     wall: tuple[WallName, ...] = field(default=())
+    # the matcher's gifts, standing, whose matched gift was reversed (decision 0015: the
+    # firm's money was received, so its match is not reversed with the gift); part of matched
+    matched_for_reversed_minor: int = 0
 
     @property
     def raised_minor(self) -> int:
@@ -224,12 +227,15 @@ def list_campaigns(
 def progress_of(conn: Connection, campaign: Campaign) -> Progress:
     """What the journal says the campaign raised (see the module docstring)."""
     tagged, net, cash = gift_values(conn, campaign.slug)
-    gifts = matched = reversed_ = 0
+    gifts = matched = reversed_ = standing = 0
     by_donor: dict[str, int] = {}
     for entry_id, data in tagged.items():
         reversed_ += cash.get(entry_id, 0) - net[entry_id]
         if "matches" in data:
             matched += net[entry_id]
+            gift = str(data["matches"])
+            if gift in net and net[gift] < cash.get(gift, 0):
+                standing += net[entry_id]
             continue
         gifts += net[entry_id]
         donor = str(data.get("donor_id", ""))
@@ -240,7 +246,7 @@ def progress_of(conn: Connection, campaign: Campaign) -> Progress:
         for r in conn.execute(select(donors).where(donors.c.id.in_(givers)))
     }
     wall = tuple(names[d] for d in givers if d in names)
-    return Progress(campaign.goal_minor, gifts, matched, reversed_, len(givers), wall)
+    return Progress(campaign.goal_minor, gifts, matched, reversed_, len(givers), wall, standing)
 
 
 @dataclass(frozen=True, slots=True)
