@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from api.schemas import LedgerDate, Memo, MoneyIn, MoneyOut, StrictBoolean, Text
+from usecases import campaigns
 
 __all__ = [
     "CampaignEdit",
@@ -183,7 +184,7 @@ class UpdateIn(Schema):
     photos = fields.List(
         fields.String(validate=validate.Regexp(PHOTO)),
         load_default=list,
-        validate=validate.Length(max=9),
+        validate=validate.Length(max=campaigns.UPDATE_PHOTOS),
     )
 
 

@@ -67,6 +67,7 @@ from usecases.unit import Actor, AuditFacts, read, write
 __all__ = [
     "PHOTO_LIMIT",
     "STATUSES",
+    "UPDATE_PHOTOS",
     "Campaign",
     "Matcher",
     "Overview",
@@ -93,6 +94,8 @@ __all__ = [
 
 STATUSES = ("draft", "open", "closed")
 PHOTO_LIMIT = 5 * 1024 * 1024
+#: How many photos one update may show.
+UPDATE_PHOTOS = 9
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,59}")
 _EDITABLE = ("title_zh", "title_en", "story_zh", "story_en", "cover", "ends_on", "status")
 
@@ -624,6 +627,8 @@ def post_update(
         _found(conn, slug)
         zh = _text(body_zh, "body_zh", 5000, multiline=True, required=True)
         en = _text(body_en, "body_en", 5000, multiline=True)
+        if len(photos) > UPDATE_PHOTOS:
+            raise InvalidEntry(f"an update shows at most {UPDATE_PHOTOS} photos", field="photos")
         for digest in photos:
             _check_cover(conn, digest)
         now = uow.now()
