@@ -8,7 +8,8 @@ Invariants owned here:
 - Places are written once and never changed (an append-only table).
 - A project is at one place: the place named when it was placed (`project_places`), else the
   place its county and town text names (a town under a county whose name ends its county
-  text), else nowhere. Figures roll up by summing a place's own figures and its children's, so
+  text), else nowhere (`ledger.places.project_places_of`, which the statements' registers
+  read too). Figures roll up by summing a place's own figures and its children's, so
   a county's figure is always the sum over its towns and villages plus what sits at the county.
 """
 

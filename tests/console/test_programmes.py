@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from ledger.money import Money
 from tests.console.conftest import TODAY, Seeded, csrf_of, key_of, post_form, sign_in
@@ -150,14 +152,21 @@ PNG = (
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
 
 
-def _upload(client: FlaskClient, path: str, data: dict[str, object]) -> Any:
-    """GET the form (its CSRF token and key), then POST `data` as multipart with them."""
+def _upload(client: FlaskClient, path: str, data: dict[str, Any]) -> Any:
+    """GET the form (its CSRF token and key), then POST `data` as multipart with them (files as
+    (bytes, name) pairs, or lists of them); the body is built in memory, not spooled."""
     page = client.get(path)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'enctype="multipart/form-data"' in html and 'type="file"' in html
-    body = {"csrf_token": csrf_of(page), "_key": key_of(page), **data}
-    return client.post(path, data=body, content_type="multipart/form-data")
+    items = MultiDict({"csrf_token": csrf_of(page), "_key": key_of(page)})
+    for name, value in data.items():
+        for one in value if isinstance(value, list) else [value]:
+            if isinstance(one, tuple):
+                one = FileStorage(io.BytesIO(one[0]), filename=one[1])
+            items.add(name, one)
+    boundary, body = encode_multipart(items)
+    return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def test_an_officer_uploads_a_cover_and_update_photos_judged_by_their_bytes(
@@ -179,25 +188,25 @@ def test_an_officer_uploads_a_cover_and_update_photos_judged_by_their_bytes(
     fake = _upload(
         officer,
         "/console/campaigns/edit",
-        {"slug": "yak-shed", "cover": (io.BytesIO(b"<svg onload=alert(1)>"), "cover.png")},
+        {"slug": "yak-shed", "cover": (b"<svg onload=alert(1)>", "cover.png")},
     )
     assert fake.status_code == 422
     html = fake.get_data(as_text=True)
-    assert 'id="e-cover"' in html and "PNG, JPEG or WebP image of at most 5 MiB" in html
+    assert 'id="e-cover"' in html and "请选择不超过 5 MiB 的 PNG、JPEG 或 WebP 图片。" in html
     assert campaigns.get_campaign(books, "yak-shed").cover in ("", None)
     # Too large: the same clear error (the request itself is within the form's limit).
     big = PNG + b"\x00" * campaigns.PHOTO_LIMIT
     large = _upload(
         officer,
         "/console/campaigns/edit",
-        {"slug": "yak-shed", "cover": (io.BytesIO(big), "b.png")},
+        {"slug": "yak-shed", "cover": (big, "b.png")},
     )
     assert large.status_code == 422 and 'id="e-cover"' in large.get_data(as_text=True)
     # A real PNG becomes the cover, shown on the public page.
     cover = _upload(
         officer,
         "/console/campaigns/edit",
-        {"slug": "yak-shed", "cover": (io.BytesIO(PNG), "c.png")},
+        {"slug": "yak-shed", "cover": (PNG, "c.png")},
     )
     assert cover.status_code == 200, cover.get_data(as_text=True)
     digest = hashlib.sha256(PNG).hexdigest()
@@ -213,7 +222,7 @@ def test_an_officer_uploads_a_cover_and_update_photos_judged_by_their_bytes(
         {
             "slug": "yak-shed",
             "body_zh": "暖棚封顶。",
-            "photos": [(io.BytesIO(PNG), "a.png"), (io.BytesIO(JPEG), "b.jpg")],
+            "photos": [(PNG, "a.png"), (JPEG, "b.jpg")],
         },
     )
     assert update.status_code == 200, update.get_data(as_text=True)
@@ -223,7 +232,7 @@ def test_an_officer_uploads_a_cover_and_update_photos_judged_by_their_bytes(
         {
             "slug": "yak-shed",
             "body_zh": "不应发布。",
-            "photos": [(io.BytesIO(b"%PDF-1.4"), "x.png")],
+            "photos": [(b"%PDF-1.4", "x.png")],
         },
     )
     assert bad.status_code == 422 and 'id="e-photos"' in bad.get_data(as_text=True)
@@ -233,10 +242,10 @@ def test_an_officer_uploads_a_cover_and_update_photos_judged_by_their_bytes(
         {
             "slug": "yak-shed",
             "body_zh": "太多照片。",
-            "photos": [(io.BytesIO(PNG), f"{n}.png") for n in range(campaigns.UPDATE_PHOTOS + 1)],
+            "photos": [(PNG, f"{n}.png") for n in range(campaigns.UPDATE_PHOTOS + 1)],
         },
     )
-    assert too_many.status_code == 422 and 'id="e-photos"' in too_many.get_data(as_text=True)
+    assert too_many.status_code == 422 and "最多选择 9 张照片。" in too_many.get_data(as_text=True)
     page = officer.get("/c/yak-shed").get_data(as_text=True)
     assert "暖棚封顶。" in page and "不应发布。" not in page and "太多照片。" not in page
     jpeg = hashlib.sha256(JPEG).hexdigest()
