@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from api.schemas import LedgerDate, Memo, MoneyIn, MoneyOut, StrictBoolean, Text
+from usecases import campaigns
 
 __all__ = [
     "CampaignEdit",
@@ -120,6 +121,14 @@ class ProgressOut(Schema):
     raised = fields.Nested(MoneyOut, required=True, metadata={"description": "gifts + matched"})
     gifts = fields.Nested(MoneyOut, required=True, metadata={"description": "less reversals"})
     matched = fields.Nested(MoneyOut, required=True)
+    matched_for_reversed = fields.Nested(
+        MoneyOut,
+        required=True,
+        metadata={
+            "description": "part of matched: matches of gifts later reversed, which stand "
+            "(the matcher's money was received; reverse the match itself if it is refunded)"
+        },
+    )
     donors = fields.Integer(required=True)
     percent = fields.Integer(required=True)
 
@@ -175,7 +184,7 @@ class UpdateIn(Schema):
     photos = fields.List(
         fields.String(validate=validate.Regexp(PHOTO)),
         load_default=list,
-        validate=validate.Length(max=9),
+        validate=validate.Length(max=campaigns.UPDATE_PHOTOS),
     )
 
 

@@ -201,7 +201,7 @@ def _register_view(statement: Statement) -> dict[str, Any]:
     for row in statement.rows:
         total = (
             str(row.get("account", "x")) == ""
-            or row.get("group") in ("total", "county", "project")
+            or row.get("group") in ("total", "county", "town", "village", "project")
             or str(row.get("status", "")).startswith("total")
             or row.get("term") == "合计 Total"
         )

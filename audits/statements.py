@@ -19,7 +19,8 @@ Statements (all amounts CNY, from the postings' functional values):
   moved between funds is financing (48 / 55) and nets out when consolidated.
 - ``pledges`` register as of `as_of` (voucher, donor as they chose to be shown, amount, booked,
   paid, outstanding, maker, checker; conditional pledges are off the books and shown as such);
-  ``disbursements`` each payment with its voucher and maker, then by project and county, and
+  ``disbursements`` each payment with its voucher and maker, then by project, county, town and
+  village (the project's place, `ledger.places`), and
   ``scholarships`` by cohort and term for the period (counts of pseudonymous students only).
 
 Invariants owned here:
@@ -74,6 +75,7 @@ from ledger.accounts import (
     PROGRAM_EXPENSES,
     REFUNDABLE_ADVANCES,
 )
+from ledger.places import load_places, project_places_of
 from ledger.storage.tables import (
     accounts,
     acknowledgments,
@@ -106,6 +108,7 @@ __all__ = [
 ]
 
 ColumnType = Literal["text", "money", "count"]
+_LEVELS = ("county", "town", "village")
 ANONYMOUS = "匿名捐赠人"
 
 
@@ -148,6 +151,35 @@ class Reference:
     acknowledged: Mapping[str, str] = field(default_factory=dict)  # entry sequence -> date
     # entry sequence -> [payee (an organisation and its code, or a pseudonym), bank reference]
     payees: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # place code -> kind, name, parent (counties, towns, villages; projects name theirs as
+    # ``place`` in `projects`)
+    places: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def where(self, project: str) -> dict[str, str]:
+        """Where a project is: ``county``, ``town`` and ``village`` names, each level's code
+        (``county_code``, ...) and the place's own (``place``). A placed project's names are its
+        place's and its ancestors'; an unplaced one keeps its county and town text, no codes."""
+        info = self.projects.get(project, {})
+        code = str(info.get("place", ""))
+        found = dict.fromkeys(
+            ("county", "town", "village", "county_code", "town_code", "village_code", "place"), ""
+        )
+        at = code
+        while at and at in self.places and str(self.places[at].get("kind")) in _LEVELS:
+            place = self.places[at]
+            found[str(place["kind"])] = str(place["name"])
+            found[f"{place['kind']}_code"] = at
+            at = str(place.get("parent", ""))
+        if found["county"]:
+            return {**found, "place": code}
+        return {
+            **found,
+            "county": str(info.get("county", "")),
+            "town": str(info.get("town", "")),
+            "village": "",
+            "town_code": "",
+            "village_code": "",
+        }
 
     def payee_of(self, sequence: int) -> tuple[str, str]:
         """(payee, bank reference) a disbursement's data names; ("", "") when it names none."""
@@ -178,6 +210,7 @@ class Reference:
             "beneficiaries": dict(self.beneficiaries),
             "pledges": dict(self.pledges),
             "awards": dict(self.awards),
+            "places": dict(self.places),
         }
 
     @classmethod
@@ -193,6 +226,7 @@ class Reference:
             data.get("checkers", {}),
             data.get("acknowledged", {}),
             data.get("payees", {}),
+            data.get("places", {}),
         )
 
     def account_type(self, code: str) -> str:
@@ -1164,6 +1198,8 @@ def _register_row(group: str, **values: Any) -> dict[str, Any]:
         "project_name": "",
         "county": "",
         "town": "",
+        "village": "",
+        "place": "",
         "payments": 0,
         "amount": 0,
         "acknowledged": 0,
@@ -1183,6 +1219,7 @@ def disbursement_register(fold: Fold) -> Statement:
     signed: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for f in sorted(fold.payments, key=lambda f: (f.fund, f.project, f.sequence)):
         info = fold.ref.projects.get(f.project, {})
+        where = fold.ref.where(f.project)
         on = fold.ref.acknowledged_on(f.sequence) if f.kind == "disbursement" else ""
         if on:
             signed[(f.fund, f.project)][0] += 1
@@ -1198,8 +1235,10 @@ def disbursement_register(fold: Fold) -> Statement:
                 fund=f.fund,
                 project=f.project,
                 project_name=str(info.get("name", "")),
-                county=str(info.get("county", "")),
-                town=str(info.get("town", "")),
+                county=where["county"],
+                town=where["town"],
+                village=where["village"],
+                place=where["place"],
                 payments=1 if f.kind == "disbursement" else -1,
                 amount=f.functional,
                 acknowledged=1 if on else 0,
@@ -1209,10 +1248,12 @@ def disbursement_register(fold: Fold) -> Statement:
                 checker=fold.ref.checker_of(f.sequence),
             )
         )
-    by_county: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    # county -> town -> village: each level's figures and its place code (when placed)
+    levels: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    codes: dict[tuple[str, ...], str] = {}
     for (fund, code), (amount, count) in sorted(fold.projects.items()):
         info = fold.ref.projects.get(code, {})
-        county = str(info.get("county", ""))
+        where = fold.ref.where(code)
         acknowledged, acknowledged_amount = signed[(fund, code)]
         rows.append(
             _register_row(
@@ -1220,27 +1261,38 @@ def disbursement_register(fold: Fold) -> Statement:
                 fund=fund,
                 project=code,
                 project_name=str(info.get("name", "")),
-                county=county,
-                town=str(info.get("town", "")),
+                county=where["county"],
+                town=where["town"],
+                village=where["village"],
+                place=where["place"],
                 payments=count,
                 amount=amount,
                 acknowledged=acknowledged,
                 acknowledged_amount=acknowledged_amount,
             )
         )
-        for n, value in enumerate((amount, count, acknowledged, acknowledged_amount)):
-            by_county[county][n] += value
-    for county, (amount, count, acknowledged, acknowledged_amount) in sorted(by_county.items()):
-        rows.append(
-            _register_row(
-                "county",
-                county=county,
-                payments=count,
-                amount=amount,
-                acknowledged=acknowledged,
-                acknowledged_amount=acknowledged_amount,
+        names = (where["county"], where["town"], where["village"])
+        for depth, level in enumerate(_LEVELS, start=1):
+            key = names[:depth]
+            codes[key] = codes.get(key) or where[f"{level}_code"]
+            for n, value in enumerate((amount, count, acknowledged, acknowledged_amount)):
+                levels[key][n] += value
+    by_county = {key: v for key, v in levels.items() if len(key) == 1}
+    for depth, level in enumerate(_LEVELS, start=1):
+        for key, (amount, count, acknowledged, acknowledged_amount) in sorted(levels.items()):
+            if len(key) != depth:
+                continue
+            rows.append(
+                _register_row(
+                    level,
+                    **dict(zip(_LEVELS, key, strict=False)),
+                    place=codes.get(key, ""),
+                    payments=count,
+                    amount=amount,
+                    acknowledged=acknowledged,
+                    acknowledged_amount=acknowledged_amount,
+                )
             )
-        )
     rows.append(
         _register_row(
             "total",
@@ -1256,7 +1308,7 @@ def disbursement_register(fold: Fold) -> Statement:
         "disbursements",
         "",
         "项目支出登记簿",
-        "Register of disbursements by project and county",
+        "Register of disbursements by project, county, town and village",
         fold.params,
         (
             Column("group", "汇总层级", "Group", "text"),
@@ -1267,6 +1319,8 @@ def disbursement_register(fold: Fold) -> Statement:
             Column("project_name", "项目名称", "Project name", "text"),
             Column("county", "县（市）", "County", "text"),
             Column("town", "乡镇", "Town", "text"),
+            Column("village", "村", "Village", "text"),
+            Column("place", "地点代码", "Place code", "text"),
             Column("payments", "笔数", "Payments", "count"),
             Column("amount", "金额", "Amount"),
             Column("acknowledged", "已签收笔数", "Acknowledged", "count"),
@@ -1279,8 +1333,13 @@ def disbursement_register(fold: Fold) -> Statement:
         ),
         tuple(rows),
         notes=(
-            "Each payment with its voucher (the entry's sequence), then totals per project and "
-            "county, net of reversals; scholarships are in their own register.",
+            "Each payment with its voucher (the entry's sequence), then totals per project, "
+            "county, town and village, net of reversals; scholarships are in their own register.",
+            "A project's county, town and village are its place's (地点代码, the place it was "
+            "opened at); a project without a place keeps its county and town text. A town row "
+            "with no town name holds what sits at the county itself, a village row with no "
+            "village name what sits at the town itself, so each county's towns and each town's "
+            "villages add up to it.",
             "已签收: the recipient's signed acknowledgment is on file (an attached document), "
             "dated as recorded; a reversed payment counts none.",
             "A payee is an organisation with its 统一社会信用代码, or a person by pseudonym only.",
@@ -1290,6 +1349,8 @@ def disbursement_register(fold: Fold) -> Statement:
 
 def scholarship_register(fold: Fold) -> Statement:
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    # county (the student's, as recorded) -> figures; students counted per award (人次)
+    counties: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for award_id, awarded in fold.award_awarded.items():
         info = fold.ref.awards.get(award_id)
         if info is None or awarded == 0:
@@ -1307,12 +1368,24 @@ def scholarship_register(fold: Fold) -> Statement:
         group["payouts"] += payouts
         group["ack"] += acknowledged
         group["ack_paid"] += acknowledged_paid
+        county = counties[str(who.get("county", ""))]
+        for name, value in (
+            ("students", 1),
+            ("awarded", awarded),
+            ("paid", fold.award_paid.get(award_id, 0)),
+            ("payouts", payouts),
+            ("acknowledged", acknowledged),
+            ("acknowledged_amount", acknowledged_paid),
+        ):
+            county[name] += value
     rows: list[dict[str, Any]] = []
     for (fund, cohort, term), g in sorted(groups.items()):
         rows.append(
             {
+                "group": "cohort",
                 "fund": fund,
                 "cohort": cohort,
+                "county": "",
                 "term": term,
                 "students": len(g["students"]),
                 "awarded": g["awarded"],
@@ -1324,23 +1397,34 @@ def scholarship_register(fold: Fold) -> Statement:
             }
         )
     figures = ("students", "awarded", "paid", "unpaid", "payouts", "acknowledged")
+    total = {k: sum(r[k] for r in rows) for k in (*figures, "acknowledged_amount")}
+    for county, c in sorted(counties.items()):
+        rows.append(
+            {
+                "group": "county",
+                "fund": "",
+                "cohort": "",
+                "county": county,
+                "term": "",
+                **{k: c[k] for k in figures if k != "unpaid"},
+                "unpaid": c["awarded"] - c["paid"],
+                "acknowledged_amount": c["acknowledged_amount"],
+            }
+        )
     rows.append(
-        {
-            "fund": "",
-            "cohort": "",
-            "term": "合计 Total",
-            **{k: sum(r[k] for r in rows) for k in (*figures, "acknowledged_amount")},
-        }
+        {"group": "total", "fund": "", "cohort": "", "county": "", "term": "合计 Total", **total}
     )
     return Statement(
         "scholarships",
         "",
         "助学金登记簿",
-        "Register of scholarships by cohort and term",
+        "Register of scholarships by cohort and term, and by county",
         fold.params,
         (
+            Column("group", "汇总层级", "Group", "text"),
             Column("fund", "基金", "Fund", "text"),
             Column("cohort", "届别", "Cohort", "text"),
+            Column("county", "县（市）", "County", "text"),
             Column("term", "学期", "Term", "text"),
             Column("students", "受助学生人次", "Student awards", "count"),
             Column("awarded", "发放承诺", "Awarded"),
@@ -1354,6 +1438,8 @@ def scholarship_register(fold: Fold) -> Statement:
         notes=(
             "Awards dated in the period; payments up to the as-of date. Students are counted, "
             "never named.",
+            "Then per county (the student's county as recorded): student awards (人次) and "
+            "amounts, adding up to the total. Cohorts name no town, so there is no town roll-up.",
             "已签收: payouts whose recipient's signed acknowledgment is on file, counted, never "
             "named.",
         ),
@@ -1457,6 +1543,7 @@ def facts_from_entries(entries: Iterable[Mapping[str, Any]]) -> Iterator[Fact]:
 
 def reference_from_db(conn: Connection) -> Reference:
     """The reference data the statements need, by code and pseudonym only."""
+    placed = project_places_of(conn)
     return Reference(
         {
             r.code: {"name_cn": r.name_cn, "name_us": r.name_us, "type": r.type}
@@ -1467,7 +1554,13 @@ def reference_from_db(conn: Connection) -> Reference:
             for r in conn.execute(select(funds))
         },
         {
-            r.code: {"name": r.name, "fund": r.fund, "county": r.county, "town": r.town}
+            r.code: {
+                "name": r.name,
+                "fund": r.fund,
+                "county": r.county,
+                "town": r.town,
+                **({"place": placed[r.code]} if r.code in placed else {}),
+            }
             for r in conn.execute(select(projects))
         },
         {
@@ -1501,6 +1594,10 @@ def reference_from_db(conn: Connection) -> Reference:
         _checkers(conn),
         _acknowledged(conn),
         _payees(conn),
+        {
+            code: {"kind": p.kind, "name": p.name, "parent": p.parent}
+            for code, p in load_places(conn).items()
+        },
     )
 
 

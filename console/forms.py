@@ -28,7 +28,7 @@ from console.messages import message_for
 from ledger.errors import LedgerError
 from ledger.money import EXPONENTS, Money
 
-__all__ = ["Choice", "Field", "Form", "currencies"]
+__all__ = ["FILE_KINDS", "Choice", "Field", "Form", "currencies"]
 
 Choice = tuple[str, str]
 _KEY = re.compile(r"^[A-Za-z0-9-]{8,64}$")
@@ -43,7 +43,9 @@ def currencies() -> list[Choice]:
 
 @dataclass(frozen=True)
 class Field:
-    """One input: `kind` is text, textarea, amount, date, choice, checkbox, number or hidden.
+    """One input: `kind` is text, textarea, amount, date, choice, checkbox, number, hidden, or
+    photo / photos (a file input for one image or several; the form is sent as multipart and
+    the form's call reads the files from the request, never from `values`).
 
     `choices` is a list of (value, label) or a function giving one at render time. An
     `amount` field is parsed in the currency named by the field `currency_field`.
@@ -128,6 +130,8 @@ class Form:
         return loaded if self.ok else None
 
     def _one(self, f: Field, raw: str) -> Any:
+        if f.kind in FILE_KINDS:
+            return _MISSING
         if f.kind == "checkbox":
             return raw in ("on", "true", "1", "y", "yes")
         if not raw:
@@ -170,6 +174,8 @@ class Form:
 
 
 _MISSING: Any = object()
+#: Field kinds that are file inputs (sent as multipart/form-data).
+FILE_KINDS = ("photo", "photos")
 
 
 def choices_of(items: Iterable[Any], value: str, label: Callable[[Any], str]) -> list[Choice]:

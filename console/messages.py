@@ -49,6 +49,8 @@ BY_CODE = {
         " below: an approver must then approve it."
     ),
     "purpose_mismatch": _l("The fund may not pay for this: it is outside the fund's purposes."),
+    "photo_refused": _l("Choose a PNG, JPEG or WebP image of at most 5 MiB."),
+    "too_many_photos": _l("Choose at most 9 photos."),
     "idempotency_conflict": _l(
         "This form was already sent with other values; open a new form to record another."
     ),

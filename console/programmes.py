@@ -3,7 +3,10 @@ village chiefs, over the same use cases as the API (`usecases.campaigns`, `useca
 
 The forms are `console.officers.FormSpec`s installed beside the others (listed under Record);
 `/console/programmes` lists the campaigns with their progress as the books say, and the chiefs
-with their annual summaries.
+with their annual summaries. The edit form takes a cover photo and the update form photos
+(multipart, with the CSRF token): each is kept by `usecases.campaigns.store_photo`, which judges
+an image by its bytes and its size, as `POST /api/v1/photos` does; a refusal is shown beside the
+file field and nothing else is changed.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Response, abort, render_template, url_for
+from flask import Response, abort, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import FileStorage
 
 from console import reads
 from console.auth import WRITERS, current_actor, login_required
@@ -88,6 +92,50 @@ def _text(data: dict[str, Any], *names: str) -> dict[str, str]:
     return {n: str(data.get(n) or "") for n in names}
 
 
+class PhotoRefused(InvalidEntry):
+    """A file the use case would not keep as a photo (its type judged by its bytes, or size)."""
+
+    code = "photo_refused"
+
+
+class TooManyPhotos(InvalidEntry):
+    code = "too_many_photos"
+
+
+def _uploaded(name: str, most: int) -> list[FileStorage]:
+    """The files chosen in the field `name` (an empty file input sends none).
+
+    Raises:
+        TooManyPhotos (field `name`): more than `most` files.
+    """
+    chosen = [f for f in request.files.getlist(name) if f and f.filename]
+    if len(chosen) > most:
+        raise TooManyPhotos(f"choose at most {most} photos", field=name)
+    return chosen
+
+
+def _kept(files: list[FileStorage], name: str) -> list[str]:
+    """Keep each photo (judged by its bytes and size by the use case); their digests.
+
+    Raises:
+        PhotoRefused (field `name`): one is not a PNG, JPEG or WebP image, or too large.
+    """
+    digests = []
+    for f in files:
+        try:
+            digests.append(
+                campaigns.store_photo(
+                    books(),
+                    f.stream.read(campaigns.PHOTO_LIMIT + 1),
+                    by=current_actor(),
+                    audit=audit_facts("photos"),
+                )
+            )
+        except InvalidEntry as refused:
+            raise PhotoRefused(refused.message, field=name) from None
+    return digests
+
+
 # -- the calls ----------------------------------------------------------------------------------
 def _create(data: dict[str, Any], form: Form) -> Any:
     return campaigns.create_campaign(
@@ -111,6 +159,9 @@ def _edit(data: dict[str, Any], form: Form) -> Any:
         for name in ("title_zh", "title_en", "story_zh", "story_en", "ends_on", "status")
         if data.get(name)
     }
+    campaigns.get_campaign(books(), data["slug"])  # before any photo is kept
+    for digest in _kept(_uploaded("cover", 1), "cover"):
+        changes["cover"] = digest
     return campaigns.edit_campaign(books(), data["slug"], **_audited(form, "campaigns"), **changes)
 
 
@@ -126,11 +177,14 @@ def _matcher(data: dict[str, Any], form: Form) -> Any:
 
 
 def _update(data: dict[str, Any], form: Form) -> Any:
+    campaigns.get_campaign(books(), data["slug"])  # before any photo is kept
+    photos = _kept(_uploaded("photos", campaigns.UPDATE_PHOTOS), "photos")
     return campaigns.post_update(
         books(),
         data["slug"],
         body_zh=data["body_zh"],
         body_en=data.get("body_en") or "",
+        photos=photos,
         **_audited(form, "campaign-updates"),
     )
 
@@ -169,6 +223,7 @@ def _show_matcher(matcher: Any, _: dict[str, Any]) -> list[tuple[Any, Any]]:
 def _show_update(update: dict[str, Any], data: dict[str, Any]) -> list[tuple[Any, Any]]:
     return [
         (_l("Update"), update["body_zh"]),
+        (_l("Photos"), len(update.get("photos") or ())),
         (_l("Public page"), Link(url_for("programmes.campaign_page", slug=data["slug"]))),
     ]
 
@@ -219,9 +274,15 @@ PROGRAMME_FORMS = [
         "campaign_edit",
         "/console/campaigns/edit",
         _l("Edit a campaign"),
-        _l("Change its text, end date or status; what is left empty stays as it is."),
+        _l("Change its text, cover photo, end date or status; what is left empty stays as it is."),
         (
             SLUG,
+            Field(
+                "cover",
+                _l("Cover photo"),
+                "photo",
+                help=_l("A PNG, JPEG or WebP image of at most 5 MiB; it replaces the cover."),
+            ),
             Field("title_zh", _l("Title (Chinese)"), max_length=200),
             Field("title_en", _l("Title (English)"), max_length=200),
             Field("story_zh", _l("Story (Chinese)"), "textarea", max_length=20000),
@@ -261,11 +322,17 @@ PROGRAMME_FORMS = [
         "campaign_update",
         "/console/campaigns/update",
         _l("Post a campaign update"),
-        _l("News for the campaign's page (photos can be added through the API)."),
+        _l("News for the campaign's page, with photos if you like."),
         (
             SLUG,
             Field("body_zh", _l("Update (Chinese)"), "textarea", required=True, max_length=5000),
             Field("body_en", _l("Update (English)"), "textarea", max_length=5000),
+            Field(
+                "photos",
+                _l("Photos"),
+                "photos",
+                help=_l("Up to 9 PNG, JPEG or WebP images, each of at most 5 MiB."),
+            ),
         ),
         _update,
         _show_update,
@@ -306,6 +373,21 @@ PROGRAMME_FORMS = [
 
 for _spec in PROGRAMME_FORMS:
     install_form(_spec)
+
+#: Request body limits of the forms that carry photos (room for an oversized photo, so that
+#: the use case refuses it beside its field rather than the server refusing the request).
+PHOTO_BODIES = {
+    "console.campaign_edit": 2 * campaigns.PHOTO_LIMIT + 256 * 1024,
+    "console.campaign_update": (campaigns.UPDATE_PHOTOS + 1) * campaigns.PHOTO_LIMIT + 256 * 1024,
+}
+
+
+@bp.url_value_preprocessor
+def _photo_bodies(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # Runs before the CSRF check reads the form, so the larger limit applies to it.
+    limit = PHOTO_BODIES.get(endpoint or "")
+    if limit and request.method == "POST":
+        request.max_content_length = limit
 
 
 @bp.get("/console/programmes")

@@ -67,6 +67,7 @@ from usecases.unit import Actor, AuditFacts, read, write
 __all__ = [
     "PHOTO_LIMIT",
     "STATUSES",
+    "UPDATE_PHOTOS",
     "Campaign",
     "Matcher",
     "Overview",
@@ -93,6 +94,8 @@ __all__ = [
 
 STATUSES = ("draft", "open", "closed")
 PHOTO_LIMIT = 5 * 1024 * 1024
+#: How many photos one update may show.
+UPDATE_PHOTOS = 9
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,59}")
 _EDITABLE = ("title_zh", "title_en", "story_zh", "story_en", "cover", "ends_on", "status")
 
@@ -149,6 +152,9 @@ class Progress:
     reversed_minor: int  # what reversals took back (positive)
     donors: int
     wall: tuple[WallName, ...] = field(default=())
+    # the matcher's gifts, standing, whose matched gift was reversed (decision 0015: the
+    # firm's money was received, so its match is not reversed with the gift); part of matched
+    matched_for_reversed_minor: int = 0
 
     @property
     def raised_minor(self) -> int:
@@ -224,12 +230,15 @@ def list_campaigns(
 def progress_of(conn: Connection, campaign: Campaign) -> Progress:
     """What the journal says the campaign raised (see the module docstring)."""
     tagged, net, cash = gift_values(conn, campaign.slug)
-    gifts = matched = reversed_ = 0
+    gifts = matched = reversed_ = standing = 0
     by_donor: dict[str, int] = {}
     for entry_id, data in tagged.items():
         reversed_ += cash.get(entry_id, 0) - net[entry_id]
         if "matches" in data:
             matched += net[entry_id]
+            gift = str(data["matches"])
+            if gift in net and net[gift] < cash.get(gift, 0):
+                standing += net[entry_id]
             continue
         gifts += net[entry_id]
         donor = str(data.get("donor_id", ""))
@@ -240,7 +249,7 @@ def progress_of(conn: Connection, campaign: Campaign) -> Progress:
         for r in conn.execute(select(donors).where(donors.c.id.in_(givers)))
     }
     wall = tuple(names[d] for d in givers if d in names)
-    return Progress(campaign.goal_minor, gifts, matched, reversed_, len(givers), wall)
+    return Progress(campaign.goal_minor, gifts, matched, reversed_, len(givers), wall, standing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -618,6 +627,8 @@ def post_update(
         _found(conn, slug)
         zh = _text(body_zh, "body_zh", 5000, multiline=True, required=True)
         en = _text(body_en, "body_en", 5000, multiline=True)
+        if len(photos) > UPDATE_PHOTOS:
+            raise InvalidEntry(f"an update shows at most {UPDATE_PHOTOS} photos", field="photos")
         for digest in photos:
             _check_cover(conn, digest)
         now = uow.now()

@@ -8,7 +8,8 @@ Invariants owned here:
 - Places are written once and never changed (an append-only table).
 - A project is at one place: the place named when it was placed (`project_places`), else the
   place its county and town text names (a town under a county whose name ends its county
-  text), else nowhere. Figures roll up by summing a place's own figures and its children's, so
+  text), else nowhere (`ledger.places.project_places_of`, which the statements' registers
+  read too). Figures roll up by summing a place's own figures and its children's, so
   a county's figure is always the sum over its towns and villages plus what sits at the county.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -24,7 +24,8 @@ from sqlalchemy import Connection, insert, select
 from ledger import services
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
 from ledger.model import Project
-from ledger.storage.tables import places, project_places, projects
+from ledger.places import Place, load_places, path_of, project_places_of
+from ledger.storage.tables import places, project_places
 from ledger.storage.unit_of_work import UnitOfWork
 from ledger.text import text_problem
 from usecases.books import Books
@@ -55,32 +56,6 @@ KINDS: Mapping[str, tuple[int, str]] = {
     "village": (12, "town"),
 }
 _DIGITS = re.compile(r"[0-9]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """A place: its code, kind (county, town, village), names and parent's code."""
-
-    code: str
-    kind: str
-    name: str
-    name_en: str = ""
-    parent: str = ""
-    official: bool = False
-
-    def label(self, language: str = "zh") -> str:
-        """The place's name in `language` ("en" falls back to the Chinese name)."""
-        return self.name_en if language.startswith("en") and self.name_en else self.name
-
-
-def _place(row: Any) -> Place:
-    return Place(row.code, row.kind, row.name, row.name_en, row.parent, bool(row.official))
-
-
-def load_places(conn: Connection) -> dict[str, Place]:
-    """Every place by code, counties first then towns then villages, each by code."""
-    rows = conn.execute(select(places).order_by(places.c.code)).all()
-    return {r.code: _place(r) for r in sorted(rows, key=lambda r: (len(r.code), r.code))}
 
 
 def _check(conn: Connection, code: str, kind: str, name: str, name_en: str, parent: str) -> None:
@@ -184,39 +159,6 @@ def list_places(books: Books, *, parent: str | None = None, kind: str | None = N
         for p in every
         if (parent is None or p.parent == parent) and (kind is None or p.kind == kind)
     ]
-
-
-def path_of(known: Mapping[str, Place], code: str) -> list[Place]:
-    """The place `code` and its ancestors, county first (empty when unknown)."""
-    path: list[Place] = []
-    while code and code in known:
-        path.insert(0, known[code])
-        code = known[code].parent
-    return path
-
-
-def _named_place(known: Mapping[str, Place], county: str, town: str) -> str:
-    """The place a project's county and town text names, or ''."""
-    counties = [p for p in known.values() if p.kind == "county" and county.endswith(p.name)]
-    if not counties:
-        return ""
-    county_code = counties[0].code
-    for p in known.values():
-        if p.kind == "town" and p.parent == county_code and town and p.name == town:
-            return p.code
-    return county_code
-
-
-def project_places_of(conn: Connection) -> dict[str, str]:
-    """Each project's place code (see the module docstring), for projects that have one."""
-    known = load_places(conn)
-    placed = {r.project: r.place for r in conn.execute(select(project_places))}
-    found: dict[str, str] = {}
-    for row in conn.execute(select(projects.c.code, projects.c.county, projects.c.town)):
-        where = placed.get(row.code) or _named_place(known, row.county, row.town)
-        if where:
-            found[row.code] = where
-    return found
 
 
 def _record_project_place(uow: UnitOfWork, project: str, place: str, by: Actor) -> None:

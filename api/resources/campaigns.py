@@ -88,6 +88,7 @@ def present_campaign(view: Overview) -> dict[str, Any]:
             "raised": money(p.raised_minor, "CNY"),
             "gifts": money(p.gifts_minor, "CNY"),
             "matched": money(p.matched_minor, "CNY"),
+            "matched_for_reversed": money(p.matched_for_reversed_minor, "CNY"),
             "donors": p.donors,
             "percent": p.percent,
         },

@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import json
 import os
+from decimal import Decimal
 from pathlib import Path
 
 from audits.statements import KINDS, Params, statement_csv, statements_from_db
@@ -75,7 +76,19 @@ def test_the_restricted_hkd_gift_spent_on_luhuo_clinic_equipment(engine, worked1
 
 def test_a_131_student_cohort_paid_per_term(engine, worked131):
     s = _statements(engine, "JINLU")
-    spring, autumn, total = s["scholarships"]["rows"]
+    spring, autumn, *counties, total = s["scholarships"]["rows"]
+    # Per county (the students alternate between two): the county rows add up to the total.
+    assert [(c["group"], c["county"]) for c in counties] == [
+        ("county", "炉霍县"),
+        ("county", "简阳市"),
+    ]
+    for name in ("students", "awarded", "paid", "unpaid", "payouts", "acknowledged_amount"):
+        figures = [c[name] for c in counties]
+        if isinstance(total[name], int):
+            assert sum(figures) == total[name], name
+        else:
+            assert f"{sum(Decimal(f) for f in figures):.2f}" == total[name], name
+    assert counties[0]["students"] + counties[1]["students"] == 262  # 131 students, two terms
     assert (spring["term"], spring["students"], spring["awarded"], spring["unpaid"]) == (
         "2026春",
         131,

@@ -4,16 +4,21 @@ matcher, an update, an honorary chief and the chief's summary; each through the 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from ledger.money import Money
-from tests.console.conftest import TODAY, Seeded, post_form, sign_in
+from tests.console.conftest import TODAY, Seeded, csrf_of, key_of, post_form, sign_in
 from usecases import campaigns, places, pledges, reference
 from usecases.unit import SYSTEM
 
@@ -137,3 +142,118 @@ def test_an_officer_runs_a_campaign_with_a_matcher_and_appoints_a_chief(
     assert "地基已完工。" in public
     landing = officer.get("/").get_data(as_text=True)
     assert 'href="/c/jiaona-clinic"' in landing and 'href="/v/513327100201"' in landing
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99"
+    b"=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
+
+
+def _upload(client: FlaskClient, path: str, data: dict[str, Any]) -> Any:
+    """GET the form (its CSRF token and key), then POST `data` as multipart with them (files as
+    (bytes, name) pairs, or lists of them); the body is built in memory, not spooled."""
+    page = client.get(path)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in html and 'type="file"' in html
+    items = MultiDict({"csrf_token": csrf_of(page), "_key": key_of(page)})
+    for name, value in data.items():
+        for one in value if isinstance(value, list) else [value]:
+            if isinstance(one, tuple):
+                one = FileStorage(io.BytesIO(one[0]), filename=one[1])
+            items.add(name, one)
+    boundary, body = encode_multipart(items)
+    return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def test_an_officer_uploads_a_cover_and_update_photos_judged_by_their_bytes(
+    app: Flask, officer: FlaskClient, seeded: Seeded
+) -> None:
+    books = app.extensions["huiquan"].books
+    campaigns.create_campaign(
+        books,
+        by=SYSTEM,
+        slug="yak-shed",
+        fund=seeded.restricted,
+        title_zh="牦牛暖棚",
+        goal=Money.parse("10000.00", "CNY"),
+        starts_on=TODAY,
+        ends_on=TODAY + dt.timedelta(days=30),
+        status="open",
+    )
+    # A file that says it is a PNG but is not an image: refused beside the field, nothing kept.
+    fake = _upload(
+        officer,
+        "/console/campaigns/edit",
+        {"slug": "yak-shed", "cover": (b"<svg onload=alert(1)>", "cover.png")},
+    )
+    assert fake.status_code == 422
+    html = fake.get_data(as_text=True)
+    assert 'id="e-cover"' in html and "请选择不超过 5 MiB 的 PNG、JPEG 或 WebP 图片。" in html
+    assert campaigns.get_campaign(books, "yak-shed").cover in ("", None)
+    # Too large: the same clear error (the request itself is within the form's limit).
+    big = PNG + b"\x00" * campaigns.PHOTO_LIMIT
+    large = _upload(
+        officer,
+        "/console/campaigns/edit",
+        {"slug": "yak-shed", "cover": (big, "b.png")},
+    )
+    assert large.status_code == 422 and 'id="e-cover"' in large.get_data(as_text=True)
+    # A real PNG becomes the cover, shown on the public page.
+    cover = _upload(
+        officer,
+        "/console/campaigns/edit",
+        {"slug": "yak-shed", "cover": (PNG, "c.png")},
+    )
+    assert cover.status_code == 200, cover.get_data(as_text=True)
+    digest = hashlib.sha256(PNG).hexdigest()
+    assert campaigns.get_campaign(books, "yak-shed").cover == digest
+    page = officer.get("/c/yak-shed").get_data(as_text=True)
+    assert f'src="/c/photos/{digest}"' in page
+    served = officer.get(f"/c/photos/{digest}")
+    assert served.status_code == 200 and served.data == PNG
+    # An update with two photos (a PNG and a JPEG); then one with a bad file is refused whole.
+    update = _upload(
+        officer,
+        "/console/campaigns/update",
+        {
+            "slug": "yak-shed",
+            "body_zh": "暖棚封顶。",
+            "photos": [(PNG, "a.png"), (JPEG, "b.jpg")],
+        },
+    )
+    assert update.status_code == 200, update.get_data(as_text=True)
+    bad = _upload(
+        officer,
+        "/console/campaigns/update",
+        {
+            "slug": "yak-shed",
+            "body_zh": "不应发布。",
+            "photos": [(b"%PDF-1.4", "x.png")],
+        },
+    )
+    assert bad.status_code == 422 and 'id="e-photos"' in bad.get_data(as_text=True)
+    too_many = _upload(
+        officer,
+        "/console/campaigns/update",
+        {
+            "slug": "yak-shed",
+            "body_zh": "太多照片。",
+            "photos": [(PNG, f"{n}.png") for n in range(campaigns.UPDATE_PHOTOS + 1)],
+        },
+    )
+    assert too_many.status_code == 422 and "最多选择 9 张照片。" in too_many.get_data(as_text=True)
+    page = officer.get("/c/yak-shed").get_data(as_text=True)
+    assert "暖棚封顶。" in page and "不应发布。" not in page and "太多照片。" not in page
+    jpeg = hashlib.sha256(JPEG).hexdigest()
+    assert f"/c/photos/{jpeg}" in page
+    # Without the CSRF token nothing is kept.
+    refused = officer.post(
+        "/console/campaigns/update",
+        data={"slug": "yak-shed", "body_zh": "x", "photos": (io.BytesIO(PNG), "a.png")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 400

@@ -178,3 +178,36 @@ def test_a_campaign_posted_twice_with_one_key_is_created_once(
     one = officer.post("/api/v1/campaigns/luhuo-yak/updates", update, key="u-1").get_json()
     two = officer.post("/api/v1/campaigns/luhuo-yak/updates", update, key="u-1").get_json()
     assert one["id"] == two["id"]
+
+
+def test_a_reversed_gift_leaves_its_match_standing_and_the_page_says_so(
+    admin: Caller, officer: Caller, anonymous: Caller, books: Books
+) -> None:
+    """Decision 0015: the matcher's money was received, so reversing the matched gift does not
+    reverse the match; progress stays what the books say, and the page explains the match."""
+    officer.created("/api/v1/campaigns", campaign_body(books))
+    with_matcher(admin, officer, books)
+    gift = officer.created("/api/v1/donations", donation(books, "600.00", campaign="luhuo-yak"))
+    kept = officer.created("/api/v1/donations", donation(books, "400.00", campaign="luhuo-yak"))
+    assert (gift["matched"]["amount"], kept["matched"]["amount"]) == ("600.00", "400.00")
+    reversal = officer.post(f"/api/v1/entries/{gift['id']}/reversal", {"reason": "bounced"})
+    assert reversal.status_code == 201, reversal.get_json()
+    progress = officer.get("/api/v1/campaigns/luhuo-yak").get_json()["progress"]
+    assert progress["gifts"]["amount"] == "400.00"
+    assert progress["matched"]["amount"] == "1000.00"  # both matches stand
+    assert progress["matched_for_reversed"]["amount"] == "600.00"
+    assert progress["raised"]["amount"] == "1400.00"  # 400 + 600 + 400: the cash received
+    html = anonymous.get("/c/luhuo-yak").get_data(as_text=True)
+    assert 'id="matched-for-reversed"' in html and "¥600.00" in html
+    # The cap still counts the standing match: 1,000 of 1,500 used, so 500 is left.
+    third = officer.created("/api/v1/donations", donation(books, "900.00", campaign="luhuo-yak"))
+    assert third["matched"]["amount"] == "500.00"
+    # Should the firm be refunded, an officer reverses the match itself; then it is gone.
+    match_id = gift["matched"]["id"]
+    undone = officer.post(f"/api/v1/entries/{match_id}/reversal", {"reason": "refunded"})
+    assert undone.status_code == 201, undone.get_json()
+    progress = officer.get("/api/v1/campaigns/luhuo-yak").get_json()["progress"]
+    assert progress["matched"]["amount"] == "900.00"
+    assert progress["matched_for_reversed"]["amount"] == "0.00"
+    assert progress["raised"]["amount"] == "2200.00"  # 400 + 900 + 400 + 500
+    assert 'id="matched-for-reversed"' not in anonymous.get("/c/luhuo-yak").get_data(as_text=True)
