@@ -292,7 +292,7 @@ idempotency = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("operation", String(40), nullable=False),
     Column("entry_id", String(40)),
-    Column("object_id", String(40)),
+    Column("object_id", String(64)),  # an entity id, or a photo's SHA-256
     Column("created_at", String(32), nullable=False),
     UniqueConstraint("key", name="uq_idempotency_key"),
 )
