@@ -47,6 +47,7 @@ from ledger.storage.tables import approval_requests
 from ledger.storage.unit_of_work import UnitOfWork
 from ledger.text import text_problem
 from usecases.books import Books
+from usecases.reference import _once as remember_once
 from usecases.unit import Actor, AuditFacts, read, write
 
 __all__ = [
@@ -326,17 +327,21 @@ def _once(
     body: dict[str, Any],
     make: Any,
 ) -> Attachment:
-    """`make()` once per idempotency key: a retry answers the record the first call made."""
-    secret = books.pseudonym_secret()
-    found = remembered(uow, key, operation, body, secret)
-    if found is not None:
-        earlier = records.get_attachment(uow.connection, found)
-        if earlier is None:
-            raise NotFound("the attachment recorded for this idempotency key is missing")
-        return earlier
-    record: Attachment = make()
-    remember(uow, key, operation, body, record.id, secret)
-    return record
+    """`make()` once per idempotency key (`usecases.reference._once`): a retry answers the
+    record the first call made."""
+    made: list[Attachment] = []
+
+    def create() -> str:
+        made.append(make())
+        return made[0].id
+
+    found = remember_once(uow, books, key, operation, body, create)
+    if made:
+        return made[0]
+    earlier = records.get_attachment(uow.connection, found)
+    if earlier is None:
+        raise NotFound("the attachment recorded for this idempotency key is missing")
+    return earlier
 
 
 def _attach_in(

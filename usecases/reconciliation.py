@@ -29,12 +29,12 @@ from ledger import services
 from ledger.accounts import CASH_PREFIX
 from ledger.bank_statements import read_statement
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound, UnknownFund
-from ledger.idempotency import remember, remembered
 from ledger.money import Money
 from ledger.reconcile import BookPosting, Line, match_lines
 from ledger.storage import evidence_store as records
 from ledger.storage.unit_of_work import UnitOfWork
 from usecases.books import Books
+from usecases.reference import _once as remember_once
 from usecases.unit import Actor, AuditFacts, read, write
 
 __all__ = [
@@ -197,13 +197,18 @@ def _once(
     body: dict[str, Any],
     make: Callable[[], dict[str, Any]],
 ) -> dict[str, Any]:
-    """`make()` once per idempotency key: a retry answers the match the first call made."""
-    secret = books.pseudonym_secret()
-    if remembered(uow, key, operation, body, secret) is not None:
-        return records.statement_matches(uow.connection, body["statement"])[body["line"]]
-    match = make()
-    remember(uow, key, operation, body, f"{body['statement']}:{body['line']}", secret)
-    return match
+    """`make()` once per idempotency key (`usecases.reference._once`): a retry answers the
+    match the first call made."""
+    made: list[dict[str, Any]] = []
+
+    def create() -> str:
+        made.append(make())
+        return f"{body['statement']}:{body['line']}"
+
+    remember_once(uow, books, key, operation, body, create)
+    if made:
+        return made[0]
+    return records.statement_matches(uow.connection, body["statement"])[body["line"]]
 
 
 def _open_line(
