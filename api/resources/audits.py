@@ -83,7 +83,7 @@ pages = flask.Blueprint("transparency", __name__, template_folder=str(_TEMPLATES
 class WholeNumber(fields.Integer):
     """A whole number written in decimal digits only, between `low` and `high`."""
 
-    def __init__(self, low: int = 0, high: int = 2**63, **kwargs: Any) -> None:
+    def __init__(self, low: int = 0, high: int = 2**63 - 1, **kwargs: Any) -> None:
         message = f"must be a whole number from {low} to {high}"
         super().__init__(validate=validate.Range(min=low, max=high, error=message), **kwargs)
         self._message = message

@@ -122,6 +122,15 @@ def test_audit_events_are_for_auditors_with_filters_and_a_cursor(client, tokens,
     assert [e["sequence"] for e in only["events"]] == [2]
 
 
+def test_an_audit_cursor_beyond_a_64_bit_sequence_is_refused_not_a_500(client, tokens):
+    last = client.get(f"/api/v1/audit/events?after={2**63 - 1}", headers=tokens["auditor"])
+    assert last.status_code == 200 and last.get_json()["events"] == []
+    beyond = client.get(f"/api/v1/audit/events?after={2**63}", headers=tokens["auditor"])
+    assert beyond.status_code == 422
+    assert beyond.mimetype == "application/problem+json"
+    assert "after" in beyond.get_data(as_text=True)
+
+
 def test_checkpoints_and_proofs_are_public(client, checkpointed, engine):
     latest = client.get("/api/v1/checkpoints/latest").get_json()
     assert latest["size"] == checkpointed.size
