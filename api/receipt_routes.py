@@ -609,7 +609,8 @@ def _annual_out(annual: receipt_cases.AnnualReceipt) -> dict[str, Any]:
 
 # -- wiring -------------------------------------------------------------------------------------
 def init_app(app: Flask) -> None:
-    """Register the receipt pages and the officer API on an app made by `create_app`.
+    """Register the receipt pages on an app made by `create_app` (its officer API is
+    registered with the other resources, by `api.resources.register`).
 
     Idempotent. The receipt settings (`PUBLIC_BASE_URL`, `RECEIPT_ISSUER_NAME`,
     `RECEIPT_ISSUER_REGISTRATION_NO`) are the books' (`usecases.books.open_books`); the desk is
@@ -618,8 +619,4 @@ def init_app(app: Flask) -> None:
     if "receipts" in app.extensions:
         return
     app.extensions["receipts"] = app.extensions["huiquan"].books.receipts
-    app.register_blueprint(pages)
-    app.extensions["huiquan"].api.register_blueprint(blp)
-    from api.resources import issuers  # the documents' admin resource, wired with them
-
-    app.extensions["huiquan"].api.register_blueprint(issuers.blp)
+    app.register_blueprint(pages)  # the officer API (`blp`) comes with the others'

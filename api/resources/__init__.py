@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 
 __all__ = ["register"]
 
 
-def register(app: Flask, api: Api) -> None:
-    """Register every blueprint on `app` and in the OpenAPI document of `api`."""
+def register(app: Flask, api: Api, *, document: bool = True) -> None:
+    """Register every blueprint on `app` and, unless `document` is false (`api.spec` already
+    holds this code's document), in the OpenAPI document of `api`."""
     from api.resources import (
         accounts,
         approvals,
@@ -66,7 +67,20 @@ def register(app: Flask, api: Api) -> None:
         campaigns,
         chiefs,
     ):
-        api.register_blueprint(module.blp)
+        _register(app, api, module.blp, document)
+    from api import receipt_routes  # the receipts' officer API; its pages come with the desk
+    from api.resources import issuers  # the documents' admin resource, wired with them
+
+    for blp in (receipt_routes.blp, issuers.blp):
+        _register(app, api, blp, document)
     app.register_blueprint(meta.pages)
     app.register_blueprint(audits.pages)
     app.register_blueprint(programme_pages.pages)
+
+
+def _register(app: Flask, api: Api, blp: Blueprint, document: bool) -> None:
+    if document:
+        api.register_blueprint(blp)
+    else:  # what flask-smorest's register_blueprint does, without the documenting
+        app.extensions["flask-smorest"]["blp_name_to_api"][blp.name] = api
+        app.register_blueprint(blp)

@@ -154,6 +154,36 @@ def test_the_openapi_document_describes_security_errors_and_money(anonymous: Cal
     assert spec["components"]["schemas"]["DonationIn"]["additionalProperties"] is False
 
 
+def test_apps_in_one_process_share_one_openapi_document_built_once(
+    app_config: dict[str, Any], tmp_path: Path
+) -> None:
+    import api.app as api_app
+
+    api_app._DOCUMENTS.clear()
+    first = create_app(app_config)
+    again = create_app({**app_config, "HUIQUAN_HOME": str(tmp_path / "again")})
+    retitled = create_app(
+        {**app_config, "HUIQUAN_HOME": str(tmp_path / "other"), "API_TITLE": "Another title"}
+    )
+    try:
+        documents = [
+            a.test_client().get("/api/openapi.json").get_json() for a in (first, again, retitled)
+        ]
+        assert again.extensions["huiquan"].api.spec is first.extensions["huiquan"].api.spec
+        assert documents[0] == documents[1]
+        # every tag once: building a later app adds nothing to the shared document
+        names = [tag["name"] for tag in documents[1]["tags"]]
+        assert len(names) == len(set(names)) and {"receipts", "issuers"} <= set(names)
+        # other spec settings get their own document, with every operation
+        assert documents[2]["info"]["title"] == "Another title"
+        assert documents[2]["paths"] == documents[0]["paths"]
+        # the routes themselves are registered on every app
+        assert again.test_client().get("/api/v1/funds").status_code == 401
+    finally:
+        for a in (first, again, retitled):
+            a.extensions["huiquan"].engine.dispose()
+
+
 def test_the_api_page_lists_every_operation_without_external_assets(
     anonymous: Caller, app: Flask
 ) -> None:
