@@ -1,7 +1,8 @@
 """The administrator's controls in a real browser (Debian's chromium through Playwright): a
 fund's purposes, a project's budget and the webhook subscriptions, worked through their forms
-in Chinese, then every such page at 390 px and 1280 px with no horizontal overflow, no console
-error and no axe-core violation. Screenshots go to `artifacts/screenshots/controls-*.png`.
+in Chinese, then every such page (and the receipt and donor pages with their fiscal-reference
+and annual-receipt forms) at 390 px and 1280 px with no horizontal overflow, no console error
+and no axe-core violation. Screenshots go to `artifacts/screenshots/controls-*.png`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.console.conftest import Seeded
+from ledger.money import Money
+from tests.console.conftest import TODAY, Seeded
 from tests.console.test_console_browser import (
     CHROMIUM,
     SHOTS,
@@ -24,7 +26,7 @@ from tests.console.test_console_browser import (
     _sign_in,
     browser,  # noqa: F401 - the module-scoped browser fixture
 )
-from usecases import controls, delivery
+from usecases import controls, delivery, gifts
 
 pytestmark = [
     pytest.mark.slow,
@@ -118,7 +120,17 @@ def test_every_controls_page_fits_both_widths_has_no_console_error_and_no_axe_vi
         events=["receipt.issued", "need.answered"],
         description="短信网关",
     )
+    gift = gifts.record_donation(
+        _books(app),
+        by=SYSTEM,
+        donor_id=seeded.donor,
+        fund=seeded.restricted,
+        amount=Money.parse("500.00", "CNY"),
+        received_on=TODAY,
+    )
     pages = [
+        ("receipt", f"/console/receipts/{gift.receipt.serial}"),
+        ("donor", f"/console/donors/{seeded.donor}"),
         ("purposes", "/console/admin/purposes"),
         ("fund-purposes", f"/console/admin/purposes/{seeded.restricted}"),
         ("project-budget", f"/console/admin/budgets/{seeded.project}"),
