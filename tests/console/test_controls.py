@@ -301,3 +301,36 @@ def test_the_api_and_the_console_accept_the_same_reason_length() -> None:
     api = next(v for v in BudgetIn().fields["reason"].validators if isinstance(v, validate.Length))
     console = {f.name: f.max_length for f in BUDGET_FIELDS}
     assert api.max == console["reason"]
+
+
+def test_a_replayed_key_answers_the_change_it_made_even_after_another(
+    app: Flask, seeded: Seeded
+) -> None:
+    from ledger.errors import IdempotencyConflict
+
+    books = _books(app)
+    cny = Money.parse
+
+    def raise_to(amount: str, key: str | None) -> controls.BudgetChange:
+        return controls.set_project_budget(
+            books, seeded.project, cny(amount, "CNY"), reason="追加", by=SYSTEM, key=key
+        )
+
+    first = raise_to("60000.00", "k-1")
+    raise_to("70000.00", None)
+    replayed = raise_to("60000.00", "k-1")
+    assert (replayed.before.budget_minor, replayed.after.budget_minor) == (5_000_000, 6_000_000)
+    assert replayed == first
+    assert _versions(app, tables.project_budgets, "project", seeded.project) == 2
+    with pytest.raises(IdempotencyConflict):
+        raise_to("65000.00", "k-1")
+    stated = controls.set_fund_purposes(
+        books, seeded.general, {"scholarships": True}, by=SYSTEM, key="p-1"
+    )
+    assert (
+        controls.set_fund_purposes(
+            books, seeded.general, {"scholarships": True}, by=SYSTEM, key="p-1"
+        )
+        == stated
+    )
+    assert _versions(app, tables.fund_purposes, "fund", seeded.general) == 1
