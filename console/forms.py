@@ -11,6 +11,9 @@ Invariants owned here:
   recorded (the use case runs only on complete input, and a refusal changes nothing).
 - Every rendered form carries a fresh idempotency key (hidden field `_key`); sending the same
   form twice records once (`Form.key(scope)` is the use case's idempotency key).
+- Text reaches a use case only as the books take it (`ledger.text.text_problem`, the API's
+  rule too): a textarea's line breaks, which browsers send as CR LF, become LF; any other
+  control character is refused beside its field.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from flask_babel import lazy_gettext as _l
 from console.messages import message_for
 from ledger.errors import LedgerError
 from ledger.money import EXPONENTS, Money
+from ledger.text import text_problem
 
 __all__ = ["FILE_KINDS", "Choice", "Field", "Form", "currencies"]
 
@@ -91,7 +95,7 @@ class Form:
     @classmethod
     def posted(cls, fields: Sequence[Field], data: Mapping[str, str]) -> Form:
         """The form as sent: values kept as typed (checkboxes as "on" or "")."""
-        values = {f.name: str(data.get(f.name, "")).strip() for f in fields}
+        values = {f.name: _typed(f, data.get(f.name, "")) for f in fields}
         key = str(data.get("_key", ""))
         return cls(fields, values, idempotency=key if _KEY.match(key) else str(uuid.uuid4()))
 
@@ -138,6 +142,9 @@ class Form:
             if f.required:
                 self.add_error(f.name, REQUIRED)
             return "" if f.kind in ("text", "textarea") else None
+        if f.kind in ("text", "textarea") and text_problem(raw, multiline=f.kind == "textarea"):
+            self.add_error(f.name, _l("Remove the control characters from this text."))
+            return _MISSING
         if len(raw) > f.max_length or "\x00" in raw:
             self.add_error(f.name, _l("This is too long."))
             return _MISSING
@@ -171,6 +178,14 @@ class Form:
         except LedgerError as err:
             self.add_error(f.name, message_for(err))
             return None
+
+
+def _typed(f: Field, raw: object) -> str:
+    """A field's value as sent, stripped; a textarea's CR LF (and lone CR) as LF."""
+    text = str(raw).strip()
+    if f.kind == "textarea" and "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 _MISSING: Any = object()

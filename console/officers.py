@@ -703,11 +703,15 @@ def donors() -> str:
 @bp.get("/console/donors/<donor_id>")
 @login_required()
 def donor(donor_id: str) -> str:
-    """A donor, their giving history and their receipts."""
+    """A donor, their giving history and their receipts; (officers) the annual receipt form."""
+    from console.office.receipts import ANNUAL_FIELDS
+
     found = reads.donor_file(books(), donor_id)
     if found is None:
         abort(404)
-    return render_template("console/donor.html", file=found)
+    annual = [s for s in request.args.get("annual", "").split(",")[:20] if s]
+    form = Form.blank(ANNUAL_FIELDS)
+    return render_template("console/donor.html", file=found, annual_form=form, annual=annual)
 
 
 def forms_menu() -> list[FormSpec]:

@@ -15,6 +15,7 @@ from console.auth import current_user, login_required, padded, safe_next
 from console.i18n import COOKIE, LANGUAGES
 from console.shell import make_blueprint
 from console.state import books, state
+from usecases import controls
 from usecases.users import User, authenticate
 
 __all__ = ["bp"]
@@ -105,7 +106,8 @@ def home() -> str:
 @bp.get("/console/funds/<code>")
 @login_required()
 def fund(code: str) -> str:
-    """A fund's dashboard: cash, net assets, pledges, project budgets, latest entries."""
+    """A fund's dashboard: cash, net assets, pledges, what it may pay for, project budgets
+    (an admin's links change them), latest entries."""
     from flask import abort
 
     from audits.charts import bar_chart
@@ -118,4 +120,13 @@ def fund(code: str) -> str:
         (str(_l("Spent")), page.summary.disbursed),
     ]
     chart = bar_chart(str(_l("Spent by project (CNY)")), items)
-    return render_template("console/fund.html", page=page, chart=chart)
+    purposes = controls.fund_purposes(books(), code)
+    changed = request.args.get("changed")
+    return render_template(
+        "console/fund.html",
+        page=page,
+        chart=chart,
+        purposes=purposes,
+        changed=changed if changed in ("purposes", "budget") else None,
+        changed_project=request.args.get("project", "")[:40],
+    )

@@ -28,6 +28,7 @@ __all__ = [
     "fund_page",
     "funds",
     "open_pledges",
+    "project_budget",
     "projects",
     "search_donors",
 ]
@@ -82,6 +83,18 @@ def _budgets(repo: SqlRepository, fund: str) -> list[ProjectBudget]:
         ProjectBudget(p, spent.get((p.code, "CNY-value" if p.currency == "CNY" else p.currency), 0))
         for p in repo.list_projects(fund)
     ]
+
+
+def project_budget(books: Books, code: str) -> ProjectBudget | None:
+    """One project with what it has spent against its budget, or None."""
+
+    def work(repo: SqlRepository) -> ProjectBudget | None:
+        project = repo.get_project(code)
+        if project is None:
+            return None
+        return next(b for b in _budgets(repo, project.fund) if b.project.code == code)
+
+    return unit.read(books, work)
 
 
 def latest_entries(repo: SqlRepository, *, limit: int = 10, **filters: Any) -> list[PostedEntry]:

@@ -34,6 +34,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -56,6 +57,7 @@ from ledger.storage.tables import (
     webhook_subscriptions,
 )
 from ledger.storage.unit_of_work import UnitOfWork, utc_now
+from ledger.text import text_problem
 from receipts.allocation import gifts_paying
 from receipts.views import latest_receipt_of_entry, load_context, preferred_language
 from usecases.books import Books
@@ -91,6 +93,9 @@ RECEIPT_ISSUED = "receipt.issued"
 GIFT_SPENT = "gift.spent"
 NEED_ANSWERED = "need.answered"
 EVENT_TYPES = (RECEIPT_ISSUED, GIFT_SPENT, NEED_ANSWERED)
+#: The longest webhook URL and subscription description (characters).
+URL_MAX = 2000
+DESCRIPTION_MAX = 200
 #: The webhook-secret key's file, under ``$HUIQUAN_HOME/keys/``.
 SECRET_KEY_FILE = "webhook-secrets.key"  # noqa: S105 - a file name
 _SEAL_CONTEXT = b"huiquan webhook secret v1\n"
@@ -151,15 +156,21 @@ def create_subscription(
     of `key` answers the same subscription without it: only its sealed form is kept).
 
     Raises:
-        InvalidEntry: an unknown event type, none at all, or a URL that is not http(s).
+        InvalidEntry: an unknown event type, none at all, a URL that is not an http(s) address
+            with a host, or a description of several lines or over 200 characters.
         IdempotencyConflict: the key was used with a different request.
     """
     wanted = tuple(dict.fromkeys(events))
     unknown = [e for e in wanted if e not in EVENT_TYPES]
     if not wanted or unknown:
         raise InvalidEntry(f"events must be some of {', '.join(EVENT_TYPES)}", field="events")
-    if not url.startswith(("https://", "http://")):
-        raise InvalidEntry("the URL must be http:// or https://", field="url")
+    if not _web_address(url):
+        raise InvalidEntry("the URL must be an http:// or https:// address", field="url")
+    if len(description) > DESCRIPTION_MAX or text_problem(description) is not None:
+        raise InvalidEntry(
+            f"the description: one line of at most {DESCRIPTION_MAX} characters",
+            field="description",
+        )
     secret = signing.new_secret()
     subscription_id = outbox.new_id("sub")
 
@@ -188,6 +199,19 @@ def create_subscription(
         )
 
     return write(books, work, audit=audit)
+
+
+def _web_address(url: str) -> bool:
+    """Whether `url` is an http(s) address with a host, as a webhook can be sent to."""
+    if len(url) > URL_MAX or text_problem(url) is not None or any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(host)
 
 
 def _subscriptions(conn: Connection, *, active_only: bool) -> list[Subscription]:

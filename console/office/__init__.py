@@ -1,13 +1,15 @@
 """The console's office pages: receipts, evidence, bank statements, file imports, and the
-administrator's users, issuers and approval policies.
+administrator's users, issuers, approval policies, fund purposes, project budgets and webhooks.
 
 Every page calls the use case the API and the CLI call (`usecases.receipts`, `evidence`,
-`reconciliation`, `imports`, `users`, `issuers`, `approvals`); nothing here decides a rule.
+`reconciliation`, `imports`, `users`, `issuers`, `approvals`, `controls`, `delivery`); nothing
+here decides a rule.
 A form that fails shows its errors beside the fields, in the user's language, and keeps what
 was typed; an upload is judged by the use case (type by its bytes, size by its limit).
 
-Roles as in the API: officers and admins record, auditors read, admins manage users, issuers
-and policies; evidence files are for staff only (never the public).
+Roles as in the API: officers and admins record, auditors read, admins manage users, issuers,
+policies, fund purposes, project budgets and webhook subscriptions; evidence files are for
+staff only (never the public).
 
 Install with `init_app(app)` after `console.init_app` (it registers the `console_office`
 blueprint; the modules below add their routes to it as they are imported).
@@ -41,7 +43,15 @@ def _upload_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the office pages on `app` (once `console.init_app` has run)."""
-    from console.office import admin, banking, evidence, imports, receipts  # noqa: F401
+    from console.office import (  # noqa: F401
+        admin,
+        banking,
+        controls,
+        evidence,
+        imports,
+        receipts,
+        webhooks,
+    )
 
     if "console_office" not in app.blueprints:
         app.register_blueprint(bp)
@@ -69,9 +79,21 @@ SECTIONS = [
         ("admin",),
     ),
     (
+        "console_office.purposes_page",
+        _l("Fund purposes"),
+        _l("What each fund may pay for; a project's budget from its fund's page."),
+        ("admin",),
+    ),
+    (
         "console_office.users_page",
         _l("Users"),
         _l("Who may sign in, with which roles."),
+        ("admin",),
+    ),
+    (
+        "console_office.webhooks_page",
+        _l("Webhooks"),
+        _l("Which services are told of receipts, spending and answered needs."),
         ("admin",),
     ),
 ]
