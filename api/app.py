@@ -80,8 +80,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
 from apispec import APISpec
+from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.engine import make_url
