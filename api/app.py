@@ -95,6 +95,8 @@ from api.errors import (
     catalogue_markdown,
     register_error_handlers,
 )
+from api.receipt_routes import blp as receipts_api
+from api.receipt_routes import init_app as init_receipts
 from api.resources import register as register_resources
 from api.schemas import ProblemOut
 from api.state import Huiquan
@@ -213,7 +215,7 @@ def _register_documented(app: Flask, api: HuiquanApi) -> None:
     built = _DOCUMENTS.get(settings)
     if built is not None:
         api.spec = built
-        register_resources(app, api, document=False)
+        register_resources(app, api, also=[receipts_api], document=False)
         return
     api.spec.components.security_scheme(
         "bearerAuth",
@@ -223,7 +225,7 @@ def _register_documented(app: Flask, api: HuiquanApi) -> None:
             "description": "An API token (`hq_...`); the role decides what it may do.",
         },
     )
-    register_resources(app, api)
+    register_resources(app, api, also=[receipts_api])
     _DOCUMENTS[settings] = api.spec
 
 
@@ -247,8 +249,9 @@ entry.
 
 **Lists** take `limit` (1-200, default 50) and the opaque `cursor` from `next_cursor` where they
 are paged. Unknown body fields are refused (422), as are unknown query parameters of operations
-that take query parameters. Text may not contain control characters (tab and line feed only
-in memos, descriptions, purposes, reasons and addresses). Booleans are `true` or `false`.
+that take query parameters and a query parameter given more than once. Text may not contain
+control characters (tab and line feed only in memos, descriptions, purposes, reasons and
+addresses). Booleans are `true` or `false`.
 Bodies over 1 MiB: 413; path and query over 8 KiB: 414. A body that is not JSON, nested too
 deeply or holding a number of more than 4300 digits: 400.
 
@@ -478,8 +481,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         api=api,
         version=_version(),
     )
-    from api.receipt_routes import init_app as init_receipts
-
     init_receipts(app)
     app.after_request(lambda response: record_refusal(response, engine))
     return app

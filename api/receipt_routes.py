@@ -51,12 +51,12 @@ from typing import Any
 
 import flask
 from flask import Flask, Response, current_app, render_template, request
-from flask_smorest import Blueprint
 from markupsafe import Markup
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Connection, select
 
 from api.auth import READERS, WRITERS
+from api.blueprint import Blueprint
 from api.errors import ApiProblem
 from api.resources.common import (
     books,

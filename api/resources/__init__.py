@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Flask
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
+
+from api.blueprint import Blueprint
 
 __all__ = ["register"]
 
 
-def register(app: Flask, api: Api, *, document: bool = True) -> None:
-    """Register every blueprint on `app` and, unless `document` is false (`api.spec` already
-    holds this code's document), in the OpenAPI document of `api`."""
+def register(
+    app: Flask, api: Api, *, also: Sequence[Blueprint] = (), document: bool = True
+) -> None:
+    """Register every blueprint, then those of `also`, on `app` and, unless `document` is false
+    (`api.spec` already holds this code's document), in the OpenAPI document of `api`."""
     from api.resources import (
         accounts,
         approvals,
@@ -68,10 +74,9 @@ def register(app: Flask, api: Api, *, document: bool = True) -> None:
         chiefs,
     ):
         _register(app, api, module.blp, document)
-    from api import receipt_routes  # the receipts' officer API; its pages come with the desk
-    from api.resources import issuers  # the documents' admin resource, wired with them
+    from api.resources import issuers  # the receipts' issuers: documented after the receipts
 
-    for blp in (receipt_routes.blp, issuers.blp):
+    for blp in (*also, issuers.blp):
         _register(app, api, blp, document)
     app.register_blueprint(meta.pages)
     app.register_blueprint(audits.pages)

@@ -16,9 +16,9 @@ import datetime as dt
 from typing import Any
 
 from flask import Response, jsonify
-from flask_smorest import Blueprint
 
 from api.auth import ADMIN, READERS
+from api.blueprint import Blueprint
 from api.resources.common import books, current_actor, operation
 from api.resources.evidence import request_evidence
 from api.schemas import (

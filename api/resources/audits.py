@@ -34,12 +34,12 @@ from typing import Any
 
 import flask
 from flask import Response, current_app, render_template, request
-from flask_smorest import Blueprint
 from markupsafe import Markup
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy import Engine
 
 from api.auth import READERS
+from api.blueprint import Blueprint
 from api.errors import ApiProblem
 from api.resources.common import books, idempotency_key, operation
 from api.schemas import LedgerDate

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
 from api.auth import READERS, WRITERS
+from api.blueprint import Blueprint
 from api.errors import ApiProblem
 from api.resources.common import books, current_actor, idempotency_key, operation
 from api.schemas import Memo, Text

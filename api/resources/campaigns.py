@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from api.auth import READERS, WRITERS
+from api.blueprint import Blueprint
 from api.errors import ApiProblem
 from api.programme_schemas import (
     CampaignEdit,

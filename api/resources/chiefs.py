@@ -6,9 +6,9 @@ from dataclasses import asdict
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from api.auth import READERS, WRITERS
+from api.blueprint import Blueprint
 from api.errors import ApiProblem
 from api.programme_schemas import ChiefIn, ChiefList, ChiefOut, ChiefQuery
 from api.resources.common import books, current_actor, idempotency_key, operation

@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
-from flask_smorest import Blueprint
 from marshmallow import Schema
 
 from api.auth import roles as mark_roles
+from api.blueprint import Blueprint
 from api.errors import CATALOGUE, PROBLEM_MEDIA_TYPE, ApiProblem
 from api.schemas import ProblemOut
 from api.state import books, huiquan

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api.auth import READERS, WRITERS
+from api.blueprint import Blueprint
 from api.community_schemas import (
     DeliveryIn,
     HoursIn,

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api.auth import ADMIN, WRITERS
+from api.blueprint import Blueprint
 from api.errors import ApiProblem
 from api.resources.common import books, current_actor, idempotency_key, operation
 from api.schemas import (

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api.auth import WRITERS
+from api.blueprint import Blueprint
 from api.resources.common import (
     books,
     current_actor,

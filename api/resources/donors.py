@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api.auth import READERS, WRITERS
+from api.blueprint import Blueprint
 from api.errors import ApiProblem
 from api.resources.common import (
     books,

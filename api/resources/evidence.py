@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, request, stream_with_context
-from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
 from api.auth import READERS, WRITERS
+from api.blueprint import Blueprint
 from api.errors import ApiProblem
 from api.resources.common import books, current_actor, idempotency_key, operation
 from api.schemas import LedgerDate, Memo, Text, present_entry

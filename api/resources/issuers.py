@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.auth import ADMIN, READERS
+from api.blueprint import Blueprint
 from api.resources.common import books, current_actor, operation
 from api.schemas import StrictBoolean, Text, not_blank
 from api.trail import audit_facts

@@ -6,9 +6,9 @@ from typing import Any
 
 import flask
 from flask import current_app, render_template
-from flask_smorest import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.blueprint import Blueprint
 from api.errors import CATALOGUE, DEFAULT_TYPE_BASE, ApiProblem
 from api.resources.common import huiquan, operation
 from api.schemas import HealthOut, ProblemCatalogue

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask_smorest import Blueprint
 from sqlalchemy import Connection, select
 
 from api.auth import ADMIN, READERS
+from api.blueprint import Blueprint
 from api.errors import ApiProblem
 from api.resources.common import books, current_actor, idempotency_key, operation
 from api.schemas import PeriodList, PeriodOut

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api.auth import ADMIN
+from api.blueprint import Blueprint
 from api.programme_schemas import PlaceIn, PlaceList, PlaceOut, PlaceQuery
 from api.resources.common import books, current_actor, idempotency_key, operation, read
 from api.trail import audit_facts

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from api.auth import WRITERS
+from api.blueprint import Blueprint
 from api.resources.common import books, current_actor, idempotency_key, operation, public_base
 from api.schemas import PledgeIn, PledgeOut, ReceiptOut, iso, present_entry
 from api.trail import audit_facts

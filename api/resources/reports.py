@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api.auth import READERS
+from api.blueprint import Blueprint
 from api.resources.common import operation, read
 from api.schemas import TrialBalanceOut, TrialBalanceQuery, iso
 from ledger.balances import trial_balance

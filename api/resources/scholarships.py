@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from api.auth import WRITERS
+from api.blueprint import Blueprint
 from api.resources.approvals import pending_response
 from api.resources.common import books, current_actor, idempotency_key, operation
 from api.schemas import (

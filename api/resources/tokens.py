@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from api.auth import ADMIN
+from api.blueprint import Blueprint
 from api.resources.common import books, idempotency_key, operation
 from api.schemas import TokenCreatedOut, TokenIn, TokenList
 from api.trail import audit_facts

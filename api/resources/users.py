@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api.auth import ADMIN
+from api.blueprint import Blueprint
 from api.resources.common import books, current_actor, idempotency_key, operation
 from api.schemas import UserIn, UserList, UserOut, UserRolesIn
 from api.trail import audit_facts

@@ -154,6 +154,23 @@ def test_the_openapi_document_describes_security_errors_and_money(anonymous: Cal
     assert spec["components"]["schemas"]["DonationIn"]["additionalProperties"] is False
 
 
+def test_a_query_parameter_given_twice_is_refused_not_read_as_its_first_value(
+    auditor: Caller,
+) -> None:
+    for query in (
+        "/api/v1/needs?status=open&status=closed",
+        "/api/v1/audit/events?after=1&after=2",
+    ):
+        answer = auditor.get(query)
+        assert answer.status_code == 422 and answer.mimetype == "application/problem+json"
+        name = query.split("?")[1].split("=")[0]
+        assert answer.get_json()["errors"] == {name: ["given more than once; give it once"]}
+    assert auditor.get("/api/v1/needs?status=open").status_code == 200
+    assert "given more than once" in auditor.get("/api/openapi.json").get_json()["info"][
+        "description"
+    ].replace("\n", " ")
+
+
 def test_apps_in_one_process_share_one_openapi_document_built_once(
     app_config: dict[str, Any], tmp_path: Path
 ) -> None:

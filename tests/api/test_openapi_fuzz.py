@@ -9,7 +9,8 @@ The operations are listed at collection time from a spec built without touching 
 each test then loads the document from the app under test over WSGI. (Schemathesis' own lazy
 pytest loader does not run under pytest 9, so the Hypothesis test is built here.) A role runs the
 full count of examples (`SCALE.api_positive` / `api_negative`, tests/hypothesis_profiles.py) on
-the operations it may call; on the others its refusal (401 or 403) is checked on a few.
+the operations it may call, a test each; on the others its refusal (401 or 403) is checked on a
+few, every refused caller of an operation in one test (one app, one set of books).
 """
 
 from __future__ import annotations
@@ -56,19 +57,42 @@ EXAMPLES = {
 }
 REFUSED_EXAMPLES = 3  # a role's 401/403 on an operation it may not call: the same every time
 CALLERS = ("admin", "officer", "auditor", None)
+
+
+def _modes(takes_input: bool) -> list[GenerationMode]:
+    return [mode for mode in EXAMPLES if takes_input or mode is GenerationMode.POSITIVE]
+
+
 CASES = [
     pytest.param(
         method,
         path,
         mode,
         caller,
-        EXAMPLES[mode] if roles is None or caller in roles else REFUSED_EXAMPLES,
+        EXAMPLES[mode],
         id=f"{caller or 'anonymous'} {method} {path} {mode}",
     )
     for method, path, takes_input, roles in OPERATIONS
     for caller in CALLERS
-    for mode in EXAMPLES
-    if takes_input or mode is GenerationMode.POSITIVE
+    if roles is None or caller in roles
+    for mode in _modes(takes_input)
+]
+# The callers an operation refuses, all checked in one test per operation (one app, one set of
+# books): each of them, in each mode, gets a documented refusal.
+REFUSALS = [
+    pytest.param(
+        method,
+        path,
+        [
+            (caller, mode)
+            for caller in CALLERS
+            if caller not in roles
+            for mode in _modes(takes_input)
+        ],
+        id=f"{method} {path}",
+    )
+    for method, path, takes_input, roles in OPERATIONS
+    if roles is not None and any(caller not in roles for caller in CALLERS)
 ]
 # The public HTML pages (receipts, verification, transparency, campaigns, places): not the API.
 PAGE_PREFIXES = ("/static", "/api/openapi.json", "/api/docs", "/r/", "/verify", "/transparency")
@@ -99,18 +123,16 @@ def api_schema(app: Flask, books: Books) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_wsgi("/api/openapi.json", app)
 
 
-@pytest.mark.parametrize(("method", "path", "mode", "caller", "examples"), CASES)
-def test_every_operation_answers_within_its_documented_contract(
-    api_schema: schemathesis.BaseSchema,
-    tokens: dict[str, str],
-    method: str,
-    path: str,
+def _fuzz(
+    operation: Any,
+    headers: dict[str, str],
     mode: GenerationMode,
-    caller: str | None,
     examples: int,
+    *,
+    refused: bool = False,
 ) -> None:
-    operation = api_schema[path][method]
-    headers = {"Authorization": f"Bearer {tokens[caller]}"} if caller else {}
+    """Send `examples` generated requests of `mode` to `operation`; each answer must conform to
+    the document (and a negative one be a rejection; a valid one, if `refused`, a 401 or 403)."""
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -136,14 +158,50 @@ def test_every_operation_answers_within_its_documented_contract(
                 return
             case.validate_response(response, excluded_checks=EXCLUDED, headers=headers)
             return
-        case.call_and_validate(headers=headers, excluded_checks=EXCLUDED)
+        response = case.call_and_validate(headers=headers, excluded_checks=EXCLUDED)
+        if refused:
+            assert response.status_code in (401, 403), response.status_code
 
+    check()
+
+
+def _headers(tokens: dict[str, str], caller: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens[caller]}"} if caller else {}
+
+
+@pytest.mark.parametrize(("method", "path", "mode", "caller", "examples"), CASES)
+def test_every_operation_answers_within_its_documented_contract(
+    api_schema: schemathesis.BaseSchema,
+    tokens: dict[str, str],
+    method: str,
+    path: str,
+    mode: GenerationMode,
+    caller: str | None,
+    examples: int,
+) -> None:
     try:
-        check()
+        _fuzz(api_schema[path][method], _headers(tokens, caller), mode, examples)
     except Unsatisfiable:
         if mode is GenerationMode.POSITIVE:
             raise
         pytest.skip("no input of this operation can violate its schema")
+
+
+@pytest.mark.parametrize(("method", "path", "refused"), REFUSALS)
+def test_every_caller_without_the_role_is_refused_within_the_contract(
+    api_schema: schemathesis.BaseSchema,
+    tokens: dict[str, str],
+    method: str,
+    path: str,
+    refused: list[tuple[str | None, GenerationMode]],
+) -> None:
+    operation = api_schema[path][method]
+    for caller, mode in refused:
+        try:
+            _fuzz(operation, _headers(tokens, caller), mode, REFUSED_EXAMPLES, refused=True)
+        except Unsatisfiable:
+            if mode is GenerationMode.POSITIVE:
+                raise
 
 
 def test_the_document_lists_every_route_of_the_app(app: Flask) -> None:
