@@ -114,8 +114,14 @@ def get_purposes(code: str) -> dict[str, Any]:
 def set_purposes(data: dict[str, Any], code: str) -> dict[str, Any]:
     """State what a fund may pay for; a kind left out is not allowed. Each change is a new
     version and an audit event (with the purposes before and after). A payment outside them is
-    then refused with `purpose_mismatch`, through the API, the import and the console alike."""
+    then refused with `purpose_mismatch`, through the API, the import and the console alike.
+    Sent again with the same `Idempotency-Key`, it changes nothing and answers what it stated."""
     purposes = controls.set_fund_purposes(
-        books(), code, data, by=current_actor(), audit=audit_facts()
+        books(),
+        code,
+        data,
+        by=current_actor(),
+        key=idempotency_key("fund-purposes"),
+        audit=audit_facts(),
     )
     return present_purposes(code, purposes)

@@ -103,7 +103,8 @@ def set_budget(data: dict[str, Any], code: str) -> dict[str, Any]:
     Disbursements beyond a project's remaining budget are refused with `over_budget` unless an
     approver approves them as an over-budget request. Each change is appended (nothing is
     rewritten) and audited with the old and the new figure (setting the same budget again adds
-    a version too: PUT is idempotent in its effect on the budget in force).
+    a version too: PUT is idempotent in its effect on the budget in force). Sent again with the
+    same `Idempotency-Key`, it adds nothing and answers the change it made.
     """
     change = controls.set_project_budget(
         books(),
@@ -111,6 +112,7 @@ def set_budget(data: dict[str, Any], code: str) -> dict[str, Any]:
         data["budget"],
         reason=data["reason"],
         by=current_actor(),
+        key=idempotency_key("project-budget"),
         audit=audit_facts(),
     )
     before, after = change.before, change.after

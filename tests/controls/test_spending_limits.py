@@ -236,6 +236,41 @@ def test_an_admin_raises_a_budget_with_a_reason_and_the_trail_keeps_both_figures
     }
 
 
+def budget_versions(app: Any, project: str) -> int:
+    b = tables.project_budgets.c
+    with app.extensions["huiquan"].engine.connect() as conn:
+        return len(conn.execute(select(b.version).where(b.project == project)).all())
+
+
+def test_a_budget_or_purposes_change_sent_again_with_its_key_changes_nothing_more(
+    app, admin, books
+):
+    project = budgeted(admin, books, budget="1000.00")
+    assert budget_versions(app, project) == 0
+    path = f"/api/v1/projects/{project}/budget"
+    body = {"budget": {"amount": "3000.00", "currency": "CNY"}, "reason": "第二期获批"}
+    send = admin.client.put
+    first = send(path, json=body, headers=admin.headers("raise-1"))
+    assert first.status_code == 200
+    again = send(path, json=body, headers=admin.headers("raise-1"))
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    assert len(audit_events(app, "/budget")) == 2  # the replay is on the trail, changing nothing
+    assert budget_versions(app, project) == 1  # one raise, however often it was sent
+    other = {**body, "reason": "另一个理由"}
+    conflict = send(path, json=other, headers=admin.headers("raise-1"))
+    assert conflict.status_code == 422 and conflict.get_json()["code"] == "idempotency_conflict"
+    purposes = f"/api/v1/funds/{books.restricted}/purposes"
+    stated = send(purposes, json={"scholarships": True}, headers=admin.headers("p-1"))
+    assert stated.status_code == 200
+    second = send(purposes, json={"in_kind_handovers": True}, headers=admin.headers("p-2"))
+    assert second.status_code == 200
+    replay = send(purposes, json={"scholarships": True}, headers=admin.headers("p-1"))
+    assert replay.get_json() == stated.get_json()
+    # the replay answered the first change and did not undo the second
+    now = admin.get(purposes).get_json()
+    assert now["in_kind_handovers"] is True and now["scholarships"] is False
+
+
 # -- fund purposes --------------------------------------------------------------------------------
 def test_a_scholarship_fund_cannot_pay_a_village_project(app, admin, officer, auditor, books):
     officer.created("/api/v1/donations", donation(books, "5000.00"))
