@@ -1,6 +1,7 @@
 """Importing a CSV or JSONL file of operations from the console, with a progress bar.
 
-The file is saved under the books' home (`console-imports/<job>/`) and posted by
+The file is saved under the books' home (`console-imports/<job>/`, removed once posted; the
+job's status stays a week) and posted by
 `usecases.imports.import_operations` (the CLI's use case) in a background thread of this
 process, which writes its progress to the job's `status.json`. The job's page reads that file
 and, while the import runs, asks the browser to load it again every second (`<meta
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -37,6 +39,9 @@ from usecases.unit import AuditFacts
 IMPORT_LIMIT = 64 * 1024 * 1024
 #: A running job whose status has not moved for this long died with its process.
 STALE_SECONDS = 600
+#: A job's page and its status file (whose problems may quote the file's rows) are kept this
+#: long after their last change, then removed when the next import starts.
+KEEP_SECONDS = 7 * 24 * 3600
 MAX_PROBLEMS = 200
 _FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -56,6 +61,22 @@ def _write_status(path: Path, status: dict[str, Any]) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(status, ensure_ascii=False), encoding="utf-8")
     os.replace(temporary, path)
+
+
+def _prune(store: Books) -> None:
+    """Remove the folders of jobs that have not changed for `KEEP_SECONDS`."""
+    root = _folder(store)
+    if not root.is_dir():
+        return
+    cutoff = time.time() - KEEP_SECONDS
+    for folder in root.iterdir():
+        status = folder / "status.json"
+        try:
+            changed = (status if status.exists() else folder).stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if changed < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _read_status(store: Books, job: str) -> dict[str, Any] | None:
@@ -148,6 +169,7 @@ def start_import() -> Any:
     user = current_user()
     assert user is not None  # login_required
     store = books()
+    _prune(store)
     job = uuid.uuid4().hex
     folder = _folder(store) / job
     folder.mkdir(parents=True, mode=0o700)

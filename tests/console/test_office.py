@@ -4,6 +4,7 @@ the administrator's users, issuers and approval policies, each over its use case
 from __future__ import annotations
 
 import io
+import os
 import re
 import time
 from pathlib import Path
@@ -294,6 +295,33 @@ def test_someone_elses_import_job_is_not_shown(
     other = app.test_client()
     sign_in(other, "qian")
     assert other.get(started.location).status_code == 404
+
+
+def test_an_import_job_is_forgotten_a_week_after_its_last_change(
+    app: Flask, client: FlaskClient, users: dict[str, str], seeded: Seeded
+) -> None:
+    from console.office import imports
+
+    sign_in(client, users["officer"])
+
+    def start() -> str:
+        started = _post(
+            client,
+            "/console/imports",
+            "/console/imports",
+            {"file": (io.BytesIO(b"op\n"), "empty.csv"), "dry_run": "on"},
+        )
+        _wait_for(client, started.location)
+        return str(started.location)
+
+    first = start()
+    folder = _books(app).home / "console-imports" / first.rsplit("/", 1)[1]
+    assert sorted(p.name for p in folder.iterdir()) == ["status.json"]  # the upload is gone
+    week_old = time.time() - imports.KEEP_SECONDS - 60
+    os.utime(folder / "status.json", (week_old, week_old))
+    second = start()
+    assert not folder.exists() and client.get(first).status_code == 404
+    assert client.get(second).status_code == 200
 
 
 # -- users, issuers, policies ------------------------------------------------------------------
