@@ -3,10 +3,12 @@
 Invariants owned here:
 - Events are emitted here, in the application layer, inside the unit of work of the operation
   they announce (`receipt_issued` from `usecases.receipts.issue_receipt_of`, `gift_spent` from
-  `usecases.spending.disbursement_in`, `need_answered` for the needs board): the outbox rows
+  `usecases.spending.disbursement_in` and the scholarship payout, `gift_handed_over` from
+  `usecases.handover.hand_over`, `need_answered` for the needs board): the outbox rows
   commit with the operation or not at all. Nothing is sent on the request's path.
-- Event types: `receipt.issued` (a gift's receipt), `gift.spent` (a disbursement that a
-  donor's gift paid, by `receipts.allocation.gifts_paying`, one event per gift), and
+- Event types: `receipt.issued` (a gift's receipt), `gift.spent` (a disbursement or a
+  scholarship payout that a donor's gift paid, by `receipts.allocation.gifts_paying`, one event
+  per gift; or goods given in kind handed over), and
   `need.answered` (a need on the needs board was met). Their payloads carry ids, amounts,
   serials, project names and places only: never a beneficiary's pseudonym or personal data,
   never a memo (free text could name someone). A donor's email address goes only into that
@@ -378,9 +380,16 @@ def receipt_issued(uow: UnitOfWork, entry: PostedEntry, serial: str) -> None:
         )
 
 
-def gift_spent(uow: UnitOfWork, disbursement: PostedEntry) -> int:
-    """Announce, with the disbursement's transaction, each donor gift it spent (first in, first
-    out, as the receipts show it): one `gift.spent` event per gift; how many."""
+#: What spent a gift (`use` in a `gift.spent` event): a disbursement to a project, a scholarship
+#: payout, or the hand-over of goods given in kind.
+SPENT_ON_PROJECT, SPENT_ON_SCHOLARSHIP, HANDED_OVER = "project", "scholarship", "in_kind_handover"
+
+
+def gift_spent(uow: UnitOfWork, disbursement: PostedEntry, *, use: str = SPENT_ON_PROJECT) -> int:
+    """Announce, with the outflow's transaction, each donor gift it spent (first in, first out,
+    as the receipts show it): one `gift.spent` event per gift; how many. `disbursement` is a
+    disbursement (`use` "project") or a scholarship payout ("scholarship"): a payout names no
+    student, only that a scholarship was paid."""
     if disbursement.id not in uow.posted or not _subscribers(uow, GIFT_SPENT):
         return 0  # an idempotent replay announces nothing again
     cash = next(
@@ -410,21 +419,68 @@ def gift_spent(uow: UnitOfWork, disbursement: PostedEntry) -> int:
         if gift is None or gift.kind not in _GIFTS:
             continue  # a transfer in, not a donor's gift
         amount = format_minor(minor, cash.currency)
-        data = {
-            "donor_id": str(json.loads(gift.data).get("donor_id", "")),
-            "gift_entry_id": gift.id,
-            "receipt": latest_receipt_of_entry(conn, gift.id),
-            "amount": amount,
-            "currency": cash.currency,
-            "fund": cash.fund,
-            "disbursement_id": disbursement.id,
-            "spent_on": disbursement.occurred_on.isoformat(),
-            "project": place,
-            "summary": _spent_summary(amount, cash.currency, place),
-        }
+        data = _spent(conn, gift.id, json.loads(gift.data), disbursement, use, place)
+        data.update(
+            amount=amount,
+            currency=cash.currency,
+            fund=cash.fund,
+            summary=_spent_summary(use, amount, cash.currency, place),
+        )
         _announce(uow, GIFT_SPENT, data, outbox.new_id("evt"))
         sent += 1
     return sent
+
+
+def gift_handed_over(uow: UnitOfWork, handover: PostedEntry) -> int:
+    """Announce, with the handover's transaction, that goods a donor gave in kind were handed
+    over (`gift.spent`, `use` "in_kind_handover", `amount` the part's carrying value): one event,
+    or none on a replay. The recipient is not named (it may be a person's pseudonym)."""
+    if handover.id not in uow.posted or not _subscribers(uow, GIFT_SPENT):
+        return 0
+    gift_id = str(handover.data["gift_entry_id"])
+    uow.flush()
+    conn = uow.connection
+    gift = conn.execute(
+        select(journal_entries.c.data).where(journal_entries.c.id == gift_id)
+    ).scalar_one()
+    line = next((p for p in handover.postings if p.project), None)
+    place = _project(conn, line.project) if line is not None else {}
+    amount = format_minor(int(handover.data["cny_minor"]), "CNY")
+    goods = {
+        "description": str(handover.data.get("description", "")),
+        "quantity": str(handover.data.get("quantity", "")),
+        "unit": str(handover.data.get("unit", "")),
+    }
+    data = _spent(conn, gift_id, json.loads(gift), handover, HANDED_OVER, place)
+    fund = next((p.fund for p in handover.postings), "")
+    data.update(
+        amount=amount,
+        currency="CNY",
+        fund=fund,
+        goods=goods,
+        summary=_spent_summary(HANDED_OVER, amount, "CNY", place, goods),
+    )
+    _announce(uow, GIFT_SPENT, data, outbox.new_id("evt"))
+    return 1
+
+
+def _spent(
+    conn: Connection,
+    gift_id: str,
+    gift_data: Mapping[str, Any],
+    outflow: PostedEntry,
+    use: str,
+    place: Mapping[str, str],
+) -> dict[str, Any]:
+    return {
+        "donor_id": str(gift_data.get("donor_id", "")),
+        "gift_entry_id": gift_id,
+        "receipt": latest_receipt_of_entry(conn, gift_id),
+        "use": use,
+        "disbursement_id": outflow.id,
+        "spent_on": outflow.occurred_on.isoformat(),
+        "project": dict(place),
+    }
 
 
 def _project(conn: Connection, code: str) -> dict[str, str]:
@@ -435,10 +491,36 @@ def _project(conn: Connection, code: str) -> dict[str, str]:
     return {"code": row.code, "name": row.name, "county": row.county, "town": row.town}
 
 
-def _spent_summary(amount: str, currency: str, place: Mapping[str, str]) -> dict[str, str]:
+def _spent_summary(
+    use: str,
+    amount: str,
+    currency: str,
+    place: Mapping[str, str],
+    goods: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The event's sentence in Chinese and English (never a person's name)."""
     where_zh = "".join(x for x in (place.get("county", ""), place.get("town", "")) if x)
     where_en = ", ".join(x for x in (place.get("town", ""), place.get("county", "")) if x)
     name = place.get("name", "")
+    if use == SPENT_ON_SCHOLARSHIP:
+        return {
+            "zh-Hans": f"您的善款 {currency} {amount} 已用于一笔助学金，资助学生就学。",
+            "en": f"Your gift of {currency} {amount} paid a scholarship: a student's schooling.",
+        }
+    if use == HANDED_OVER:
+        what = goods or {}
+        thing, quantity, unit = (what.get(k, "") for k in ("description", "quantity", "unit"))
+        count_zh = f"（{quantity}{unit}）" if quantity else ""
+        count_en = f" ({' '.join(x for x in (quantity, unit) if x)})" if quantity else ""
+        if name:
+            return {
+                "zh-Hans": f"您捐赠的{thing}{count_zh}已交付{where_zh}，用于「{name}」。",
+                "en": f"The {thing}{count_en} you gave was handed over in {where_en}: {name}.",
+            }
+        return {
+            "zh-Hans": f"您捐赠的{thing}{count_zh}已交付受助方。",
+            "en": f"The {thing}{count_en} you gave was handed over to its recipient.",
+        }
     return {
         "zh-Hans": f"您的善款 {currency} {amount} 已到达{where_zh}，用于「{name}」。",
         "en": f"Your gift of {currency} {amount} reached {where_en}: {name}.",

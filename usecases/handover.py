@@ -18,6 +18,7 @@ from ledger.errors import InvalidEntry
 from ledger.services import hand_over_in_kind
 from ledger.storage import evidence_store as records
 from ledger.storage.unit_of_work import UnitOfWork
+from usecases import delivery
 from usecases.books import Books
 from usecases.unit import Actor, AuditFacts, read, write
 
@@ -51,9 +52,11 @@ def hand_over(
                     f"evidence {attachment_id!r} is not an attachment of the gift",
                     field="evidence",
                 )
-        return hand_over_in_kind(
+        posted = hand_over_in_kind(
             uow, gift_entry_id=gift_entry_id, maker=by.name, key=key, **details
         )
+        delivery.gift_handed_over(uow, posted)  # `gift.spent`, with this commit
+        return posted
 
     return write(books, work, audit=audit, key=key, aliases={"date": "handed_over_on"})
 

@@ -19,6 +19,7 @@ from ledger.idempotency import key_day
 from ledger.model import Award
 from ledger.money import Money
 from ledger.storage.unit_of_work import UnitOfWork
+from usecases import delivery
 from usecases.books import Books
 from usecases.gate import ApprovalRequest, request_if_needed
 from usecases.unit import Actor, AuditFacts, write
@@ -121,6 +122,7 @@ def _payout(
     entry = services.pay_scholarship(
         uow, award_id=award.id, amount=money, paid_on=paid_on, maker=by.name, key=key
     )
+    delivery.gift_spent(uow, entry, use=delivery.SPENT_ON_SCHOLARSHIP)  # no student named
     return RecordedPayout(award, money, entry)
 
 

@@ -16,7 +16,7 @@ from ledger.storage.tables import outbox_messages
 from ledger.storage.unit_of_work import UnitOfWork
 from tests.audits.worked import CANARY, CANARY_STRINGS
 from tests.delivery.conftest import OFFICER, give, new_donor, settings, spend, subscribe
-from usecases import delivery, spending
+from usecases import delivery, scholarships, spending
 from usecases.delivery import EVENT_TYPES, deliver_once
 
 
@@ -39,10 +39,10 @@ def test_no_payload_email_or_outbox_row_carries_a_beneficiarys_personal_data(
             awarded_on=dt.date.today(),
             project="P",
         )
-        services.pay_scholarship(
-            uow, award_id=award.id, amount=Money.parse("1500", "CNY"), paid_on=dt.date.today()
-        )
         uow.commit()
+    scholarships.pay_scholarship(  # the payout's gift.spent names no student
+        books, award_id=award.id, amount="1500", currency="CNY", paid_on=dt.date.today(), by=OFFICER
+    )
     spending.record_disbursement(
         books,
         by=OFFICER,

@@ -82,6 +82,96 @@ def test_gift_spent_names_each_donors_share_first_in_first_out_and_the_place(
         assert "设备采购" not in json.dumps(data, ensure_ascii=False)  # memos never travel
 
 
+def test_a_scholarship_payout_announces_the_gifts_it_spent_without_naming_the_student(
+    books, receiver
+) -> None:
+    from ledger import services
+    from ledger.money import Money
+    from usecases import scholarships
+
+    subscribe(books, receiver, GIFT_SPENT)
+    donor = new_donor(books, "甲")
+    gift = give(books, donor, "2000.00")
+    with UnitOfWork(books.engine) as uow:
+        child = services.register_beneficiary(
+            uow, cohort="2024秋", county="炉霍县", personal={"name": "卓玛"}, secret=b"k" * 32
+        )
+        award, _ = services.award_scholarship(
+            uow,
+            fund="R",
+            beneficiary_id=child.id,
+            amount=Money.parse("1500", "CNY"),
+            term="2026春",
+            awarded_on=dt.date.today(),
+        )
+        uow.commit()
+    for _ in range(2):  # a replay announces nothing again
+        payout = scholarships.pay_scholarship(
+            books,
+            award_id=award.id,
+            amount="600.00",
+            currency="CNY",
+            paid_on=dt.date.today(),
+            by=OFFICER,
+            key="payout-1",
+        )
+    assert deliver_once(books, settings()).sent == 1
+    [data] = payloads(receiver.got, "gift.spent")
+    assert (data["donor_id"], data["amount"], data["receipt"]) == (
+        donor,
+        "600.00",
+        gift.receipt.serial,
+    )
+    assert data["use"] == "scholarship" and data["disbursement_id"] == payout.entry.id
+    assert data["project"] == {} and "助学金" in data["summary"]["zh-Hans"]
+    text = json.dumps(data, ensure_ascii=False)
+    assert child.id not in text and "卓玛" not in text and award.id not in text
+
+
+def test_goods_given_in_kind_announce_their_handover_at_carrying_value(books, receiver) -> None:
+    from ledger.money import Money
+    from usecases import gifts, handover
+
+    subscribe(books, receiver, GIFT_SPENT)
+    donor = new_donor(books, "华西医疗器械公司")
+    gift = gifts.record_in_kind(
+        books,
+        by=OFFICER,
+        donor_id=donor,
+        fund="R",
+        description="手术无影灯",
+        quantity="10 台",
+        fair_value=Money.parse("100000.00", "CNY"),
+        valuation_basis="发票",
+        received_on=dt.date.today(),
+    )
+    handed = handover.hand_over(
+        books,
+        gift.entry.id,
+        by=OFFICER,
+        quantity="4",
+        recipient="炉霍县人民医院",
+        handed_over_on=dt.date.today(),
+        project="P",
+    )
+    assert deliver_once(books, settings()).sent == 1
+    [data] = payloads(receiver.got, "gift.spent")
+    assert data["use"] == "in_kind_handover" and data["disbursement_id"] == handed.id
+    assert (data["donor_id"], data["gift_entry_id"], data["receipt"]) == (
+        donor,
+        gift.entry.id,
+        gift.receipt.serial,
+    )
+    assert (data["amount"], data["currency"], data["fund"]) == ("40000.00", "CNY", "R")
+    assert data["goods"] == {"description": "手术无影灯", "quantity": "4", "unit": "台"}
+    assert data["project"]["county"] == "炉霍县"
+    assert (
+        data["summary"]["zh-Hans"]
+        == "您捐赠的手术无影灯（4台）已交付炉霍县新都镇，用于「乡村卫生室设备」。"
+    )
+    assert "人民医院" not in json.dumps(data, ensure_ascii=False)  # the recipient is not named
+
+
 def test_an_operation_refused_announces_nothing(books, receiver) -> None:
     subscribe(books, receiver, GIFT_SPENT, RECEIPT_ISSUED)
     with pytest.raises(InsufficientFunds):
