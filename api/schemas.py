@@ -26,6 +26,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ledger import limits
+from ledger.accounts import CODE_PATTERN as ACCOUNT_CODE_PATTERN
 from ledger.accounts import AccountType
 from ledger.entries import EntryKind, FunctionalClass, PostedEntry, Posting
 from ledger.errors import LedgerError
@@ -36,7 +37,7 @@ from ledger.text import text_problem
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 AMOUNT_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
 RATE_PATTERN = r"^[0-9]{1,6}(\.[0-9]{1,10})?$"
-ACCOUNT_PATTERN = r"^[0-9]{4}(-[A-Z0-9]{1,10})?$"
+ACCOUNT_PATTERN = ACCOUNT_CODE_PATTERN
 CURRENCIES = tuple(EXPONENTS)
 _AMOUNT = re.compile(AMOUNT_PATTERN)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -713,8 +714,12 @@ class TrialBalanceOut(Schema):
 
 class AccountIn(Schema):
     code = fields.String(required=True, validate=validate.Regexp(ACCOUNT_PATTERN))
-    name_cn = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
-    name_us = Text(required=True, validate=[validate.Length(min=1, max=120), not_blank])
+    name_cn = Text(
+        required=True, validate=[validate.Length(min=1, max=limits.ACCOUNT_NAME_CN), not_blank]
+    )
+    name_us = Text(
+        required=True, validate=[validate.Length(min=1, max=limits.ACCOUNT_NAME_US), not_blank]
+    )
     type = fields.String(required=True, validate=validate.OneOf([t.value for t in AccountType]))
     currency = _currency(load_default=None, allow_none=True)
 
@@ -743,7 +748,7 @@ PeriodList = _page(PeriodOut, "PeriodList", paged=False)
 
 # -- tokens, health, problems ------------------------------------------------------------------
 class TokenIn(Schema):
-    name = Text(required=True, validate=[validate.Length(min=1, max=100), not_blank])
+    name = Text(required=True, validate=[validate.Length(min=1, max=limits.TOKEN_NAME), not_blank])
     role = fields.String(
         required=True,
         validate=validate.OneOf(("admin", "officer", "auditor", "approver", "moderator")),

@@ -24,6 +24,7 @@ __all__ = [
     "AGENCY_LIABILITIES",
     "CASH_PREFIX",
     "CHART",
+    "CODE_PATTERN",
     "CONTRIBUTIONS_RESTRICTED",
     "CONTRIBUTIONS_UNRESTRICTED",
     "FIXED_ASSETS",
@@ -67,6 +68,8 @@ NORMAL_SIDE = {
 }
 
 CASH_PREFIX = "1002-"
+#: An account's code: four digits, perhaps a dash and up to ten capitals or digits (`1002-HKD`).
+CODE_PATTERN = r"^[0-9]{4}(-[A-Z0-9]{1,10})?$"
 
 # The chart's codes by name: the only place a code is written as a literal.
 PLEDGES_RECEIVABLE = "1122"

@@ -13,6 +13,8 @@ Invariants owned here:
 from __future__ import annotations
 
 __all__ = [
+    "ACCOUNT_NAME_CN",
+    "ACCOUNT_NAME_US",
     "AMOUNT",
     "COHORT",
     "COUNTY",
@@ -32,6 +34,7 @@ __all__ = [
     "REGION",
     "REJECT_REASON",
     "TERM",
+    "TOKEN_NAME",
     "VALUATION_BASIS",
 ]
 
@@ -68,3 +71,8 @@ PASSWORD_MAX = 1024
 DOCUMENT_NOTE = 2000
 #: A 统一社会信用代码 is exactly this long.
 CREDIT_CODE = 18
+#: An account's Chinese and English names in the chart of accounts.
+ACCOUNT_NAME_CN = 100
+ACCOUNT_NAME_US = 120
+#: An API token's name.
+TOKEN_NAME = 100

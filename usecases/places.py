@@ -29,7 +29,7 @@ from ledger.storage.tables import places, project_places
 from ledger.storage.unit_of_work import UnitOfWork
 from ledger.text import text_problem
 from usecases.books import Books
-from usecases.reference import _once
+from usecases.reference import _check_project, _once
 from usecases.unit import Actor, AuditFacts, read, write
 
 __all__ = [
@@ -209,6 +209,7 @@ def open_project_at(
     Raises:
         NotFound (place), AlreadyExists, UnknownFund, InvalidEntry, IdempotencyConflict.
     """
+    _check_project(details, place=place)
     budget = details.get("budget")
     body = {
         **details,

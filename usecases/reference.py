@@ -6,23 +6,30 @@ Invariants owned here:
   (`ledger.idempotency.remember`), with an HMAC fingerprint of the request so no personal data
   is stored in clear. The same key with the same request answers the same object again; with
   another request it is `IdempotencyConflict`.
+- The text of a fund, a project and an account is checked here, for every door (the API's
+  schemas check it first, with the same limits from `ledger.limits`): names present, one line,
+  no control characters (`ledger.text.text_problem`), within their length; a project names its
+  county unless it is opened at a place. A refusal is `InvalidEntry` naming its field.
 - Beneficiaries are known by pseudonym only (a keyed HMAC of the identity number, under the
   books' pseudonym secret); their personal data is sealed by `ledger.services`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import select
 
-from ledger import idempotency, services
-from ledger.accounts import CASH_PREFIX, Account, AccountType
+from ledger import idempotency, limits, services
+from ledger.accounts import CASH_PREFIX, CODE_PATTERN, Account, AccountType
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
 from ledger.model import Beneficiary, Donor, Fund, Project
+from ledger.money import EXPONENTS
 from ledger.storage.tables import closed_periods
 from ledger.storage.unit_of_work import UnitOfWork
+from ledger.text import text_problem
 from usecases.books import Books
 from usecases.checkpoints import checkpoint_at_close
 from usecases.unit import Actor, AuditFacts, write
@@ -57,6 +64,54 @@ def _once(
     return made
 
 
+def _text(
+    value: Any, field: str, most: int, *, multiline: bool = False, required: bool = True
+) -> None:
+    """Refuse `value` unless the books take it as `field`: text, no control characters (tab and
+    line feed only when `multiline`), at most `most` characters, not blank when `required`."""
+    if not isinstance(value, str):
+        raise InvalidEntry(f"{field} must be text", field=field)
+    problem = text_problem(value, multiline=multiline)
+    if problem is not None:
+        raise InvalidEntry(f"{field} {problem}", field=field)
+    if len(value) > most or (required and not value.strip()):
+        least = 1 if required else 0
+        raise InvalidEntry(f"{field} must be {least}-{most} characters", field=field)
+
+
+def _check_fund(details: Mapping[str, Any]) -> None:
+    _text(details.get("name"), "name", limits.NAME)
+    if not isinstance(details.get("restricted"), bool):
+        raise InvalidEntry("restricted must be true or false", field="restricted")
+    _text(details.get("purpose", ""), "purpose", limits.MEMO, multiline=True, required=False)
+
+
+def _check_project(details: Mapping[str, Any], *, place: str | None = None) -> None:
+    """A project's text; its county may be left to its place (`usecases.places`)."""
+    _text(details.get("name"), "name", limits.NAME)
+    county = details.get("county")
+    if county is None or county == "":
+        if not place:
+            raise InvalidEntry("give the county, or the place", field="county")
+    else:
+        _text(county, "county", limits.COUNTY)
+    _text(details.get("town", ""), "town", limits.COUNTY, required=False)
+
+
+def _check_account(details: Mapping[str, Any]) -> None:
+    code = details.get("code")
+    if not isinstance(code, str) or not re.fullmatch(CODE_PATTERN, code):
+        raise InvalidEntry("an account's code is 4 digits, perhaps with -XXX", field="code")
+    _text(details.get("name_cn"), "name_cn", limits.ACCOUNT_NAME_CN)
+    _text(details.get("name_us"), "name_us", limits.ACCOUNT_NAME_US)
+    if details.get("type") not in {t.value for t in AccountType}:
+        types = ", ".join(t.value for t in AccountType)
+        raise InvalidEntry(f"type must be one of {types}", field="type")
+    currency = details.get("currency")
+    if currency is not None and currency not in EXPONENTS:
+        raise InvalidEntry("currency must be one the books keep", field="currency")
+
+
 def _found(record: Any, what: str, ident: str) -> Any:
     if record is None:
         raise NotFound(f"There is no {what} {ident!r}.")
@@ -69,8 +124,10 @@ def open_fund(
     """Open a fund (`details`: `services.open_fund`'s).
 
     Raises:
-        AlreadyExists, InvalidEntry, IdempotencyConflict.
+        AlreadyExists, InvalidEntry (code, name, restricted without a purpose, purpose),
+        IdempotencyConflict.
     """
+    _check_fund(details)
 
     def work(uow: UnitOfWork) -> Fund:
         code = _once(
@@ -103,8 +160,10 @@ def open_project(
     """Open a project under a fund (`details`: `services.open_project`'s).
 
     Raises:
-        AlreadyExists, UnknownFund, InvalidEntry, IdempotencyConflict.
+        AlreadyExists, UnknownFund, InvalidEntry (code, name, county, town),
+        IdempotencyConflict.
     """
+    _check_project(details)
     budget = details.get("budget")
     body = {**details, "budget": None if budget is None else [budget.minor, budget.currency]}
 
@@ -166,9 +225,10 @@ def add_account(
     """Add an account to the chart (code, name_cn, name_us, type, currency).
 
     Raises:
-        AlreadyExists, InvalidEntry (a cash account 1002-XXX holds currency XXX only),
-        IdempotencyConflict.
+        AlreadyExists, InvalidEntry (code, names, type, currency; a cash account 1002-XXX
+        holds currency XXX only), IdempotencyConflict.
     """
+    _check_account(details)
 
     def work(uow: UnitOfWork) -> Account:
         code = _once(uow, books, key, "accounts", details, lambda: _new_account(uow, details))

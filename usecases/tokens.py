@@ -37,10 +37,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from ledger import limits
 from ledger.errors import AlreadyExists, InvalidEntry, NotFound
 from ledger.idempotency import remember, remembered
 from ledger.storage.fastsql import Raw
 from ledger.storage.tables import api_tokens, users
+from ledger.text import text_problem
 from usecases.books import Books
 from usecases.unit import AuditFacts, write
 from usecases.users import ACTIVE, create_user_in
@@ -110,8 +112,8 @@ def create_token(
     `expires_in_days` days, and return it; only its hash is kept.
 
     Raises:
-        InvalidEntry: unknown role, empty name, a lifetime outside 1..3650 days, a role the user
-            does not hold, a disabled user.
+        InvalidEntry: unknown role, empty or over-long name (or one with control characters),
+            a lifetime outside 1..3650 days, a role the user does not hold, a disabled user.
         AlreadyExists: the name is taken. NotFound: no user with login `user`.
     """
     with engine.begin() as conn:
@@ -147,6 +149,10 @@ def create_token_in(
         raise InvalidEntry(f"role must be one of {', '.join(ROLES)}", field="role")
     if not name.strip():
         raise InvalidEntry("a token needs a name", field="name")
+    if len(name) > limits.TOKEN_NAME or text_problem(name) is not None:
+        raise InvalidEntry(
+            f"a token's name is one line of at most {limits.TOKEN_NAME} characters", field="name"
+        )
     if type(expires_in_days) is not int or not 1 <= expires_in_days <= MAX_LIFETIME_DAYS:
         raise InvalidEntry(f"a token lives 1 to {MAX_LIFETIME_DAYS} days", field="expires_in_days")
     token = PREFIX + secrets.token_urlsafe(32)
@@ -260,8 +266,8 @@ def issue_token(
     """Create a token, audited; its record and its secret (None for a replay of `key`).
 
     Raises:
-        InvalidEntry: unknown role, empty name, a lifetime outside 1..3650 days, a role the
-            user lacks, a disabled user.
+        InvalidEntry: unknown role, empty or over-long name (or one with control characters),
+            a lifetime outside 1..3650 days, a role the user lacks, a disabled user.
         AlreadyExists: the name is taken. NotFound: no such user.
         IdempotencyConflict: the key was used with a different request.
     """
