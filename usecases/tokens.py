@@ -276,11 +276,10 @@ def issue_token(
         body["expires_in_days"] = expires_in_days
     secret = books.pseudonym_secret()
     if key is not None:
-        # Every step carries the audit facts: the event goes with the first that commits.
-        earlier = write(
-            books, lambda uow: remembered(uow, key, "tokens", body, secret), audit=audit
-        )
+        # The look-up carries no audit facts: a refused creation must leave no success event.
+        earlier = write(books, lambda uow: remembered(uow, key, "tokens", body, secret))
         if earlier is not None:
+            write(books, lambda uow: remembered(uow, key, "tokens", body, secret), audit=audit)
             return _by(books.engine, "id", earlier), None
     token = write(
         books,
