@@ -127,6 +127,6 @@ def fund(code: str) -> str:
         page=page,
         chart=chart,
         purposes=purposes,
-        changed=changed if changed in ("purposes", "budget") else None,
+        changed=changed if changed in ("purposes", "budget", "opened", "project") else None,
         changed_project=request.args.get("project", "")[:40],
     )

@@ -1,11 +1,15 @@
-"""The administrator's page: is there a recent backup, and did its drill restore it?
+"""The administrator's pages: the index (is there a recent backup, and did its drill restore
+it?), and the reference data and tokens the API's admin writes make (`reference`: funds,
+projects, places, the chart of accounts; `tokens`: API tokens).
 
-Read only. It shows what the backup schedule (`huiquan serve --backup-every`) last wrote to
-`$HUIQUAN_HOME/backup-status.json` (`usecases.backup.read_status`): when the last backup was
-made, its drill's verdict, the last attempt's error, and whether the keys were ever exported.
-Admins only: the page names files on the server.
+The index is read only. It shows what the backup schedule (`huiquan serve --backup-every`)
+last wrote to `$HUIQUAN_HOME/backup-status.json` (`usecases.backup.read_status`): when the last
+backup was made, its drill's verdict, the last attempt's error, and whether the keys were ever
+exported.
+Admins only: the index names files on the server, and the API's writes are admins' too.
 
-Install with `init_app(app)` after `console.init_app` (it registers the `console_admin` blueprint).
+Install with `init_app(app)` after `console.init_app` (it registers the `console_admin` blueprint;
+the modules above add their routes to it as they are imported).
 """
 
 from __future__ import annotations
@@ -68,8 +72,11 @@ def backup_status(raw: dict[str, Any] | None) -> BackupStatus | None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the administrator's page on `app` (once `console.init_app` has run)."""
-    app.register_blueprint(bp)
+    """Register the administrator's pages on `app` (once `console.init_app` has run)."""
+    from console.admin import reference, tokens  # noqa: F401
+
+    if "console_admin" not in app.blueprints:
+        app.register_blueprint(bp)
 
 
 @bp.get("/")
