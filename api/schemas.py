@@ -33,6 +33,8 @@ from ledger.errors import LedgerError
 from ledger.model import LANGUAGES, DonorKind
 from ledger.money import EXPONENTS, FUNCTIONAL_CURRENCY, Money, format_minor, parse_minor
 from ledger.text import text_problem
+from usecases.tokens import DEFAULT_LIFETIME_DAYS as DEFAULT_TOKEN_DAYS
+from usecases.tokens import MAX_LIFETIME_DAYS as MAX_TOKEN_DAYS
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 AMOUNT_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
@@ -758,6 +760,12 @@ class TokenIn(Schema):
         validate=validate.Length(min=1, max=100),
         metadata={"description": "the login of the user it acts for (default: a user of its name)"},
     )
+    expires_in_days = fields.Integer(
+        strict=True,
+        load_default=DEFAULT_TOKEN_DAYS,
+        validate=validate.Range(min=1, max=MAX_TOKEN_DAYS),
+        metadata={"description": f"1-{MAX_TOKEN_DAYS} days; {DEFAULT_TOKEN_DAYS} if not given"},
+    )
 
 
 class TokenOut(Schema):
@@ -767,6 +775,11 @@ class TokenOut(Schema):
     user_id = fields.String(required=True, allow_none=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     revoked_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    expires_at = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"format": "date-time", "description": "refused from then on"},
+    )
 
 
 class TokenCreatedOut(TokenOut):

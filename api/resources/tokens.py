@@ -29,7 +29,7 @@ def present_token(info: tokens.TokenInfo) -> dict[str, Any]:
         "user_id": info.user_id,
         "created_at": info.created_at,
         "revoked_at": info.revoked_at,
-        "expires_at": info.expires_at,  # shown once the token schemas name it
+        "expires_at": info.expires_at,
     }
 
 

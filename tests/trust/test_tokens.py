@@ -80,6 +80,32 @@ def test_a_new_token_expires_in_ninety_days_unless_told_otherwise(app: Flask) ->
     assert dt.timedelta(hours=23) < lifetime["demo"] <= dt.timedelta(days=1)
 
 
+def test_the_api_makes_a_token_of_a_given_lifetime_and_shows_when_each_expires(
+    app: Flask,
+) -> None:
+    engine = app.extensions["huiquan"].engine
+    admin = {"Authorization": f"Bearer {create_token(engine, role='admin', name='root')}"}
+    client = app.test_client()
+    made = client.post(
+        "/api/v1/tokens",
+        json={"name": "weekly-export", "role": "auditor", "expires_in_days": 7},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.get_json()
+    left = dt.datetime.fromisoformat(made.get_json()["expires_at"]) - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(days=6, hours=23) < left <= dt.timedelta(days=7)
+    listed = {t["name"]: t for t in client.get("/api/v1/tokens", headers=admin).get_json()["items"]}
+    assert listed["weekly-export"]["expires_at"] == made.get_json()["expires_at"]
+    assert listed["root"]["expires_at"] is not None
+    for days in (0, 3651, "7", 1.5):
+        odd = client.post(
+            "/api/v1/tokens",
+            json={"name": "odd", "role": "auditor", "expires_in_days": days},
+            headers=admin,
+        )
+        assert odd.status_code == 422 and "expires_in_days" in odd.get_json()["errors"]
+
+
 @pytest.mark.parametrize("days", [0, -1, 3651])
 def test_a_token_lifetime_outside_one_day_to_ten_years_is_refused_and_nothing_is_made(
     app: Flask, days: int
