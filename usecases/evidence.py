@@ -57,6 +57,7 @@ __all__ = [
     "acknowledge",
     "acknowledgment_shares",
     "attach",
+    "attachment",
     "attachments_of",
     "carry_to_entry",
     "file_documents",
@@ -449,6 +450,19 @@ def attachments_of(books: Books, subject_type: str, subject_id: str) -> list[Lis
         found = records.attachments_of(repo.conn, subject_type, subject_id)
         by_old = {r.supersedes: r.id for r in found if r.supersedes}
         return [Listed(r, by_old.get(r.id)) for r in found]
+
+    return read(books, work)
+
+
+def attachment(books: Books, attachment_id: str) -> Listed | None:
+    """One record with what superseded it, or None for an unknown id."""
+
+    def work(repo: Any) -> Listed | None:
+        found = records.get_attachment(repo.conn, attachment_id)
+        if found is None:
+            return None
+        later = records.superseding(repo.conn, attachment_id)
+        return Listed(found, later.id if later else None)
 
     return read(books, work)
 

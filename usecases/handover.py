@@ -4,6 +4,8 @@ Invariants owned here:
 - A handover posts its entry (`ledger.services.hand_over_in_kind`), records the quantity and
   value per gift, and writes its audit event in one unit of work; it never passes on more than
   the gift brought (`BeyondReceived`, nothing is recorded).
+- A quantity handed over is written in plain digits (`QUANTITY_PATTERN`: up to 12 digits and
+  6 decimals), whichever door it came through, so the books never hold `1e3` or ` 4`.
 - Evidence ids named with a handover must be attachments of the gift (the delivery note, the
   recipient's signed acknowledgment), attached before; more can be attached to the handover's
   entry afterwards.
@@ -11,6 +13,7 @@ Invariants owned here:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ledger.entries import PostedEntry
@@ -22,7 +25,11 @@ from usecases import delivery
 from usecases.books import Books
 from usecases.unit import Actor, AuditFacts, read, write
 
-__all__ = ["hand_over", "handovers_of"]
+__all__ = ["QUANTITY_PATTERN", "hand_over", "handovers_of"]
+
+#: How a quantity handed over is written: digits, and at most six decimals.
+QUANTITY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,6})?$"
+_QUANTITY = re.compile(QUANTITY_PATTERN)
 
 
 def hand_over(
@@ -40,9 +47,12 @@ def hand_over(
     (attachment ids of the gift), memo.
 
     Raises:
-        NotFound, BeyondReceived, UnknownProject, InvalidEntry, PeriodClosed,
-        IdempotencyConflict: nothing is recorded.
+        NotFound, BeyondReceived, UnknownProject, InvalidEntry (a quantity not written as
+        `QUANTITY_PATTERN`), PeriodClosed, IdempotencyConflict: nothing is recorded.
     """
+
+    if not _QUANTITY.match(str(details.get("quantity", ""))):
+        raise InvalidEntry("quantity must be digits, with at most 6 decimals", field="quantity")
 
     def work(uow: UnitOfWork) -> PostedEntry:
         for attachment_id in details.get("evidence", ()):

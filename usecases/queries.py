@@ -43,7 +43,7 @@ from ledger.accounts import GRANTS_PAYABLE
 from ledger.balances import TrialBalance
 from ledger.entries import EntryKind, PostedEntry, Posting
 from ledger.errors import InvalidEntry, NotFound, UnknownFund
-from ledger.model import Donor
+from ledger.model import Beneficiary, Donor
 from ledger.storage import queries as sql
 from ledger.storage.evidence_store import evidence_status
 from ledger.storage.repository import SqlRepository
@@ -71,6 +71,7 @@ __all__ = [
     "audit_bundle",
     "audit_events",
     "awards",
+    "beneficiaries",
     "checkpoints",
     "disbursements",
     "donations",
@@ -734,6 +735,38 @@ def donors_matching(
     def work(repo: SqlRepository) -> Page[Donor]:
         found = sql.donors_matching(repo.conn, q.strip(), after=after, limit=limit + 1)
         page, next_cursor = _paged("donor-search", found, limit, lambda d: (d.name, d.id))
+        return Page(page, next_cursor)
+
+    return read(books, work)
+
+
+def beneficiaries(
+    books: Books,
+    *,
+    cohort: str | None = None,
+    county: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Beneficiary]:
+    """Beneficiaries by pseudonym (their cohort and county; nothing personal), of one cohort
+    or county if asked.
+
+    Raises:
+        InvalidEntry: for a cursor of another list.
+    """
+    value = decode_cursor("beneficiaries", cursor, (str,))
+    after = "" if value is None else value[0]
+
+    def work(repo: SqlRepository) -> Page[Beneficiary]:
+        # The repository lists every beneficiary (hundreds, not millions), by pseudonym.
+        found = [
+            b
+            for b in repo.list_beneficiaries()
+            if b.id > after
+            and (not cohort or b.cohort == cohort)
+            and (not county or b.county == county)
+        ]
+        page, next_cursor = _paged("beneficiaries", found[: limit + 1], limit, lambda b: (b.id,))
         return Page(page, next_cursor)
 
     return read(books, work)

@@ -103,9 +103,7 @@ class AcknowledgmentOut(Schema):
 
 
 class HandoverIn(Schema):
-    quantity = fields.String(
-        required=True, validate=validate.Regexp(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
-    )
+    quantity = fields.String(required=True, validate=validate.Regexp(handover.QUANTITY_PATTERN))
     recipient = Text(required=True, validate=validate.Length(min=1, max=200))
     handed_over_on = LedgerDate(required=True)
     project = Text(load_default="", validate=validate.Length(max=40))

@@ -93,6 +93,7 @@ def index() -> str:
         ("console_lists.disbursements", _l("Disbursements")),
         ("console_lists.awards", _l("Scholarship awards")),
         ("console_lists.payouts", _l("Scholarship payouts")),
+        ("console_office.beneficiaries", _l("Beneficiaries")),
         ("console_lists.journal", _l("Journal")),
         ("console_lists.receipts", _l("Receipts")),
     ]

@@ -3,7 +3,10 @@ administrator's users, issuers, approval policies, fund purposes, project budget
 
 Every page calls the use case the API and the CLI call (`usecases.receipts`, `evidence`,
 `reconciliation`, `imports`, `users`, `issuers`, `approvals`, `controls`, `delivery`); nothing
-here decides a rule.
+here decides a rule. Officers also register beneficiaries (`reference`; their personal data is
+never shown again), set a donor's receipt email (`delivery`), record a payment's
+acknowledgment and supersede a wrong document (`evidence`), and hand goods received in kind
+over (`handover`).
 A form that fails shows its errors beside the fields, in the user's language, and keeps what
 was typed; an upload is judged by the use case (type by its bytes, size by its limit).
 
@@ -44,10 +47,14 @@ def _upload_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:
 def init_app(app: Flask) -> None:
     """Register the office pages on `app` (once `console.init_app` has run)."""
     from console.office import (  # noqa: F401
+        acknowledgments,
         admin,
         banking,
+        beneficiaries,
         controls,
+        donor_email,
         evidence,
+        handovers,
         imports,
         receipts,
         webhooks,

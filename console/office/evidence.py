@@ -1,9 +1,13 @@
-"""Evidence at the console: an entry's documents listed, one uploaded, each downloaded.
+"""Evidence at the console: an entry's documents listed, one uploaded, a wrong one superseded,
+each downloaded.
 
 `usecases.evidence` judges an upload by its bytes (PDF, JPEG, PNG or WebP; at most 20 MiB),
 stores it once per content and chains its record; here a refusal is shown beside the file
-field. Downloads are for staff (officers, approvers, auditors, admins), as attachments that
-the browser never sniffs, exactly as the API serves them.
+field. A wrong document is superseded (`evidence.supersede`, the API's `POST
+/api/v1/evidence/{id}/supersede`) by a later record that says why, with a replacement file or
+none (withdrawn): nothing is deleted, and a document is superseded at most once. Downloads are
+for staff (officers, approvers, auditors, admins), as attachments that the browser never
+sniffs, exactly as the API serves them.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import Response, abort, render_template, request, stream_with_context
+from flask import Response, abort, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import lazy_gettext as _l
 
 from console.approvals import OPERATIONS, STATES
@@ -22,7 +26,7 @@ from console.office import UPLOAD_LIMITS, bp
 from console.shell import audit_facts
 from console.state import books
 from ledger import limits
-from ledger.errors import LedgerError, NotFound
+from ledger.errors import AlreadyExists, LedgerError, NotFound
 from ledger.evidence import KINDS, MAX_BYTES
 from usecases import approvals, evidence, queries
 
@@ -60,6 +64,7 @@ def _page(entry_id: str, form: Form, status: int = 200, **context: Any) -> tuple
     if found is None:
         abort(404)
     listed = evidence.attachments_of(books(), "entry", found.entry.id)
+    acknowledgeable = found.entry.kind.value in {k.value for k in evidence.ACKNOWLEDGED_KINDS}
     return (
         render_template(
             "console/office/evidence.html",
@@ -67,6 +72,10 @@ def _page(entry_id: str, form: Form, status: int = 200, **context: Any) -> tuple
             listed=listed,
             form=form,
             max_mib=MAX_BYTES // (1024 * 1024),
+            acknowledgeable=acknowledgeable and not found.reversed_by,
+            acknowledgment=evidence.acknowledgment_status(books(), found.entry.id),
+            acknowledged=request.args.get("acknowledged") == "1",
+            superseded=request.args.get("superseded") == "1",
             **context,
         ),
         status,
@@ -192,6 +201,94 @@ def attach_request_evidence(request_id: str) -> tuple[str, int]:
 
 
 UPLOAD_LIMITS["console_office.attach_request_evidence"] = MAX_BYTES + 256 * 1024
+
+
+# -- superseding a wrong document ----------------------------------------------------------------
+def _same_kind() -> list[tuple[str, str]]:
+    return [("", str(_l("The same kind"))), *_kinds()]
+
+
+SUPERSEDE_FIELDS = (
+    Field(
+        "reason",
+        _l("Why it is wrong"),
+        "textarea",
+        required=True,
+        max_length=limits.DOCUMENT_NOTE,
+    ),
+    Field("kind", _l("Kind of the new document"), "choice", choices=_same_kind),
+    Field("note", _l("Note on the new document"), "textarea", max_length=limits.DOCUMENT_NOTE),
+)
+
+
+def _subject_page(record: Any, **args: Any) -> str:
+    if record.subject_type == "approval_request":
+        return url_for("console_office.approval_request", request_id=record.subject_id)
+    return url_for("console_office.entry_evidence", entry_id=record.subject_id, **args)
+
+
+def _supersede_page(
+    listed: evidence.Listed, form: Form, status: int = 200, **context: Any
+) -> tuple[str, int]:
+    return (
+        render_template(
+            "console/office/supersede.html",
+            item=listed,
+            back=_subject_page(listed.record),
+            form=form,
+            max_mib=MAX_BYTES // (1024 * 1024),
+            **context,
+        ),
+        status,
+    )
+
+
+def _listed_or_404(attachment_id: str) -> evidence.Listed:
+    found = evidence.attachment(books(), attachment_id[:64])
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.route("/evidence/<attachment_id>/supersede", methods=["GET", "POST"])
+@login_required(*WRITERS)
+def supersede_evidence(attachment_id: str) -> Any:
+    """Supersede a wrong document: a later record says why, with a new file or none."""
+    listed = _listed_or_404(attachment_id)
+    if request.method == "GET":
+        return _supersede_page(listed, Form.blank(SUPERSEDE_FIELDS))
+    form = Form.posted(SUPERSEDE_FIELDS, request.form)
+    data = form.load()
+    if data is None:
+        return _supersede_page(listed, form, 422)
+    file = request.files.get("file")
+    key = form.key("evidence-supersede")
+    try:
+        evidence.supersede(
+            books(),
+            listed.record.id,
+            reason=data["reason"],
+            upload=evidence.Upload(file.stream, file.filename) if file and file.filename else None,
+            kind=data.get("kind") or None,
+            note=data.get("note") or "",
+            by=current_actor(),
+            audit=audit_facts("evidence-supersede", key),
+            key=key,
+        )
+    except NotFound:
+        abort(404)
+    except AlreadyExists:
+        form.add_error(None, _l("This document was superseded already."))
+        return _supersede_page(_listed_or_404(attachment_id), form, 422)
+    except LedgerError as err:
+        if err.field in ("reason", "kind", "note"):
+            form.refused(err)
+            return _supersede_page(listed, form, 422)
+        return _supersede_page(listed, form, 422, file_error=message_for(err))
+    return redirect(_subject_page(listed.record, superseded=1), 303)
+
+
+UPLOAD_LIMITS["console_office.supersede_evidence"] = MAX_BYTES + 256 * 1024
 
 
 @bp.get("/evidence/<attachment_id>")
