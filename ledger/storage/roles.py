@@ -73,6 +73,7 @@ UPDATED_BY_DESIGN: Mapping[str, tuple[str, ...]] = {
         "next_attempt_at",
         "lease_until",
         "last_error",
+        "updated_at",
     ),
     # Officers edit a campaign's public text, cover, end date and status (each edit audited);
     # what it raised is read from the journal, never stored here.
