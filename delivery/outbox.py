@@ -5,7 +5,10 @@ Invariants owned here:
   the caller's unit of work), so an event is announced if and only if it was committed.
 - `outbox_messages` and `outbox_attempts` are append-only (database triggers): every attempt,
   its outcome, a dead-lettering and a replay are rows that stay. `delivery_queue` is the one
-  mutable table, derived work state (decision 0013): status, due time, failures, lease.
+  mutable table, derived work state (decision 0013): status, due time, failures, lease. The
+  one exception is erasure (decision 0017): an erased donor's address is blanked from their
+  messages and taken out of the attempts' details, and `record` keeps it out of the detail of
+  an attempt that was under way meanwhile.
 - A worker takes a message only by a conditional UPDATE (`claim`): due and pending, or sending
   with an expired lease (its worker died mid-flight). The claim counts the attempt, so two
   workers never record the same attempt number, and a message whose worker died is sent again:
@@ -22,6 +25,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -29,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 
-from ledger.storage.tables import delivery_queue, outbox_attempts, outbox_messages
+from ledger.storage.tables import ERASED_MARK, delivery_queue, outbox_attempts, outbox_messages
 
 __all__ = [
     "CHANNELS",
@@ -254,6 +258,7 @@ def record(
     """
     message, at = held.message, stamp(now)
     failures = message.failures + (outcome != "sent")
+    detail = _erased_since(engine, message, detail)
     status = {"sent": "sent", "bounced": "bounced", "dead": "dead"}.get(outcome, "pending")
     next_at = at
     if outcome == "failed":
@@ -285,6 +290,18 @@ def record(
             )
         )
     return status
+
+
+def _erased_since(engine: Engine, message: Message, detail: str) -> str:
+    """`detail` without the recipient's address if it was erased while the message was out
+    (`usecases.erasure` blanks the recipient; the attempt must not bring the address back)."""
+    if message.channel != "email" or not message.recipient:
+        return detail
+    with engine.connect() as conn:
+        now_to = conn.scalar(select(_M.recipient).where(_M.id == message.id))
+    if now_to != "":
+        return detail
+    return re.sub(re.escape(message.recipient), ERASED_MARK, detail, flags=re.IGNORECASE)
 
 
 def replay(conn: Connection, message_id: str, *, by: str, now: str) -> Message | None:

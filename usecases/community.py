@@ -13,6 +13,7 @@ Invariants owned here:
   money in the books (民非制度: contributed services are disclosed, not recognised).
 - Contact details (a need's poster, a service's resident) are encrypted with a key of their own
   in `community_contacts`; only `contact_of` (officers' pages) reads them, no public query does.
+  They are erased for good by `usecases.erasure` (by hand, and when a need is declined).
 - A need and a service are at a known place (`usecases.places`: county, town or village); the
   board's place filter takes a place and everything under it (a child's code starts with its
   parent's).
@@ -52,10 +53,11 @@ from ledger.idempotency import remember, remembered
 from ledger.money import FUNCTIONAL_CURRENCY, Money
 from ledger.storage import queries as sql
 from ledger.storage import tables as t
+from ledger.storage.db import checkpoint_wal
 from ledger.storage.repository import SqlRepository
 from ledger.storage.unit_of_work import UnitOfWork
 from ledger.text import text_problem
-from usecases import delivery, gifts, pledges
+from usecases import delivery, erasure, gifts, pledges
 from usecases.books import Books
 from usecases.places import load_places
 from usecases.unit import Actor, AuditFacts, read, write
@@ -530,13 +532,28 @@ def decline_need(
     key: str | None = None,
     audit: AuditFacts | None = None,
 ) -> Need:
-    """Decline a pending need, with a reason (kept, shown to officers only).
+    """Decline a pending need, with a reason (kept, shown to officers only); its poster's
+    contact is erased in the same unit of work (`usecases.erasure`, with its own audit event).
 
     Raises:
         NotFound, NeedClosed (not pending), InvalidEntry (no reason).
     """
     reason = _text(reason, "reason", limit=2000, multiline=True)
-    return _moderate(
+
+    def check(uow: UnitOfWork, need: Need) -> None:
+        facts = AuditFacts(
+            actor=by.name,
+            role=by.role,
+            action="need_contact.erase",
+            target=need.id,
+            request_id=audit.request_id if audit else "",
+            client=audit.client if audit else "",
+        )
+        erasure.erase_in(
+            uow, "need_contact", need.id, reason=erasure.NEED_DECLINED, by=by, audit=facts
+        )
+
+    declined = _moderate(
         books,
         need_id,
         by=by,
@@ -544,8 +561,11 @@ def decline_need(
         allowed=("pending",),
         values={"reason": reason},
         audit=audit,
+        check=check,
         key=key,
     )
+    checkpoint_wal(books.engine)  # SQLite: the erased contact's old page leaves the log now
+    return declined
 
 
 def edit_need(
@@ -1146,7 +1166,8 @@ def list_offers(books: Books, *, need_id: str | None = None) -> list[Offer]:
 
 
 def contact_of(books: Books, owner_id: str) -> dict[str, str] | None:
-    """The private contact of a need's poster or a sign-up (officers' pages only)."""
+    """The private contact of a need's poster or a sign-up (officers' pages only); None once
+    erased (`usecases.erasure.erasure_of` says when, by whom and why)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     def work(repo: SqlRepository) -> dict[str, str] | None:

@@ -18,6 +18,8 @@ Invariants owned here:
   English) and carries the receipt's link and its PDF, both made when it is sent. An address
   is kept only if it is one (`is_email_address`, at most `EMAIL_MAX` characters), whichever
   door it came through (`record_donor_email`).
+- Once a donor's addresses are erased (`usecases.erasure`) none is queued for them, and a
+  message whose recipient was erased is dead-lettered, never sent.
 - A webhook subscription's secret is shown once, when made; it is kept sealed (AES-GCM) under
   `$HUIQUAN_HOME/keys/webhook-secrets.key`, so the database alone signs nothing. A disabled
   subscription gets no new events and its queued ones are dead-lettered, not sent.
@@ -823,6 +825,8 @@ def _webhook(books: Books, settings: DeliverySettings, message: Message) -> tupl
 def _email(books: Books, settings: DeliverySettings, message: Message) -> tuple[str, str]:
     smtp = settings.smtp
     assert smtp is not None  # email is claimed only with SMTP configured
+    if not message.recipient:
+        raise _Final("the address was erased before this was sent")
     serial = str(message.payload["data"]["receipt"])
     base = books.receipts.base_url
     if not base:

@@ -4,8 +4,10 @@ Invariants owned here:
 - Two roles: the *owner* owns the tables, runs the migrations and seeds the chart (`huiquan init`
   with the owner's URL); the *service* (`huiquan serve`) logs in as a role that owns nothing.
 - The service reads every table, inserts into every table it appends to, and updates only the
-  columns that change by design (`service_privileges`). It holds no DELETE, TRUNCATE,
-  REFERENCES or TRIGGER privilege and no sequence: nothing it writes takes a number from one.
+  columns that change by design (`service_privileges`). It deletes only from the two tables of
+  contact details that erasure empties (`DELETED_BY_DESIGN`; the tables' triggers still refuse
+  a DELETE no erasure record covers). It holds no TRUNCATE, REFERENCES or TRIGGER privilege
+  and no sequence: nothing it writes takes a number from one.
 - A role that could step around the grants is refused (`service_role_findings` says why):
   a superuser, a role with CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS, a member of a role
   that owns a table, the schema or the database (so it can neither `ALTER TABLE ... DISABLE
@@ -35,6 +37,7 @@ from sqlalchemy import Connection, Engine, text
 from ledger.storage import tables
 
 __all__ = [
+    "DELETED_BY_DESIGN",
     "TablePrivileges",
     "UnsafeServiceRole",
     "grant_service_role",
@@ -75,6 +78,10 @@ UPDATED_BY_DESIGN: Mapping[str, tuple[str, ...]] = {
         "last_error",
         "updated_at",
     ),
+    # Erasing a donor's addresses (decision 0017) blanks the recipient of their email messages
+    # and takes the address out of the attempts' details (the triggers allow nothing else).
+    "outbox_messages": ("recipient",),
+    "outbox_attempts": ("detail",),
     # Officers edit a campaign's public text, cover, end date and status (each edit audited);
     # what it raised is read from the journal, never stored here.
     "campaigns": (
@@ -88,6 +95,9 @@ UPDATED_BY_DESIGN: Mapping[str, tuple[str, ...]] = {
         "updated_at",
     ),
 }
+
+#: Tables the service deletes rows from: contact details erased for good (decision 0017).
+DELETED_BY_DESIGN = frozenset({"community_contacts", "donor_contacts"})
 
 #: Tables the service reads but never inserts into: the owner seeds them.
 SEEDED_BY_OWNER = frozenset({"chain_head"})
@@ -114,16 +124,19 @@ class UnsafeServiceRole(RuntimeError):
 
 @dataclass(frozen=True)
 class TablePrivileges:
-    """What the service may do to one table: read it, append to it, update these columns."""
+    """What the service may do to one table: read it, append to it, update these columns,
+    delete rows."""
 
     table: str
     select: bool
     insert: bool
     update: tuple[str, ...]
+    delete: bool = False
 
     def statements(self, role: str) -> list[str]:
         """The GRANT statements for `role` (an already quoted identifier)."""
-        verbs = [v for v, held in (("SELECT", self.select), ("INSERT", self.insert)) if held]
+        held = (("SELECT", self.select), ("INSERT", self.insert), ("DELETE", self.delete))
+        verbs = [v for v, granted in held if granted]
         grants = [f"GRANT {', '.join(verbs)} ON {self.table} TO {role}"] if verbs else []
         if self.update:
             grants.append(f"GRANT UPDATE ({', '.join(self.update)}) ON {self.table} TO {role}")
@@ -131,13 +144,15 @@ class TablePrivileges:
 
 
 def service_privileges() -> dict[str, TablePrivileges]:
-    """Per table of the books, what the service needs: SELECT, INSERT, UPDATE of some columns."""
+    """Per table of the books, what the service needs: SELECT, INSERT, UPDATE of some columns,
+    DELETE from the erasable contact tables."""
     return {
         t.name: TablePrivileges(
             t.name,
             select=True,
             insert=t.name not in SEEDED_BY_OWNER,
             update=UPDATED_BY_DESIGN.get(t.name, ()),
+            delete=t.name in DELETED_BY_DESIGN,
         )
         for t in tables.metadata.sorted_tables
     }
@@ -275,7 +290,7 @@ def _table_findings(conn: Connection, role: str) -> list[str]:
     checks: list[str] = []
     expected: list[tuple[str, bool]] = []
     for table in service_privileges().values():
-        wanted = {"SELECT": table.select, "INSERT": table.insert}
+        wanted = {"SELECT": table.select, "INSERT": table.insert, "DELETE": table.delete}
         for verb in _TABLE_VERBS:
             checks.append(f"has_table_privilege(:r, '{table.table}', '{verb}')")
             expected.append((f"{verb} on {table.table}", wanted.get(verb, False)))

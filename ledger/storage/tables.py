@@ -7,6 +7,11 @@ Invariants owned here (enforced by the database itself, on SQLite and PostgreSQL
   the entry has at least two postings and that they sum to zero per fund and currency, both in
   that currency and in CNY value. No line can be added to an entry once its header exists.
 - `reverses` is unique: an entry is reversed at most once.
+- Personal contact details kept outside the books (`community_contacts`, `donor_contacts`) are
+  append-only too, except that a row may be DELETEd once an `erasures` row names its owner
+  (erasure, decision 0017); an email message's recipient may be blanked, and its attempts'
+  details rewritten with the address taken out, only for an erased donor (`ERASABLE`,
+  `install_erasure_guards`). `erasures` itself is append-only and holds no personal data.
 - Accounts are never deleted and never renamed; only `is_open` / `closed_at` change.
 - `balances` is derived state kept current in the same transaction as every posting;
   `ledger.integrity` checks it against the journal.
@@ -37,6 +42,9 @@ __all__ = [
     "COMMUNITY_TABLES",
     "CONTROLS_TABLES",
     "DELIVERY_TABLES",
+    "ERASABLE",
+    "ERASED_MARK",
+    "ERASURE_TABLES",
     "EVIDENCE_TABLES",
     "JOURNAL_TABLES",
     "PROGRAMME_APPEND_ONLY",
@@ -60,6 +68,7 @@ __all__ = [
     "delivery_queue",
     "donor_contacts",
     "donors",
+    "erasures",
     "evidence_attachments",
     "evidence_blobs",
     "evidence_chunks",
@@ -69,6 +78,7 @@ __all__ = [
     "funds",
     "idempotency",
     "in_kind_handovers",
+    "install_erasure_guards",
     "install_triggers",
     "issuers",
     "journal_entries",
@@ -786,6 +796,25 @@ community_contacts = Table(
     Column("ciphertext", LargeBinary, nullable=False),
 )
 
+# What was erased, by whom and why (decision 0017): one row per erasure of a need's or a
+# sign-up's contact or of a donor's email addresses, written before the personal rows are
+# deleted (the guards below refuse the DELETE without it). Never the erased content.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("kind", String(20), nullable=False),  # need_contact, signup_contact, donor_email
+    Column("subject", String(40), nullable=False),  # the need's, sign-up's or donor's id
+    Column("reason", String(30), nullable=False),
+    Column("rows", Integer, nullable=False),  # personal rows deleted
+    Column("messages", Integer, nullable=False, default=0),  # email messages blanked
+    Column("at", String(32), nullable=False),
+    Column("by", String(100), nullable=False),
+    Index("ix_erasures_subject", "subject", "kind"),
+)
+
+ERASURE_TABLES = ("erasures",)
+
 # A report's photos (JPEG or PNG, checked by their bytes), served from the public need page.
 need_photos = Table(
     "need_photos",
@@ -962,7 +991,24 @@ JOURNAL_TABLES = (
     *COMMUNITY_TABLES,
     *PROGRAMME_APPEND_ONLY,
     *CONTROLS_TABLES,
+    *ERASURE_TABLES,
 )
+
+#: What stands where an erased address was, in an email attempt's detail (the guard asks it).
+ERASED_MARK = "[erased]"
+#: Tables whose rows may be deleted, and only once an erasure names their owner:
+#: table -> (the owner's column, the SQL LIKE pattern of the erasure kinds that cover it).
+ERASABLE = {
+    "community_contacts": ("owner_id", "%_contact"),
+    "donor_contacts": ("donor_id", "donor_email"),
+}
+#: (table, verb) of `JOURNAL_TABLES` whose guard `install_erasure_guards` makes, not the
+#: plain append-only one.
+_ERASURE_GUARDED = {
+    *((name, "DELETE") for name in ERASABLE),
+    ("outbox_messages", "UPDATE"),
+    ("outbox_attempts", "UPDATE"),
+}
 
 # One indexed range scan per entry: the second line must exist, and every (fund, currency)
 # group must sum to zero both in its own currency and in CNY value.
@@ -978,6 +1024,7 @@ _SQLITE_TRIGGERS = [
             BEGIN SELECT RAISE(ABORT, 'append-only: {op} on {t} is forbidden'); END"""
         for t in JOURNAL_TABLES
         for op in ("UPDATE", "DELETE")
+        if (t, op) not in _ERASURE_GUARDED
     ],
     f"""CREATE TRIGGER IF NOT EXISTS journal_entries_balanced BEFORE INSERT ON journal_entries
         WHEN {_BALANCE_CHECK}
@@ -1032,6 +1079,7 @@ _PG_TRIGGERS = [
         f"""CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t}
             FOR EACH ROW EXECUTE FUNCTION huiquan_append_only()"""
         for t in JOURNAL_TABLES
+        if not any(table == t for table, _verb in _ERASURE_GUARDED)
     ],
     *[
         f"""CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t}
@@ -1048,13 +1096,118 @@ _PG_TRIGGERS = [
 
 
 def install_triggers(conn: Connection) -> None:
-    """Create the append-only, balance and account guards for the connection's engine."""
+    """Create the append-only, balance, account and erasure guards for the connection's engine."""
     statements = _PG_TRIGGERS if conn.dialect.name == "postgresql" else _SQLITE_TRIGGERS
+    _run(conn, statements)
+    install_erasure_guards(conn)
+
+
+def _run(conn: Connection, statements: list[str]) -> None:
     for statement in statements:
         if conn.dialect.name == "postgresql":
             # psycopg reads '%' as a placeholder marker; PL/pgSQL needs it literally.
             statement = statement.replace("%", "%%")
         conn.exec_driver_sql(statement)
+
+
+def _unchanged(table: str, free: str) -> str:
+    """SQLite: every column of `table` but `free` is as it was."""
+    names = [c.name for c in metadata.tables[table].columns if c.name != free]
+    return " AND ".join(f"NEW.{name} IS OLD.{name}" for name in names)
+
+
+def _sqlite_erasure_guards() -> list[str]:
+    statements: list[str] = []
+    for name, (column, kinds) in ERASABLE.items():
+        statements += [
+            f"DROP TRIGGER IF EXISTS {name}_no_delete",
+            f"""CREATE TRIGGER {name}_no_delete BEFORE DELETE ON {name}
+                WHEN NOT EXISTS (SELECT 1 FROM erasures
+                                 WHERE subject = OLD.{column} AND kind LIKE '{kinds}')
+                BEGIN SELECT RAISE(ABORT,
+                  'append-only: DELETE on {name} is forbidden without an erasure'); END""",
+        ]
+    return [
+        *statements,
+        "DROP TRIGGER IF EXISTS outbox_messages_no_update",
+        f"""CREATE TRIGGER outbox_messages_no_update BEFORE UPDATE ON outbox_messages
+            WHEN NOT (OLD.channel = 'email' AND NEW.recipient = ''
+                      AND {_unchanged("outbox_messages", "recipient")}
+                      AND EXISTS (SELECT 1 FROM erasures WHERE kind = 'donor_email'
+                                  AND subject = json_extract(OLD.payload, '$.data.donor_id')))
+            BEGIN SELECT RAISE(ABORT, 'append-only: UPDATE on outbox_messages is forbidden');
+            END""",
+        "DROP TRIGGER IF EXISTS outbox_attempts_no_update",
+        f"""CREATE TRIGGER outbox_attempts_no_update BEFORE UPDATE ON outbox_attempts
+            WHEN NOT (instr(NEW.detail, '{ERASED_MARK}') > 0
+                      AND {_unchanged("outbox_attempts", "detail")}
+                      AND EXISTS (SELECT 1 FROM outbox_messages m WHERE m.id = OLD.message_id
+                                  AND m.channel = 'email' AND m.recipient = ''))
+            BEGIN SELECT RAISE(ABORT, 'append-only: UPDATE on outbox_attempts is forbidden');
+            END""",
+    ]
+
+
+_PG_REFUSE = """RAISE EXCEPTION 'append-only: % on % is forbidden', TG_OP, TG_TABLE_NAME
+           USING ERRCODE = 'restrict_violation';"""
+
+_PG_ERASURE_GUARDS = [
+    # TG_ARGV: the owner's column, the LIKE pattern of the erasure kinds that cover the row.
+    f"""CREATE OR REPLACE FUNCTION huiquan_erasable() RETURNS trigger AS $$
+       BEGIN
+         IF TG_OP = 'DELETE' THEN
+           IF EXISTS (SELECT 1 FROM erasures WHERE subject = to_jsonb(OLD) ->> TG_ARGV[0]
+                      AND kind LIKE TG_ARGV[1]) THEN
+             RETURN OLD;
+           END IF;
+           RAISE EXCEPTION 'append-only: DELETE on % is forbidden without an erasure',
+             TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+         END IF;
+         {_PG_REFUSE}
+       END $$ LANGUAGE plpgsql""",
+    f"""CREATE OR REPLACE FUNCTION huiquan_outbox_message_guard() RETURNS trigger AS $$
+       BEGIN
+         IF TG_OP = 'UPDATE' THEN
+           IF OLD.channel = 'email' AND NEW.recipient = ''
+              AND (to_jsonb(NEW) - 'recipient') = (to_jsonb(OLD) - 'recipient')
+              AND EXISTS (SELECT 1 FROM erasures WHERE kind = 'donor_email'
+                          AND subject = ((OLD.payload::jsonb -> 'data') ->> 'donor_id')) THEN
+             RETURN NEW;
+           END IF;
+         END IF;
+         {_PG_REFUSE}
+       END $$ LANGUAGE plpgsql""",
+    f"""CREATE OR REPLACE FUNCTION huiquan_outbox_attempt_guard() RETURNS trigger AS $$
+       BEGIN
+         IF TG_OP = 'UPDATE' THEN
+           IF position('{ERASED_MARK}' in NEW.detail) > 0
+              AND (to_jsonb(NEW) - 'detail') = (to_jsonb(OLD) - 'detail')
+              AND EXISTS (SELECT 1 FROM outbox_messages m WHERE m.id = OLD.message_id
+                          AND m.channel = 'email' AND m.recipient = '') THEN
+             RETURN NEW;
+           END IF;
+         END IF;
+         {_PG_REFUSE}
+       END $$ LANGUAGE plpgsql""",
+    *[
+        f"""CREATE OR REPLACE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name}
+            FOR EACH ROW EXECUTE FUNCTION huiquan_erasable('{column}', '{kinds}')"""
+        for name, (column, kinds) in ERASABLE.items()
+    ],
+    """CREATE OR REPLACE TRIGGER outbox_messages_append_only BEFORE UPDATE OR DELETE
+       ON outbox_messages FOR EACH ROW EXECUTE FUNCTION huiquan_outbox_message_guard()""",
+    """CREATE OR REPLACE TRIGGER outbox_attempts_append_only BEFORE UPDATE OR DELETE
+       ON outbox_attempts FOR EACH ROW EXECUTE FUNCTION huiquan_outbox_attempt_guard()""",
+]
+
+
+def install_erasure_guards(conn: Connection) -> None:
+    """(Re)create the guards that let erasure (decision 0017) delete exactly the rows an
+    `erasures` row names and blank an erased donor's address in the outbox, and nothing else:
+    other UPDATEs and DELETEs of these tables are refused as before (TRUNCATE too). Running it
+    again changes nothing (revision 0014 and `install_triggers` both call it)."""
+    postgres = conn.dialect.name == "postgresql"
+    _run(conn, _PG_ERASURE_GUARDS if postgres else _sqlite_erasure_guards())
 
 
 # -- places and programmes (issue #17) ------------------------------------------------------------
