@@ -249,6 +249,10 @@ class SignUpOut(Schema):
     attended = fields.Boolean(required=True)
     name = fields.String(allow_none=True)
     contact = fields.String(allow_none=True)
+    contact_erased_at = fields.String(
+        allow_none=True,
+        metadata={"description": "when the name and contact were erased (then not shown)"},
+    )
 
 
 class SignUpsOut(Schema):
@@ -375,7 +379,9 @@ def present_service(s: community.Service) -> dict[str, Any]:
     }
 
 
-def present_signup(s: community.SignUp, contact: dict[str, str] | None) -> dict[str, Any]:
+def present_signup(
+    s: community.SignUp, contact: dict[str, str] | None, erased_at: str | None = None
+) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "id": s.id,
         "service_id": s.service_id,
@@ -385,6 +391,8 @@ def present_signup(s: community.SignUp, contact: dict[str, str] | None) -> dict[
     }
     if contact is not None:
         shown.update(name=contact.get("name"), contact=contact.get("contact"))
+    if erased_at is not None:
+        shown["contact_erased_at"] = erased_at
     return shown
 
 

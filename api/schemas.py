@@ -1346,7 +1346,10 @@ class DeliveryOut(Schema):
     event_type = fields.String(required=True)
     event_id = fields.String(required=True)
     subscription_id = fields.String(required=True, allow_none=True)
-    recipient = fields.String(required=True)
+    recipient = fields.String(
+        required=True,
+        metadata={"description": "the address or URL; empty once the donor's were erased"},
+    )
     status = fields.String(required=True)
     attempts = fields.Integer(required=True)
     failures = fields.Integer(required=True)

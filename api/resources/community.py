@@ -48,7 +48,7 @@ from api.community_schemas import (
 )
 from api.resources.common import books, current_actor, idempotency_key, operation
 from api.trail import audit_facts
-from usecases import community, recurring
+from usecases import community, erasure, recurring
 
 blp = Blueprint(
     "community",
@@ -319,12 +319,19 @@ def create_signup(data: dict[str, Any], id: str) -> dict[str, Any]:
 @operation(blp, roles=WRITERS, problems=("not_found",))
 @blp.response(200, SignUpsOut)
 def list_signups(id: str) -> dict[str, Any]:
-    """A service's sign-ups with their names and contacts (officers only)."""
+    """A service's sign-ups with their names and contacts (officers only); an erased one says
+    when instead (`contact_erased_at`)."""
     community.get_service(books(), id)
+    signups = community.signups_of(books(), id)
+    erased = erasure.erasures_of(books(), "signup_contact", [s.id for s in signups])
     return {
         "items": [
-            present_signup(s, community.contact_of(books(), s.id))
-            for s in community.signups_of(books(), id)
+            present_signup(
+                s,
+                community.contact_of(books(), s.id),
+                erased[s.id].at if s.id in erased else None,
+            )
+            for s in signups
         ]
     }
 
