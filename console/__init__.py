@@ -89,6 +89,9 @@ def init_app(app: Flask, books: Books) -> None:
 
     admin.init_app(app)
     community.init_app(app)
+    from console import erasure
+
+    erasure.init_app(app)
     app.jinja_env.globals["url_for"] = _url_for_of(app)
 
 

@@ -33,7 +33,7 @@ from console.shell import audit_facts, make_blueprint
 from console.state import books
 from ledger.errors import LedgerError
 from ledger.text import visible
-from usecases import community, places, recurring
+from usecases import community, erasure, places, recurring
 from usecases.community import GoodsLine
 
 __all__ = ["bp", "init_app"]
@@ -635,6 +635,7 @@ def _need_file(need: community.Need, forms: dict[str, Form], status: int = 200) 
             "console/community/file.html",
             need=need,
             contact=community.contact_of(books(), need.id),
+            contact_erased=erasure.erasure_of(books(), "need_contact", need.id),
             forms=blank,
             moderator=_can_moderate(),
             writer=bool(current_user() and current_user().can(*WRITERS)),  # type: ignore[union-attr]
@@ -718,6 +719,7 @@ def service_file(service_id: str) -> Any:
         "console/community/service_file.html",
         service=service,
         signups=[(s, community.contact_of(books(), s.id) or {}) for s in signups],
+        erased=erasure.erasures_of(books(), "signup_contact", [s.id for s in signups]),
     )
 
 

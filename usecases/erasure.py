@@ -56,6 +56,7 @@ __all__ = [
     "NEED_DECLINED",
     "REASONS",
     "Erasure",
+    "addresses_of",
     "erase",
     "erase_donor_email",
     "erase_in",
@@ -241,6 +242,11 @@ def erasures_of(books: Books, kind: str, subjects: Sequence[str]) -> dict[str, E
         return _latest(repo.conn, kind, subjects)
 
     return read(books, work) if subjects else {}
+
+
+def addresses_of(books: Books, donor_id: str) -> list[str]:
+    """Every email address the donor gave that is still held (what erasing them deletes)."""
+    return read(books, lambda repo: _addresses(repo.conn, donor_id))
 
 
 # -- what is held, and where -------------------------------------------------------------------
