@@ -69,7 +69,8 @@ def init(
 
     On PostgreSQL, --owner-url runs the migrations as the tables' owner and --service-role then
     grants the role `huiquan serve` logs in as exactly what the service needs (nothing to update
-    or delete in the journal, no trigger switched off).
+    or delete in the journal, no trigger switched off; erased contacts are the only rows it
+    deletes). Run it again after every upgrade.
     """
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import func, select

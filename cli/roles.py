@@ -85,8 +85,9 @@ def apply_service_role(owner_engine: Engine, role: str, password_file: Path | No
         f"service role: {role} {'created' if created else 'kept'}"
         f"{', password set' if password is not None else ''}",
         f"service grants: SELECT on {sum(p.select for p in privileges)} tables, INSERT on "
-        f"{sum(p.insert for p in privileges)}, UPDATE of {columns} columns in {updated}; "
-        "no DELETE, TRUNCATE, ownership or trigger control",
+        f"{sum(p.insert for p in privileges)}, UPDATE of {columns} columns in {updated}, "
+        f"DELETE on {sum(p.delete for p in privileges)} (erased contacts only); "
+        "no TRUNCATE, ownership or trigger control",
     ]
 
 

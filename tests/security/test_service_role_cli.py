@@ -38,7 +38,7 @@ def test_init_with_a_service_role_creates_it_once_and_grants_it_again_on_every_r
     first = CliRunner().invoke(init, [*args, "--service-password-file", str(secret)])
     assert first.exit_code == 0, first.output
     assert f"service role: {fresh_role} created, password set" in first.output
-    assert "no DELETE, TRUNCATE" in first.output
+    assert "DELETE on 2 (erased contacts only); no TRUNCATE" in first.output
     again = CliRunner().invoke(init, args)
     assert again.exit_code == 0, again.output
     assert f"service role: {fresh_role} kept\n" in again.output
