@@ -3,9 +3,10 @@
 The call is `usecases.delivery.record_donor_email`, the API's `PUT /api/v1/donors/{id}/email`:
 the use case decides what an address is (`is_email_address`, at most `EMAIL_MAX` characters)
 and refuses anything else beside the field; an empty address stops receipt emails. Each change
-is appended (the old address is kept in the books' history); the same address again appends
-nothing, so a form sent twice changes once. Officers and admins, as in the API, and only they
-see the address: it is the donor's, used for their own emails and nothing else.
+is appended (the old address is kept until the donor's addresses are erased, `console.erasure`,
+linked from here); the same address again appends nothing, so a form sent twice changes once.
+Officers and admins, as in the API, and only they see the address: it is the donor's, used for
+their own emails and nothing else.
 """
 
 from __future__ import annotations
