@@ -67,6 +67,7 @@ from api.resources.common import (
 )
 from api.schemas import ReceiptOut, StrictBoolean, Text, not_blank
 from api.trail import audit_facts
+from ledger.text import digits
 from ledger.tlog.proofs import latest_checkpoint
 from receipts.issuing import ReceiptRecord, get_receipt, lookup_token
 from receipts.model import LANGUAGES, Language
@@ -587,7 +588,7 @@ def create_annual_receipt(id: str, year: str) -> dict[str, Any]:
     (the first is answered, the others under `others`); a year whose every issuer is already
     covered by a live annual receipt is 409 (void it first to reissue).
     """
-    if not (len(year) == 4 and year.isascii() and year.isdigit() and "1900" <= year <= "2999"):
+    if not (len(year) == 4 and digits(year) and "1900" <= year <= "2999"):
         raise ApiProblem("not_found", f"There is no year {year!r}.")
     key = idempotency_key("annual-receipts")
     annual = receipt_cases.issue_annual_receipt(

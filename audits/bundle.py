@@ -59,6 +59,7 @@ from audits.opendata import PLACEHOLDER_ORG_REF, grants_csv, iati_xml
 from audits.statements import KINDS, Params, build_statements, facts_from_db, reference_from_db
 from audits.statements import statement_csv as _statement_csv
 from ledger.storage.evidence_store import EvidenceStore, iter_attachments
+from ledger.text import digits
 from ledger.tlog.checkpoints import SigningKey
 from ledger.tlog.journal import iter_entry_objects, journal_size
 from ledger.tlog.proofs import ProofError, consistency_between, list_checkpoints, make_checkpoint
@@ -76,7 +77,7 @@ def period_params(period: str, fund: str | None = None) -> Params:
     Raises:
         ValueError: for anything else.
     """
-    if len(period) == 4 and period.isdigit():
+    if len(period) == 4 and digits(period):
         start, end = dt.date(int(period), 1, 1), dt.date(int(period), 12, 31)
     elif len(period) == 7 and period[4] == "-":
         year, month = int(period[:4]), int(period[5:])

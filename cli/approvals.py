@@ -13,6 +13,7 @@ import click
 
 from cli.context import Books, changes_state, pass_books
 from cli.output import table
+from ledger.text import digits
 
 __all__ = ["approvals_group", "policy"]
 
@@ -57,7 +58,7 @@ def _threshold(value: str) -> tuple[str, int | None]:
         raise click.BadParameter(f"{value!r}: write OPERATION=AMOUNT or OPERATION=never")
     if amount == "never":
         return operation, None
-    if not amount.isdigit():
+    if not digits(amount):
         raise click.BadParameter(f"{value!r}: the amount is a whole number of currency units")
     return operation, int(amount)
 

@@ -32,7 +32,7 @@ from console.messages import message_for
 from console.shell import audit_facts, make_blueprint
 from console.state import books
 from ledger.errors import LedgerError
-from ledger.text import visible
+from ledger.text import digits, visible
 from usecases import community, erasure, places, recurring
 from usecases.community import GoodsLine
 
@@ -177,7 +177,7 @@ def _goods_text(raw: str) -> list[GoodsLine]:
         parts = [p.strip() for p in line.replace("，", ",").split(",")]
         quantity = parts[1] if len(parts) > 1 else ""
         lines.append(
-            GoodsLine(parts[0], int(quantity) if quantity.isdigit() else 0, ",".join(parts[2:]))
+            GoodsLine(parts[0], int(quantity) if digits(quantity) else 0, ",".join(parts[2:]))
         )
     return lines
 
@@ -192,7 +192,7 @@ def _posted(fields: Sequence[Field]) -> Form:
 
 def _int(raw: Any) -> int | None:
     text = str(raw or "").strip()
-    return int(text) if text.isdigit() and len(text) < 9 else None
+    return int(text) if digits(text) and len(text) < 9 else None
 
 
 # -- the public board ----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from console.shell import audit_facts
 from console.state import books
 from ledger.errors import InvalidEntry, NotFound
 from ledger.money import FUNCTIONAL_CURRENCY
+from ledger.text import digits
 from usecases import campaigns, chiefs, places
 
 __all__ = ["PROGRAMME_FORMS"]
@@ -412,7 +413,7 @@ def programmes() -> str:
 @login_required(*WRITERS, "auditor")
 def chief_summary(chief_id: str, year: str) -> Response:
     """A chief's annual summary of their village (PDF)."""
-    if not (year.isdigit() and len(year) == 4):
+    if not (digits(year) and len(year) == 4):
         abort(404)
     try:
         pdf = chiefs.chief_summary_pdf(books(), chief_id, int(year))

@@ -22,6 +22,8 @@ import secrets
 import time
 from collections.abc import Mapping
 
+from ledger.text import digits
+
 __all__ = [
     "PREFIX",
     "TOLERANCE",
@@ -89,7 +91,7 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, *, now: int | N
     )
     if not (msg_id and stamp and signatures):
         raise InvalidSignature("missing webhook-id, webhook-timestamp or webhook-signature")
-    if not stamp.isdigit():
+    if not digits(stamp):
         raise InvalidSignature("webhook-timestamp is not a Unix time")
     clock = int(time.time()) if now is None else now
     if abs(clock - int(stamp)) > TOLERANCE:

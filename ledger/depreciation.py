@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.money import allocate
+from ledger.text import digits
 
 __all__ = [
     "DEFAULT_USEFUL_LIFE_MONTHS",
@@ -139,6 +140,6 @@ def useful_life_of(data: Mapping[str, Any]) -> int:
         ValueError: when the value set is not a whole number of months.
     """
     value = data.get("useful_life_months", DEFAULT_USEFUL_LIFE_MONTHS)
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not digits(str(value)):
         raise ValueError("useful_life_months is a whole number of months")
     return int(value)

@@ -15,10 +15,16 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["text_problem", "visible"]
+__all__ = ["digits", "text_problem", "visible"]
 
 _SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _MULTI_LINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def digits(value: str) -> bool:
+    """Whether `value` is one or more of the ASCII digits 0-9: the numbers people type. (`str.
+    isdigit` also takes "²" and other digits that `int` refuses.)"""
+    return value.isascii() and value.isdigit()
 
 
 def text_problem(value: str, *, multiline: bool = False) -> str | None:

@@ -40,6 +40,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from ledger.money import EXPONENTS, FUNCTIONAL_CURRENCY, format_minor
+from ledger.text import digits
 from receipts.i18n import BABEL_LOCALES, LANGUAGE_NAMES, messages, place_name
 from receipts.model import (
     LANGUAGES,
@@ -237,7 +238,7 @@ def _term(term: str, t: Mapping[str, str]) -> str:
     """ "2024秋" -> "2024 秋" / "Autumn 2024"; a bare year is a school year."""
     year, season = term[:4], term[4:]
     key = {"春": "term_spring", "秋": "term_autumn"}.get(season, "term_year")
-    return t[key].format(year=year) if year.isdigit() else term
+    return t[key].format(year=year) if digits(year) else term
 
 
 def _where_line(line: AllocationLine, t: Mapping[str, str], lang: Language, locale: str) -> Any:

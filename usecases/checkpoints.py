@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from ledger import idempotency
 from ledger.errors import InvalidEntry, NotFound
 from ledger.storage.tables import cosignatures
+from ledger.text import digits
 from ledger.tlog.audit import write_anchor
 from ledger.tlog.checkpoints import CheckpointError, parse_signed_checkpoint
 from ledger.tlog.journal import journal_size
@@ -85,7 +86,7 @@ class CosignatureRejected(InvalidEntry):
 def checkpoint_interval() -> int:
     """`$HUIQUAN_CHECKPOINT_INTERVAL` in seconds (at least 1), else `CHECKPOINT_INTERVAL`."""
     raw = os.environ.get("HUIQUAN_CHECKPOINT_INTERVAL", "")
-    return max(1, int(raw)) if raw.strip().isdigit() else CHECKPOINT_INTERVAL
+    return max(1, int(raw)) if digits(raw.strip()) else CHECKPOINT_INTERVAL
 
 
 def _age(stored: StoredCheckpoint, now: dt.datetime) -> float:

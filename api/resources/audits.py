@@ -47,6 +47,7 @@ from audits.charts import bar_chart
 from audits.exports import ExportFilter, csv_chunks, export_meta, jsonl_chunks, write_xlsx
 from audits.statements import KINDS, Params, statement_csv, statements_from_db
 from audits.transparency import public_csv, public_figures
+from ledger.text import digits
 from ledger.tlog.proofs import (
     ProofError,
     ProofPending,
@@ -89,7 +90,7 @@ class WholeNumber(fields.Integer):
         self._message = message
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if not isinstance(value, str) or not value.isdigit():
+        if not isinstance(value, str) or not digits(value):
             raise ValidationError(self._message)
         return int(value)
 
@@ -546,7 +547,7 @@ _SIZE = _path("size", "A signed checkpoint's tree size.", pattern="^[0-9]{1,18}$
 
 
 def _size(size: str) -> int:
-    if not size.isdigit() or len(size) > 18:
+    if not digits(size) or len(size) > 18:
         raise ApiProblem("not_found", f"no checkpoint {size[:30]!r}")
     return int(size)
 
@@ -611,7 +612,7 @@ def grouped(amount: str) -> str:
     """A decimal amount with thousands separators: "1234567.50" -> "1,234,567.50"."""
     sign, digits = ("-", amount[1:]) if amount.startswith("-") else ("", amount)
     whole, dot, cents = digits.partition(".")
-    return f"{sign}{int(whole):,}{dot}{cents}" if whole.isdigit() else amount
+    return f"{sign}{int(whole):,}{dot}{cents}" if digits(whole) else amount
 
 
 @cache

@@ -20,6 +20,7 @@ from api.schemas import Memo, Text
 from api.trail import audit_facts
 from ledger.bank_statements import layout_from_json
 from ledger.money import format_minor
+from ledger.text import digits
 from usecases import reconciliation
 
 blp = Blueprint(
@@ -187,7 +188,7 @@ def statement_report(statement_id: str) -> Any:
 
 
 def _line(line: str) -> int:
-    if not line.isdigit() or len(line) > 9:
+    if not digits(line) or len(line) > 9:
         raise ApiProblem("not_found", "No such line.")
     return int(line)
 

@@ -13,6 +13,7 @@ from api.errors import ApiProblem
 from api.programme_schemas import ChiefIn, ChiefList, ChiefOut, ChiefQuery
 from api.resources.common import books, current_actor, idempotency_key, operation
 from api.trail import audit_facts
+from ledger.text import digits
 from usecases import chiefs
 
 blp = Blueprint(
@@ -52,7 +53,7 @@ def list_chiefs(query: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, description="The summary (application/pdf).")
 def chief_summary(chief_id: str, year: str) -> Response:
     """The chief's annual summary of their village for `year`: an A4 PDF like the receipts."""
-    if not (year.isdigit() and len(year) == 4):
+    if not (digits(year) and len(year) == 4):
         raise ApiProblem("not_found", "The year is written with four digits, e.g. 2026.")
     pdf = chiefs.chief_summary_pdf(books(), chief_id, int(year))
     name = f"chief-summary-{year}.pdf"

@@ -30,6 +30,7 @@ from api.schemas import (
 )
 from api.trail import audit_facts
 from ledger.storage.repository import SqlRepository
+from ledger.text import digits
 from usecases import corrections
 from usecases.gate import ApprovalRequest
 
@@ -40,7 +41,7 @@ def _after(cursor: str | None) -> int:
     value = decode_cursor("entries", cursor)
     if value is None:
         return 0
-    if not value.isdigit():
+    if not digits(value):
         raise ApiProblem(
             "validation_error",
             "The cursor is not one this list handed out.",

@@ -24,6 +24,7 @@ from markupsafe import Markup
 from api.state import books
 from ledger.errors import NotFound
 from ledger.money import format_minor
+from ledger.text import digits
 from usecases import campaigns, chiefs, places
 
 __all__ = ["pages", "yuan"]
@@ -122,7 +123,7 @@ def campaign_photo(digest: str) -> Response:
 def place_page(code: str) -> Response:
     """A village's (or town's, or county's) public page: its projects, raised and spent there,
     honorary chiefs as they chose to be shown, campaigns and acknowledged payments."""
-    if not code.isdigit() or len(code) not in (6, 9, 12):
+    if not digits(code) or len(code) not in (6, 9, 12):
         abort(404)
     try:
         view = chiefs.village_view(books(), code, today=_today())

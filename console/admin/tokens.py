@@ -27,6 +27,7 @@ from console.shell import audit_facts
 from console.state import books
 from ledger import limits
 from ledger.errors import LedgerError
+from ledger.text import digits
 from usecases import tokens, users
 
 __all__ = ["TOKEN_FIELDS", "token_state"]
@@ -124,7 +125,7 @@ def create_token() -> tuple[str, int]:
     form = Form.posted(TOKEN_FIELDS, request.form)
     data = form.load()
     days = (data or {}).get("expires_in_days") or ""
-    if data is not None and not (days.isdigit() and len(days) <= 4):
+    if data is not None and not (digits(days) and len(days) <= 4):
         form.add_error("expires_in_days", LIFETIME)
     if data is None or not form.ok:
         return _page(form, 422)

@@ -15,6 +15,8 @@ from typing import Any
 from flask import request
 from flask_babel import lazy_gettext as _l
 
+from ledger.text import digits
+
 __all__ = ["Filter", "Query", "parse"]
 
 
@@ -80,7 +82,7 @@ def parse(filters: Sequence[Filter], *, orders: Sequence[str] = ()) -> Query:
             query.keywords["order"] = order
     limit = args.get("limit", "50")
     query.typed["limit"] = limit[:5]
-    if not limit.isdigit() or not 1 <= int(limit) <= 200:
+    if not digits(limit) or not 1 <= int(limit) <= 200:
         query.errors["limit"] = str(BAD_LIMIT)
     else:
         query.keywords["limit"] = int(limit)

@@ -24,6 +24,7 @@ from console.state import books
 from ledger import limits
 from ledger.approvals import OPERATIONS
 from ledger.errors import LedgerError
+from ledger.text import digits
 from usecases import approvals, issuers, users
 from usecases.gate import ALL_FUNDS
 
@@ -393,7 +394,7 @@ def policy(fund: str) -> Any:
 
 
 def _whole(form: Form, name: str, text: str) -> int | None:
-    if text.isdigit() and len(text) <= 12:
+    if digits(text) and len(text) <= 12:
         return int(text)
     form.add_error(name, _l("Enter a whole number, such as 10000."))
     return None

@@ -26,6 +26,7 @@ from ledger import limits
 from ledger.bank_statements import StatementRejected, layout_from_json
 from ledger.errors import LedgerError, NotFound
 from ledger.money import EXPONENTS
+from ledger.text import digits
 from usecases import reconciliation
 
 #: A statement file may be this large (the API's limit).
@@ -163,7 +164,7 @@ def bank_statement(statement_id: str) -> tuple[str, int]:
 
 
 def _line(line: str) -> int:
-    if not line.isdigit() or len(line) > 9:
+    if not digits(line) or len(line) > 9:
         abort(404)
     return int(line)
 

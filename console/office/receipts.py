@@ -27,6 +27,7 @@ from console.shell import audit_facts
 from console.state import books
 from ledger import limits
 from ledger.errors import LedgerError, NotFound
+from ledger.text import digits
 from receipts.fiscal import fiscal_reference_of
 from receipts.issuing import ReceiptRecord
 from usecases import receipts as receipt_cases
@@ -244,7 +245,7 @@ def annual_receipt(donor_id: str) -> Any:
     form = Form.posted(ANNUAL_FIELDS, request.form)
     data = form.load()
     year = data["year"] if data else ""
-    if data is not None and not (year.isascii() and year.isdigit() and "1900" <= year <= "2999"):
+    if data is not None and not (digits(year) and "1900" <= year <= "2999"):
         form.add_error("year", _l("Enter a year between 1900 and 2999."))
     if data is not None and form.ok:
         key = form.key("annual-receipts")

@@ -51,6 +51,7 @@ __all__ = [
     "make_checkpoint",
 ]
 
+from ledger.text import digits
 from ledger.tlog import DEFAULT_ORIGIN
 
 AUDIT_EXTENSION = "audit-events"
@@ -127,7 +128,7 @@ def audit_anchor(signed_text: str) -> tuple[int, str] | None:
     checkpoint, _ = parse_signed_checkpoint(signed_text)
     for line in checkpoint.extensions:
         parts = line.split(" ")
-        if len(parts) == 3 and parts[0] == AUDIT_EXTENSION and parts[1].isdigit():
+        if len(parts) == 3 and parts[0] == AUDIT_EXTENSION and digits(parts[1]):
             return int(parts[1]), parts[2]
     return None
 

@@ -47,6 +47,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ledger.text import digits
 from ledger.tlog.checkpoints import (
     Checkpoint,
     CheckpointError,
@@ -429,7 +430,7 @@ def _parse_request(body: str) -> tuple[int, list[bytes], str]:
     old_text = old_line.removeprefix("old ")
     if old_text == old_line or not (old_text == "0" or old_text[:1] in "123456789"):
         raise WitnessRefusal("bad_request", f"malformed old size line {old_line!r}", status=400)
-    if not old_text.isdigit() or len(proof_lines) > MAX_PROOF_LINES:
+    if not digits(old_text) or len(proof_lines) > MAX_PROOF_LINES:
         raise WitnessRefusal("bad_request", "malformed old size or too long a proof", status=400)
     try:
         proof = [_b64decode(line, "proof hash") for line in proof_lines]

@@ -129,6 +129,20 @@ def test_an_audit_cursor_beyond_a_64_bit_sequence_is_refused_not_a_500(client, t
     assert beyond.status_code == 422
     assert beyond.mimetype == "application/problem+json"
     assert "after" in beyond.get_data(as_text=True)
+    for odd in ("²", "١", "-1", "1.0"):  # int() refuses "²"; "١" is not a digit people type here
+        answer = client.get(f"/api/v1/audit/events?after={odd}", headers=tokens["auditor"])
+        assert answer.status_code == 422, odd
+
+
+def test_a_bank_line_number_that_is_not_ascii_digits_is_not_found_not_a_500(client, tokens):
+    for odd in ("²", "１", "x"):
+        answer = client.post(
+            f"/api/v1/bank-statements/stm/lines/{odd}/match",
+            json={"entry_id": "e"},
+            headers=tokens["officer"],
+        )
+        assert answer.status_code == 404, (odd, answer.get_json())
+        assert answer.get_json()["code"] == "not_found"
 
 
 def test_checkpoints_and_proofs_are_public(client, checkpointed, engine):
