@@ -610,8 +610,8 @@ def inclusion_proof(_query: dict[str, Any], entry_id: str) -> Response:
 # -- the public page -------------------------------------------------------------------------------
 def grouped(amount: str) -> str:
     """A decimal amount with thousands separators: "1234567.50" -> "1,234,567.50"."""
-    sign, digits = ("-", amount[1:]) if amount.startswith("-") else ("", amount)
-    whole, dot, cents = digits.partition(".")
+    sign, unsigned = ("-", amount[1:]) if amount.startswith("-") else ("", amount)
+    whole, dot, cents = unsigned.partition(".")
     return f"{sign}{int(whole):,}{dot}{cents}" if digits(whole) else amount
 
 
