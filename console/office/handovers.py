@@ -23,6 +23,7 @@ from console.auth import WRITERS, current_actor, login_required
 from console.forms import Choice, Field, Form
 from console.messages import message_for
 from console.office import bp
+from console.office.evidence import kind_label, standing
 from console.shell import audit_facts
 from console.state import books
 from ledger import limits
@@ -76,8 +77,6 @@ def _fields(fund: str, documents: list[evidence.Listed]) -> tuple[Field, ...]:
 
 
 def _document_label(listed: evidence.Listed) -> str:
-    from console.office.evidence import kind_label
-
     record = listed.record
     return f"{kind_label(record.kind)} · {record.file_name}"
 
@@ -89,21 +88,13 @@ def _gift_or_404(gift_id: str) -> queries.EntryFile:
     return found
 
 
-def _standing(gift_id: str) -> list[evidence.Listed]:
-    return [
-        item
-        for item in evidence.attachments_of(books(), "entry", gift_id)
-        if item.record.sha256 and not item.superseded_by
-    ]
-
-
 @bp.route("/in-kind/<gift_id>/handovers", methods=["GET", "POST"])
 @login_required(*WRITERS)
 def hand_over(gift_id: str) -> Any:
     """Hand (part of) an in-kind gift over to a project or recipient; what was handed before."""
     gift = _gift_or_404(gift_id)
     goods = max(gift.entry.postings, key=lambda p: p.amount)
-    documents = _standing(gift.entry.id)
+    documents = standing(gift.entry.id)
     fields = _fields(goods.fund, documents)
     if request.method == "GET":
         return _page(gift, Form.blank(fields))
