@@ -113,9 +113,11 @@ class Form:
         else:
             self.form_errors.append(str(message))
 
-    def refused(self, err: LedgerError) -> None:
-        """Show the ledger's refusal beside the field it names (else above the form)."""
-        self.add_error(err.field, message_for(err))
+    def refused(self, err: LedgerError, words: Mapping[tuple[str, str], Any] | None = None) -> None:
+        """Show the ledger's refusal beside the field it names (else above the form): in the
+        page's own `words` for its (field, code) where it has them, else `message_for`'s."""
+        message = (words or {}).get((err.field or "", err.code))
+        self.add_error(err.field, message if message is not None else message_for(err))
 
     @property
     def ok(self) -> bool:
