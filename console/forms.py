@@ -40,6 +40,11 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 REQUIRED = _l("This field is required.")
 
 
+def today() -> str:
+    """Today's date (UTC) as a date field holds it: a date field's usual default."""
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
 def currencies() -> list[Choice]:
     """The currencies the books keep, CNY first."""
     return [(c, c) for c in sorted(EXPONENTS, key=lambda c: (c != "CNY", c))]

@@ -11,14 +11,13 @@ Officers and admins, as in the API.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from console.auth import WRITERS, current_actor, login_required
-from console.forms import Choice, Field, Form
+from console.forms import Choice, Field, Form, today
 from console.messages import message_for
 from console.office import UPLOAD_LIMITS, bp
 from console.office.evidence import DOCUMENT_LIMIT, MAX_MIB, posted_upload, standing
@@ -63,7 +62,7 @@ def acknowledge_entry(entry_id: str) -> Any:
         abort(404)
     fields = _fields(_standing_acknowledgments(found.entry.id))
     if request.method == "GET":
-        return _page(found, Form.blank(fields, acknowledged_on=_today()))
+        return _page(found, Form.blank(fields, acknowledged_on=today()))
     form = Form.posted(fields, request.form)
     data = form.load()
     upload = posted_upload()
@@ -97,10 +96,6 @@ def acknowledge_entry(entry_id: str) -> Any:
 
 
 UPLOAD_LIMITS["console_office.acknowledge_entry"] = DOCUMENT_LIMIT
-
-
-def _today() -> str:
-    return dt.datetime.now(dt.UTC).date().isoformat()
 
 
 def _either(upload: Any, chosen: Any) -> Any:

@@ -12,7 +12,6 @@ admins, as in the API.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
@@ -20,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from console import reads
 from console.auth import WRITERS, current_actor, login_required
-from console.forms import Choice, Field, Form
+from console.forms import Choice, Field, Form, today
 from console.messages import message_for
 from console.office import bp
 from console.office.evidence import kind_label, standing
@@ -34,10 +33,6 @@ from usecases import evidence, handover, queries
 
 #: A document of the gift, ticked to name it with the handover: `doc-<attachment id>`.
 DOC = "doc-"
-
-
-def _today() -> str:
-    return dt.datetime.now(dt.UTC).date().isoformat()
 
 
 def _fields(fund: str, documents: list[evidence.Listed]) -> tuple[Field, ...]:
@@ -61,7 +56,7 @@ def _fields(fund: str, documents: list[evidence.Listed]) -> tuple[Field, ...]:
             max_length=limits.NAME,
             help=_l("An organisation (e.g. 炉霍县人民医院), or a person by pseudonym only."),
         ),
-        Field("handed_over_on", _l("Handed over on"), "date", required=True, default=_today),
+        Field("handed_over_on", _l("Handed over on"), "date", required=True, default=today),
         Field("project", _l("Project"), "choice", choices=projects),
         Field(
             "value",
