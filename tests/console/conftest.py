@@ -26,6 +26,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
+from ledger.entries import PostedEntry
 from ledger.money import Money
 from ledger.storage import tables
 from tests.api.conftest import Caller
@@ -232,7 +233,8 @@ def donate(app: Flask, seeded: Seeded, amount: str = "20000.00") -> Any:
 
 
 def disburse(app: Flask, seeded: Seeded, amount: str = "3000.00", memo: str = "冬季校服") -> str:
-    """A payment of `amount` CNY from the restricted fund to the seeded project: its entry."""
+    """A payment of `amount` CNY from the restricted fund to the seeded project, posted (not
+    waiting for an approver): its entry."""
     paid = spending.record_disbursement(
         books_of(app),
         by=SYSTEM,
@@ -242,6 +244,7 @@ def disburse(app: Flask, seeded: Seeded, amount: str = "3000.00", memo: str = "�
         paid_on=TODAY,
         memo=memo,
     )
+    assert isinstance(paid, PostedEntry), paid  # posted, not an approval request
     return str(paid.id)
 
 

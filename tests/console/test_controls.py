@@ -23,6 +23,7 @@ from tests.console.conftest import (
     books_of,
     count,
     csrf_of,
+    disburse,
     donate,
     error_of,
     events,
@@ -147,15 +148,7 @@ def test_counties_without_projects_are_refused_beside_the_counties_and_change_no
 # -- a project's budget --------------------------------------------------------------------------
 def _spend(app: Flask, seeded: Seeded, amount: str) -> None:
     donate(app, seeded)
-    paid = spending.record_disbursement(
-        books_of(app),
-        by=SYSTEM,
-        fund=seeded.restricted,
-        project=seeded.project,
-        amount=Money.parse(amount, "CNY"),
-        paid_on=TODAY,
-    )
-    assert not getattr(paid, "requested", False)  # posted, not waiting for an approver
+    disburse(app, seeded, amount, memo="")  # posted, not waiting for an approver
 
 
 def test_an_admin_raises_a_budget_from_the_fund_page_and_the_api_and_the_trail_show_it(
