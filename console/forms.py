@@ -40,6 +40,11 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 REQUIRED = _l("This field is required.")
 
 
+def today() -> str:
+    """Today's date (UTC) as a date field holds it: a date field's usual default."""
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
 def currencies() -> list[Choice]:
     """The currencies the books keep, CNY first."""
     return [(c, c) for c in sorted(EXPONENTS, key=lambda c: (c != "CNY", c))]
@@ -113,9 +118,11 @@ class Form:
         else:
             self.form_errors.append(str(message))
 
-    def refused(self, err: LedgerError) -> None:
-        """Show the ledger's refusal beside the field it names (else above the form)."""
-        self.add_error(err.field, message_for(err))
+    def refused(self, err: LedgerError, words: Mapping[tuple[str, str], Any] | None = None) -> None:
+        """Show the ledger's refusal beside the field it names (else above the form): in the
+        page's own `words` for its (field, code) where it has them, else `message_for`'s."""
+        message = (words or {}).get((err.field or "", err.code))
+        self.add_error(err.field, message if message is not None else message_for(err))
 
     @property
     def ok(self) -> bool:

@@ -7,7 +7,6 @@ a refusal goes back beside the field it names, with everything as typed.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from console import reads
 from console.auth import ADMIN, WRITERS, current_actor, login_required
-from console.forms import Choice, Field, Form, currencies
+from console.forms import Choice, Field, Form, currencies, today
 from console.i18n import day, money
 from console.pages import bp
 from console.shell import audit_facts
@@ -32,10 +31,6 @@ from usecases.gate import ApprovalRequest
 from usecases.receipts import ReceiptLink
 
 __all__ = ["FORMS", "FormSpec", "Link", "install_form"]
-
-
-def _today() -> str:
-    return dt.datetime.now(dt.UTC).date().isoformat()
 
 
 def _funds() -> list[Choice]:
@@ -107,7 +102,7 @@ MEMO = Field("memo", _l("Memo"), "textarea", max_length=limits.MEMO)
 
 
 def _day(name: str, label: Any, required: bool = True) -> Field:
-    return Field(name, label, "date", required=required, default=_today if required else "")
+    return Field(name, label, "date", required=required, default=today if required else "")
 
 
 @dataclass(frozen=True)

@@ -201,12 +201,6 @@ ACCOUNT_MESSAGES: Mapping[tuple[str, str], Any] = {
 }
 
 
-def _refused(form: Form, err: LedgerError, words: Mapping[tuple[str, str], Any]) -> None:
-    """Show the use case's refusal beside the field it names, in the person's words."""
-    message = words.get((err.field or "", err.code))
-    form.add_error(err.field, message if message is not None else message_for(err))
-
-
 # -- funds ---------------------------------------------------------------------------------------
 def _fund_form(form: Form, status: int = 200) -> tuple[str, int]:
     return render_template("console/admin/fund_new.html", form=form), status
@@ -227,7 +221,7 @@ def open_fund() -> Any:
     try:
         fund = reference.open_fund(books(), key=key, audit=audit_facts("funds", key), **data)
     except LedgerError as err:
-        _refused(form, err, words)
+        form.refused(err, words)
         return _fund_form(form, 422)
     return redirect(url_for("console.fund", code=fund.code, changed="opened"), 303)
 
@@ -261,7 +255,7 @@ def open_project() -> Any:
         else:
             project = reference.open_project(books(), key=key, audit=facts, **details)
     except LedgerError as err:
-        _refused(form, err, words)
+        form.refused(err, words)
         return _project_form(form, 422)
     target = url_for("console.fund", code=project.fund, changed="project", project=project.code)
     return redirect(target, 303)
@@ -307,7 +301,7 @@ def add_place() -> Any:
             books(), by=current_actor(), key=key, audit=audit_facts("places", key), **data
         )
     except LedgerError as err:
-        _refused(form, err, PLACE_MESSAGES)
+        form.refused(err, PLACE_MESSAGES)
         return _places_page(form, 422)
     return redirect(url_for("console_admin.places_page", added=place.code), 303)
 
@@ -352,7 +346,7 @@ def add_account() -> Any:
             books(), key=key, audit=audit_facts("accounts", key), **data
         )
     except LedgerError as err:
-        _refused(form, err, ACCOUNT_MESSAGES)
+        form.refused(err, ACCOUNT_MESSAGES)
         return _accounts_page(form, 422)
     return redirect(url_for("console_admin.accounts_page", added=account.code), 303)
 

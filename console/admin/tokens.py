@@ -21,7 +21,6 @@ from flask_babel import lazy_gettext as _l
 from console.admin import bp
 from console.auth import ADMIN, login_required
 from console.forms import Choice, Field, Form
-from console.messages import message_for
 from console.office.admin import ROLE_LABELS
 from console.shell import audit_facts
 from console.state import books
@@ -141,8 +140,7 @@ def create_token() -> tuple[str, int]:
             audit=audit_facts("tokens", key),
         )
     except LedgerError as err:
-        message = MESSAGES.get((err.field or "", err.code))
-        form.add_error(err.field, message if message is not None else message_for(err))
+        form.refused(err, MESSAGES)
         return _page(form, 422)
     return _page(status=201, created=info, secret=secret)
 

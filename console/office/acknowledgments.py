@@ -11,21 +11,20 @@ Officers and admins, as in the API.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from console.auth import WRITERS, current_actor, login_required
-from console.forms import Choice, Field, Form
+from console.forms import Choice, Field, Form, today
 from console.messages import message_for
 from console.office import UPLOAD_LIMITS, bp
+from console.office.evidence import DOCUMENT_LIMIT, MAX_MIB, posted_upload, standing
 from console.shell import audit_facts
 from console.state import books
 from ledger import limits
 from ledger.errors import LedgerError, NotFound
-from ledger.evidence import MAX_BYTES
 from usecases import evidence, queries
 
 ACKNOWLEDGED_KINDS = {k.value for k in evidence.ACKNOWLEDGED_KINDS}
@@ -50,8 +49,7 @@ def _standing_acknowledgments(entry_id: str) -> list[Choice]:
     """The entry's acknowledgment documents that still stand (not superseded, not withdrawn)."""
     return [
         (item.record.id, f"{item.record.file_name} · {item.record.attached_at[:10]}")
-        for item in evidence.attachments_of(books(), "entry", entry_id)
-        if item.record.kind == "acknowledgment" and item.record.sha256 and not item.superseded_by
+        for item in standing(entry_id, "acknowledgment")
     ]
 
 
@@ -64,11 +62,10 @@ def acknowledge_entry(entry_id: str) -> Any:
         abort(404)
     fields = _fields(_standing_acknowledgments(found.entry.id))
     if request.method == "GET":
-        return _page(found, Form.blank(fields, acknowledged_on=_today()))
+        return _page(found, Form.blank(fields, acknowledged_on=today()))
     form = Form.posted(fields, request.form)
     data = form.load()
-    file = request.files.get("file")
-    upload = evidence.Upload(file.stream, file.filename) if file and file.filename else None
+    upload = posted_upload()
     chosen = data.get("attachment_id") if data else None
     if data is not None and (upload is None) == (not chosen):
         return _page(found, form, 422, file_error=_either(upload, chosen))
@@ -98,11 +95,7 @@ def acknowledge_entry(entry_id: str) -> Any:
     return redirect(target, 303)
 
 
-UPLOAD_LIMITS["console_office.acknowledge_entry"] = MAX_BYTES + 256 * 1024
-
-
-def _today() -> str:
-    return dt.datetime.now(dt.UTC).date().isoformat()
+UPLOAD_LIMITS["console_office.acknowledge_entry"] = DOCUMENT_LIMIT
 
 
 def _either(upload: Any, chosen: Any) -> Any:
@@ -143,7 +136,7 @@ def _page(
             payable=entry.kind.value in ACKNOWLEDGED_KINDS and not found.reversed_by,
             done=evidence.acknowledgment_status(books(), entry.id),
             form=form,
-            max_mib=MAX_BYTES // (1024 * 1024),
+            max_mib=MAX_MIB,
             **context,
         ),
         status,

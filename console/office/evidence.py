@@ -31,6 +31,10 @@ from ledger.evidence import KINDS, MAX_BYTES
 from usecases import approvals, evidence, queries
 
 STAFF = (*READERS, "approver")
+#: The body limit of a form that uploads a document: the largest file and the other fields.
+DOCUMENT_LIMIT = MAX_BYTES + 256 * 1024
+#: The largest file, as the forms state it (MiB).
+MAX_MIB = MAX_BYTES // (1024 * 1024)
 
 KIND_LABELS = {
     "invoice": _l("Invoice"),
@@ -59,6 +63,22 @@ def kind_label(kind: str) -> str:
 bp.add_app_template_global(kind_label, "evidence_kind")
 
 
+def posted_upload() -> evidence.Upload | None:
+    """The form's `file` as the use cases take it, or None when no file was chosen."""
+    file = request.files.get("file")
+    return evidence.Upload(file.stream, file.filename) if file and file.filename else None
+
+
+def standing(entry_id: str, kind: str = "") -> list[evidence.Listed]:
+    """The entry's documents (of `kind`, when given) that still stand: neither superseded nor
+    withdrawn."""
+    return [
+        item
+        for item in evidence.attachments_of(books(), "entry", entry_id)
+        if item.record.sha256 and not item.superseded_by and kind in ("", item.record.kind)
+    ]
+
+
 def _page(entry_id: str, form: Form, status: int = 200, **context: Any) -> tuple[str, int]:
     found = queries.entry_file(books(), entry_id[:40])
     if found is None:
@@ -71,7 +91,7 @@ def _page(entry_id: str, form: Form, status: int = 200, **context: Any) -> tuple
             file=found,
             listed=listed,
             form=form,
-            max_mib=MAX_BYTES // (1024 * 1024),
+            max_mib=MAX_MIB,
             acknowledgeable=acknowledgeable and not found.reversed_by,
             acknowledgment=evidence.acknowledgment_status(books(), found.entry.id),
             acknowledged=request.args.get("acknowledged") == "1",
@@ -95,8 +115,8 @@ def attach_evidence(entry_id: str) -> tuple[str, int]:
     """Attach one document to the entry."""
     form = Form.posted(FIELDS, request.form)
     data = form.load()
-    file = request.files.get("file")
-    if file is None or not file.filename:
+    upload = posted_upload()
+    if upload is None:
         return _page(entry_id, form, 422, file_error=_l("Choose a file to upload."))
     if data is None:
         return _page(entry_id, form, 422)
@@ -108,7 +128,7 @@ def attach_evidence(entry_id: str) -> tuple[str, int]:
             subject_id=entry_id[:40],
             kind=data["kind"],
             note=data.get("note") or "",
-            upload=evidence.Upload(file.stream, file.filename or ""),
+            upload=upload,
             by=current_actor(),
             audit=audit_facts("evidence", key),
             key=key,
@@ -123,7 +143,7 @@ def attach_evidence(entry_id: str) -> tuple[str, int]:
     return _page(entry_id, Form.blank(FIELDS), 201, attached=record)
 
 
-UPLOAD_LIMITS["console_office.attach_evidence"] = MAX_BYTES + 256 * 1024
+UPLOAD_LIMITS["console_office.attach_evidence"] = DOCUMENT_LIMIT
 
 
 # -- an approval request's documents -------------------------------------------------------------
@@ -145,7 +165,7 @@ def _request_page(
             states=STATES,
             may_attach=found.state == "pending" and user.id == found.maker_user_id,
             form=form,
-            max_mib=MAX_BYTES // (1024 * 1024),
+            max_mib=MAX_MIB,
             **context,
         ),
         status,
@@ -174,8 +194,8 @@ def attach_request_evidence(request_id: str) -> tuple[str, int]:
         abort(403)
     form = Form.posted(FIELDS, request.form)
     data = form.load()
-    file = request.files.get("file")
-    if file is None or not file.filename:
+    upload = posted_upload()
+    if upload is None:
         return _request_page(found.id, form, 422, file_error=_l("Choose a file to upload."))
     if data is None:
         return _request_page(found.id, form, 422)
@@ -187,7 +207,7 @@ def attach_request_evidence(request_id: str) -> tuple[str, int]:
             subject_id=found.id,
             kind=data["kind"],
             note=data.get("note") or "",
-            upload=evidence.Upload(file.stream, file.filename or ""),
+            upload=upload,
             by=current_actor(),
             audit=audit_facts("evidence", key),
             key=key,
@@ -200,7 +220,7 @@ def attach_request_evidence(request_id: str) -> tuple[str, int]:
     return _request_page(found.id, Form.blank(FIELDS), 201, attached=record)
 
 
-UPLOAD_LIMITS["console_office.attach_request_evidence"] = MAX_BYTES + 256 * 1024
+UPLOAD_LIMITS["console_office.attach_request_evidence"] = DOCUMENT_LIMIT
 
 
 # -- superseding a wrong document ----------------------------------------------------------------
@@ -236,7 +256,7 @@ def _supersede_page(
             item=listed,
             back=_subject_page(listed.record),
             form=form,
-            max_mib=MAX_BYTES // (1024 * 1024),
+            max_mib=MAX_MIB,
             **context,
         ),
         status,
@@ -261,14 +281,13 @@ def supersede_evidence(attachment_id: str) -> Any:
     data = form.load()
     if data is None:
         return _supersede_page(listed, form, 422)
-    file = request.files.get("file")
     key = form.key("evidence-supersede")
     try:
         evidence.supersede(
             books(),
             listed.record.id,
             reason=data["reason"],
-            upload=evidence.Upload(file.stream, file.filename) if file and file.filename else None,
+            upload=posted_upload(),
             kind=data.get("kind") or None,
             note=data.get("note") or "",
             by=current_actor(),
@@ -288,7 +307,7 @@ def supersede_evidence(attachment_id: str) -> Any:
     return redirect(_subject_page(listed.record, superseded=1), 303)
 
 
-UPLOAD_LIMITS["console_office.supersede_evidence"] = MAX_BYTES + 256 * 1024
+UPLOAD_LIMITS["console_office.supersede_evidence"] = DOCUMENT_LIMIT
 
 
 @bp.get("/evidence/<attachment_id>")

@@ -12,7 +12,6 @@ admins, as in the API.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
@@ -20,9 +19,10 @@ from flask_babel import lazy_gettext as _l
 
 from console import reads
 from console.auth import WRITERS, current_actor, login_required
-from console.forms import Choice, Field, Form
+from console.forms import Choice, Field, Form, today
 from console.messages import message_for
 from console.office import bp
+from console.office.evidence import kind_label, standing
 from console.shell import audit_facts
 from console.state import books
 from ledger import limits
@@ -33,10 +33,6 @@ from usecases import evidence, handover, queries
 
 #: A document of the gift, ticked to name it with the handover: `doc-<attachment id>`.
 DOC = "doc-"
-
-
-def _today() -> str:
-    return dt.datetime.now(dt.UTC).date().isoformat()
 
 
 def _fields(fund: str, documents: list[evidence.Listed]) -> tuple[Field, ...]:
@@ -60,7 +56,7 @@ def _fields(fund: str, documents: list[evidence.Listed]) -> tuple[Field, ...]:
             max_length=limits.NAME,
             help=_l("An organisation (e.g. 炉霍县人民医院), or a person by pseudonym only."),
         ),
-        Field("handed_over_on", _l("Handed over on"), "date", required=True, default=_today),
+        Field("handed_over_on", _l("Handed over on"), "date", required=True, default=today),
         Field("project", _l("Project"), "choice", choices=projects),
         Field(
             "value",
@@ -76,8 +72,6 @@ def _fields(fund: str, documents: list[evidence.Listed]) -> tuple[Field, ...]:
 
 
 def _document_label(listed: evidence.Listed) -> str:
-    from console.office.evidence import kind_label
-
     record = listed.record
     return f"{kind_label(record.kind)} · {record.file_name}"
 
@@ -89,21 +83,13 @@ def _gift_or_404(gift_id: str) -> queries.EntryFile:
     return found
 
 
-def _standing(gift_id: str) -> list[evidence.Listed]:
-    return [
-        item
-        for item in evidence.attachments_of(books(), "entry", gift_id)
-        if item.record.sha256 and not item.superseded_by
-    ]
-
-
 @bp.route("/in-kind/<gift_id>/handovers", methods=["GET", "POST"])
 @login_required(*WRITERS)
 def hand_over(gift_id: str) -> Any:
     """Hand (part of) an in-kind gift over to a project or recipient; what was handed before."""
     gift = _gift_or_404(gift_id)
     goods = max(gift.entry.postings, key=lambda p: p.amount)
-    documents = _standing(gift.entry.id)
+    documents = standing(gift.entry.id)
     fields = _fields(goods.fund, documents)
     if request.method == "GET":
         return _page(gift, Form.blank(fields))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from ledger.storage.unit_of_work import UnitOfWork
 from ledger.tlog.keys import ensure_signing_key
 from ledger.tlog.proofs import make_checkpoint
 from ledger.trail import record_event
+from tests.console.browser import launched, serve
 from usecases.tokens import create_token
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -181,20 +181,11 @@ def test_the_transparency_page_is_public_strict_and_names_no_child(client, worke
 
 
 def test_the_transparency_page_in_headless_chromium(app, worked, checkpointed):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}/transparency"
+    server, base = serve(app)
+    url = f"{base}/transparency"
     blocked: list[str] = []
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
+        with launched() as browser:
             page = browser.new_page(
                 java_script_enabled=False, viewport={"width": 1000, "height": 900}
             )
@@ -218,7 +209,6 @@ def test_the_transparency_page_in_headless_chromium(app, worked, checkpointed):
             page.screenshot(path=str(ARTIFACTS / "transparency.png"), full_page=True)
             page.set_viewport_size({"width": 390, "height": 844})
             page.screenshot(path=str(ARTIFACTS / "transparency-mobile.png"), full_page=False)
-            browser.close()
     finally:
         server.shutdown()
     assert blocked == []

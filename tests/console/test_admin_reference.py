@@ -9,21 +9,25 @@ one; the audit event says what the API's says.
 
 from __future__ import annotations
 
-import re
-import uuid
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from ledger.errors import InvalidEntry
-from ledger.storage import tables
-from tests.api.conftest import Caller
-from tests.console.conftest import Seeded, csrf_of, key_of, sign_in
+from tests.console.conftest import (
+    Seeded,
+    api_as,
+    books_of,
+    csrf_of,
+    error_of,
+    events,
+    form_of,
+    linked_from,
+    sign_in,
+)
 from usecases import places, reference
-from usecases.tokens import create_token
 from usecases.unit import SYSTEM
 
 FUND = "/console/admin/funds/new"
@@ -34,38 +38,8 @@ PURPOSE_WORDS = "限定性基金必须填写用途。"
 CODE_WORDS = "1 至 40 个字母、数字、“.”、“_”或“-”，以字母或数字开头。"
 
 
-def _books(app: Flask) -> Any:
-    return app.extensions["huiquan"].books
-
-
-def _api(app: Flask, role: str = "admin") -> Caller:
-    """An API caller with a new token of `role`."""
-    name = f"{role}-{uuid.uuid4().hex[:8]}"
-    return Caller(app.test_client(), create_token(_books(app).engine, role=role, name=name))
-
-
-def _events(app: Flask, action: str) -> list[Any]:
-    """The successful audit events whose action is `action`, oldest first."""
-    t = tables.audit_events
-    with _books(app).engine.connect() as conn:
-        query = select(t).where(t.c.action == action, t.c.outcome == "success")
-        return list(conn.execute(query.order_by(t.c.sequence)))
-
-
-def _form(client: FlaskClient, path: str) -> dict[str, str]:
-    page = client.get(path)
-    assert page.status_code == 200, page.status_code
-    return {"csrf_token": csrf_of(page), "_key": key_of(page)}
-
-
-def _error_of(html: str, name: str) -> str:
-    found = re.search(rf'<p class="error" id="e-{name}">([^<]*)</p>', html)
-    assert found, f"no error beside {name}"
-    return found.group(1).strip()
-
-
 def _items(app: Flask, path: str) -> list[dict[str, Any]]:
-    answer = _api(app, "auditor").get(path)
+    answer = api_as(app, "auditor").get(path)
     assert answer.status_code == 200, answer.get_json()
     items: list[dict[str, Any]] = answer.get_json()["items"]
     return items
@@ -76,7 +50,7 @@ def _county_and_town(app: Flask) -> None:
         ("513327", "county", "炉霍县", ""),
         ("513327100", "town", "新都镇", "513327"),
     ):
-        places.add_place(_books(app), by=SYSTEM, code=code, kind=kind, name=name, parent=parent)
+        places.add_place(books_of(app), by=SYSTEM, code=code, kind=kind, name=name, parent=parent)
 
 
 # -- funds ---------------------------------------------------------------------------------------
@@ -84,10 +58,9 @@ def test_an_admin_opens_a_fund_its_page_and_the_api_show_it_and_a_second_send_op
     app: Flask, client: FlaskClient, users: dict[str, str]
 ) -> None:
     sign_in(client, users["admin"])
-    assert f'href="{FUND}"' in client.get("/console/").get_data(as_text=True)
-    assert f'href="{FUND}"' in client.get("/console/admin/").get_data(as_text=True)
+    linked_from(client, FUND, "/console/", "/console/admin/")
     sent = {
-        **_form(client, FUND),
+        **form_of(client, FUND),
         "code": "JYXC",
         "name": "简阳乡村振兴基金",
         "restricted": "on",
@@ -112,14 +85,14 @@ def test_an_admin_opens_a_fund_its_page_and_the_api_show_it_and_a_second_send_op
             "is_open": True,
         }
     ]
-    made, replay = _events(app, "console funds")
+    made, replay = events(app, "console funds")
     assert (made.actor, made.role, made.target) == ("李管理", "admin", FUND)
     assert replay.idempotency_key == made.idempotency_key
-    created = _api(app).post(
+    created = api_as(app).post(
         "/api/v1/funds", {"code": "API", "name": "API 基金", "restricted": False}, key="k-api-1"
     )
     assert created.status_code == 201, created.get_json()
-    (theirs,) = _events(app, "POST /api/v1/funds")
+    (theirs,) = events(app, "POST /api/v1/funds")
     assert made.detail == theirs.detail  # the same use case writes the same detail
 
 
@@ -137,13 +110,13 @@ def test_a_bad_fund_is_refused_beside_its_field_and_opens_nothing(
         ({"code": "NEW", "name": "新\x1b基金"}, "name", "请删除文字中的控制字符。"),
         ({"code": "NEW", "name": "长" * 201}, "name", "内容过长。"),
     ):
-        refused = client.post(FUND, data={**_form(client, FUND), **sent})
+        refused = client.post(FUND, data={**form_of(client, FUND), **sent})
         assert refused.status_code == 422, sent
         html = refused.get_data(as_text=True)
-        assert _error_of(html, field) == words, sent
+        assert error_of(html, field) == words, sent
         assert f'value="{sent["code"]}"' in html  # what was typed is kept
     assert _items(app, "/api/v1/funds") == before
-    assert _events(app, "console funds") == []
+    assert events(app, "console funds") == []
 
 
 # -- projects ------------------------------------------------------------------------------------
@@ -159,7 +132,7 @@ def test_an_admin_opens_a_project_at_a_place_from_the_fund_page(
     assert f'<option value="{seeded.general}" selected>' in form
     assert '<option value="513327100">炉霍县 · 新都镇</option>' in form
     sent = {
-        **_form(client, link),
+        **form_of(client, link),
         "fund": seeded.general,
         "code": "XD-ROAD",
         "name": "新都镇道路",
@@ -175,7 +148,7 @@ def test_an_admin_opens_a_project_at_a_place_from_the_fund_page(
     assert client.post(PROJECT, data=sent).location == answer.location  # sent twice: one
     page = client.get(answer.location).get_data(as_text=True)
     assert "项目 XD-ROAD 已设立" in page and "新都镇道路" in page and "¥12,000.50" in page
-    read = _api(app, "officer").get("/api/v1/projects/XD-ROAD").get_json()
+    read = api_as(app, "officer").get("/api/v1/projects/XD-ROAD").get_json()
     assert read == {
         "id": "XD-ROAD",
         "code": "XD-ROAD",
@@ -187,7 +160,7 @@ def test_an_admin_opens_a_project_at_a_place_from_the_fund_page(
         "place": "513327100",
     }
     assert [p["code"] for p in _items(app, "/api/v1/projects")].count("XD-ROAD") == 1
-    made, replay = _events(app, "console projects")
+    made, replay = events(app, "console projects")
     assert made.target == PROJECT and replay.idempotency_key == made.idempotency_key
 
 
@@ -196,7 +169,7 @@ def test_an_admin_opens_a_project_by_its_county_without_a_place(
 ) -> None:
     sign_in(client, users["admin"])
     sent = {
-        **_form(client, PROJECT),
+        **form_of(client, PROJECT),
         "fund": seeded.restricted,
         "code": "JY-SCHOOL",
         "name": "简阳学校",
@@ -204,7 +177,7 @@ def test_an_admin_opens_a_project_by_its_county_without_a_place(
         "currency": "CNY",
     }
     assert client.post(PROJECT, data=sent).status_code == 303
-    read = _api(app).get("/api/v1/projects/JY-SCHOOL").get_json()
+    read = api_as(app).get("/api/v1/projects/JY-SCHOOL").get_json()
     assert (read["county"], read["town"], read["place"]) == ("简阳市", "", None)
     assert read["budget"] == {"amount": "0.00", "currency": "CNY"}
 
@@ -224,13 +197,13 @@ def test_a_bad_project_is_refused_beside_its_field_and_opens_nothing(
         ({"county": "炉霍县", "budget": "12.345"}, "budget", "该币种没有这么多位小数。"),
         ({"county": "县" * 61}, "county", "内容过长。"),
     ):
-        refused = client.post(PROJECT, data={**_form(client, PROJECT), **base, **sent})
+        refused = client.post(PROJECT, data={**form_of(client, PROJECT), **base, **sent})
         assert refused.status_code == 422, sent
         html = refused.get_data(as_text=True)
-        assert _error_of(html, field) == words, sent
+        assert error_of(html, field) == words, sent
         assert 'value="新项目"' in html  # what was typed is kept
     assert _items(app, "/api/v1/projects") == before
-    assert _events(app, "console projects") == []
+    assert events(app, "console projects") == []
 
 
 # -- places --------------------------------------------------------------------------------------
@@ -238,16 +211,14 @@ def test_an_admin_adds_a_county_a_town_and_a_village_and_the_api_lists_them(
     app: Flask, client: FlaskClient, users: dict[str, str]
 ) -> None:
     sign_in(client, users["admin"])
-    assert f'href="{PLACES}"' in client.get("/console/admin/").get_data(as_text=True)
-    assert f'href="{PLACES}"' in client.get("/console/programmes").get_data(as_text=True)
-    assert f'href="{PLACES}"' in client.get(PROJECT).get_data(as_text=True)
+    linked_from(client, PLACES, "/console/admin/", "/console/programmes", PROJECT)
     for code, kind, name, parent in (
         ("510185", "county", "简阳市", ""),
         ("510185101", "town", "石桥街道", "510185"),
         ("510185101201", "village", "石桥村", "510185101"),
     ):
         sent = {
-            **_form(client, PLACES),
+            **form_of(client, PLACES),
             "kind": kind,
             "parent": parent,
             "code": code,
@@ -270,7 +241,7 @@ def test_an_admin_adds_a_county_a_town_and_a_village_and_the_api_lists_them(
         ("510185101", "town", "510185", False, ["简阳市", "石桥街道"]),
         ("510185101201", "village", "510185101", False, ["简阳市", "石桥街道", "石桥村"]),
     ]
-    assert len(_events(app, "console places")) == 6  # three places, each sent twice
+    assert len(events(app, "console places")) == 6  # three places, each sent twice
 
 
 def test_a_bad_place_is_refused_beside_its_field_and_adds_nothing(
@@ -289,13 +260,13 @@ def test_a_bad_place_is_refused_beside_its_field_and_adds_nothing(
         ({"kind": "county", "code": "513327"}, "code", "已有使用此代码的地点。"),
         ({"kind": "city", "code": "513300"}, "kind", "请从选项中选择。"),
     ):
-        refused = client.post(PLACES, data={**_form(client, PLACES), "name": "新地点", **sent})
+        refused = client.post(PLACES, data={**form_of(client, PLACES), "name": "新地点", **sent})
         assert refused.status_code == 422, sent
         html = refused.get_data(as_text=True)
-        assert _error_of(html, field) == words, sent
+        assert error_of(html, field) == words, sent
         assert 'value="新地点"' in html
     assert _items(app, "/api/v1/places") == before
-    assert _events(app, "console places") == []
+    assert events(app, "console places") == []
 
 
 # -- accounts ------------------------------------------------------------------------------------
@@ -303,9 +274,9 @@ def test_an_admin_adds_an_account_closes_it_and_opens_it_again(
     app: Flask, client: FlaskClient, users: dict[str, str]
 ) -> None:
     sign_in(client, users["admin"])
-    assert f'href="{ACCOUNTS}"' in client.get("/console/admin/").get_data(as_text=True)
+    linked_from(client, ACCOUNTS, "/console/admin/")
     sent = {
-        **_form(client, ACCOUNTS),
+        **form_of(client, ACCOUNTS),
         "code": "5102",
         "name_cn": "业务活动成本—物资转交",
         "name_us": "Program expenses - goods handed on",
@@ -342,16 +313,16 @@ def test_an_admin_adds_an_account_closes_it_and_opens_it_again(
     opened = client.post(f"{ACCOUNTS}/5102/open", data=token)
     assert opened.status_code == 303 and read()[0]["is_open"] is True
     assert "科目 5102 已重新启用" in client.get(opened.location).get_data(as_text=True)
-    assert len(_events(app, "console accounts")) == 2
-    assert len(_events(app, "console account-close")) == 2
-    (reopened,) = _events(app, "console account-open")
+    assert len(events(app, "console accounts")) == 2
+    assert len(events(app, "console account-close")) == 2
+    (reopened,) = events(app, "console account-open")
     assert reopened.target == f"{ACCOUNTS}/5102/open"
-    api = _api(app)
+    api = api_as(app)
     assert api.post("/api/v1/accounts/5102/close").status_code == 200
-    theirs = _events(app, "POST /api/v1/accounts/<code>/close")
-    assert [e.detail for e in theirs] == [_events(app, "console account-close")[0].detail]
+    theirs = events(app, "POST /api/v1/accounts/<code>/close")
+    assert [e.detail for e in theirs] == [events(app, "console account-close")[0].detail]
     missing = client.post(f"{ACCOUNTS}/9999/close", data=token)
-    assert missing.status_code == 404 and len(_events(app, "console account-close")) == 2
+    assert missing.status_code == 404 and len(events(app, "console account-close")) == 2
 
 
 def test_a_bad_account_is_refused_beside_its_field_and_adds_nothing(
@@ -372,11 +343,11 @@ def test_a_bad_account_is_refused_beside_its_field_and_adds_nothing(
         ({"name_us": ""}, "name_us", "此栏为必填项。"),
         ({"name_cn": "长" * 101}, "name_cn", "内容过长。"),
     ):
-        refused = client.post(ACCOUNTS, data={**_form(client, ACCOUNTS), **base, **sent})
+        refused = client.post(ACCOUNTS, data={**form_of(client, ACCOUNTS), **base, **sent})
         assert refused.status_code == 422, sent
-        assert _error_of(refused.get_data(as_text=True), field) == words, sent
+        assert error_of(refused.get_data(as_text=True), field) == words, sent
     assert _items(app, "/api/v1/accounts") == before
-    assert _events(app, "console accounts") == []
+    assert events(app, "console accounts") == []
 
 
 # -- roles ---------------------------------------------------------------------------------------
@@ -406,7 +377,7 @@ def test_only_an_admin_may_open_funds_projects_places_or_change_the_chart(
     assert _items(app, "/api/v1/places") == []
     assert all(a["is_open"] for a in _items(app, "/api/v1/accounts"))
     assert "5102" not in {a["code"] for a in _items(app, "/api/v1/accounts")}
-    api = _api(app, role)  # as in the API
+    api = api_as(app, role)  # as in the API
     fund = {"code": "X", "name": "X", "restricted": False}
     assert api.post("/api/v1/funds", fund, key="k-roles-1").status_code == 403
 
@@ -414,7 +385,7 @@ def test_only_an_admin_may_open_funds_projects_places_or_change_the_chart(
 # -- one rule, every door ------------------------------------------------------------------------
 def test_the_use_cases_refuse_what_the_api_schemas_refuse(app: Flask, seeded: Seeded) -> None:
     """The text rules live in the use cases, so the console (and the CLI) meet the API's."""
-    books = _books(app)
+    books = books_of(app)
     for details, field in (
         ({"code": "N1", "name": "", "restricted": False}, "name"),
         ({"code": "N1", "name": "  ", "restricted": False}, "name"),

@@ -8,53 +8,16 @@ no console error and no axe-core violation. Screenshots go to
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 
-from tests.console.conftest import Seeded
-from tests.console.test_console_browser import (
-    CHROMIUM,
-    SHOTS,
-    WIDTHS,
-    Watched,
-    _axe,
-    _serve,
-    _sign_in,
-    browser,  # noqa: F401 - the module-scoped browser fixture
-)
+from tests.console.browser import NEEDS_BROWSER, Watched, check_pages, shot, sign_in
+from tests.console.conftest import Seeded, books_of
 from usecases import places, tokens
 from usecases.unit import SYSTEM
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server, url = _serve(app)
-    try:
-        yield url
-    finally:
-        server.shutdown()
-
-
-@pytest.fixture
-def watched(browser: Any) -> Iterator[Watched]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    try:
-        yield Watched(context)
-    finally:
-        context.close()
-
-
-def _books(app: Flask) -> Any:
-    return app.extensions["huiquan"].books
+pytestmark = NEEDS_BROWSER
 
 
 def _field(page: Any, label: str) -> Any:
@@ -65,10 +28,8 @@ def _field(page: Any, label: str) -> Any:
 def test_an_admin_adds_a_place_opens_a_fund_and_a_project_there_and_makes_a_token(
     app: Flask, live_url: str, watched: Watched, users: dict[str, str], seeded: Seeded
 ) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
     page = watched.page
-    _sign_in(page, live_url, users["admin"])
-    page.wait_for_url(f"{live_url}/console/")
+    sign_in(page, live_url, users["admin"])
 
     page.goto(f"{live_url}/console/admin/")
     page.get_by_role("link", name="地点", exact=True).click()
@@ -85,7 +46,7 @@ def test_an_admin_adds_a_place_opens_a_fund_and_a_project_there_and_makes_a_toke
     page.get_by_role("button", name="添加地点").click()
     assert page.locator("#e-code").is_visible()
     assert page.locator("[role=status]").count() == 0  # the earlier notice is not repeated
-    page.screenshot(path=str(SHOTS / "admin-place-refused-1280.png"), full_page=True)
+    shot(page, "admin-place-refused-1280")
     assert _field(page, "名称").input_value() == "石桥街道"
     _field(page, "代码").fill("510185101")
     page.get_by_role("button", name="添加地点").click()
@@ -130,8 +91,8 @@ def test_an_admin_adds_a_place_opens_a_fund_and_a_project_there_and_makes_a_toke
     secret = page.locator("#secret").input_value()
     assert secret.startswith("hq_")
     assert page.locator("button[data-copy]").is_visible()  # the copy script ran under the CSP
-    page.screenshot(path=str(SHOTS / "admin-token-secret-1280.png"), full_page=True)
-    assert tokens.authenticate(_books(app).engine, secret) is not None
+    shot(page, "admin-token-secret-1280")
+    assert tokens.authenticate(books_of(app).engine, secret) is not None
     page.goto(f"{live_url}/console/admin/tokens")
     assert secret not in page.content() and "wechat-gateway" in page.content()
     # The refused forms answered 422 (as they should), which Chromium logs; nothing else is.
@@ -140,13 +101,12 @@ def test_an_admin_adds_a_place_opens_a_fund_and_a_project_there_and_makes_a_toke
 
 def test_every_admin_page_fits_both_widths_has_no_console_error_and_no_axe_violation(
     app: Flask,
-    browser: Any,  # noqa: F811 - the fixture imported above
+    browser: Any,
     live_url: str,
     users: dict[str, str],
     seeded: Seeded,
 ) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    books = _books(app)
+    books = books_of(app)
     for code, kind, name, parent in (
         ("513327", "county", "炉霍县", ""),
         ("513327100", "town", "新都镇", "513327"),
@@ -166,26 +126,5 @@ def test_every_admin_page_fits_both_widths_has_no_console_error_and_no_axe_viola
         ("funds", "/console/"),
         ("fund", f"/console/funds/{seeded.general}"),
     ]
-    problems: list[str] = []
-    for width in WIDTHS:
-        context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
-        watched = Watched(context)
-        page = watched.page
-        try:
-            _sign_in(page, live_url, users["admin"])
-            page.wait_for_url(f"{live_url}/console/")
-            for name, path in pages:
-                page.goto(f"{live_url}{path}")
-                page.wait_for_load_state("networkidle")
-                overflow = page.evaluate(
-                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-                )
-                if overflow > 0:
-                    problems.append(f"{name}@{width}: {overflow}px of horizontal overflow")
-                for violation in _axe(page):
-                    problems.append(f"{name}@{width}: axe {violation}")
-                page.screenshot(path=str(SHOTS / f"admin-{name}-{width}.png"), full_page=True)
-            problems += [f"@{width}: console: {e}" for e in watched.errors]
-        finally:
-            context.close()
+    problems = check_pages(browser, live_url, pages, login=users["admin"], prefix="admin")
     assert problems == [], "\n".join(problems)

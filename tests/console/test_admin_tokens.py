@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -16,7 +14,16 @@ from sqlalchemy import select, update
 
 from ledger.storage import tables
 from tests.api.conftest import Caller
-from tests.console.conftest import csrf_of, key_of, sign_in
+from tests.console.conftest import (
+    api_as,
+    books_of,
+    csrf_of,
+    error_of,
+    events,
+    form_of,
+    linked_from,
+    sign_in,
+)
 from usecases import tokens
 from usecases.unit import SYSTEM
 from usecases.users import create_user
@@ -24,36 +31,10 @@ from usecases.users import create_user
 PAGE = "/console/admin/tokens"
 
 
-def _books(app: Flask) -> Any:
-    return app.extensions["huiquan"].books
-
-
-def _api(app: Flask, role: str = "admin") -> Caller:
-    name = f"{role}-{uuid.uuid4().hex[:8]}"
-    return Caller(app.test_client(), tokens.create_token(_books(app).engine, role=role, name=name))
-
-
-def _form(client: FlaskClient) -> dict[str, str]:
-    page = client.get(PAGE)
-    assert page.status_code == 200, page.status_code
-    return {"csrf_token": csrf_of(page), "_key": key_of(page)}
-
-
-def _error_of(html: str, name: str) -> str:
-    found = re.search(rf'<p class="error" id="e-{name}">([^<]*)</p>', html)
-    assert found, f"no error beside {name}"
-    return found.group(1).strip()
-
-
-def _events(app: Flask, action: str) -> list[Any]:
-    t = tables.audit_events
-    with _books(app).engine.connect() as conn:
-        query = select(t).where(t.c.action == action, t.c.outcome == "success")
-        return list(conn.execute(query.order_by(t.c.sequence)))
-
-
 def _gateway_user(app: Flask) -> None:
-    create_user(_books(app), login="wechat", display_name="微信网关", roles=("officer",), by=SYSTEM)
+    create_user(
+        books_of(app), login="wechat", display_name="微信网关", roles=("officer",), by=SYSTEM
+    )
 
 
 def test_an_admin_makes_a_token_sees_it_once_and_it_works_until_revoked(
@@ -61,10 +42,9 @@ def test_an_admin_makes_a_token_sees_it_once_and_it_works_until_revoked(
 ) -> None:
     _gateway_user(app)
     sign_in(client, users["admin"])
-    assert f'href="{PAGE}"' in client.get("/console/admin/").get_data(as_text=True)
-    assert f'href="{PAGE}"' in client.get("/console/admin/users").get_data(as_text=True)
+    linked_from(client, PAGE, "/console/admin/", "/console/admin/users")
     sent = {
-        **_form(client),
+        **form_of(client, PAGE),
         "name": "wechat-gateway",
         "role": "officer",
         "user": "wechat",
@@ -81,10 +61,10 @@ def test_an_admin_makes_a_token_sees_it_once_and_it_works_until_revoked(
     assert again.status_code == 201
     repeated = again.get_data(as_text=True)
     assert "hq_" not in repeated and "此表单已提交过" in repeated
-    listed = _api(app).get("/api/v1/tokens").get_json()["items"]
+    listed = api_as(app).get("/api/v1/tokens").get_json()["items"]
     ours = [t for t in listed if t["name"] == "wechat-gateway"]
     assert len(ours) == 1 and ours[0]["role"] == "officer" and ours[0]["revoked_at"] is None
-    (info,) = [t for t in tokens.list_tokens(_books(app).engine) if t.name == "wechat-gateway"]
+    (info,) = [t for t in tokens.list_tokens(books_of(app).engine) if t.name == "wechat-gateway"]
     assert info.user_id == ours[0]["user_id"] and info.display_name == "微信网关"
     created = dt.datetime.fromisoformat(info.created_at)
     expires = dt.datetime.fromisoformat(info.expires_at or "")
@@ -104,14 +84,14 @@ def test_an_admin_makes_a_token_sees_it_once_and_it_works_until_revoked(
     refused = Caller(app.test_client(), secret.group(1)).get("/api/v1/funds")
     assert refused.status_code == 401
     assert client.post(f"{PAGE}/{token_id}/revoke", data=revoke).status_code == 303  # harmless
-    made_event, replay = _events(app, "console tokens")
+    made_event, replay = events(app, "console tokens")
     assert (made_event.actor, made_event.role, made_event.target) == ("李管理", "admin", PAGE)
     assert replay.idempotency_key == made_event.idempotency_key
-    (revoked,) = _events(app, "console token-revoke")
+    (revoked,) = events(app, "console token-revoke")
     assert revoked.target == f"{PAGE}/{token_id}/revoke"
-    api = _api(app)
+    api = api_as(app)
     assert api.post("/api/v1/tokens", {"name": "api-made", "role": "auditor"}).status_code == 201
-    (theirs,) = _events(app, "POST /api/v1/tokens")
+    (theirs,) = events(app, "POST /api/v1/tokens")
     assert theirs.detail == made_event.detail  # the same use case writes the same detail
 
 
@@ -119,12 +99,17 @@ def test_a_token_made_without_a_user_acts_as_a_user_of_its_name_and_an_expired_o
     app: Flask, client: FlaskClient, users: dict[str, str]
 ) -> None:
     sign_in(client, users["admin"])
-    sent = {**_form(client), "name": "nightly-export", "role": "auditor", "expires_in_days": "90"}
+    sent = {
+        **form_of(client, PAGE),
+        "name": "nightly-export",
+        "role": "auditor",
+        "expires_in_days": "90",
+    }
     assert client.post(PAGE, data=sent).status_code == 201
-    (info,) = [t for t in tokens.list_tokens(_books(app).engine) if t.name == "nightly-export"]
+    (info,) = [t for t in tokens.list_tokens(books_of(app).engine) if t.name == "nightly-export"]
     assert info.display_name == "nightly-export" and info.role == "auditor"
     past = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat()
-    with _books(app).engine.begin() as conn:
+    with books_of(app).engine.begin() as conn:
         conn.execute(
             update(tables.api_tokens)
             .where(tables.api_tokens.c.id == info.id)
@@ -142,26 +127,26 @@ def test_a_token_made_without_a_user_acts_as_a_user_of_its_name_and_an_expired_o
 def test_only_an_admin_may_see_make_or_revoke_tokens(
     app: Flask, client: FlaskClient, users: dict[str, str], role: str
 ) -> None:
-    existing = tokens.create_token(_books(app).engine, role="auditor", name="kept")
-    (kept,) = tokens.list_tokens(_books(app).engine)
+    existing = tokens.create_token(books_of(app).engine, role="auditor", name="kept")
+    (kept,) = tokens.list_tokens(books_of(app).engine)
     sign_in(client, users[role])
     assert client.get(PAGE).status_code == 403
     token = csrf_of(client.get("/console/"))
     sent = {"csrf_token": token, "_key": "k" * 20, "name": "x", "role": "admin"}
     assert client.post(PAGE, data=sent).status_code == 403
     assert client.post(f"{PAGE}/{kept.id}/revoke", data={"csrf_token": token}).status_code == 403
-    assert [(t.name, t.revoked_at) for t in tokens.list_tokens(_books(app).engine)] == [
+    assert [(t.name, t.revoked_at) for t in tokens.list_tokens(books_of(app).engine)] == [
         ("kept", None)
     ]
     assert Caller(app.test_client(), existing).get("/api/v1/funds").status_code == 200
-    assert _api(app, role).get("/api/v1/tokens").status_code == 403  # as in the API
+    assert api_as(app, role).get("/api/v1/tokens").status_code == 403  # as in the API
 
 
 def test_bad_token_input_is_refused_beside_its_field_and_makes_nothing(
     app: Flask, client: FlaskClient, users: dict[str, str]
 ) -> None:
     _gateway_user(app)
-    tokens.create_token(_books(app).engine, role="auditor", name="taken")
+    tokens.create_token(books_of(app).engine, role="auditor", name="taken")
     sign_in(client, users["admin"])
     base = {"name": "new-one", "role": "officer", "user": "wechat", "expires_in_days": "90"}
     lifetime = "请填写 1 至 3650 之间的天数。"
@@ -177,15 +162,15 @@ def test_bad_token_input_is_refused_beside_its_field_and_makes_nothing(
         ({"name": ""}, "name", "此栏为必填项。"),
         ({"name": "n" * 101}, "name", "内容过长。"),
     ):
-        refused = client.post(PAGE, data={**_form(client), **base, **sent})
+        refused = client.post(PAGE, data={**form_of(client, PAGE), **base, **sent})
         assert refused.status_code == 422, sent
         html = refused.get_data(as_text=True)
-        assert _error_of(html, field) == words, sent
+        assert error_of(html, field) == words, sent
         assert "hq_" not in html
-    assert [t.name for t in tokens.list_tokens(_books(app).engine)] == ["taken"]
-    assert _events(app, "console tokens") == []
+    assert [t.name for t in tokens.list_tokens(books_of(app).engine)] == ["taken"]
+    assert events(app, "console tokens") == []
     missing = client.post(f"{PAGE}/nope/revoke", data={"csrf_token": csrf_of(client.get(PAGE))})
-    assert missing.status_code == 404 and _events(app, "console token-revoke") == []
+    assert missing.status_code == 404 and events(app, "console token-revoke") == []
 
 
 def test_the_use_case_refuses_a_name_the_api_refuses(app: Flask) -> None:
@@ -193,9 +178,9 @@ def test_the_use_case_refuses_a_name_the_api_refuses(app: Flask) -> None:
 
     for name in ("n" * 101, "two\nlines", "bell\x07"):
         with pytest.raises(InvalidEntry) as refused:
-            tokens.issue_token(_books(app), role="auditor", name=name)
+            tokens.issue_token(books_of(app), role="auditor", name=name)
         assert refused.value.field == "name"
-    assert tokens.list_tokens(_books(app).engine) == []
+    assert tokens.list_tokens(books_of(app).engine) == []
 
 
 def test_the_api_and_the_console_take_the_same_token_name_length() -> None:
@@ -212,16 +197,16 @@ def test_a_refused_token_leaves_no_success_in_the_trail_through_either_door(
     app: Flask, client: FlaskClient, users: dict[str, str]
 ) -> None:
     """The key's look-up used to commit the audit event before the creation was refused."""
-    tokens.create_token(_books(app).engine, role="auditor", name="taken")
+    tokens.create_token(books_of(app).engine, role="auditor", name="taken")
     sign_in(client, users["admin"])
-    sent = {**_form(client), "name": "taken", "role": "auditor", "expires_in_days": "90"}
+    sent = {**form_of(client, PAGE), "name": "taken", "role": "auditor", "expires_in_days": "90"}
     assert client.post(PAGE, data=sent).status_code == 422
-    assert _events(app, "console tokens") == []
-    api = _api(app)
+    assert events(app, "console tokens") == []
+    api = api_as(app)
     refused = api.post("/api/v1/tokens", {"name": "taken", "role": "auditor"}, key="tok-taken")
     assert refused.status_code == 409
     t = tables.audit_events
-    with _books(app).engine.connect() as conn:
+    with books_of(app).engine.connect() as conn:
         trail = conn.execute(
             select(t.c.outcome, t.c.status).where(t.c.action == "POST /api/v1/tokens")
         ).all()

@@ -8,8 +8,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ledger.balances import fund_summary
-from tests.console.conftest import PASSWORD, TODAY, Seeded, csrf_of, key_of, post_form, sign_in
-from usecases import gifts, unit
+from tests.console.conftest import (
+    PASSWORD,
+    TODAY,
+    Seeded,
+    csrf_of,
+    donate,
+    key_of,
+    post_form,
+    sign_in,
+)
+from usecases import unit
 from usecases.unit import SYSTEM
 from usecases.users import create_user
 
@@ -21,7 +30,6 @@ def _cash(app: Flask, fund: str) -> dict[str, int]:
 def test_a_large_payment_waits_for_an_approver_who_is_not_its_maker(
     app: Flask, client: FlaskClient, users: dict[str, str], seeded: Seeded
 ) -> None:
-    from ledger.money import Money
 
     books = app.extensions["huiquan"].books
     create_user(
@@ -32,14 +40,7 @@ def test_a_large_payment_waits_for_an_approver_who_is_not_its_maker(
         password=PASSWORD,
         by=SYSTEM,
     )
-    gifts.record_donation(
-        books,
-        by=SYSTEM,
-        donor_id=seeded.donor,
-        fund=seeded.restricted,
-        amount=Money.parse("30000.00", "CNY"),
-        received_on=TODAY,
-    )
+    donate(app, seeded, "30000.00")
     sign_in(client, users["officer"])
     sent = post_form(
         client,
@@ -89,7 +90,6 @@ def test_a_large_payment_waits_for_an_approver_who_is_not_its_maker(
 def test_a_maker_may_withdraw_but_not_approve_their_request(
     app: Flask, client: FlaskClient, seeded: Seeded
 ) -> None:
-    from ledger.money import Money
 
     books = app.extensions["huiquan"].books
     create_user(
@@ -100,14 +100,7 @@ def test_a_maker_may_withdraw_but_not_approve_their_request(
         password=PASSWORD,
         by=SYSTEM,
     )
-    gifts.record_donation(
-        books,
-        by=SYSTEM,
-        donor_id=seeded.donor,
-        fund=seeded.restricted,
-        amount=Money.parse("30000.00", "CNY"),
-        received_on=TODAY,
-    )
+    donate(app, seeded, "30000.00")
     sign_in(client, "both")
     post_form(
         client,
@@ -146,7 +139,6 @@ def test_the_maker_attaches_a_document_to_the_request_and_the_approver_downloads
 ) -> None:
     import io
 
-    from ledger.money import Money
     from usecases import evidence
 
     books = app.extensions["huiquan"].books
@@ -158,14 +150,7 @@ def test_the_maker_attaches_a_document_to_the_request_and_the_approver_downloads
         password=PASSWORD,
         by=SYSTEM,
     )
-    gifts.record_donation(
-        books,
-        by=SYSTEM,
-        donor_id=seeded.donor,
-        fund=seeded.restricted,
-        amount=Money.parse("30000.00", "CNY"),
-        received_on=TODAY,
-    )
+    donate(app, seeded, "30000.00")
     sign_in(client, users["officer"])
     post_form(
         client,

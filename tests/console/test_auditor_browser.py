@@ -1,12 +1,12 @@
 """An auditor in a real browser: downloads the journal as XLSX, opens a statement
 line's entries and one entry's postings.
 
-Debian's chromium driven by Playwright against the web app served on a loopback port.
+Debian's chromium driven by Playwright against the web app served on a loopback port
+(`tests.console.browser`'s `browser` and `live_url`).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,52 +15,20 @@ import pytest
 from flask import Flask
 from openpyxl import load_workbook
 
-from tests.console.test_lists_support import Recorded, browser, record_books, web_app
+from tests.console.browser import NEEDS_BROWSER
+from tests.console.test_lists_support import Recorded, record_books
+from tests.console.test_lists_support import browser as signed_in
 
-CHROMIUM = "/usr/bin/chromium"
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
+pytestmark = NEEDS_BROWSER
 
 
 @pytest.fixture
-def app(app_config: dict[str, Any]) -> Iterator[Flask]:
-    app = web_app(app_config)
-    yield app
-    app.extensions["huiquan"].engine.dispose()
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def browser_page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(accept_downloads=True, locale="zh-CN")
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield context.new_page()
     finally:
-        server.shutdown()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def browser_page() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(accept_downloads=True, locale="zh-CN")
-        page = context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+        context.close()
 
 
 def test_an_auditor_downloads_the_xlsx_and_opens_a_statement_lines_entries(
@@ -71,7 +39,7 @@ def test_an_auditor_downloads_the_xlsx_and_opens_a_statement_lines_entries(
     # Signed in as the login form leaves a session (the form itself is the console's tests'):
     # the session's cookie, handed to the browser.
     cookie_name = app.config["SESSION_COOKIE_NAME"]
-    session = browser(app, "auditor").get_cookie(cookie_name)
+    session = signed_in(app, "auditor").get_cookie(cookie_name)
     assert session is not None
     page.context.add_cookies([{"name": cookie_name, "value": session.value, "url": live_url}])
     page.goto(f"{live_url}/lang/en?next=/console/audit/")  # English: the links' names below

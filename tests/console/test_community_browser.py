@@ -16,18 +16,13 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.console.browser import NEEDS_BROWSER, check_page, sign_in, watching
 from tests.console.conftest import PASSWORD, Seeded
-from tests.console.test_console_browser import CHROMIUM, SHOTS, Watched, _axe, _sign_in
-from tests.console.test_console_browser import browser as browser  # the fixtures
-from tests.console.test_console_browser import live_url as live_url
 from usecases import community, places
 from usecases.unit import SYSTEM
 from usecases.users import create_user
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
+pytestmark = NEEDS_BROWSER
 
 CANARY = "canary-browser-13700000000"
 
@@ -77,9 +72,7 @@ def test_a_need_goes_from_a_residents_post_to_reported_through_the_console(
         password=PASSWORD,
         by=SYSTEM,
     )
-    resident = Watched(browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN"))
-    staff = Watched(browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN"))
-    try:
+    with watching(browser, 390, 844) as resident, watching(browser, 1280) as staff:
         # 1. A resident posts the need on a phone.
         page = resident.page
         page.goto(f"{live_url}/")
@@ -99,7 +92,7 @@ def test_a_need_goes_from_a_residents_post_to_reported_through_the_console(
 
         # 2. The moderator publishes it from the queue.
         desk = staff.page
-        _sign_in(desk, live_url, "chen.moderator")
+        sign_in(desk, live_url, "chen.moderator")
         desk.goto(f"{live_url}/console/community/")
         desk.locator("#queue + .scroll").get_by_role("link", name="长者食堂需要四张餐桌").click()
         assert CANARY in desk.content()  # the moderator sees the contact
@@ -131,33 +124,21 @@ def test_a_need_goes_from_a_residents_post_to_reported_through_the_console(
 
         # 5. The public page shows it; nothing on it names the resident.
         problems: list[str] = []
-        SHOTS.mkdir(parents=True, exist_ok=True)
         for name, path in (
             ("console-community", "/console/community/"),
             ("console-need", f"/console/community/needs/{need.id}"),
             ("console-services", "/console/community/services"),
             ("console-recurring", "/console/community/recurring"),
         ):
-            desk.goto(f"{live_url}{path}")
-            desk.wait_for_load_state("networkidle")
-            problems += [f"{name}: axe {v}" for v in _axe(desk)]
-            desk.screenshot(path=str(SHOTS / f"community-{name}-1280.png"), full_page=True)
+            problems += check_page(desk, f"{live_url}{path}", f"community-{name}", 1280)
         for name, path in (
             ("needs-board", "/needs"),
             ("need-page", f"/needs/{need.id}"),
             ("need-form", "/needs/new"),
             ("services", "/services"),
         ):
-            page.goto(f"{live_url}{path}")
-            page.wait_for_load_state("networkidle")
-            overflow = page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            if overflow > 0:
-                problems.append(f"{name}: {overflow}px of horizontal overflow")
-            problems += [f"{name}: axe {v}" for v in _axe(page)]
+            problems += check_page(page, f"{live_url}{path}", f"community-{name}", 390)
             assert CANARY not in page.content(), name
-            page.screenshot(path=str(SHOTS / f"community-{name}-390.png"), full_page=True)
         page.goto(f"{live_url}/needs")  # the county's filter takes in its towns
         page.get_by_label("地点").select_option("510104")
         page.get_by_label("状态").select_option("reported")
@@ -170,6 +151,3 @@ def test_a_need_goes_from_a_residents_post_to_reported_through_the_console(
         problems += [f"resident: {e}" for e in resident.errors]
         problems += [f"staff: {e}" for e in staff.errors]
         assert problems == [], "\n".join(problems)
-    finally:
-        resident.context.close()
-        staff.context.close()

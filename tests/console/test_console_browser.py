@@ -9,91 +9,39 @@ axe-core violation. Screenshots of every page at both widths go to `artifacts/sc
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 
-from tests.console.conftest import PASSWORD, TODAY, Seeded
+from tests.console.browser import CHROMIUM as CHROMIUM
+from tests.console.browser import (
+    NEEDS_BROWSER,
+    WIDTHS,
+    Watched,
+    axe,
+    check_page,
+    serve,
+    shot,
+    sign_in,
+    watching,
+)
+from tests.console.browser import SHOTS as SHOTS
+from tests.console.browser import browser as browser
+from tests.console.browser import live_url as live_url
+from tests.console.conftest import TODAY, Seeded
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "artifacts" / "screenshots"
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-WIDTHS = (390, 1280)
+pytestmark = NEEDS_BROWSER
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
-
-
-def _serve(app: Any) -> tuple[Any, str]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_port}"
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server, url = _serve(app)
-    try:
-        yield url
-    finally:
-        server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-class Watched:
-    """A page whose console errors and CSP complaints are collected."""
-
-    def __init__(self, context: Any) -> None:
-        self.context = context
-        self.page = context.new_page()
-        self.errors: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-
-@pytest.fixture
-def watched(browser: Any) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    try:
-        yield Watched(context)
-    finally:
-        context.close()
-
-
-def _sign_in(page: Any, base: str, login: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/console/login")
-    page.get_by_label("登录名").fill(login)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
+# A browser test module written alongside `tests.console.browser` imports these from here
+# (with CHROMIUM, SHOTS, browser and live_url above); it should import them from there.
+_axe, _sign_in = axe, sign_in
 
 
 def test_an_officer_records_a_gift_and_opens_its_receipt_and_errors_keep_the_input(
     watched: Watched, live_url: str, users: dict[str, str], seeded: Seeded
 ) -> None:
     page = watched.page
-    _sign_in(page, live_url, users["officer"])
+    sign_in(page, live_url, users["officer"])
     assert page.url.endswith("/console/")
     page.goto(f"{live_url}/console/gifts/new?donor_id={seeded.donor}")
     page.get_by_label("基金").select_option(seeded.restricted)
@@ -120,7 +68,7 @@ def test_csrf_less_and_cross_site_posts_are_refused_and_a_signed_out_session_is_
     browser: Any, watched: Watched, live_url: str, users: dict[str, str], seeded: Seeded
 ) -> None:
     page = watched.page
-    _sign_in(page, live_url, users["officer"])
+    sign_in(page, live_url, users["officer"])
     no_token = page.request.post(
         f"{live_url}/console/fees/new",
         form={"fund": seeded.general, "amount": "1.00", "currency": "CNY", "paid_on": str(TODAY)},
@@ -136,7 +84,7 @@ def test_csrf_less_and_cross_site_posts_are_refused_and_a_signed_out_session_is_
         start_response("200 OK", [("Content-Type", "text/html")])
         return [form.encode()]
 
-    server, evil_url = _serve(evil)
+    server, evil_url = serve(evil)
     try:
         page.goto(evil_url)
         page.get_by_role("button", name="go").click()
@@ -198,16 +146,6 @@ def _try_it(page: Any, base: str, token: str) -> None:
     assert "锦炉爱心助学基金" in operation.locator(".live-responses-table").inner_text()
 
 
-def _axe(page: Any) -> list[dict[str, Any]]:
-    page.evaluate(AXE.read_text("utf-8") + "\n;0")  # evaluated by the browser: no CSP applies
-    result = page.evaluate(
-        """() => axe.run(document, {runOnly: {type: 'tag',
-             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})
-           .then(r => r.violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target)})))"""
-    )
-    return list(result)
-
-
 def _activity(app: Flask, seeded: Seeded) -> None:
     """Some gifts, a pledge and a payment, so the pages show real figures."""
     from ledger.money import Money
@@ -243,35 +181,21 @@ def _activity(app: Flask, seeded: Seeded) -> None:
 def test_every_page_fits_both_widths_has_no_console_error_and_no_axe_violation(
     app: Flask, browser: Any, live_url: str, users: dict[str, str], seeded: Seeded
 ) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
     _activity(app, seeded)
     problems: list[str] = []
     from usecases.tokens import create_token
 
     token = create_token(app.extensions["huiquan"].engine, role="auditor", name="swagger")
     for width in WIDTHS:
-        context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
-        watched = Watched(context)
-        page = watched.page
-        signed_in = False
-        try:
+        with watching(browser, width) as watched:
+            page = watched.page
+            signed_in = False
             for name, path, needs_user in _pages(seeded):
                 if needs_user and not signed_in:
-                    _sign_in(page, live_url, users["admin"])
+                    sign_in(page, live_url, users["admin"])
                     signed_in = True
-                page.goto(f"{live_url}{path}")
-                page.wait_for_load_state("networkidle")
-                overflow = page.evaluate(
-                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-                )
-                if overflow > 0:
-                    problems.append(f"{name}@{width}: {overflow}px of horizontal overflow")
-                for violation in _axe(page):
-                    problems.append(f"{name}@{width}: axe {violation}")
-                page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+                problems += check_page(page, f"{live_url}{path}", name, width)
             _try_it(page, live_url, token)
-            page.screenshot(path=str(SHOTS / f"api-docs-{width}.png"), full_page=False)
+            shot(page, f"api-docs-{width}", full_page=False)
             problems += [f"@{width}: console: {e}" for e in watched.errors]
-        finally:
-            context.close()
     assert problems == [], "\n".join(problems)

@@ -8,59 +8,30 @@ input is shown beside its field and changes nothing; a form sent twice changes o
 from __future__ import annotations
 
 import json
-import re
-import uuid
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
 
 from ledger.errors import PurposeMismatch
 from ledger.money import Money
 from ledger.storage import tables
-from tests.api.conftest import Caller
-from tests.console.conftest import TODAY, Seeded, csrf_of, key_of, sign_in
+from tests.console.conftest import (
+    TODAY,
+    Seeded,
+    api_as,
+    books_of,
+    count,
+    csrf_of,
+    disburse,
+    donate,
+    error_of,
+    events,
+    form_of,
+    sign_in,
+)
 from usecases import controls, spending
-from usecases.tokens import create_token
 from usecases.unit import SYSTEM
-
-
-def _books(app: Flask) -> Any:
-    return app.extensions["huiquan"].books
-
-
-def _api(app: Flask, role: str = "admin") -> Caller:
-    """An API caller with a new token of `role`."""
-    name = f"{role}-{uuid.uuid4().hex[:8]}"
-    return Caller(app.test_client(), create_token(_books(app).engine, role=role, name=name))
-
-
-def _events(app: Flask, action: str) -> list[Any]:
-    """The successful audit events whose action ends with `action`, oldest first."""
-    t = tables.audit_events
-    with _books(app).engine.connect() as conn:
-        query = select(t).where(t.c.action.like(f"%{action}"), t.c.outcome == "success")
-        return list(conn.execute(query.order_by(t.c.sequence)))
-
-
-def _versions(app: Flask, table: Any, column: str, value: str) -> int:
-    with _books(app).engine.connect() as conn:
-        found = conn.scalar(select(func.count()).where(getattr(table.c, column) == value))
-        return int(found or 0)
-
-
-def _form(client: FlaskClient, path: str) -> dict[str, str]:
-    page = client.get(path)
-    assert page.status_code == 200, page.status_code
-    return {"csrf_token": csrf_of(page), "_key": key_of(page)}
-
-
-def _error_of(html: str, name: str) -> str:
-    found = re.search(rf'<p class="error" id="e-{name}">([^<]*)</p>', html)
-    assert found, f"no error beside {name}"
-    return found.group(1).strip()
 
 
 # -- a fund's purposes ---------------------------------------------------------------------------
@@ -71,7 +42,7 @@ def test_an_admin_states_a_funds_purposes_the_fund_page_and_the_api_show_them_an
     fund_page = client.get(f"/console/funds/{seeded.restricted}").get_data(as_text=True)
     path = f"/console/admin/purposes/{seeded.restricted}"
     assert f'href="{path}"' in fund_page and "从未说明" in fund_page  # never stated: anything
-    sent = {**_form(client, path), "scholarships": "on"}
+    sent = {**form_of(client, path), "scholarships": "on"}
     answer = client.post(path, data=sent)
     assert answer.status_code == 303
     assert answer.location.endswith(f"/console/funds/{seeded.restricted}?changed=purposes")
@@ -80,7 +51,7 @@ def test_an_admin_states_a_funds_purposes_the_fund_page_and_the_api_show_them_an
     shown = client.get(answer.location).get_data(as_text=True)
     assert "基金用途已保存" in shown and "助学金" in shown and "从未说明" not in shown
     assert "助学金" in client.get("/console/admin/purposes").get_data(as_text=True)
-    read = _api(app, "officer").get(f"/api/v1/funds/{seeded.restricted}/purposes").get_json()
+    read = api_as(app, "officer").get(f"/api/v1/funds/{seeded.restricted}/purposes").get_json()
     assert read == {
         "fund": seeded.restricted,
         "stated": True,
@@ -89,10 +60,10 @@ def test_an_admin_states_a_funds_purposes_the_fund_page_and_the_api_show_them_an
         "scholarships": True,
         "in_kind_handovers": False,
     }
-    assert _versions(app, tables.fund_purposes, "fund", seeded.restricted) == 1
+    assert count(app, tables.fund_purposes, fund=seeded.restricted) == 1
     with pytest.raises(PurposeMismatch):  # the books hold to it: a project payment is refused
         spending.record_disbursement(
-            _books(app),
+            books_of(app),
             by=SYSTEM,
             fund=seeded.restricted,
             project=seeded.project,
@@ -107,16 +78,16 @@ def test_the_consoles_purposes_event_is_the_apis_event_with_the_old_and_new_purp
     sign_in(client, users["admin"])
     path = f"/console/admin/purposes/{seeded.restricted}"
     sent = {"projects": "on", "counties": "炉霍县，简阳市", "in_kind_handovers": "on"}
-    assert client.post(path, data={**_form(client, path), **sent}).status_code == 303
-    api = _api(app)
+    assert client.post(path, data={**form_of(client, path), **sent}).status_code == 303
+    api = api_as(app)
     put = api.client.put(
         f"/api/v1/funds/{seeded.restricted}/purposes",
         json={"scholarships": True},
         headers=api.headers(),
     )
     assert put.status_code == 200, put.get_json()
-    (ours,) = _events(app, "console fund-purposes")
-    (theirs,) = _events(app, "/purposes")
+    (ours,) = events(app, "console fund-purposes", ending=True)
+    (theirs,) = events(app, "/purposes", ending=True)
     stated = {
         "projects": True,
         "counties": ["炉霍县", "简阳市"],
@@ -142,8 +113,8 @@ def test_only_an_admin_may_change_a_funds_purposes(
     assert refused.status_code == 403
     fund_page = client.get(f"/console/funds/{seeded.restricted}").get_data(as_text=True)
     assert path not in fund_page and "从未说明" in fund_page  # shown, but no link to change it
-    assert not controls.fund_purposes(_books(app), seeded.restricted).stated
-    api = _api(app, role)
+    assert not controls.fund_purposes(books_of(app), seeded.restricted).stated
+    api = api_as(app, role)
     put = api.client.put(  # as in the API
         f"/api/v1/funds/{seeded.restricted}/purposes",
         json={"scholarships": True},
@@ -158,44 +129,26 @@ def test_counties_without_projects_are_refused_beside_the_counties_and_change_no
     sign_in(client, users["admin"])
     path = f"/console/admin/purposes/{seeded.restricted}"
     sent = {"projects": "", "counties": "简阳市", "scholarships": "on"}
-    bad = client.post(path, data={**_form(client, path), **sent})
+    bad = client.post(path, data={**form_of(client, path), **sent})
     assert bad.status_code == 422
     html = bad.get_data(as_text=True)
-    assert _error_of(html, "counties") == "县只限定项目拨款：请同时勾选项目拨款。"
+    assert error_of(html, "counties") == "县只限定项目拨款：请同时勾选项目拨款。"
     assert 'value="简阳市"' in html  # what was typed is kept
     too_long = client.post(
-        path, data={**_form(client, path), "projects": "on", "counties": "县" * 61}
+        path, data={**form_of(client, path), "projects": "on", "counties": "县" * 61}
     )
     assert too_long.status_code == 422
-    assert _error_of(too_long.get_data(as_text=True), "counties") == "每个县名 1 至 60 个字。"
-    assert not controls.fund_purposes(_books(app), seeded.restricted).stated
-    assert _versions(app, tables.fund_purposes, "fund", seeded.restricted) == 0
-    assert _events(app, "console fund-purposes") == []
+    assert error_of(too_long.get_data(as_text=True), "counties") == "每个县名 1 至 60 个字。"
+    assert not controls.fund_purposes(books_of(app), seeded.restricted).stated
+    assert count(app, tables.fund_purposes, fund=seeded.restricted) == 0
+    assert events(app, "console fund-purposes", ending=True) == []
     assert client.get("/console/admin/purposes/NOPE").status_code == 404
 
 
 # -- a project's budget --------------------------------------------------------------------------
 def _spend(app: Flask, seeded: Seeded, amount: str) -> None:
-    from usecases import gifts
-
-    books = _books(app)
-    gifts.record_donation(
-        books,
-        by=SYSTEM,
-        donor_id=seeded.donor,
-        fund=seeded.restricted,
-        amount=Money.parse("20000.00", "CNY"),
-        received_on=TODAY,
-    )
-    paid = spending.record_disbursement(
-        books,
-        by=SYSTEM,
-        fund=seeded.restricted,
-        project=seeded.project,
-        amount=Money.parse(amount, "CNY"),
-        paid_on=TODAY,
-    )
-    assert not getattr(paid, "requested", False)  # posted, not waiting for an approver
+    donate(app, seeded)
+    disburse(app, seeded, amount, memo="")  # posted, not waiting for an approver
 
 
 def test_an_admin_raises_a_budget_from_the_fund_page_and_the_api_and_the_trail_show_it(
@@ -206,20 +159,22 @@ def test_an_admin_raises_a_budget_from_the_fund_page_and_the_api_and_the_trail_s
     path = f"/console/admin/budgets/{seeded.project}"
     assert f'href="{path}"' in fund_page
     sent = {
-        **_form(client, path),
+        **form_of(client, path),
         "currency": "CNY",
         "budget": "80000.00",
         "reason": "理事会同意\r\n追加第二期",
     }
     answer = client.post(path, data=sent)
-    assert answer.status_code == 303, _error_of(answer.get_data(as_text=True), "budget")
+    assert answer.status_code == 303, error_of(answer.get_data(as_text=True), "budget")
     assert client.post(path, data=sent).status_code == 303  # sent twice: changed once
     shown = client.get(answer.location).get_data(as_text=True)
     assert f"{seeded.project} 的预算已保存" in shown and "80,000.00" in shown
-    project = _api(app, "auditor").get(f"/api/v1/projects/{seeded.project}").get_json()
+    project = api_as(app, "auditor").get(f"/api/v1/projects/{seeded.project}").get_json()
     assert project["budget"] == {"amount": "80000.00", "currency": "CNY"}
-    assert _versions(app, tables.project_budgets, "project", seeded.project) == 1
-    event, replay = _events(app, "console project-budget")  # the replay is recorded, empty
+    assert count(app, tables.project_budgets, project=seeded.project) == 1
+    event, replay = events(
+        app, "console project-budget", ending=True
+    )  # the replay is recorded, empty
     assert replay.idempotency_key == event.idempotency_key and not replay.detail
     assert json.loads(event.detail) == {  # what the API's event says, in the same words
         "project": seeded.project,
@@ -228,14 +183,14 @@ def test_an_admin_raises_a_budget_from_the_fund_page_and_the_api_and_the_trail_s
         "currency": "CNY",
         "reason": "理事会同意\n追加第二期",  # a browser's CR LF kept as the books' LF
     }
-    api = _api(app)
+    api = api_as(app)
     put = api.client.put(
         f"/api/v1/projects/{seeded.project}/budget",
         json={"budget": {"amount": "90000.00", "currency": "CNY"}, "reason": "第三期"},
         headers=api.headers(),
     )
     assert put.get_json()["old_budget"] == {"amount": "80000.00", "currency": "CNY"}
-    (theirs,) = _events(app, "/budget")
+    (theirs,) = events(app, "/budget", ending=True)
     assert set(json.loads(theirs.detail)) == set(json.loads(event.detail))
 
 
@@ -250,8 +205,8 @@ def test_only_an_admin_may_change_a_budget(
     sent = {"csrf_token": token, "currency": "CNY", "budget": "90000.00", "reason": "追加"}
     assert client.post(path, data=sent).status_code == 403
     assert path not in client.get(f"/console/funds/{seeded.restricted}").get_data(as_text=True)
-    assert _versions(app, tables.project_budgets, "project", seeded.project) == 0
-    api = _api(app, role)
+    assert count(app, tables.project_budgets, project=seeded.project) == 0
+    api = api_as(app, role)
     put = api.client.put(
         f"/api/v1/projects/{seeded.project}/budget",
         json={"budget": {"amount": "90000.00", "currency": "CNY"}, "reason": "追加"},
@@ -267,28 +222,29 @@ def test_a_budget_below_what_was_spent_or_without_a_reason_is_refused_beside_its
     sign_in(client, users["admin"])
     path = f"/console/admin/budgets/{seeded.project}"
     below = client.post(
-        path, data={**_form(client, path), "currency": "CNY", "budget": "100.00", "reason": "削减"}
+        path,
+        data={**form_of(client, path), "currency": "CNY", "budget": "100.00", "reason": "削减"},
     )
     assert below.status_code == 422
     html = below.get_data(as_text=True)
-    assert _error_of(html, "budget") == "该项目已支出 ¥8,000.00，预算不能低于此数。"
+    assert error_of(html, "budget") == "该项目已支出 ¥8,000.00，预算不能低于此数。"
     assert 'value="100.00"' in html and "削减</textarea>" in html
     for sent, field, words in (
         ({"budget": "60000.00", "reason": ""}, "reason", "此栏为必填项。"),
         ({"budget": "六万", "reason": "追加"}, "budget", "请填写金额，例如 1200.50。"),
         ({"budget": "60000.00", "reason": "追加\x1b"}, "reason", "请删除文字中的控制字符。"),
     ):
-        refused = client.post(path, data={**_form(client, path), "currency": "CNY", **sent})
+        refused = client.post(path, data={**form_of(client, path), "currency": "CNY", **sent})
         assert refused.status_code == 422
-        assert _error_of(refused.get_data(as_text=True), field) == words
+        assert error_of(refused.get_data(as_text=True), field) == words
     assert controls_budget(app, seeded.project) == "50000.00"
-    assert _versions(app, tables.project_budgets, "project", seeded.project) == 0
-    assert _events(app, "console project-budget") == []
+    assert count(app, tables.project_budgets, project=seeded.project) == 0
+    assert events(app, "console project-budget", ending=True) == []
     assert client.get("/console/admin/budgets/NOPE").status_code == 404
 
 
 def controls_budget(app: Flask, project: str) -> str:
-    found = _api(app, "auditor").get(f"/api/v1/projects/{project}").get_json()
+    found = api_as(app, "auditor").get(f"/api/v1/projects/{project}").get_json()
     return str(found["budget"]["amount"])
 
 
@@ -308,7 +264,7 @@ def test_a_replayed_key_answers_the_change_it_made_even_after_another(
 ) -> None:
     from ledger.errors import IdempotencyConflict
 
-    books = _books(app)
+    books = books_of(app)
     cny = Money.parse
 
     def raise_to(amount: str, key: str | None) -> controls.BudgetChange:
@@ -321,7 +277,7 @@ def test_a_replayed_key_answers_the_change_it_made_even_after_another(
     replayed = raise_to("60000.00", "k-1")
     assert (replayed.before.budget_minor, replayed.after.budget_minor) == (5_000_000, 6_000_000)
     assert replayed == first
-    assert _versions(app, tables.project_budgets, "project", seeded.project) == 2
+    assert count(app, tables.project_budgets, project=seeded.project) == 2
     with pytest.raises(IdempotencyConflict):
         raise_to("65000.00", "k-1")
     stated = controls.set_fund_purposes(
@@ -333,4 +289,4 @@ def test_a_replayed_key_answers_the_change_it_made_even_after_another(
         )
         == stated
     )
-    assert _versions(app, tables.fund_purposes, "fund", seeded.general) == 1
+    assert count(app, tables.fund_purposes, fund=seeded.general) == 1

@@ -7,61 +7,22 @@ and no axe-core violation. Screenshots go to `artifacts/screenshots/controls-*.p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 
-from ledger.money import Money
-from tests.console.conftest import TODAY, Seeded
-from tests.console.test_console_browser import (
-    CHROMIUM,
-    SHOTS,
-    WIDTHS,
-    Watched,
-    _axe,
-    _serve,
-    _sign_in,
-    browser,  # noqa: F401 - the module-scoped browser fixture
-)
-from usecases import controls, delivery, gifts
+from tests.console.browser import NEEDS_BROWSER, Watched, check_pages, shot, sign_in
+from tests.console.conftest import Seeded, books_of, donate
+from usecases import controls, delivery
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server, url = _serve(app)
-    try:
-        yield url
-    finally:
-        server.shutdown()
-
-
-@pytest.fixture
-def watched(browser: Any) -> Iterator[Watched]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    try:
-        yield Watched(context)
-    finally:
-        context.close()
-
-
-def _books(app: Flask) -> Any:
-    return app.extensions["huiquan"].books
+pytestmark = NEEDS_BROWSER
 
 
 def test_an_admin_sets_purposes_raises_a_budget_and_subscribes_a_webhook_in_the_browser(
     app: Flask, live_url: str, watched: Watched, users: dict[str, str], seeded: Seeded
 ) -> None:
     page = watched.page
-    _sign_in(page, live_url, users["admin"])
-    page.wait_for_url(f"{live_url}/console/")
+    sign_in(page, live_url, users["admin"])
     page.goto(f"{live_url}/console/funds/{seeded.restricted}")
     page.get_by_role("link", name="修改用途").click()
     page.get_by_label("向本基金的项目拨款（及向项目转交物资）").check()
@@ -71,7 +32,7 @@ def test_an_admin_sets_purposes_raises_a_budget_and_subscribes_a_webhook_in_the_
     page.get_by_role("button", name="保存用途").click()
     assert "基金用途已保存" in page.locator("[role=status]").first.inner_text()
     assert "炉霍县的项目" in page.content()
-    stated = controls.fund_purposes(_books(app), seeded.restricted)
+    stated = controls.fund_purposes(books_of(app), seeded.restricted)
     assert stated.counties == ("炉霍县",) and not stated.scholarships
 
     page.get_by_role("link", name="修改预算").first.click()
@@ -79,8 +40,7 @@ def test_an_admin_sets_purposes_raises_a_budget_and_subscribes_a_webhook_in_the_
     page.get_by_label("原因（理事会决议等）").fill("理事会同意\n追加第二期")
     page.get_by_role("button", name="保存预算").click()
     assert page.locator("#e-budget").is_visible()  # refused beside the field, input kept
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "controls-budget-refused-1280.png"), full_page=True)
+    shot(page, "controls-budget-refused-1280")
     assert page.get_by_label("原因（理事会决议等）").input_value() == "理事会同意\n追加第二期"
     page.get_by_label("新预算（人民币）").fill("80000.00")
     page.get_by_role("button", name="保存预算").click()
@@ -95,9 +55,8 @@ def test_an_admin_sets_purposes_raises_a_budget_and_subscribes_a_webhook_in_the_
     secret = page.locator("#secret").input_value()
     assert secret.startswith("whsec_")
     assert page.locator("button[data-copy]").is_visible()  # the copy script ran under the CSP
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "controls-webhook-secret-1280.png"), full_page=True)
-    [sub] = delivery.list_subscriptions(_books(app))
+    shot(page, "controls-webhook-secret-1280")
+    [sub] = delivery.list_subscriptions(books_of(app))
     assert sub.url == "https://wechat.example.org/huiquan" and sub.events == ("gift.spent",)
     # The refused budget answered 422 (as it should), which Chromium logs; nothing else is.
     assert [e for e in watched.errors if "status of 422" not in e] == []
@@ -105,29 +64,21 @@ def test_an_admin_sets_purposes_raises_a_budget_and_subscribes_a_webhook_in_the_
 
 def test_every_controls_page_fits_both_widths_has_no_console_error_and_no_axe_violation(
     app: Flask,
-    browser: Any,  # noqa: F811 - the fixture imported above
+    browser: Any,
     live_url: str,
     users: dict[str, str],
     seeded: Seeded,
 ) -> None:
     from usecases.unit import SYSTEM
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
     delivery.create_subscription(
-        _books(app),
+        books_of(app),
         by=SYSTEM,
         url="https://sms.example.org/huiquan/inbound",
         events=["receipt.issued", "need.answered"],
         description="短信网关",
     )
-    gift = gifts.record_donation(
-        _books(app),
-        by=SYSTEM,
-        donor_id=seeded.donor,
-        fund=seeded.restricted,
-        amount=Money.parse("500.00", "CNY"),
-        received_on=TODAY,
-    )
+    gift = donate(app, seeded, "500.00")
     pages = [
         ("receipt", f"/console/receipts/{gift.receipt.serial}"),
         ("donor", f"/console/donors/{seeded.donor}"),
@@ -138,26 +89,5 @@ def test_every_controls_page_fits_both_widths_has_no_console_error_and_no_axe_vi
         ("fund", f"/console/funds/{seeded.restricted}"),
         ("administration", "/console/admin/"),
     ]
-    problems: list[str] = []
-    for width in WIDTHS:
-        context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
-        watched = Watched(context)
-        page = watched.page
-        try:
-            _sign_in(page, live_url, users["admin"])
-            page.wait_for_url(f"{live_url}/console/")
-            for name, path in pages:
-                page.goto(f"{live_url}{path}")
-                page.wait_for_load_state("networkidle")
-                overflow = page.evaluate(
-                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-                )
-                if overflow > 0:
-                    problems.append(f"{name}@{width}: {overflow}px of horizontal overflow")
-                for violation in _axe(page):
-                    problems.append(f"{name}@{width}: axe {violation}")
-                page.screenshot(path=str(SHOTS / f"controls-{name}-{width}.png"), full_page=True)
-            problems += [f"@{width}: console: {e}" for e in watched.errors]
-        finally:
-            context.close()
+    problems = check_pages(browser, live_url, pages, login=users["admin"], prefix="controls")
     assert problems == [], "\n".join(problems)

@@ -13,7 +13,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ledger.money import Money
-from tests.console.conftest import PASSWORD, TODAY, Seeded, csrf_of, key_of, sign_in
+from tests.console.conftest import (
+    PASSWORD,
+    TODAY,
+    Seeded,
+    books_of,
+    csrf_of,
+    donate,
+    key_of,
+    sign_in,
+)
 from usecases import approvals, evidence, gifts, reconciliation
 from usecases import users as user_cases
 from usecases.unit import SYSTEM
@@ -22,19 +31,8 @@ SAMPLE = Path(__file__).resolve().parents[1] / "evidence" / "data" / "camt053_sa
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-def _books(app: Flask):  # type: ignore[no-untyped-def]
-    return app.extensions["huiquan"].books
-
-
 def _gift(app: Flask, seeded: Seeded, amount: str = "1200.00") -> tuple[str, str]:
-    recorded = gifts.record_donation(
-        _books(app),
-        by=SYSTEM,
-        donor_id=seeded.donor,
-        fund=seeded.restricted,
-        amount=Money.parse(amount, "CNY"),
-        received_on=TODAY,
-    )
+    recorded = donate(app, seeded, amount)
     return recorded.entry.id, recorded.receipt.serial
 
 
@@ -72,7 +70,7 @@ def test_an_officer_finds_a_receipt_by_serial_copies_its_link_and_voids_and_repl
     from usecases.receipts import receipt_record
     from usecases.unit import read
 
-    record = read(_books(app), lambda repo: receipt_record(repo.conn, serial))
+    record = read(books_of(app), lambda repo: receipt_record(repo.conn, serial))
     assert record.is_void and record.replaced_by and record.replaced_by in text
 
 
@@ -115,7 +113,7 @@ def test_an_officer_attaches_a_pdf_to_an_entry_and_an_auditor_downloads_it(
         client, path, path, {"kind": "invoice", "file": (io.BytesIO(b"hello"), "x.pdf")}
     )
     assert not_a_pdf.status_code == 422 and 'id="e-file"' in not_a_pdf.get_data(as_text=True)
-    assert evidence.attachments_of(_books(app), "entry", entry_id) == []
+    assert evidence.attachments_of(books_of(app), "entry", entry_id) == []
     done = _post(
         client,
         path,
@@ -123,7 +121,7 @@ def test_an_officer_attaches_a_pdf_to_an_entry_and_an_auditor_downloads_it(
         {"kind": "invoice", "note": "发票", "file": (io.BytesIO(PDF), "发票.pdf")},
     )
     assert done.status_code == 201, done.get_data(as_text=True)
-    [listed] = evidence.attachments_of(_books(app), "entry", entry_id)
+    [listed] = evidence.attachments_of(books_of(app), "entry", entry_id)
     client.post("/console/logout", data={"csrf_token": csrf_of(client.get("/console/"))})
     sign_in(client, users["auditor"])
     page = client.get(path).get_data(as_text=True)
@@ -142,7 +140,7 @@ def test_an_officer_imports_a_camt053_reconciles_a_line_by_hand_and_records_the_
 
     from usecases import spending
 
-    books = _books(app)
+    books = books_of(app)
     gift = gifts.record_donation(
         books,
         by=SYSTEM,
@@ -235,11 +233,23 @@ def _wait_for(client: FlaskClient, path: str) -> str:
     raise AssertionError("the import did not finish")
 
 
+def _dry_run_of_an_empty_file(client: FlaskClient) -> str:
+    """Start a dry run of a file with a header only, wait for it to end: the job's address."""
+    started = _post(
+        client,
+        "/console/imports",
+        "/console/imports",
+        {"file": (io.BytesIO(b"op\n"), "empty.csv"), "dry_run": "on"},
+    )
+    _wait_for(client, started.location)
+    return str(started.location)
+
+
 def test_an_import_posts_the_whole_file_and_a_bad_file_posts_nothing_with_line_numbers(
     app: Flask, client: FlaskClient, users: dict[str, str], seeded: Seeded
 ) -> None:
     sign_in(client, users["officer"])
-    books = _books(app)
+    books = books_of(app)
     head = _journal_size(app)
     good = (
         "op,donor_id,fund,amount,date\n"
@@ -270,22 +280,16 @@ def test_an_import_posts_the_whole_file_and_a_bad_file_posts_nothing_with_line_n
 def _journal_size(app: Flask) -> int:
     from usecases.unit import read
 
-    return read(_books(app), lambda repo: repo.head()[0])
+    return read(books_of(app), lambda repo: repo.head()[0])
 
 
 def test_someone_elses_import_job_is_not_shown(
     app: Flask, client: FlaskClient, users: dict[str, str], seeded: Seeded
 ) -> None:
     sign_in(client, users["officer"])
-    started = _post(
-        client,
-        "/console/imports",
-        "/console/imports",
-        {"file": (io.BytesIO(b"op\n"), "empty.csv"), "dry_run": "on"},
-    )
-    _wait_for(client, started.location)
+    job = _dry_run_of_an_empty_file(client)
     user_cases.create_user(
-        _books(app),
+        books_of(app),
         login="qian",
         display_name="钱",
         roles=["officer"],
@@ -294,7 +298,7 @@ def test_someone_elses_import_job_is_not_shown(
     )
     other = app.test_client()
     sign_in(other, "qian")
-    assert other.get(started.location).status_code == 404
+    assert other.get(job).status_code == 404
 
 
 def test_an_import_job_is_forgotten_a_week_after_its_last_change(
@@ -304,22 +308,12 @@ def test_an_import_job_is_forgotten_a_week_after_its_last_change(
 
     sign_in(client, users["officer"])
 
-    def start() -> str:
-        started = _post(
-            client,
-            "/console/imports",
-            "/console/imports",
-            {"file": (io.BytesIO(b"op\n"), "empty.csv"), "dry_run": "on"},
-        )
-        _wait_for(client, started.location)
-        return str(started.location)
-
-    first = start()
-    folder = _books(app).home / "console-imports" / first.rsplit("/", 1)[1]
+    first = _dry_run_of_an_empty_file(client)
+    folder = books_of(app).home / "console-imports" / first.rsplit("/", 1)[1]
     assert sorted(p.name for p in folder.iterdir()) == ["status.json"]  # the upload is gone
     week_old = time.time() - imports.KEEP_SECONDS - 60
     os.utime(folder / "status.json", (week_old, week_old))
-    second = start()
+    second = _dry_run_of_an_empty_file(client)
     assert not folder.exists() and client.get(first).status_code == 404
     assert client.get(second).status_code == 200
 
@@ -344,21 +338,21 @@ def test_an_admin_creates_a_user_sets_a_password_and_disables_them(
         {"login": "zhou", "display_name": "周", "role_approver": "on", "password": PASSWORD},
     )
     assert made.status_code == 201
-    zhou = user_cases.user_by_login(_books(app), "zhou")
+    zhou = user_cases.user_by_login(books_of(app), "zhou")
     assert zhou.roles == ("approver",)
     path = f"/console/admin/users/{zhou.id}/password"
     changed = _post(client, path, path, {"password": "another long password"})
     assert changed.status_code == 303
-    assert user_cases.authenticate(_books(app), "zhou", "another long password") is not None
+    assert user_cases.authenticate(books_of(app), "zhou", "another long password") is not None
     disabled = _post(client, "/console/admin/users", f"/console/admin/users/{zhou.id}/disable", {})
     assert disabled.status_code == 303
-    assert not user_cases.get_user(_books(app), zhou.id).active
+    assert not user_cases.get_user(books_of(app), zhou.id).active
 
 
 def test_an_admin_changes_a_users_roles_and_may_not_drop_their_own_admin_role(
     app: Flask, client: FlaskClient, users: dict[str, str]
 ) -> None:
-    officer = user_cases.user_by_login(_books(app), users["officer"])
+    officer = user_cases.user_by_login(books_of(app), users["officer"])
     sign_in(client, users["admin"])
     listing = client.get("/console/admin/users").get_data(as_text=True)
     path = f"/console/admin/users/{officer.id}/roles"
@@ -368,15 +362,15 @@ def test_an_admin_changes_a_users_roles_and_may_not_drop_their_own_admin_role(
     assert not re.search(r'name="role_auditor"[^>]*checked', page)
     none = _post(client, path, path, {})
     assert none.status_code == 422 and 'id="e-role_officer"' in none.get_data(as_text=True)
-    assert user_cases.get_user(_books(app), officer.id).roles == officer.roles
+    assert user_cases.get_user(books_of(app), officer.id).roles == officer.roles
     saved = _post(client, path, path, {"role_officer": "on", "role_approver": "on"})
     assert saved.status_code == 303 and "roles=" in saved.location
-    assert user_cases.get_user(_books(app), officer.id).roles == ("approver", "officer")
-    admin = user_cases.user_by_login(_books(app), users["admin"])
+    assert user_cases.get_user(books_of(app), officer.id).roles == ("approver", "officer")
+    admin = user_cases.user_by_login(books_of(app), users["admin"])
     own = f"/console/admin/users/{admin.id}/roles"
     refused = _post(client, own, own, {"role_auditor": "on"})
     assert refused.status_code == 422 and "e-role_admin" in refused.get_data(as_text=True)
-    assert user_cases.get_user(_books(app), admin.id).roles == admin.roles
+    assert user_cases.get_user(books_of(app), admin.id).roles == admin.roles
     client.post("/console/logout", data={"csrf_token": csrf_of(client.get("/console/"))})
     sign_in(client, users["officer"])
     assert client.get(path).status_code == 403
@@ -415,7 +409,7 @@ def test_an_admin_registers_an_issuer_with_a_checked_credit_code_and_assigns_a_f
         {"fund": seeded.restricted, "issuer": "HQ"},
     )
     assert assigned.status_code == 200
-    held = dict((r.code, f) for r, f in issuers.list_issuers(_books(app).engine))
+    held = dict((r.code, f) for r, f in issuers.list_issuers(books_of(app).engine))
     assert held["HQ"] == [seeded.restricted]
 
 
@@ -447,7 +441,7 @@ def test_an_admin_changes_a_funds_approval_policy_and_a_bad_one_keeps_the_input(
     assert 'id="e-expires_after_days"' in text and 'value="5000"' in text
     good = _post(client, path, path, {**fields, "expires_after_days": "7"})
     assert good.status_code == 303
-    policy = approvals.fund_policy(_books(app), seeded.restricted)
+    policy = approvals.fund_policy(books_of(app), seeded.restricted)
     assert policy.thresholds["disbursement"] == 5000 and policy.thresholds["award"] is None
     assert policy.approvers == 2 and policy.expires_after_days == 7
     assert not policy.reversal_of_disbursement
@@ -485,7 +479,7 @@ def test_no_office_page_shows_a_beneficiarys_personal_data(
 ) -> None:
     from usecases import scholarships
 
-    books = _books(app)
+    books = books_of(app)
     _gift(app, seeded, "9000.00")
     award = scholarships.award_scholarship(
         books,

@@ -9,63 +9,28 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from ledger.money import Money
-from tests.console.conftest import TODAY, Seeded, csrf_of, sign_in
-from tests.console.test_console_browser import (
-    CHROMIUM,
-    SHOTS,
-    WIDTHS,
-    Watched,
-    _axe,
-    _serve,
-    _sign_in,
-    browser,  # noqa: F401 - the module-scoped browser fixture
-)
+from tests.console.browser import NEEDS_BROWSER, Watched, check_pages, sign_in
+from tests.console.conftest import TODAY, Seeded, books_of, csrf_of
+from tests.console.conftest import sign_in as sign_client_in
 from usecases import gifts, reconciliation, spending
 from usecases.unit import SYSTEM, Actor
 
 SAMPLE = Path(__file__).resolve().parents[1] / "evidence" / "data" / "camt053_sample.xml"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server, url = _serve(app)
-    try:
-        yield url
-    finally:
-        server.shutdown()
-
-
-@pytest.fixture
-def watched(browser: Any) -> Iterator[Watched]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    try:
-        yield Watched(context)
-    finally:
-        context.close()
-
-
-def _books(app: Flask) -> Any:
-    return app.extensions["huiquan"].books
+pytestmark = NEEDS_BROWSER
 
 
 def _records(app: Flask, seeded: Seeded) -> dict[str, str]:
     """A gift with its receipt, a payment, an imported statement with open lines."""
-    books = _books(app)
+    books = books_of(app)
     gift = gifts.record_donation(
         books,
         by=SYSTEM,
@@ -113,8 +78,7 @@ def test_the_login_post_under_no_referrer_is_accepted_by_the_origin_check(
     page.on("request", remember)
     page.goto(f"{live_url}/console/login")
     assert page.evaluate("document.referrer") == ""
-    _sign_in(page, live_url, users["officer"])
-    page.wait_for_url(f"{live_url}/console/")
+    sign_in(page, live_url, users["officer"])
     assert "referer" not in seen
     assert seen.get("origin") in ("null", live_url)
     assert seen.get("sec-fetch-site") == "same-origin"
@@ -126,7 +90,7 @@ def test_an_officer_voids_a_receipt_attaches_evidence_reconciles_and_imports_in_
 ) -> None:
     ids = _records(app, seeded)
     page = watched.page
-    _sign_in(page, live_url, users["officer"])
+    sign_in(page, live_url, users["officer"])
     page.goto(f"{live_url}/lang/en?next=/console/office")
     page.get_by_role("link", name="Receipts").first.click()
     page.get_by_label("Serial").fill(ids["serial"])
@@ -205,39 +169,19 @@ def _pages(ids: dict[str, str], seeded: Seeded, job: str, admin_id: str) -> list
 
 def test_every_office_page_fits_both_widths_has_no_console_error_and_no_axe_violation(
     app: Flask,
-    browser: Any,  # noqa: F811 - the fixture imported above
+    browser: Any,
     live_url: str,
     users: dict[str, str],
     seeded: Seeded,
 ) -> None:
     from usecases import users as user_cases
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
     ids = _records(app, seeded)
     client = app.test_client()
-    sign_in(client, users["admin"])
+    sign_client_in(client, users["admin"])
     job = _job(client, seeded)
-    admin = user_cases.user_by_login(_books(app), users["admin"])
-    problems: list[str] = []
-    for width in WIDTHS:
-        context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
-        watched = Watched(context)
-        page = watched.page
-        try:
-            _sign_in(page, live_url, users["admin"])
-            page.wait_for_url(f"{live_url}/console/")
-            for name, path in _pages(ids, seeded, job, admin.id):
-                page.goto(f"{live_url}{path}")
-                page.wait_for_load_state("networkidle")
-                overflow = page.evaluate(
-                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-                )
-                if overflow > 0:
-                    problems.append(f"{name}@{width}: {overflow}px of horizontal overflow")
-                for violation in _axe(page):
-                    problems.append(f"{name}@{width}: axe {violation}")
-                page.screenshot(path=str(SHOTS / f"office-{name}-{width}.png"), full_page=True)
-            problems += [f"@{width}: console: {e}" for e in watched.errors]
-        finally:
-            context.close()
+    admin = user_cases.user_by_login(books_of(app), users["admin"])
+    problems = check_pages(
+        browser, live_url, _pages(ids, seeded, job, admin.id), login=users["admin"], prefix="office"
+    )
     assert problems == [], "\n".join(problems)

@@ -5,56 +5,31 @@ officers and admins act, auditors may not; bad input is shown beside its field."
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ledger.money import Money
 from ledger.storage import tables
-from tests.api.conftest import Caller
-from tests.console.conftest import TODAY, Seeded, csrf_of, key_of, sign_in
-from usecases import gifts, receipts
-from usecases.tokens import create_token
-from usecases.unit import SYSTEM
-
-
-def _books(app: Flask) -> Any:
-    return app.extensions["huiquan"].books
-
-
-def _api(app: Flask, role: str) -> Caller:
-    name = f"{role}-{uuid.uuid4().hex[:8]}"
-    return Caller(app.test_client(), create_token(_books(app).engine, role=role, name=name))
+from tests.console.conftest import (
+    TODAY,
+    Seeded,
+    api_as,
+    books_of,
+    count,
+    csrf_of,
+    donate,
+    error_of,
+    key_of,
+    sign_in,
+)
+from usecases import receipts
 
 
 def _gift(app: Flask, seeded: Seeded) -> str:
-    recorded = gifts.record_donation(
-        _books(app),
-        by=SYSTEM,
-        donor_id=seeded.donor,
-        fund=seeded.restricted,
-        amount=Money.parse("500.00", "CNY"),
-        received_on=TODAY,
-    )
-    return str(recorded.receipt.serial)
-
-
-def _error_of(html: str, name: str) -> str:
-    found = re.search(rf'<p class="error" id="e-{name}">([^<]*)</p>', html)
-    assert found, f"no error beside {name}"
-    return found.group(1).strip()
-
-
-def _count(app: Flask, table: Any, **where: str) -> int:
-    with _books(app).engine.connect() as conn:
-        query = select(func.count()).select_from(table)
-        for column, value in where.items():
-            query = query.where(getattr(table.c, column) == value)
-        return int(conn.scalar(query) or 0)
+    return str(donate(app, seeded, "500.00").receipt.serial)
 
 
 def _fiscal(client: FlaskClient, serial: str, **sent: str) -> Any:
@@ -76,11 +51,11 @@ def test_an_officer_records_a_fiscal_reference_that_the_receipt_then_shows(
     page = client.get(answer.location).get_data(as_text=True)
     assert "51010126 / 0000123456" in page and "票据代码" in page
     assert 'action="/console/receipts/' + serial + '/fiscal-reference"' not in page  # done
-    link = receipts.current_link(_books(app), serial)  # the donor's page shows it too
+    link = receipts.current_link(books_of(app), serial)  # the donor's page shows it too
     assert "0000123456" in client.get(f"/r/{link.token}").get_data(as_text=True)
-    assert _count(app, tables.fiscal_references, serial=serial) == 1
+    assert count(app, tables.fiscal_references, serial=serial) == 1
     t = tables.audit_events
-    with _books(app).engine.connect() as conn:
+    with books_of(app).engine.connect() as conn:
         actions = list(conn.scalars(select(t.c.action).where(t.c.target.like(f"%{serial}%"))))
     assert actions.count("console receipt-fiscal-reference") == 2
 
@@ -99,15 +74,15 @@ def test_a_bad_or_second_fiscal_reference_is_refused_and_an_auditor_may_not_reco
     bad = _fiscal(client, serial, code="票据#1", number="0000123456")
     assert bad.status_code == 422
     html = bad.get_data(as_text=True)
-    assert _error_of(html, "code") == "请按平台开具的写法填写：1 至 60 位数字、字母或“-”。"
+    assert error_of(html, "code") == "请按平台开具的写法填写：1 至 60 位数字、字母或“-”。"
     assert 'value="0000123456"' in html
     assert _fiscal(client, serial, code="51010126", number="").status_code == 422
-    assert _count(app, tables.fiscal_references, serial=serial) == 0
+    assert count(app, tables.fiscal_references, serial=serial) == 0
     assert _fiscal(client, serial, code="51010126", number="7").status_code == 303
     again = _fiscal(client, serial, code="51010126", number="8")
     assert again.status_code == 422
     assert "此收据已登记财政票据号码。" in again.get_data(as_text=True)
-    assert _count(app, tables.fiscal_references, serial=serial) == 1
+    assert count(app, tables.fiscal_references, serial=serial) == 1
 
 
 # -- the annual receipt --------------------------------------------------------------------------
@@ -128,9 +103,9 @@ def test_an_officer_issues_a_donors_annual_receipt_once_and_the_api_reads_it(
         r'<p class="notice" role="status">[^<]*<a href="/console/receipts/([^"]+)"', shown
     )
     assert serial, shown
-    record = _api(app, "auditor").get(f"/api/v1/receipts/{serial.group(1)}").get_json()
+    record = api_as(app, "auditor").get(f"/api/v1/receipts/{serial.group(1)}").get_json()
     assert record["kind"] == "annual" and record["donor_id"] == seeded.donor
-    assert _count(app, tables.receipts, kind="annual") == 1
+    assert count(app, tables.receipts, kind="annual") == 1
 
 
 @pytest.mark.parametrize(
@@ -155,8 +130,8 @@ def test_a_bad_year_is_refused_beside_it_and_issues_nothing(
     sent = {"csrf_token": csrf_of(page), "_key": key_of(page), "year": year}
     refused = client.post(f"/console/donors/{seeded.donor}/annual-receipts", data=sent)
     assert refused.status_code == 422
-    assert _error_of(refused.get_data(as_text=True), "year") == words
-    assert _count(app, tables.receipts, kind="annual") == 0
+    assert error_of(refused.get_data(as_text=True), "year") == words
+    assert count(app, tables.receipts, kind="annual") == 0
 
 
 def test_an_auditor_may_not_issue_an_annual_receipt(
@@ -170,4 +145,4 @@ def test_an_auditor_may_not_issue_an_annual_receipt(
     assert (
         client.post(f"/console/donors/{seeded.donor}/annual-receipts", data=sent).status_code == 403
     )
-    assert _count(app, tables.receipts, kind="annual") == 0
+    assert count(app, tables.receipts, kind="annual") == 0

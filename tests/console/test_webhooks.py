@@ -4,8 +4,6 @@ once), list, disable, over `usecases.delivery` as the API's `/api/v1/webhooks`; 
 from __future__ import annotations
 
 import re
-import uuid
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -13,50 +11,28 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ledger.storage import tables
-from tests.api.conftest import Caller
-from tests.console.conftest import csrf_of, key_of, sign_in
+from tests.console.conftest import (
+    api_as,
+    books_of,
+    csrf_of,
+    error_of,
+    events,
+    form_of,
+    linked_from,
+    sign_in,
+)
 from usecases import delivery
-from usecases.tokens import create_token
 
 PAGE = "/console/admin/webhooks"
-
-
-def _books(app: Flask) -> Any:
-    return app.extensions["huiquan"].books
-
-
-def _api(app: Flask, role: str = "admin") -> Caller:
-    name = f"{role}-{uuid.uuid4().hex[:8]}"
-    return Caller(app.test_client(), create_token(_books(app).engine, role=role, name=name))
-
-
-def _form(client: FlaskClient) -> dict[str, str]:
-    page = client.get(PAGE)
-    assert page.status_code == 200, page.status_code
-    return {"csrf_token": csrf_of(page), "_key": key_of(page)}
-
-
-def _error_of(html: str, name: str) -> str:
-    found = re.search(rf'<p class="error" id="e-{name}">([^<]*)</p>', html)
-    assert found, f"no error beside {name}"
-    return found.group(1).strip()
-
-
-def _events(app: Flask, action: str) -> list[Any]:
-    t = tables.audit_events
-    with _books(app).engine.connect() as conn:
-        query = select(t).where(t.c.action == action, t.c.outcome == "success")
-        return list(conn.execute(query.order_by(t.c.sequence)))
 
 
 def test_an_admin_subscribes_a_url_sees_its_secret_once_and_disables_it(
     app: Flask, client: FlaskClient, users: dict[str, str]
 ) -> None:
     sign_in(client, users["admin"])
-    assert f'href="{PAGE}"' in client.get("/console/deliveries").get_data(as_text=True)
-    assert f'href="{PAGE}"' in client.get("/console/admin/").get_data(as_text=True)
+    linked_from(client, PAGE, "/console/deliveries", "/console/admin/")
     sent = {
-        **_form(client),
+        **form_of(client, PAGE),
         "url": "https://wechat.example.org/huiquan",
         "event_gift_spent": "on",
         "event_need_answered": "on",
@@ -71,7 +47,7 @@ def test_an_admin_subscribes_a_url_sees_its_secret_once_and_disables_it(
     assert again.status_code == 201
     repeated = again.get_data(as_text=True)
     assert "whsec_" not in repeated and "此表单已提交过" in repeated
-    listed = _api(app).get("/api/v1/webhooks").get_json()["items"]
+    listed = api_as(app).get("/api/v1/webhooks").get_json()["items"]
     assert [(s["url"], s["events"], s["description"], s["active"]) for s in listed] == [
         ("https://wechat.example.org/huiquan", ["gift.spent", "need.answered"], "微信公众号", True)
     ]
@@ -83,11 +59,11 @@ def test_an_admin_subscribes_a_url_sees_its_secret_once_and_disables_it(
     off = client.post(f"{PAGE}/{sub}/disable", data={"csrf_token": csrf_of(client.get(PAGE))})
     assert off.status_code == 303
     assert "订阅已停用" in client.get(off.location).get_data(as_text=True)
-    assert _api(app).get("/api/v1/webhooks").get_json()["items"][0]["active"] is False
-    made_event, replay = _events(app, "console webhooks")
+    assert api_as(app).get("/api/v1/webhooks").get_json()["items"][0]["active"] is False
+    made_event, replay = events(app, "console webhooks")
     assert made_event.target == PAGE and made_event.role == "admin" and made_event.actor == "李管理"
     assert replay.idempotency_key == made_event.idempotency_key
-    (disabled,) = _events(app, "console webhook-disable")
+    (disabled,) = events(app, "console webhook-disable")
     assert disabled.target == f"{PAGE}/{sub}/disable"
 
 
@@ -98,14 +74,19 @@ def test_the_secret_shown_is_the_one_the_deliveries_are_signed_with(
 
     sign_in(client, users["admin"])
     made = client.post(
-        PAGE, data={**_form(client), "url": "http://127.0.0.1:9/hook", "event_receipt_issued": "on"}
+        PAGE,
+        data={
+            **form_of(client, PAGE),
+            "url": "http://127.0.0.1:9/hook",
+            "event_receipt_issued": "on",
+        },
     )
     shown = re.search(r'id="secret" value="(whsec_[^"]+)"', made.get_data(as_text=True))
     assert shown
     t = tables.webhook_subscriptions
-    with _books(app).engine.connect() as conn:
+    with books_of(app).engine.connect() as conn:
         row = conn.execute(select(t.c.id, t.c.secret_sealed)).one()
-    assert _unseal(_books(app), row.id, row.secret_sealed) == shown.group(1)
+    assert _unseal(books_of(app), row.id, row.secret_sealed) == shown.group(1)
 
 
 @pytest.mark.parametrize("role", ["officer", "auditor"])
@@ -115,7 +96,7 @@ def test_only_an_admin_may_see_subscribe_or_disable(
     from usecases.unit import SYSTEM
 
     sub = delivery.create_subscription(
-        _books(app), by=SYSTEM, url="https://sms.example.org/in", events=["receipt.issued"]
+        books_of(app), by=SYSTEM, url="https://sms.example.org/in", events=["receipt.issued"]
     )
     sign_in(client, users[role])
     assert client.get(PAGE).status_code == 403
@@ -124,8 +105,10 @@ def test_only_an_admin_may_see_subscribe_or_disable(
     assert client.post(PAGE, data=sent).status_code == 403
     assert client.post(f"{PAGE}/{sub.id}/disable", data={"csrf_token": token}).status_code == 403
     assert f'href="{PAGE}"' not in client.get("/console/office").get_data(as_text=True)
-    assert [(s.id, s.active) for s in delivery.list_subscriptions(_books(app))] == [(sub.id, True)]
-    assert _api(app, role).get("/api/v1/webhooks").status_code == 403  # as in the API
+    assert [(s.id, s.active) for s in delivery.list_subscriptions(books_of(app))] == [
+        (sub.id, True)
+    ]
+    assert api_as(app, role).get("/api/v1/webhooks").status_code == 403  # as in the API
 
 
 def test_a_bad_address_or_no_event_is_refused_beside_its_field_and_subscribes_nothing(
@@ -151,17 +134,17 @@ def test_a_bad_address_or_no_event_is_refused_beside_its_field_and_subscribes_no
             "请删除文字中的控制字符。",
         ),
     ):
-        refused = client.post(PAGE, data={**_form(client), **sent})
+        refused = client.post(PAGE, data={**form_of(client, PAGE), **sent})
         assert refused.status_code == 422, sent
         html = refused.get_data(as_text=True)
-        assert _error_of(html, field) == words
+        assert error_of(html, field) == words
         if sent.get("url"):
             assert f'value="{sent["url"]}"' in html  # what was typed is kept
-    assert delivery.list_subscriptions(_books(app)) == []
-    assert _events(app, "console webhooks") == []
+    assert delivery.list_subscriptions(books_of(app)) == []
+    assert events(app, "console webhooks") == []
     off = client.post(f"{PAGE}/sub_nope/disable", data={"csrf_token": csrf_of(client.get(PAGE))})
     assert off.status_code == 404
-    assert _events(app, "console webhook-disable") == []
+    assert events(app, "console webhook-disable") == []
 
 
 def test_the_use_case_refuses_what_the_api_refuses(app: Flask) -> None:
@@ -179,10 +162,10 @@ def test_the_use_case_refuses_what_the_api_refuses(app: Flask) -> None:
     ):
         with pytest.raises(InvalidEntry) as refused:
             delivery.create_subscription(
-                _books(app), by=SYSTEM, url=url, events=["gift.spent"], description=description
+                books_of(app), by=SYSTEM, url=url, events=["gift.spent"], description=description
             )
         assert refused.value.field == field, (url, description)
     made = delivery.create_subscription(
-        _books(app), by=SYSTEM, url="http://127.0.0.1:8080/h", events=["gift.spent"]
+        books_of(app), by=SYSTEM, url="http://127.0.0.1:8080/h", events=["gift.spent"]
     )
     assert made.secret and made.secret.startswith("whsec_")

@@ -17,6 +17,7 @@ import pytest
 from flask import Flask
 
 from api import create_app, receipt_routes
+from tests.console.browser import NEEDS_BROWSER, launched
 from tests.receipts import conftest as receipt_fixtures
 from tests.receipts.conftest import Books, Caller
 
@@ -28,13 +29,9 @@ officer = receipt_fixtures.officer
 books = receipt_fixtures.books
 live_url = receipt_fixtures.live_url
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
+pytestmark = NEEDS_BROWSER
 
 
 @pytest.fixture
@@ -48,21 +45,14 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
 
 @pytest.fixture
 def browser_page() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with launched() as browser:
         context = browser.new_context(
             accept_downloads=True, viewport={"width": 1100, "height": 1400}, locale="zh-CN"
         )
-        page = context.new_page()
         try:
-            yield page
+            yield context.new_page()
         finally:
             context.close()
-            browser.close()
 
 
 def test_a_donor_opens_switches_downloads_and_verifies_the_receipt(

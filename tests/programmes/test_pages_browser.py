@@ -6,14 +6,13 @@ chart, nothing is loaded from elsewhere and the CSP blocks nothing the page need
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 
 from tests.api.conftest import TODAY, Books, Caller, disbursement, donation
+from tests.console.browser import launched, serve
 
 ARTIFACTS = Path(__file__).parents[2] / "artifacts"
 LONG = "宗麦乡三果村牦牛养殖合作社暖棚与饲草储备设施建设（第二期，含技术培训与市场对接）"
@@ -62,21 +61,11 @@ def _content(admin: Caller, officer: Caller, books: Books) -> None:
 def test_the_public_pages_fit_390_px_without_scrolling_sideways(
     placed: list[dict[str, Any]], admin: Caller, officer: Caller, books: Books, app: Flask
 ) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from werkzeug.serving import make_server
-
     _content(admin, officer, books)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
+    server, base = serve(app)
     blocked: list[str] = []
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
+        with launched() as browser:
             page = browser.new_page(
                 java_script_enabled=False, viewport={"width": 390, "height": 844}
             )
@@ -118,7 +107,6 @@ def test_the_public_pages_fit_390_px_without_scrolling_sideways(
             assert "¥1,481,481.36" in page.locator("#progress").inner_text()
             page.goto(base + "/transparency")
             assert page.locator("#places a[href='/v/513327212001']").count() == 1
-            browser.close()
     finally:
         server.shutdown()
     assert blocked == []
