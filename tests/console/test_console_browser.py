@@ -13,28 +13,19 @@ from typing import Any
 
 from flask import Flask
 
-from tests.console.browser import CHROMIUM as CHROMIUM
 from tests.console.browser import (
     NEEDS_BROWSER,
     WIDTHS,
     Watched,
-    axe,
     check_page,
     serve,
     shot,
     sign_in,
     watching,
 )
-from tests.console.browser import SHOTS as SHOTS
-from tests.console.browser import browser as browser
-from tests.console.browser import live_url as live_url
 from tests.console.conftest import TODAY, Seeded
 
 pytestmark = NEEDS_BROWSER
-
-# A browser test module written alongside `tests.console.browser` imports these from here
-# (with CHROMIUM, SHOTS, browser and live_url above); it should import them from there.
-_axe, _sign_in = axe, sign_in
 
 
 def test_an_officer_records_a_gift_and_opens_its_receipt_and_errors_keep_the_input(

@@ -6,33 +6,20 @@ the refused form's 422 and pass axe-core; screenshots go to `artifacts/screensho
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 
+from tests.console.browser import NEEDS_BROWSER, SHOTS, Watched, axe, overflow, sign_in
 from tests.console.conftest import PASSWORD, Seeded
-from tests.console.test_console_browser import CHROMIUM, SHOTS, Watched, _axe, _sign_in
-from tests.console.test_console_browser import browser as browser  # the fixtures
-from tests.console.test_console_browser import live_url as live_url
 from usecases import community, delivery, places
 from usecases.unit import SYSTEM
 from usecases.users import create_user
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
+pytestmark = NEEDS_BROWSER
 
 CANARY = "canary-browser-erase-13700001111"
 ADDRESS = "canary.browser.erase@example.org"
-
-
-def _fits(page: Any) -> int:
-    return int(
-        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    )
 
 
 def test_a_contact_and_a_donors_addresses_are_erased_through_the_confirm_page(
@@ -67,14 +54,14 @@ def test_a_contact_and_a_donors_addresses_are_erased_through_the_confirm_page(
         watched = Watched(context)
         page = watched.page
         try:
-            _sign_in(page, live_url, "chen.moderator")
+            sign_in(page, live_url, "chen.moderator")
             page.goto(f"{live_url}/console/community/needs/{need.id}")
             if width == 390:  # erased at 1280 already: the file says so
                 assert "陈审核 删除：本人要求删除。" in page.locator("#need-contact").inner_text()
                 page.screenshot(path=str(SHOTS / "erase-need-file-390.png"), full_page=True)
-                problems += [f"390 file: {v}" for v in _axe(page)]
-                if _fits(page) > 0:
-                    problems.append(f"390 file: {_fits(page)}px of horizontal overflow")
+                problems += [f"390 file: {v}" for v in axe(page)]
+                if overflow(page) > 0:
+                    problems.append(f"390 file: {overflow(page)}px of horizontal overflow")
                 continue
             assert CANARY in page.locator("#need-contact").inner_text()
             page.get_by_role("link", name="删除…").click()
@@ -84,7 +71,7 @@ def test_a_contact_and_a_donors_addresses_are_erased_through_the_confirm_page(
             assert page.locator("#e-reason").inner_text().strip() == "此栏为必填项。"
             assert page.locator("#e-confirm").inner_text().strip() == "请勾选此项以确认删除。"
             page.screenshot(path=str(SHOTS / "erase-confirm-errors-1280.png"), full_page=True)
-            problems += [f"form with errors: {v}" for v in _axe(page)]
+            problems += [f"form with errors: {v}" for v in axe(page)]
             assert community.contact_of(books, need.id) is not None
             page.get_by_label("删除原因").select_option("requested")
             page.get_by_label("我了解这是永久删除：无法撤销，也无法恢复。").check()
@@ -99,7 +86,7 @@ def test_a_contact_and_a_donors_addresses_are_erased_through_the_confirm_page(
             assert page.locator("#donor-email").inner_text() == ADDRESS
             page.get_by_role("link", name="删除电子邮箱地址…").click()
             page.screenshot(path=str(SHOTS / "erase-donor-confirm-1280.png"), full_page=True)
-            problems += [f"donor confirm: {v}" for v in _axe(page)]
+            problems += [f"donor confirm: {v}" for v in axe(page)]
             page.get_by_label("删除原因").select_option("consent_withdrawn")
             page.get_by_label("我了解这是永久删除：无法撤销，也无法恢复。").check()
             page.get_by_role("button", name="永久删除").click()
