@@ -21,6 +21,8 @@ Invariants owned here (enforced by the database itself, on SQLite and PostgreSQL
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -1093,6 +1095,29 @@ _PG_TRIGGERS = [
     """CREATE TRIGGER accounts_guard BEFORE UPDATE OR DELETE ON accounts
        FOR EACH ROW EXECUTE FUNCTION huiquan_accounts_guard()""",
 ]
+
+
+def append_only_guards(dialect: str, names: Iterable[str]) -> list[str]:
+    """The statements, each safe to run again, that make each table of `names` append-only
+    (UPDATE and DELETE refused, and TRUNCATE on PostgreSQL): what a migration runs for the
+    tables it adds. On PostgreSQL they call `huiquan_append_only()` (revision 0001 makes it)."""
+    statements: list[str] = []
+    for name in names:
+        if dialect == "postgresql":
+            statements += [
+                f"CREATE OR REPLACE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE "
+                f"ON {name} FOR EACH ROW EXECUTE FUNCTION huiquan_append_only()",
+                f"CREATE OR REPLACE TRIGGER {name}_no_truncate BEFORE TRUNCATE "
+                f"ON {name} FOR EACH STATEMENT EXECUTE FUNCTION huiquan_append_only()",
+            ]
+            continue
+        statements += [
+            f"CREATE TRIGGER IF NOT EXISTS {name}_no_{verb.lower()} BEFORE {verb} "
+            f"ON {name} BEGIN SELECT RAISE(ABORT, "
+            f"'append-only: {verb} on {name} is forbidden'); END"
+            for verb in ("UPDATE", "DELETE")
+        ]
+    return statements
 
 
 def install_triggers(conn: Connection) -> None:

@@ -13,6 +13,8 @@ include this table.
 
 from alembic import op
 
+from ledger.storage import tables
+
 revision = "0003_cosignatures"
 down_revision = "0002_postings_fund_account"
 branch_labels = None
@@ -33,23 +35,8 @@ CREATE TABLE IF NOT EXISTS cosignatures (
 
 def upgrade() -> None:
     op.execute(_TABLE)
-    if op.get_bind().dialect.name == "postgresql":
-        # huiquan_append_only() is created by revision 0001.
-        op.execute(
-            "CREATE OR REPLACE TRIGGER cosignatures_append_only BEFORE UPDATE OR DELETE "
-            "ON cosignatures FOR EACH ROW EXECUTE FUNCTION huiquan_append_only()"
-        )
-        op.execute(
-            "CREATE OR REPLACE TRIGGER cosignatures_no_truncate BEFORE TRUNCATE "
-            "ON cosignatures FOR EACH STATEMENT EXECUTE FUNCTION huiquan_append_only()"
-        )
-        return
-    for verb in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER IF NOT EXISTS cosignatures_no_{verb.lower()} BEFORE {verb} "
-            f"ON cosignatures BEGIN SELECT RAISE(ABORT, "
-            f"'append-only: {verb} on cosignatures is forbidden'); END"
-        )
+    for statement in tables.append_only_guards(op.get_bind().dialect.name, ["cosignatures"]):
+        op.execute(statement)
 
 
 def downgrade() -> None:

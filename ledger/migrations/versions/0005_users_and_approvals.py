@@ -44,24 +44,8 @@ def upgrade() -> None:
 
 
 def _guard(dialect: str) -> None:
-    for table in _APPEND_ONLY:
-        if dialect == "postgresql":
-            # huiquan_append_only() is created by revision 0001.
-            op.execute(
-                f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE "
-                f"ON {table} FOR EACH ROW EXECUTE FUNCTION huiquan_append_only()"
-            )
-            op.execute(
-                f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE "
-                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION huiquan_append_only()"
-            )
-            continue
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} "
-                f"ON {table} BEGIN SELECT RAISE(ABORT, "
-                f"'append-only: {verb} on {table} is forbidden'); END"
-            )
+    for statement in tables.append_only_guards(dialect, _APPEND_ONLY):
+        op.execute(statement)
 
 
 def _users_for_tokens(bind: sa.Connection) -> None:

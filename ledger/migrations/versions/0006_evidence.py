@@ -25,25 +25,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     for name in tables.EVIDENCE_TABLES:
         tables.metadata.tables[name].create(bind, checkfirst=True)
-    postgres = bind.dialect.name == "postgresql"
-    for name in tables.EVIDENCE_TABLES:
-        if postgres:
-            # huiquan_append_only() is created by revision 0001.
-            op.execute(
-                f"CREATE OR REPLACE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE "
-                f"ON {name} FOR EACH ROW EXECUTE FUNCTION huiquan_append_only()"
-            )
-            op.execute(
-                f"CREATE OR REPLACE TRIGGER {name}_no_truncate BEFORE TRUNCATE "
-                f"ON {name} FOR EACH STATEMENT EXECUTE FUNCTION huiquan_append_only()"
-            )
-            continue
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER IF NOT EXISTS {name}_no_{verb.lower()} BEFORE {verb} "
-                f"ON {name} BEGIN SELECT RAISE(ABORT, "
-                f"'append-only: {verb} on {name} is forbidden'); END"
-            )
+    for statement in tables.append_only_guards(bind.dialect.name, tables.EVIDENCE_TABLES):
+        op.execute(statement)
 
 
 def downgrade() -> None:

@@ -12,6 +12,8 @@ tables and triggers from `ledger.storage.tables` as it is now, which already inc
 
 from alembic import op
 
+from ledger.storage import tables
+
 revision = "0007_documents"
 down_revision = "0006_evidence"
 branch_labels = None
@@ -57,26 +59,10 @@ CREATE TABLE IF NOT EXISTS pledge_acknowledgments (
 
 
 def upgrade() -> None:
-    postgresql = op.get_bind().dialect.name == "postgresql"
-    for table, ddl in _TABLES.items():
+    for ddl in _TABLES.values():
         op.execute(ddl)
-        if postgresql:
-            # huiquan_append_only() is created by revision 0001.
-            op.execute(
-                f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE "
-                f"ON {table} FOR EACH ROW EXECUTE FUNCTION huiquan_append_only()"
-            )
-            op.execute(
-                f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE "
-                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION huiquan_append_only()"
-            )
-            continue
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} "
-                f"ON {table} BEGIN SELECT RAISE(ABORT, "
-                f"'append-only: {verb} on {table} is forbidden'); END"
-            )
+    for statement in tables.append_only_guards(op.get_bind().dialect.name, _TABLES):
+        op.execute(statement)
     op.execute(
         "CREATE INDEX IF NOT EXISTS ix_pledge_acknowledgments_donor_id "
         "ON pledge_acknowledgments (donor_id)"
